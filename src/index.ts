@@ -1,0 +1,18 @@
+// The public API of palisade. Each module group adds its exports in its own block.
+
+// foundation
+export { systemClock, ManualClock, type Clock, type TimerHandle, type Random } from './clock.ts';
+export { PalisadeError, ConfigError } from './errors.ts';
+export { LatencyHistogram, type LatencySummary } from './stats/latency.ts';
+export { createLogger, silentLogger, redactUrl, redactText, redactDeep, type Logger } from './log/index.ts';
+export { loadConfig, getRpcPoolConfig, OPTIONS, type PalisadeConfig, type RpcPoolConfig, type EndpointConfig, type LoadConfigOptions } from './config/index.ts';
+
+// breaker
+
+// runtime
+
+// bus
+
+// rpc
+
+// devnet

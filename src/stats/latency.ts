@@ -1,0 +1,90 @@
+/**
+ * A constant-memory latency histogram with log-linear buckets (like HdrHistogram, coarser):
+ * recording is O(1) and allocation-free, so it can sit on hot paths; percentiles are within
+ * ~3% of the true value. Values are in milliseconds (fractions allowed, resolution 1 µs).
+ */
+const SUB_BUCKETS = 32; // per power of two -> ~3% relative error
+const MAX_EXP = 40; // up to 2^40 µs ≈ 12.7 days
+
+export interface LatencySummary {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+}
+
+export class LatencyHistogram {
+  private readonly counts = new Float64Array(SUB_BUCKETS * (MAX_EXP + 1));
+  private total = 0;
+  private sum = 0;
+  private minUs = Infinity;
+  private maxUs = 0;
+
+  record(ms: number): void {
+    if (!(ms >= 0)) return;
+    const us = ms * 1000;
+    this.total++;
+    this.sum += us;
+    if (us < this.minUs) this.minUs = us;
+    if (us > this.maxUs) this.maxUs = us;
+    this.counts[bucketOf(us)]!++;
+  }
+
+  get count(): number {
+    return this.total;
+  }
+
+  reset(): void {
+    this.counts.fill(0);
+    this.total = 0;
+    this.sum = 0;
+    this.minUs = Infinity;
+    this.maxUs = 0;
+  }
+
+  /** The value (ms) at quantile q in [0, 1]; 0 when empty. */
+  quantile(q: number): number {
+    if (this.total === 0) return 0;
+    const rank = Math.max(1, Math.ceil(q * this.total));
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!;
+      if (seen >= rank) return Math.min(this.maxUs, Math.max(this.minUs, valueOf(i))) / 1000;
+    }
+    return this.maxUs / 1000;
+  }
+
+  summary(): LatencySummary {
+    if (this.total === 0) return { count: 0, min: 0, max: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0 };
+    return {
+      count: this.total,
+      min: this.minUs / 1000,
+      max: this.maxUs / 1000,
+      mean: this.sum / this.total / 1000,
+      p50: this.quantile(0.5),
+      p90: this.quantile(0.9),
+      p99: this.quantile(0.99),
+      p999: this.quantile(0.999),
+    };
+  }
+}
+
+function bucketOf(us: number): number {
+  if (us < SUB_BUCKETS) return Math.floor(us);
+  const exp = Math.min(MAX_EXP, Math.floor(Math.log2(us / SUB_BUCKETS)) + 1);
+  const base = SUB_BUCKETS * 2 ** (exp - 1);
+  const sub = Math.min(SUB_BUCKETS - 1, Math.floor((us - base) / (base / SUB_BUCKETS)));
+  return exp * SUB_BUCKETS + sub;
+}
+
+function valueOf(bucket: number): number {
+  const exp = Math.floor(bucket / SUB_BUCKETS);
+  const sub = bucket % SUB_BUCKETS;
+  if (exp === 0) return sub + 0.5;
+  const base = SUB_BUCKETS * 2 ** (exp - 1);
+  return base + (sub + 0.5) * (base / SUB_BUCKETS);
+}
