@@ -1,0 +1,92 @@
+/**
+ * Chooses the endpoint for the next attempt from the shared health table: no message round trip,
+ * no allocation. Order: the lowest tier (Helius → Chainstack → public) among endpoints that are
+ * alive, CLOSED, not resting after a 429, not throttled, and not demoted for slot lag; weighted
+ * random among equals of that tier. Demoted endpoints are used only when no fresh one is
+ * permitted. OPEN and HALF_OPEN endpoints are never chosen: their recovery is probed by the
+ * endpoint's own prober, so a user's request is never the probe.
+ */
+import type { Random } from '../clock.ts';
+import { STATE_CLOSED, type HealthTable } from './health.ts';
+
+export interface SelectableEndpoint {
+  tier: number;
+  weight: number;
+}
+
+/**
+ * Returns the index of the endpoint to try, or -1 when none is permitted now. `tried` is a
+ * bitmask of endpoints already attempted by this call (pools hold at most 31 endpoints).
+ */
+export function selectEndpoint(
+  endpoints: readonly SelectableEndpoint[],
+  health: HealthTable,
+  now: number,
+  tried: number,
+  random: Random,
+): number {
+  const pick = pass(endpoints, health, now, tried, random, false);
+  return pick >= 0 ? pick : pass(endpoints, health, now, tried, random, true);
+}
+
+function usable(health: HealthTable, i: number, now: number, tried: number, allowDemoted: boolean): boolean {
+  return (
+    (tried & (1 << i)) === 0 &&
+    health.alive(i) &&
+    health.state(i) === STATE_CLOSED &&
+    health.unavailableUntil(i) <= now &&
+    (allowDemoted || !health.demoted(i))
+  );
+}
+
+function pass(
+  endpoints: readonly SelectableEndpoint[],
+  health: HealthTable,
+  now: number,
+  tried: number,
+  random: Random,
+  allowDemoted: boolean,
+): number {
+  let bestTier = Infinity;
+  let total = 0;
+  let only = -1;
+  let count = 0;
+  for (let i = 0; i < endpoints.length; i++) {
+    if (!usable(health, i, now, tried, allowDemoted)) continue;
+    const e = endpoints[i]!;
+    if (e.tier < bestTier) {
+      bestTier = e.tier;
+      total = e.weight;
+      only = i;
+      count = 1;
+    } else if (e.tier === bestTier) {
+      total += e.weight;
+      count++;
+    }
+  }
+  if (count <= 1) return only;
+  let r = random() * total;
+  let last = -1;
+  for (let i = 0; i < endpoints.length; i++) {
+    const e = endpoints[i]!;
+    if (e.tier !== bestTier || !usable(health, i, now, tried, allowDemoted)) continue;
+    last = i;
+    r -= e.weight;
+    if (r < 0) return i;
+  }
+  return last;
+}
+
+/**
+ * When nothing is selectable only because endpoints are resting or throttled, the earliest time
+ * one of them (not yet tried, alive, CLOSED) becomes selectable; Infinity otherwise.
+ */
+export function earliestAvailable(endpoints: readonly SelectableEndpoint[], health: HealthTable, now: number, tried: number): number {
+  let at = Infinity;
+  for (let i = 0; i < endpoints.length; i++) {
+    if ((tried & (1 << i)) !== 0 || !health.alive(i) || health.state(i) !== STATE_CLOSED) continue;
+    const u = health.unavailableUntil(i);
+    if (u > now && u < at) at = u;
+  }
+  return at;
+}
