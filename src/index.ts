@@ -8,6 +8,31 @@ export { createLogger, silentLogger, redactUrl, redactText, redactDeep, type Log
 export { loadConfig, getRpcPoolConfig, OPTIONS, type PalisadeConfig, type RpcPoolConfig, type EndpointConfig, type LoadConfigOptions } from './config/index.ts';
 
 // breaker
+export {
+  CircuitBreaker,
+  CircuitBreakerManager,
+  EndpointCircuitManager,
+  CircuitOpenError,
+  BulkheadFullError,
+  TimeoutError,
+  BreakerOptionError,
+  countAllButCallerErrors,
+  type CircuitState,
+  type CircuitBreakerOptions,
+  type CircuitBreakerStats,
+  type BreakerPermit,
+  type Operation,
+  type StateChange,
+  type StateChangeListener,
+  type TransitionReason,
+  type FailurePredicate,
+  type BreakerDefaults,
+  type CircuitBreakerManagerOptions,
+  type CircuitBreakerManagerStats,
+  type ProtectedRpcPool,
+  type RpcCallable,
+  type EndpointRef,
+} from './breaker/index.ts';
 
 // runtime
 
