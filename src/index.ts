@@ -35,6 +35,44 @@ export {
 } from './breaker/index.ts';
 
 // runtime
+export {
+  Supervisor,
+  ActorRef,
+  ActorError,
+  ActorStartError,
+  ActorHandlerError,
+  ActorCrashedError,
+  AskTimeoutError,
+  AskAbortedError,
+  MailboxFullError,
+  MessageDroppedError,
+  ActorQuarantinedError,
+  ActorStoppedError,
+  MessageNotCloneableError,
+  killActor,
+  faultKindsFor,
+  FAULT_KINDS,
+  type SupervisorOptions,
+  type SupervisorStats,
+  type ShutdownOptions,
+  type ActorState,
+  type ActorStats,
+  type AskOptions,
+  type CrashInfo,
+  type CrashKind,
+  type DeadLetter,
+  type DeadLetterReason,
+  type FaultKind,
+  type Outcome,
+  type Overflow,
+  type Priority,
+  type RemoteErrorInfo,
+  type RestartBackoff,
+  type RestartStrategy,
+  type SpawnOptions,
+  type StartFailureReason,
+  type TellOptions,
+} from './runtime/index.ts';
 
 // bus
 

@@ -1,0 +1,242 @@
+/**
+ * The generic actor host: the entry point of every actor worker. It loads the actor's module
+ * (bundled to plain JS by the runtime), runs its optional `init(data)`, then serves envelopes
+ * one at a time in sequence order, reporting each outcome to the host thread. It stays light on
+ * purpose (no logger, no palisade host code): a warm spare must be cheap to keep and quick to
+ * boot. Logging and error reporting go to the host, which owns the logger.
+ */
+import { parentPort } from 'node:worker_threads';
+import * as P from '../src/runtime/protocol.ts';
+import type { LoadRequest, FaultKind } from '../src/runtime/protocol.ts';
+import type { RemoteErrorInfo } from '../src/runtime/errors.ts';
+
+const port = parentPort;
+if (!port) throw new Error('actors/host.ts must run in a worker thread');
+
+type Handler = (message: unknown) => unknown;
+
+/** Yield to the event loop after this many synchronous handler calls, so pings, timers and sockets inside the actor keep running under load. */
+const YIELD_EVERY = 2048;
+
+let handler: Handler | null = null;
+let ctrl: Int32Array = new Int32Array(P.C_SLOTS);
+let incarnation = 0;
+let nextSeq = 1;
+let busy = false;
+/** Highest seq the host has been told about (by a reply, failure or ack). */
+let reported = 0;
+let done = 0;
+
+// Envelopes that arrived by message, as batches: [firstSeq, metas, payloads, index].
+interface Batch {
+  first: number;
+  metas: number[];
+  payloads: unknown[];
+  i: number;
+}
+const batches: Batch[] = [];
+let batchHead = 0;
+
+port.on('message', onMessage);
+port.postMessage([P.W_READY]);
+
+function onMessage(m: unknown[]): void {
+  switch (m[0]) {
+    case P.H_DELIVER1:
+      batches.push({ first: m[1] as number, metas: [m[2] as number], payloads: [m[3]], i: 0 });
+      pump();
+      return;
+    case P.H_DELIVER:
+      batches.push({ first: m[1] as number, metas: m[2] as number[], payloads: m[3] as unknown[], i: 0 });
+      pump();
+      return;
+    case P.H_WAKE:
+      pump();
+      return;
+    case P.H_PING:
+      port!.postMessage([P.W_PONG, m[1]]);
+      return;
+    case P.H_LOAD:
+      void load(m[1] as LoadRequest);
+      return;
+    case P.H_FAULT:
+      fault(m[1] as FaultKind);
+      return;
+  }
+}
+
+async function load(req: LoadRequest): Promise<void> {
+  ctrl = new Int32Array(req.ctrl);
+  incarnation = req.incarnation;
+  (globalThis as { __palisadeActor?: unknown }).__palisadeActor = { name: req.name, incarnation: req.incarnation };
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(req.url)) as Record<string, unknown>;
+  } catch (err) {
+    const e = err as { code?: string };
+    const reason = e?.code === 'ERR_MODULE_NOT_FOUND' ? 'module-not-found' : err instanceof SyntaxError ? 'syntax-error' : 'module-threw';
+    port!.postMessage([P.W_LOAD_FAILED, incarnation, reason, errorInfo(err)]);
+    return;
+  }
+  const h = mod[req.exportName];
+  if (typeof h !== 'function') {
+    const names = Object.keys(mod).join(', ') || '(none)';
+    const detail = h === undefined ? `export "${req.exportName}" not found; exports: ${names}` : `export "${req.exportName}" is a ${typeof h}, not a function`;
+    port!.postMessage([P.W_LOAD_FAILED, incarnation, 'missing-export', { name: 'Error', message: detail }]);
+    return;
+  }
+  if (typeof mod['init'] === 'function') {
+    try {
+      await (mod['init'] as (d: unknown) => unknown)(req.init);
+    } catch (err) {
+      port!.postMessage([P.W_LOAD_FAILED, incarnation, 'init-failed', errorInfo(err)]);
+      return;
+    }
+  }
+  handler = h as Handler;
+  port!.postMessage([P.W_LOADED, incarnation]);
+  pump();
+}
+
+/** The next envelope in sequence, or undefined when it has not arrived yet. */
+function take(): Batch | undefined {
+  while (batchHead < batches.length) {
+    const b = batches[batchHead]!;
+    if (b.i < b.payloads.length) return b;
+    batches[batchHead++] = undefined as unknown as Batch;
+    if (batchHead === batches.length) {
+      batches.length = 0;
+      batchHead = 0;
+    }
+  }
+  return undefined;
+}
+
+function pump(): void {
+  if (busy || handler === null) return;
+  const h = handler;
+  let n = 0;
+  for (let b = take(); b !== undefined; b = take()) {
+    const i = b.i++;
+    const seq = b.first + i;
+    if (seq !== nextSeq) throw new Error(`palisade actor host: envelope ${seq} arrived when ${nextSeq} was expected`);
+    nextSeq = seq + 1;
+    const isAsk = (b.metas[i]! & 1) === 1;
+    const payload = b.payloads[i];
+    b.payloads[i] = undefined;
+    Atomics.store(ctrl, P.C_CURRENT, seq);
+    let r: unknown;
+    try {
+      r = h(payload);
+    } catch (err) {
+      failed(seq, err);
+      continue;
+    }
+    if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+      busy = true;
+      (r as Promise<unknown>).then(
+        (v) => {
+          busy = false;
+          succeeded(seq, isAsk, v);
+          pump();
+        },
+        (err: unknown) => {
+          busy = false;
+          failed(seq, err);
+          pump();
+        },
+      );
+      return;
+    }
+    succeeded(seq, isAsk, r);
+    if (++n >= YIELD_EVERY) {
+      ackIfBehind();
+      setImmediate(pump);
+      return;
+    }
+  }
+  ackIfBehind();
+}
+
+function succeeded(seq: number, isAsk: boolean, value: unknown): void {
+  if (isAsk) {
+    try {
+      port!.postMessage([P.W_REPLY, seq, value]);
+    } catch (err) {
+      port!.postMessage([P.W_FAILED, seq, { name: 'DataCloneError', message: `reply cannot be cloned: ${(err as Error).message}`, code: 'ACTOR_REPLY_NOT_CLONEABLE' }]);
+    }
+    reported = seq;
+  }
+  finish(seq);
+}
+
+function failed(seq: number, err: unknown): void {
+  port!.postMessage([P.W_FAILED, seq, errorInfo(err)]);
+  reported = seq;
+  finish(seq);
+}
+
+function finish(seq: number): void {
+  done = seq;
+  Atomics.store(ctrl, P.C_DONE, seq);
+  const want = Atomics.load(ctrl, P.C_WANT_ACK);
+  if (want !== 0 && seq >= want && seq > reported) {
+    Atomics.store(ctrl, P.C_WANT_ACK, 0);
+    port!.postMessage([P.W_ACK, seq]);
+    reported = seq;
+  }
+}
+
+function ackIfBehind(): void {
+  if (done > reported) {
+    port!.postMessage([P.W_ACK, done]);
+    reported = done;
+  }
+}
+
+function errorInfo(err: unknown): RemoteErrorInfo {
+  if (err instanceof Error) {
+    const info: RemoteErrorInfo = { name: err.name, message: err.message };
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string') info.code = code;
+    if (err.stack) info.stack = err.stack.split('\n').slice(0, 12).join('\n');
+    return info;
+  }
+  return { name: 'NonError', message: safeString(err) };
+}
+
+function safeString(v: unknown): string {
+  try {
+    return typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/** Crash on purpose, in each way a real actor can die (scripts/fault-inject.ts, tests). */
+function fault(kind: FaultKind): void {
+  switch (kind) {
+    case 'uncaught':
+      throw new Error('injected fault: uncaught exception');
+    case 'async-uncaught':
+      setTimeout(() => {
+        throw new Error('injected fault: uncaught exception in a timer');
+      }, 0);
+      return;
+    case 'unhandled-rejection':
+      void Promise.reject(new Error('injected fault: unhandled rejection'));
+      return;
+    case 'exit':
+      process.exit(7);
+    case 'oom': {
+      const hog: unknown[] = [];
+      for (;;) hog.push(new Array(1 << 16).fill(hog.length));
+    }
+    case 'hang':
+      for (;;) {
+        // spin until the host's heartbeat check terminates this worker
+      }
+    case 'terminate':
+      return; // done by the host (worker.terminate())
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * palisade's actor runtime: handlers in worker threads, host-side bounded mailboxes, a supervisor
+ * that restarts or quarantines, and nothing lost on a crash.
+ *
+ * Usage
+ *
+ *   import { Supervisor } from 'palisade';
+ *   const sup = new Supervisor({ strategy: 'one_for_one', maxRestarts: 5, withinMs: 60_000, logger });
+ *   const ref = sup.spawn({ name: 'scorer', module: new URL('./scorer.ts', import.meta.url) });
+ *   await ref.ready;                          // rejects with ActorStartError on a bad module
+ *   ref.tell({ token: 'BONK' }, { priority: 'critical' });   // false if the mailbox refused it
+ *   const score = await ref.ask({ token: 'BONK' }, { timeoutMs: 500 });
+ *   ref.on('outcome', (o) => ...);           // processed | failed | dead-letter, per message
+ *   ref.on('state', (state, previous) => ...);
+ *   sup.on('deadLetter', (dl) => ...);       // also sup.deadLetters(), sup.getStats()
+ *   await sup.shutdown({ drainMs: 2000 });
+ *
+ * The actor module (TypeScript or JavaScript) exports the handler (default export unless
+ * `export` says otherwise) and optionally `init(data)`, called with the spawn option `init`
+ * (structured-cloneable; SharedArrayBuffers are shared) before the first message of every
+ * incarnation. Module top-level state is the actor's state and is fresh after a restart.
+ *
+ *   // scorer.ts
+ *   let seen = 0;
+ *   export function init(data: { weights: SharedArrayBuffer }) { ... }
+ *   export default function handle(msg: { token: string }) { seen++; return score(msg); }
+ *
+ * Inside an actor, `actors/context.ts` gives `actorLog(level, msg, fields)` (written by the
+ * host's logger) and `actorInfo()` (name, incarnation). TypeScript modules are bundled with
+ * esbuild (packages stay external) into os.tmpdir()/palisade-bundles; `import.meta.url` inside a
+ * bundled module therefore points into that cache.
+ *
+ * Semantics: one message at a time per actor, FIFO within a priority, critical before normal
+ * before low. A handler that throws is a failed message (ask rejects with ActorHandlerError),
+ * not a crash. Crashes (uncaught exception, unhandled rejection, process.exit, terminate, OOM
+ * under resourceLimits, a hang found by heartbeats) restart the actor; the message it was
+ * executing is retried up to `maxAttempts` then dead-lettered ('max-attempts'), the rest are
+ * re-delivered in order. Delivery is at-least-once across crashes.
+ */
+export { Supervisor, type SupervisorOptions, type SupervisorStats, type ShutdownOptions } from './supervisor.ts';
+export { ActorRef } from './actor.ts';
+export {
+  ActorError,
+  ActorStartError,
+  ActorHandlerError,
+  ActorCrashedError,
+  AskTimeoutError,
+  AskAbortedError,
+  MailboxFullError,
+  MessageDroppedError,
+  ActorQuarantinedError,
+  ActorStoppedError,
+  MessageNotCloneableError,
+  type CrashKind,
+  type RemoteErrorInfo,
+  type StartFailureReason,
+} from './errors.ts';
+export type {
+  ActorState,
+  ActorStats,
+  AskOptions,
+  CrashInfo,
+  DeadLetter,
+  DeadLetterReason,
+  Outcome,
+  Overflow,
+  Priority,
+  RestartBackoff,
+  RestartStrategy,
+  SpawnOptions,
+  TellOptions,
+} from './types.ts';
+export { killActor, faultKindsFor, FAULT_KINDS, type FaultKind } from './faults.ts';
+export { resolveActorModule } from './bundle.ts';

@@ -1,0 +1,315 @@
+/**
+ * The supervisor: spawns actors in worker threads, decides what a crash leads to (restart now,
+ * restart after backoff, quarantine), keeps the dead letters, and shuts everything down.
+ *
+ * Restart intensity is per actor: more than `maxRestarts` crashes within `withinMs` quarantine
+ * it (its mailbox is dead-lettered; `revive()` brings it back). With 'one_for_all' a crash also
+ * restarts every sibling; a sibling restart is not a crash of the sibling and does not count
+ * against its intensity or its in-flight message's attempts.
+ */
+import { EventEmitter } from 'node:events';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
+import { systemClock, type Clock, type Random } from '../clock.ts';
+import { ConfigError } from '../errors.ts';
+import { silentLogger, type Logger } from '../log/index.ts';
+import { ActorCell, resolveSpawnOptions, type ActorRef, type CellContext } from './actor.ts';
+import { defaultCacheDir, resolveActorModule } from './bundle.ts';
+import { ActorStoppedError, type CrashKind } from './errors.ts';
+import type { FaultKind } from './protocol.ts';
+import type { ActorState, ActorStats, DeadLetter, DeadLetterReason, RestartBackoff, RestartStrategy, SpawnOptions } from './types.ts';
+import { WorkerPool, type WorkerPoolStats } from './workers.ts';
+
+export interface SupervisorOptions {
+  strategy?: RestartStrategy;
+  /** Restarts allowed per actor within `withinMs`; one more crash quarantines it. Default 5. */
+  maxRestarts?: number;
+  withinMs?: number;
+  /** Backoff for the 2nd and later restarts within the window (the first is immediate). */
+  restartBackoff?: RestartBackoff;
+  logger?: Logger;
+  /** Time source for intensity windows, backoff, heartbeats and ask timeouts. Default: system clock. */
+  clock?: Clock;
+  /** Shorthand for a clock whose now() is this (timers stay the system's). */
+  now?: () => number;
+  /** Jitter source. Default Math.random. */
+  random?: Random;
+  /** Warm spare workers kept per resource-limits group. Default 1; 0 disables. */
+  spares?: number;
+  /** Dead letters kept for inspection (all are counted). Default 1000. */
+  deadLetterLimit?: number;
+  /** Default ask timeout; 0 disables. Default 30000. */
+  askTimeoutMs?: number;
+  /** Default heartbeat period for spawned actors; 0 disables. Default 1000. */
+  heartbeatMs?: number;
+  /** Where bundled TypeScript actor modules are cached. Default os.tmpdir()/palisade-bundles/v1. */
+  cacheDir?: string;
+}
+
+export interface ShutdownOptions {
+  /** Time to let mailboxes drain before workers are terminated. Default 5000. */
+  drainMs?: number;
+}
+
+export interface SupervisorStats {
+  strategy: RestartStrategy;
+  actors: ActorStats[];
+  restarts: number;
+  crashes: number;
+  quarantined: number;
+  deadLetters: number;
+  deadLettersByReason: Partial<Record<DeadLetterReason, number>>;
+  workers: WorkerPoolStats & { live: number };
+}
+
+const HOST_ENTRY = new URL('../../actors/host.ts', import.meta.url);
+
+/**
+ * Events: 'deadLetter' (DeadLetter), 'crash' (CrashInfo), 'restart' ({ actor, delayMs, kind }),
+ * 'quarantine' ({ actor, detail }), 'state' ({ actor, state, previous }).
+ */
+export class Supervisor extends EventEmitter {
+  readonly strategy: RestartStrategy;
+  private readonly maxRestarts: number;
+  private readonly withinMs: number;
+  private readonly backoff: Required<RestartBackoff>;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly heartbeatMs: number;
+  private readonly cacheDir: string;
+  private readonly cells = new Map<string, ActorCell>();
+  private readonly live = new Map<Worker, Promise<void>>();
+  private readonly deadLetterRing: (DeadLetter | undefined)[];
+  private deadLetterNext = 0;
+  private deadLetterTotal = 0;
+  private readonly deadLettersByReason: Partial<Record<DeadLetterReason, number>> = {};
+  private pool: WorkerPool | null = null;
+  private readonly hostReady: Promise<void>;
+  private accepting = true;
+  private shutdownPromise: Promise<void> | null = null;
+  private readonly ctx: CellContext;
+
+  constructor(options: SupervisorOptions = {}) {
+    super();
+    const o = options;
+    this.strategy = o.strategy ?? 'one_for_one';
+    if (this.strategy !== 'one_for_one' && this.strategy !== 'one_for_all') throw new ConfigError('strategy', o.strategy, "'one_for_one' | 'one_for_all'");
+    this.maxRestarts = o.maxRestarts ?? 5;
+    if (!Number.isInteger(this.maxRestarts) || this.maxRestarts < 0) throw new ConfigError('maxRestarts', o.maxRestarts, 'an integer >= 0');
+    this.withinMs = o.withinMs ?? 60_000;
+    if (!(this.withinMs > 0)) throw new ConfigError('withinMs', o.withinMs, 'milliseconds > 0');
+    const b = o.restartBackoff ?? {};
+    this.backoff = { initialMs: b.initialMs ?? 50, maxMs: b.maxMs ?? 5000, multiplier: b.multiplier ?? 2, jitter: b.jitter ?? 0.2 };
+    if (!(this.backoff.initialMs >= 0) || !(this.backoff.maxMs >= 0) || !(this.backoff.multiplier >= 1) || !(this.backoff.jitter >= 0 && this.backoff.jitter <= 1)) {
+      throw new ConfigError('restartBackoff', b, '{ initialMs >= 0, maxMs >= 0, multiplier >= 1, 0 <= jitter <= 1 }');
+    }
+    this.logger = o.logger ?? silentLogger;
+    const base = o.clock ?? systemClock;
+    this.clock = o.now ? { now: o.now, setTimeout: (fn, ms) => base.setTimeout(fn, ms), clearTimeout: (h) => base.clearTimeout(h) } : base;
+    this.random = o.random ?? Math.random;
+    this.heartbeatMs = o.heartbeatMs ?? 1000;
+    if (!(this.heartbeatMs >= 0)) throw new ConfigError('heartbeatMs', o.heartbeatMs, 'milliseconds >= 0');
+    const askTimeoutMs = o.askTimeoutMs ?? 30_000;
+    if (!(askTimeoutMs >= 0)) throw new ConfigError('askTimeoutMs', o.askTimeoutMs, 'milliseconds >= 0');
+    const spares = o.spares ?? 1;
+    if (!Number.isInteger(spares) || spares < 0) throw new ConfigError('spares', o.spares, 'an integer >= 0');
+    const limit = o.deadLetterLimit ?? 1000;
+    if (!Number.isInteger(limit) || limit < 0) throw new ConfigError('deadLetterLimit', o.deadLetterLimit, 'an integer >= 0');
+    this.deadLetterRing = new Array<DeadLetter | undefined>(limit);
+    this.cacheDir = o.cacheDir ?? defaultCacheDir();
+
+    this.hostReady = resolveActorModule('palisade-host', HOST_ENTRY, this.cacheDir).then((host) => {
+      if (!this.accepting) return;
+      this.pool = new WorkerPool(new URL(host.url), spares, this.logger);
+      this.pool.prewarm();
+    });
+    this.hostReady.catch((err: unknown) => this.logger.error({ err }, 'palisade runtime: the actor host could not be bundled'));
+
+    const self = this;
+    this.ctx = {
+      clock: this.clock,
+      logger: this.logger,
+      askTimeoutMs,
+      acquireWorker: (limits) => self.acquireWorker(limits),
+      recordDeadLetter: (dl) => self.recordDeadLetter(dl),
+      onCrash: (cell, kind, detail) => self.onCrash(cell, kind, detail),
+      onStateChange: (cell, state, previous) => self.emit('state', { actor: cell.name, state, previous }),
+      isAccepting: () => self.accepting,
+    };
+  }
+
+  /**
+   * Starts an actor in its own worker. Returns at once: messages sent before it is running wait
+   * in its mailbox. `ref.ready` rejects with an ActorStartError if it cannot start (bad path,
+   * syntax error, missing export, init threw); invalid options throw a ConfigError here.
+   */
+  spawn(options: SpawnOptions): ActorRef {
+    if (!this.accepting) throw new ActorStoppedError(String(options?.name), 'the supervisor is shut down');
+    const o = resolveSpawnOptions(options, { heartbeatMs: this.heartbeatMs });
+    const existing = this.cells.get(o.name);
+    if (existing && existing.state !== 'stopped') throw new ConfigError('name', o.name, 'a name not used by a live actor of this supervisor');
+    const cell = new ActorCell(o, this.ctx);
+    cell.ref.on('crash', (info) => this.emit('crash', info));
+    this.cells.set(o.name, cell);
+    Promise.all([this.hostReady, resolveActorModule(o.name, options.module, this.cacheDir)]).then(
+      ([, mod]) => cell.start(mod),
+      (err: Error) => cell.failToResolve(err),
+    );
+    return cell.ref;
+  }
+
+  get(name: string): ActorRef | undefined {
+    return this.cells.get(name)?.ref;
+  }
+
+  /** Stops one actor: unfinished messages are dead-lettered ('stopped') and its worker terminated. */
+  async stop(name: string): Promise<void> {
+    const cell = this.cells.get(name);
+    if (cell) await cell.stop('stopped');
+  }
+
+  /**
+   * Kills an actor's worker the way `kind` describes (fault injection: scripts/fault-inject.ts,
+   * demos, tests). False if the actor has no running worker right now.
+   */
+  injectFault(name: string, kind: FaultKind): boolean {
+    const cell = this.cells.get(name);
+    if (!cell) throw new ConfigError('actor', name, 'the name of an actor of this supervisor');
+    return cell.injectFault(kind);
+  }
+
+  /** The most recent dead letters, oldest first (at most deadLetterLimit; all are counted in stats). */
+  deadLetters(): DeadLetter[] {
+    const n = this.deadLetterRing.length;
+    if (n === 0) return [];
+    const out: DeadLetter[] = [];
+    for (let i = 0; i < n; i++) {
+      const dl = this.deadLetterRing[(this.deadLetterNext + i) % n];
+      if (dl) out.push(dl);
+    }
+    return out;
+  }
+
+  getStats(): SupervisorStats {
+    const actors = [...this.cells.values()].map((c) => c.stats());
+    let restarts = 0;
+    let crashes = 0;
+    let quarantined = 0;
+    for (const a of actors) {
+      restarts += a.restarts;
+      crashes += a.crashes;
+      if (a.state === 'quarantined') quarantined++;
+    }
+    const pool = this.pool?.stats() ?? { spares: 0, warmTakes: 0, coldSpawns: 0 };
+    return {
+      strategy: this.strategy,
+      actors,
+      restarts,
+      crashes,
+      quarantined,
+      deadLetters: this.deadLetterTotal,
+      deadLettersByReason: { ...this.deadLettersByReason },
+      workers: { ...pool, live: this.live.size },
+    };
+  }
+
+  /**
+   * Stops accepting, lets mailboxes drain for up to `drainMs`, then terminates every worker
+   * (spares included) and waits for them to exit. Whatever is left is dead-lettered
+   * ('shutdown') and pending asks reject with ActorStoppedError. Idempotent.
+   */
+  shutdown(options: ShutdownOptions = {}): Promise<void> {
+    if (this.shutdownPromise) return this.shutdownPromise;
+    const drainMs = options.drainMs ?? 5000;
+    if (!(drainMs >= 0)) throw new ConfigError('drainMs', options.drainMs, 'milliseconds >= 0');
+    this.accepting = false;
+    this.shutdownPromise = this.doShutdown(drainMs);
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(drainMs: number): Promise<void> {
+    const cells = [...this.cells.values()];
+    if (drainMs > 0) {
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
+      const deadline = new Promise<void>((r) => {
+        timer = this.clock.setTimeout(r, drainMs);
+      });
+      await Promise.race([Promise.all(cells.map((c) => c.whenIdle())), deadline]);
+      if (timer !== undefined) this.clock.clearTimeout(timer);
+    }
+    await Promise.all(cells.map((c) => c.stop('shutdown')));
+    await this.hostReady.catch(() => {});
+    await this.pool?.close();
+    // Workers already being terminated (a kill in progress, a failed start) are waited for too.
+    for (const w of this.live.keys()) void w.terminate();
+    await Promise.all(this.live.values());
+    this.logger.info({ actors: cells.length, deadLetters: this.deadLetterTotal }, 'palisade runtime: supervisor shut down');
+  }
+
+  private acquireWorker(limits: ResourceLimits | undefined): Worker {
+    if (!this.pool) throw new Error('palisade runtime: worker pool used before the actor host was ready');
+    const { worker } = this.pool.acquire(limits);
+    this.live.set(
+      worker,
+      new Promise<void>((r) =>
+        worker.once('exit', () => {
+          this.live.delete(worker);
+          r();
+        }),
+      ),
+    );
+    return worker;
+  }
+
+  private recordDeadLetter(dl: DeadLetter): void {
+    this.deadLetterTotal++;
+    this.deadLettersByReason[dl.reason] = (this.deadLettersByReason[dl.reason] ?? 0) + 1;
+    const n = this.deadLetterRing.length;
+    if (n > 0) {
+      this.deadLetterRing[this.deadLetterNext] = dl;
+      this.deadLetterNext = (this.deadLetterNext + 1) % n;
+    }
+    if (this.listenerCount('deadLetter') > 0) this.emit('deadLetter', dl);
+  }
+
+  private onCrash(cell: ActorCell, kind: CrashKind | 'sibling', detail: string): void {
+    if (!this.accepting) {
+      void cell.stop('shutdown');
+      return;
+    }
+    if (kind === 'sibling') {
+      cell.restart(0);
+      this.emit('restart', { actor: cell.name, delayMs: 0, kind });
+      return;
+    }
+    const t = this.clock.now();
+    cell.restartTimes = cell.restartTimes.filter((x) => t - x < this.withinMs);
+    if (cell.restartTimes.length >= this.maxRestarts) {
+      const why = `${kind}: ${detail} (more than ${this.maxRestarts} restarts within ${this.withinMs} ms)`;
+      cell.quarantine(why);
+      this.emit('quarantine', { actor: cell.name, detail: why });
+      return;
+    }
+    cell.restartTimes.push(t);
+    const n = cell.restartTimes.length;
+    const delayMs = n <= 1 ? 0 : this.backoffDelay(n - 1);
+    this.logger.warn({ actor: cell.name, kind, delayMs, restartsInWindow: n }, 'palisade runtime: restarting actor');
+    cell.restart(delayMs);
+    this.emit('restart', { actor: cell.name, delayMs, kind });
+    if (this.strategy === 'one_for_all') {
+      for (const other of this.cells.values()) {
+        if (other !== cell && other.canRestartWithSibling()) other.kill('sibling');
+      }
+    }
+  }
+
+  /** Delay before the (k+1)-th restart in the window: exponential, capped, with jitter against synchronized retries. */
+  private backoffDelay(k: number): number {
+    const b = this.backoff;
+    const raw = b.initialMs * b.multiplier ** (k - 1);
+    const jittered = raw * (1 - b.jitter + 2 * b.jitter * this.random());
+    return Math.max(0, Math.min(b.maxMs, jittered));
+  }
+}
+
+export type { ActorState };
