@@ -79,3 +79,5 @@ export {
 // rpc
 
 // devnet
+export { startLocalCluster, envForEndpoints, LocalChain, parseFault, DevnetError, JsonRpcError } from './devnet/index.ts';
+export type { LocalCluster, LocalClusterOptions, LocalClusterStats, DevnetEndpoint, ClusterFaults, DevnetFault, FaultKind as DevnetFaultKind, ProviderStats } from './devnet/index.ts';
