@@ -161,7 +161,7 @@ export class ProviderServer {
   }
 
   /** Stops serving: the listener closes and every open socket (HTTP and WebSocket) is destroyed. */
-  async kill(): Promise<void> {
+  async kill(reason = 'killed'): Promise<void> {
     if (this.killed) return;
     this.killed = true;
     for (const t of this.timers) this.clock.clearTimeout(t);
@@ -172,7 +172,7 @@ export class ProviderServer {
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     await closed;
-    this.logger.info({ port: this.portNumber }, 'devnet: provider killed');
+    this.logger.info({ port: this.portNumber, reason }, 'devnet: provider stopped serving');
   }
 
   async revive(): Promise<void> {
@@ -185,7 +185,7 @@ export class ProviderServer {
     if (this.closed) return;
     this.closed = true;
     await this.hub.closeAll(250);
-    await this.kill();
+    await this.kill('closed');
     this.hub.dispose();
     this.wss.close();
   }
