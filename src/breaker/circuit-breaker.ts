@@ -22,7 +22,6 @@ import {
   bulkheadFullError,
   circuitOpenError,
   timeoutError,
-  type BulkheadFullError,
   type CircuitOpenError,
   type CircuitState,
 } from './errors.ts';
@@ -130,6 +129,9 @@ const HALF_OPEN = 2;
 type StateCode = typeof CLOSED | typeof OPEN | typeof HALF_OPEN;
 const STATE_NAMES: readonly CircuitState[] = ['CLOSED', 'OPEN', 'HALF_OPEN'];
 
+const REFUSED_OPEN = 0;
+const REFUSED_BULKHEAD = 1;
+
 /** Handed to operations when there is no timeout: one shared signal instead of a controller per call. */
 const NEVER_ABORTED: AbortSignal = new AbortController().signal;
 
@@ -172,6 +174,7 @@ export class CircuitBreaker {
   private readonly queue = new Fifo<Waiter>();
   private readonly listeners: StateChangeListener[] = [];
   private readonly onCooldownTimer: () => void;
+  private closedHandlers: ClosedHandlers;
 
   private state: StateCode = CLOSED;
   /** Bumped on every transition; outcomes from an older epoch do not move the state machine. */
@@ -220,6 +223,7 @@ export class CircuitBreaker {
     this.plain = o.maxConcurrent === Infinity && o.timeoutMs === 0;
     this.window = o.failureRateThreshold > 0 ? new CountWindow(o.windowSize) : null;
     this.onCooldownTimer = () => this.wake();
+    this.closedHandlers = closedHandlers(this, this.epoch);
   }
 
   /**
@@ -241,10 +245,7 @@ export class CircuitBreaker {
     if (typeof fn !== 'function') {
       return Promise.reject(new TypeError(`CircuitBreaker "${this.name}": execute([label,] fn) needs a function`));
     }
-    if (this.state === CLOSED && this.plain) {
-      this.calls++;
-      return this.runPlain(fn, label, this.epoch, false);
-    }
+    if (this.state === CLOSED && this.plain) return this.executeClosed(fn, label);
     return this.executeGuarded(fn, label);
   }
 
@@ -273,14 +274,15 @@ export class CircuitBreaker {
   /** Admits one call the caller will perform itself, or returns null (counted as a rejection). Never queues. */
   tryAcquire(label?: string): BreakerPermit | null {
     const r = this.acquireCore(label);
-    return r instanceof Permit ? r : null;
+    return r === REFUSED_OPEN || r === REFUSED_BULKHEAD ? null : r;
   }
 
   /** As tryAcquire, but throws CircuitOpenError or BulkheadFullError instead of returning null. */
   acquire(label?: string): BreakerPermit {
     const r = this.acquireCore(label);
-    if (r instanceof Permit) return r;
-    throw r;
+    if (r === REFUSED_OPEN) throw this.openError();
+    if (r === REFUSED_BULKHEAD) throw bulkheadFullError(this.name, this.opts.maxConcurrent, this.opts.maxQueue);
+    return r;
   }
 
   /** Holds the circuit OPEN (refusing every call) until reset(); no cooldown, no probes. */
@@ -365,6 +367,33 @@ export class CircuitBreaker {
 
   // ---- execution paths ------------------------------------------------------------------
 
+  /**
+   * CLOSED, no bulkhead, no timeout: the hot path. The outcome handlers are built once per
+   * CLOSED epoch (they carry it), so an unsampled call allocates only its promise (and, with a
+   * label, one small failure closure).
+   */
+  private executeClosed<T>(fn: Operation<T>, label: string | undefined): Promise<T> {
+    this.calls++;
+    const t0 = this.sample();
+    if (t0 >= 0) return this.runPlain(fn, label, this.epoch, false, t0);
+    let result: T | PromiseLike<T>;
+    try {
+      result = fn(NEVER_ABORTED);
+    } catch (err) {
+      this.settleFailure(err, this.epoch, -1, label, true);
+      return rejectSoon(err);
+    }
+    const h = this.closedHandlers;
+    return Promise.resolve(result).then(h.ok, label === undefined ? h.fail : h.failWith(label)) as Promise<T>;
+  }
+
+  /** Starts a latency sample 1 call in latencySampleEvery: returns its start time, else -1. */
+  private sample(): number {
+    if (--this.sampleCountdown !== 0) return -1;
+    this.sampleCountdown = this.opts.latencySampleEvery;
+    return this.hrNow();
+  }
+
   private executeGuarded<T>(fn: Operation<T>, label: string | undefined): Promise<T> {
     this.calls++;
     if (!this.admit()) return this.refuseOpen();
@@ -388,15 +417,10 @@ export class CircuitBreaker {
     if (slotted) this.active++;
     return this.opts.timeoutMs > 0
       ? this.runTimed(fn, label, this.epoch, slotted)
-      : this.runPlain(fn, label, this.epoch, slotted);
+      : this.runPlain(fn, label, this.epoch, slotted, this.sample());
   }
 
-  private async runPlain<T>(fn: Operation<T>, label: string | undefined, epoch: number, slotted: boolean): Promise<T> {
-    let t0 = -1;
-    if (--this.sampleCountdown === 0) {
-      this.sampleCountdown = this.opts.latencySampleEvery;
-      t0 = this.hrNow();
-    }
+  private async runPlain<T>(fn: Operation<T>, label: string | undefined, epoch: number, slotted: boolean, t0: number): Promise<T> {
     let value: T;
     try {
       value = await fn(NEVER_ABORTED);
@@ -411,11 +435,7 @@ export class CircuitBreaker {
   }
 
   private runTimed<T>(fn: Operation<T>, label: string | undefined, epoch: number, slotted: boolean): Promise<T> {
-    let t0 = -1;
-    if (--this.sampleCountdown === 0) {
-      this.sampleCountdown = this.opts.latencySampleEvery;
-      t0 = this.hrNow();
-    }
+    const t0 = this.sample();
     const elapsed = (): number => (t0 < 0 ? -1 : this.hrNow() - t0);
     return new Promise<T>((resolve, reject) => {
       const controller = new AbortController();
@@ -461,17 +481,17 @@ export class CircuitBreaker {
     });
   }
 
-  private acquireCore(label: string | undefined): Permit | CircuitOpenError | BulkheadFullError {
+  private acquireCore(label: string | undefined): Permit | typeof REFUSED_OPEN | typeof REFUSED_BULKHEAD {
     this.calls++;
     if (!this.admit()) {
       this.rejectedOpen++;
-      return this.openError();
+      return REFUSED_OPEN;
     }
     const probe = this.state === HALF_OPEN;
     if (this.active >= this.opts.maxConcurrent) {
       if (probe) this.probesInFlight--;
       this.rejectedBulkhead++;
-      return bulkheadFullError(this.name, this.opts.maxConcurrent, this.opts.maxQueue);
+      return REFUSED_BULKHEAD;
     }
     const slotted = this.opts.maxConcurrent !== Infinity;
     if (slotted) this.active++;
@@ -649,6 +669,7 @@ export class CircuitBreaker {
         this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, this.currentCooldownMs);
       }
     } else if (to === CLOSED) {
+      this.closedHandlers = closedHandlers(this, this.epoch);
       this.forced = false;
       this.consecutive = 0;
       this.failedProbes = 0;
@@ -691,6 +712,33 @@ export class CircuitBreaker {
       this.cooldownTimer = undefined;
     }
   }
+}
+
+interface ClosedHandlers {
+  ok: (value: unknown) => unknown;
+  fail: (err: unknown) => Rejection;
+  failWith: (label: string) => (err: unknown) => Rejection;
+}
+
+/**
+ * Outcome handlers of the fast path for one CLOSED epoch. The failure handler returns a
+ * Rejection instead of rethrowing: a throw inside a promise reaction costs several hundred ns.
+ */
+function closedHandlers(breaker: CircuitBreaker, epoch: number): ClosedHandlers {
+  return {
+    ok: (value) => {
+      breaker.settleSuccess(epoch, -1);
+      return value;
+    },
+    fail: (err) => {
+      breaker.settleFailure(err, epoch, -1, undefined, true);
+      return new Rejection(err);
+    },
+    failWith: (label) => (err) => {
+      breaker.settleFailure(err, epoch, -1, label, true);
+      return new Rejection(err);
+    },
+  };
 }
 
 class Permit implements BreakerPermit {
