@@ -1,4 +1,5 @@
 /** Small helpers shared by the devnet tests (not a test file itself). */
+import { request as httpRequest } from 'node:http';
 import { SystemProgram, Transaction, type Keypair, type PublicKey } from '@solana/web3.js';
 
 export interface RpcReply {
@@ -66,4 +67,23 @@ export function base58(bytes: Uint8Array): string {
     out = '1' + out;
   }
   return out;
+}
+
+/**
+ * A POST on a fresh TCP connection (no pooled keep-alive socket), so a refused port shows up
+ * as ECONNREFUSED rather than as an error on a socket the pool had not yet seen closed.
+ */
+export function freshPost(url: string, body: unknown, timeoutMs = 5000): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' }, timeout: timeoutMs }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('freshPost timed out')));
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
 }
