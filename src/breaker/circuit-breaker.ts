@@ -451,6 +451,9 @@ export class CircuitBreaker {
         reject(err);
         controller.abort(err);
       }, this.opts.timeoutMs);
+      // systemClock unrefs its timers so idle cooldowns never hold a process open; a deadline on a
+      // call someone awaits is different: it must fire even if the operation holds no I/O handle.
+      (timer as { ref?: () => unknown }).ref?.();
       const settle = (ok: boolean, outcome: unknown): void => {
         if (done) {
           // The caller already has its TimeoutError; the slot was held until now on purpose.
