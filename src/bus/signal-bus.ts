@@ -1,0 +1,370 @@
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { ConfigError } from '../errors.ts';
+import { silentLogger, type Logger } from '../log/index.ts';
+import type { Supervisor } from '../runtime/index.ts';
+import { findUncloneable } from './cloneable.ts';
+import type { BusContext, Subscriber } from './context.ts';
+import { BusCounters, R } from './counters.ts';
+import { SignalBusError, invalidEvent, invalidPriority, invalidTopic, describe } from './errors.ts';
+import { InlineSubscriber } from './inline-subscriber.ts';
+import { DEFAULT_QUARANTINE, quarantinePolicy, type QuarantinePolicy } from './outcome-window.ts';
+import { Router } from './router.ts';
+import { Topic } from './topic.ts';
+import {
+  CRITICAL,
+  LOW,
+  NORMAL,
+  type InlineHandler,
+  type Priority,
+  type QuarantineOptions,
+  type SignalBusStats,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicOptions,
+  type WorkerHandlerSpec,
+} from './types.ts';
+import { WorkerSubscriber, createOwnSupervisor } from './worker-subscriber.ts';
+
+export interface SignalBusOptions {
+  /** Bound on each topic's queue (accepted, not yet dispatched). Default 10000. */
+  maxQueueSize?: number;
+  /** Subscribers across the whole bus. Default 100. */
+  maxSubscribers?: number;
+  /** How long an event ahead of a sequence gap waits for the gap to fill. Default 50 ms. */
+  reorderWindowMs?: number;
+  /** Default per-subscriber mailbox bound. Default: maxQueueSize. */
+  mailboxSize?: number;
+  /** Default quarantine policy for subscribers. */
+  quarantine?: QuarantineOptions;
+  /** Time every n-th event from publish to handler (a power of two; 1 = all). Default 16. */
+  latencySampleEvery?: number;
+  /** Freeze delivered events so one subscriber cannot change what the next one sees. Default true. */
+  freezeEvents?: boolean;
+  /** How long close() waits for subscribers to finish their backlog. Default 5000 ms. */
+  closeTimeoutMs?: number;
+  /** Supervisor for worker subscribers; without one the bus makes its own on first use (and shuts it down on close). */
+  supervisor?: Supervisor;
+  logger?: Logger;
+  /** Time source for timestamps, expiry, reorder windows and cool-offs. Default: system clock. */
+  clock?: Clock;
+  /** Shorthand for a clock whose now() is this (timers stay the system's). */
+  now?: () => number;
+}
+
+export interface CloseOptions {
+  timeoutMs?: number;
+}
+
+let busCount = 0;
+
+/**
+ * Topics with ordered, prioritised, bounded delivery to isolated subscribers.
+ *
+ *   const bus = new SignalBus({ maxQueueSize: 10_000, logger });
+ *   const sub = bus.subscribe('trade_signal', (s) => execute(s));
+ *   bus.subscribe('trade_signal', { module: new URL('./scorer.ts', import.meta.url) });
+ *   bus.publish('trade_signal', { token: 'BONK', action: 'BUY', sequence: slot }, 'critical');
+ *   bus.getStats();
+ *   await bus.close();
+ *
+ * publish() is synchronous and cheap: it checks, sequences and queues the event; the router
+ * dispatches in a microtask (so a synchronous burst fills the topic queue up to its bound).
+ */
+export class SignalBus {
+  readonly maxQueueSize: number;
+  readonly maxSubscribers: number;
+  readonly reorderWindowMs: number;
+  private readonly mailboxSize: number;
+  private readonly quarantine: QuarantinePolicy;
+  private readonly sampleMask: number;
+  private readonly freeze: boolean;
+  private readonly closeTimeoutMs: number;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly counters: BusCounters;
+  private readonly router: Router;
+  private readonly ctx: BusContext;
+  private readonly topics = new Map<string, Topic>();
+  private readonly subscribers = new Map<string, Subscriber>();
+  private lastTopic: Topic | null = null;
+  private sampleTick = 0;
+  private subscriberSeq = 0;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private idleWaiter: (() => void) | null = null;
+  private supervisor: Supervisor | null;
+  private ownsSupervisor = false;
+  private readonly busId = ++busCount;
+
+  constructor(options: SignalBusOptions = {}) {
+    const o = options ?? {};
+    this.maxQueueSize = positiveInt('maxQueueSize', o.maxQueueSize, 10_000);
+    this.maxSubscribers = positiveInt('maxSubscribers', o.maxSubscribers, 100);
+    this.reorderWindowMs = nonNegative('reorderWindowMs', o.reorderWindowMs, 50);
+    this.mailboxSize = positiveInt('mailboxSize', o.mailboxSize, this.maxQueueSize);
+    this.quarantine = quarantinePolicy(DEFAULT_QUARANTINE, o.quarantine, 'quarantine');
+    const every = positiveInt('latencySampleEvery', o.latencySampleEvery, 16);
+    if ((every & (every - 1)) !== 0) throw new ConfigError('latencySampleEvery', every, 'a power of two (1, 2, 4, ...)');
+    this.sampleMask = every - 1;
+    this.freeze = o.freezeEvents ?? true;
+    this.closeTimeoutMs = nonNegative('closeTimeoutMs', o.closeTimeoutMs, 5000);
+    this.logger = o.logger ?? silentLogger;
+    const base = o.clock ?? systemClock;
+    this.clock = o.now ? { now: o.now, setTimeout: (fn, ms) => base.setTimeout(fn, ms), clearTimeout: (h) => base.clearTimeout(h) } : base;
+    this.supervisor = o.supervisor ?? null;
+    this.counters = new BusCounters(this.clock, this.logger);
+    this.router = new Router(this.clock, this.counters, this.logger, this.reorderWindowMs);
+    const self = this;
+    this.ctx = {
+      clock: this.clock,
+      logger: this.logger,
+      counters: this.counters,
+      subscriberIdle: () => self.idleWaiter?.(),
+    };
+  }
+
+  /**
+   * Queues `event` on `topic`. Returns false, counted with its reason, when the bus refuses it
+   * (queue full, duplicate or stale sequence, bus closed). Bad input throws a SignalBusError
+   * and queues nothing.
+   */
+  publish(topic: string, event: object, priority: Priority = 'normal'): boolean {
+    let prio: number;
+    if (priority === 'normal') prio = NORMAL;
+    else if (priority === 'critical') prio = CRITICAL;
+    else if (priority === 'low') prio = LOW;
+    else throw invalidPriority(priority);
+    if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+      throw invalidEvent(`event must be a plain object, got ${describe(event)}`);
+    }
+    let t = this.lastTopic;
+    if (t === null || t.name !== topic) t = this.lastTopic = this.topic(topic);
+    if (this.closed) {
+      this.counters.drop(R.BUS_CLOSED, prio, topic);
+      return false;
+    }
+
+    const ev = event as { sequence?: unknown; timestamp?: unknown; expiresAt?: unknown };
+    const s = ev.sequence;
+    let seq: number;
+    if (s === undefined) seq = t.lastSeq + 1;
+    else if (typeof s === 'number' && Number.isSafeInteger(s) && s >= 0) seq = s;
+    else throw invalidEvent(`event.sequence must be a non-negative safe integer, got ${describe(s)}`);
+    const ts0 = ev.timestamp;
+    let ts: number;
+    if (ts0 === undefined) ts = this.clock.now();
+    else if (typeof ts0 === 'number' && Number.isFinite(ts0)) ts = ts0;
+    else throw invalidEvent(`event.timestamp must be a finite number (epoch ms), got ${describe(ts0)}`);
+    const x = ev.expiresAt;
+    let exp: number;
+    if (x === undefined) exp = t.ttlMs === Infinity ? Infinity : ts + t.ttlMs;
+    else if (typeof x === 'number' && !Number.isNaN(x)) exp = x;
+    else throw invalidEvent(`event.expiresAt must be a number (epoch ms), got ${describe(x)}`);
+    if (t.workerSubscribers > 0) {
+      const bad = findUncloneable(event);
+      if (bad !== null) throw new SignalBusError('EVENT_NOT_CLONEABLE', `topic ${t.name} has worker subscribers and ${bad} cannot be sent to a worker`);
+    }
+
+    // Refusals are decided before the delivered copy is built: a storm of refusals allocates nothing.
+    const kind = t.classify(seq, R.DUPLICATE, R.STALE);
+    if (kind >= 0) return this.router.refuse(t, kind, prio);
+    const full = t.ready.live + t.bufferLive >= t.maxQueueSize;
+    if (full && !this.router.canMakeRoom(t, prio)) return this.router.refuse(t, R.QUEUE_FULL, prio);
+
+    const out = this.deliveredCopy(event, t.name, seq, ts, priority);
+    const t0 = (++this.sampleTick & this.sampleMask) === 0 ? performance.now() : NaN;
+    this.router.accept(t, kind, full, out, prio, seq, exp, t0);
+    return true;
+  }
+
+  /**
+   * Adds a subscriber: a function runs on this thread; `{ module, export }` runs as a
+   * supervised worker actor. Events published from now on are delivered to it in sequence order.
+   */
+  subscribe<T extends object = Record<string, unknown>>(
+    topic: string,
+    handler: InlineHandler<T> | WorkerHandlerSpec,
+    options: SubscribeOptions = {},
+  ): Subscription {
+    if (this.closed) throw new SignalBusError('BUS_CLOSED', 'the signal bus is closed');
+    const isFn = typeof handler === 'function';
+    const isSpec = !isFn && isWorkerSpec(handler);
+    if (!isFn && !isSpec) {
+      throw new SignalBusError('INVALID_HANDLER', `handler must be a function or { module: string | URL, export?: string }, got ${describe(handler)}`);
+    }
+    if (options === null || typeof options !== 'object') throw new ConfigError('subscribe options', options, 'an object');
+    const t = this.topic(topic);
+    if (this.subscribers.size >= this.maxSubscribers) {
+      throw new SignalBusError('TOO_MANY_SUBSCRIBERS', `the bus already has ${this.subscribers.size} subscribers (maxSubscribers ${this.maxSubscribers})`);
+    }
+    const mailboxSize = positiveInt('mailboxSize', options.mailboxSize, this.mailboxSize);
+    const policy = quarantinePolicy(this.quarantine, options.quarantine, 'quarantine');
+    const id = `${topic}#${++this.subscriberSeq}`;
+    let sub: Subscriber;
+    if (isFn) {
+      sub = new InlineSubscriber(id, topic, handler as (e: never) => unknown, mailboxSize, policy, this.ctx);
+    } else {
+      const spec = handler as WorkerHandlerSpec;
+      const supervisor = this.supervisorForWorkers();
+      const name = options.name ?? `bus${this.busId}:${id}`;
+      sub = new WorkerSubscriber(id, topic, supervisor, { ...options, name, module: spec.module, export: spec.export ?? 'default' }, mailboxSize, policy, this.ctx);
+      t.workerSubscribers++;
+    }
+    this.subscribers.set(id, sub);
+    t.subscribers = [...t.subscribers, sub];
+    const kind = sub.kind;
+    const ready = sub instanceof WorkerSubscriber ? sub.ready : Promise.resolve();
+    let done: Promise<void> | null = null;
+    return {
+      id,
+      topic,
+      kind,
+      ready,
+      unsubscribe: () => (done ??= this.unsubscribe(t, sub)),
+    };
+  }
+
+  /** Per-topic settings; creates the topic. `firstSequence` only before the topic's first event. */
+  configureTopic(topic: string, options: TopicOptions): void {
+    if (options === null || typeof options !== 'object') throw new ConfigError('topic options', options, 'an object');
+    const t = this.topic(topic);
+    if (options.firstSequence !== undefined) {
+      const f = options.firstSequence;
+      if (!Number.isSafeInteger(f) || f < 0) throw new ConfigError('firstSequence', f, 'a non-negative safe integer');
+      if (t.started) throw new SignalBusError('TOPIC_IN_USE', `topic ${topic} already has events; its first sequence cannot change`);
+      t.setFirstSequence(f);
+    }
+    if (options.ttlMs !== undefined) {
+      if (!(options.ttlMs > 0)) throw new ConfigError('ttlMs', options.ttlMs, 'milliseconds > 0 (Infinity for none)');
+      t.ttlMs = options.ttlMs;
+    }
+    if (options.maxQueueSize !== undefined) t.maxQueueSize = positiveInt('maxQueueSize', options.maxQueueSize, this.maxQueueSize);
+  }
+
+  getStats(): SignalBusStats {
+    const base = this.counters.snapshot(this.sampleMask + 1);
+    return {
+      ...base,
+      topics: [...this.topics.values()].map((t) => ({
+        topic: t.name,
+        depth: t.depth,
+        reorderDepth: t.reorderDepth,
+        maxQueueSize: t.maxQueueSize,
+        nextSequence: t.readyTail + 1,
+        gaps: t.gaps,
+        skippedSequences: t.skippedSequences,
+        baselineJumps: t.baselineJumps,
+        published: t.published,
+        dropped: t.dropped,
+        subscribers: t.subscribers.length,
+      })),
+      subscribers: [...this.subscribers.values()].map((s) => s.stats()),
+      closed: this.closed,
+    };
+  }
+
+  /**
+   * Stops accepting events, dispatches everything accepted (gaps are given up at once), waits
+   * up to `timeoutMs` for subscribers to finish their backlog, drops (counted) what is left,
+   * stops worker subscribers and, if the bus made its own supervisor, shuts it down.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(nonNegative('timeoutMs', options.timeoutMs, this.closeTimeoutMs));
+    return this.closing;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    // If close() was called from a handler, let the router finish its turn first.
+    await null;
+    this.router.flush(this.topics.values());
+    const drained = await this.waitIdle(timeoutMs);
+    if (!drained) this.logger.warn({ timeoutMs }, 'signal bus close: subscribers did not finish in time; dropping what is left');
+    for (const sub of this.subscribers.values()) sub.detach(R.BUS_CLOSED);
+    for (const t of this.topics.values()) t.clear((p) => this.counters.drop(R.BUS_CLOSED, p, t.name));
+    this.router.stop(this.topics.values());
+    await Promise.all([...this.subscribers.values()].map((s) => s.dispose()));
+    if (this.ownsSupervisor && this.supervisor !== null) await this.supervisor.shutdown({ drainMs: 0 });
+    this.counters.flushLog();
+  }
+
+  private waitIdle(timeoutMs: number): Promise<boolean> {
+    if (this.allIdle()) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      let timer: TimerHandle | null = null;
+      const finish = (ok: boolean) => {
+        this.idleWaiter = null;
+        this.router.onIdle = null;
+        if (timer !== null) this.clock.clearTimeout(timer);
+        resolve(ok);
+      };
+      this.idleWaiter = () => {
+        if (this.allIdle()) finish(true);
+      };
+      this.router.onIdle = this.idleWaiter;
+      timer = this.clock.setTimeout(() => finish(false), timeoutMs);
+    });
+  }
+
+  private allIdle(): boolean {
+    if (this.router.busy) return false;
+    for (const s of this.subscribers.values()) if (!s.idle) return false;
+    return true;
+  }
+
+  private async unsubscribe(t: Topic, sub: Subscriber): Promise<void> {
+    if (!this.subscribers.delete(sub.id)) return;
+    t.subscribers = t.subscribers.filter((s) => s !== sub);
+    if (sub.kind === 'worker') t.workerSubscribers--;
+    sub.detach(R.UNSUBSCRIBED);
+    await sub.dispose();
+  }
+
+  private topic(name: string): Topic {
+    if (typeof name !== 'string' || name.length === 0) throw invalidTopic(name);
+    let t = this.topics.get(name);
+    if (t === undefined) {
+      t = new Topic(name, this.maxQueueSize);
+      this.topics.set(name, t);
+    }
+    return t;
+  }
+
+  private deliveredCopy(event: object, topic: string, sequence: number, timestamp: number, priority: Priority): object {
+    // Literal first, then spread: V8 builds this on its fast path; adding properties after a
+    // spread is ~30x slower on Node 20. The publisher's own fields of the same names are overridden.
+    const out = { topic, sequence, timestamp, priority, ...event };
+    if (out.topic !== topic) out.topic = topic;
+    if (out.sequence !== sequence) out.sequence = sequence;
+    if (out.timestamp !== timestamp) out.timestamp = timestamp;
+    if (out.priority !== priority) out.priority = priority;
+    return this.freeze ? Object.freeze(out) : out;
+  }
+
+  private supervisorForWorkers(): Supervisor {
+    if (this.supervisor === null) {
+      this.supervisor = createOwnSupervisor(this.logger, this.clock);
+      this.ownsSupervisor = true;
+    }
+    return this.supervisor;
+  }
+}
+
+function isWorkerSpec(h: unknown): h is WorkerHandlerSpec {
+  if (h === null || typeof h !== 'object') return false;
+  const m = (h as { module?: unknown }).module;
+  const e = (h as { export?: unknown }).export;
+  return ((typeof m === 'string' && m.length > 0) || m instanceof URL) && (e === undefined || (typeof e === 'string' && e.length > 0));
+}
+
+function positiveInt(key: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new ConfigError(key, value, 'an integer >= 1');
+  return value;
+}
+
+function nonNegative(key: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(value >= 0)) throw new ConfigError(key, value, 'a number >= 0');
+  return value;
+}

@@ -1,0 +1,199 @@
+import type { TimerHandle } from '../clock.ts';
+import { PriorityRing, TOMBSTONE } from './priority-ring.ts';
+import type { Subscriber } from './context.ts';
+
+/** How far back (in sequence numbers) a topic remembers what it accepted, to tell DUPLICATE from STALE. */
+const SEEN_WINDOW = 1024;
+const SEEN_MASK = SEEN_WINDOW - 1;
+
+/** classify() results that mean "accept". */
+export const IN_ORDER = -1;
+export const OUT_OF_ORDER = -2;
+
+interface Buffered {
+  event: object | undefined;
+  prio: number;
+  exp: number;
+  t0: number;
+  /** Clock time the event entered the reorder buffer. */
+  at: number;
+}
+
+/**
+ * One topic's sequencing state: an in-order ready queue, a reorder buffer for events that
+ * arrived ahead of a gap, and the bookkeeping to tell duplicates from stale events.
+ *
+ * `readyTail` is the highest sequence that has entered the ready queue (or was skipped past);
+ * the next event is in order when its sequence is `readyTail + 1`.
+ */
+export class Topic {
+  readonly name: string;
+  maxQueueSize: number;
+  ttlMs: number;
+  firstSequence: number;
+
+  readonly ready = new PriorityRing<object>(16);
+  private buffer: Map<number, Buffered> | null = null;
+  bufferLive = 0;
+  readonly bufferCounts = new Int32Array(3);
+
+  readyTail: number;
+  /** Highest sequence accepted anywhere; bus-assigned sequences continue from it. */
+  lastSeq: number;
+  /** False until the topic has taken its first event in order (or jumped its baseline). */
+  baselined = false;
+  private readonly seen = new Float64Array(SEEN_WINDOW).fill(NaN);
+
+  gaps = 0;
+  skippedSequences = 0;
+  baselineJumps = 0;
+  published = 0;
+  dropped = 0;
+
+  subscribers: Subscriber[] = [];
+  workerSubscribers = 0;
+
+  /** Router bookkeeping: the lane this topic is queued in (-1: none) and the stamp of that queue entry. */
+  lane = -1;
+  stamp = 0;
+  gapTimer: TimerHandle | null = null;
+
+  constructor(name: string, maxQueueSize: number, firstSequence = 1, ttlMs = Infinity) {
+    this.name = name;
+    this.maxQueueSize = maxQueueSize;
+    this.ttlMs = ttlMs;
+    this.firstSequence = firstSequence;
+    this.readyTail = firstSequence - 1;
+    this.lastSeq = firstSequence - 1;
+  }
+
+  get depth(): number {
+    return this.ready.live + this.bufferLive;
+  }
+
+  get reorderDepth(): number {
+    return this.bufferLive;
+  }
+
+  get hasBuffered(): boolean {
+    return this.buffer !== null && this.buffer.size > 0;
+  }
+
+  /** Whether anything was ever accepted (the first sequence can no longer be changed). */
+  get started(): boolean {
+    return this.published > 0 || this.hasBuffered;
+  }
+
+  setFirstSequence(first: number): void {
+    this.firstSequence = first;
+    this.readyTail = first - 1;
+    this.lastSeq = first - 1;
+  }
+
+  /** IN_ORDER, OUT_OF_ORDER, or the drop reason code given (duplicate or stale). */
+  classify(seq: number, duplicate: number, stale: number): number {
+    if (seq <= this.readyTail) return this.seen[seq & SEEN_MASK] === seq ? duplicate : stale;
+    if (this.buffer !== null && this.buffer.size > 0 && this.buffer.has(seq)) return duplicate;
+    return seq === this.readyTail + 1 ? IN_ORDER : OUT_OF_ORDER;
+  }
+
+  /** Appends an event whose sequence is readyTail + 1, then anything in the buffer it unblocks. */
+  appendInOrder(event: object, prio: number, exp: number, t0: number, seq: number): void {
+    this.ready.push(event, prio, exp, t0, seq);
+    this.seen[seq & SEEN_MASK] = seq;
+    this.readyTail = seq;
+    if (seq > this.lastSeq) this.lastSeq = seq;
+    this.baselined = true;
+    if (this.buffer !== null && this.buffer.size > 0) this.pullBuffered();
+  }
+
+  bufferOutOfOrder(event: object, prio: number, exp: number, t0: number, seq: number, now: number): void {
+    if (this.buffer === null) this.buffer = new Map();
+    this.buffer.set(seq, { event, prio, exp, t0, at: now });
+    this.bufferLive++;
+    this.bufferCounts[prio]!++;
+    if (seq > this.lastSeq) this.lastSeq = seq;
+  }
+
+  /**
+   * Removes the newest live event of priority `prio` (the reorder buffer holds the newest
+   * sequences, so it is searched first). Its sequence stays consumed. Returns false if none.
+   */
+  displaceNewest(prio: number): boolean {
+    if (this.buffer !== null && this.bufferCounts[prio]! > 0) {
+      let best: Buffered | undefined;
+      let bestSeq = -Infinity;
+      for (const [seq, b] of this.buffer) {
+        if (b.event !== undefined && b.prio === prio && seq > bestSeq) {
+          best = b;
+          bestSeq = seq;
+        }
+      }
+      if (best !== undefined) {
+        best.event = undefined;
+        this.bufferLive--;
+        this.bufferCounts[prio]!--;
+        return true;
+      }
+    }
+    return this.ready.shedNewest(prio) !== undefined;
+  }
+
+  /** Earliest time any buffered entry (live or displaced) entered the buffer; Infinity when empty. */
+  oldestBufferedAt(): number {
+    let at = Infinity;
+    if (this.buffer !== null) for (const b of this.buffer.values()) if (b.at < at) at = b.at;
+    return at;
+  }
+
+  /**
+   * Gives up on the sequences missing before the lowest buffered one and releases what
+   * follows. Returns how many sequence numbers were skipped and whether this was the topic's
+   * initial baseline (not a gap).
+   */
+  skipGap(): { skipped: number; baseline: boolean } {
+    if (this.buffer === null || this.buffer.size === 0) return { skipped: 0, baseline: false };
+    let min = Infinity;
+    for (const seq of this.buffer.keys()) if (seq < min) min = seq;
+    const skipped = min - (this.readyTail + 1);
+    const baseline = !this.baselined;
+    if (baseline) this.baselineJumps++;
+    else {
+      this.gaps++;
+      this.skippedSequences += skipped;
+    }
+    this.baselined = true;
+    this.readyTail = min - 1;
+    this.pullBuffered();
+    return { skipped, baseline };
+  }
+
+  private pullBuffered(): void {
+    const buffer = this.buffer!;
+    for (;;) {
+      const seq = this.readyTail + 1;
+      const b = buffer.get(seq);
+      if (b === undefined) return;
+      buffer.delete(seq);
+      this.readyTail = seq;
+      this.seen[seq & SEEN_MASK] = seq;
+      if (b.event === undefined) continue; // displaced while buffered: its sequence is simply consumed
+      this.bufferLive--;
+      this.bufferCounts[b.prio]!--;
+      this.ready.push(b.event, b.prio, b.exp, b.t0, seq);
+    }
+  }
+
+  /** Empties the ready queue and buffer, calling `onLive(prio)` for each live event. */
+  clear(onLive: (prio: number) => void): void {
+    this.ready.clear((p) => onLive(p));
+    if (this.buffer !== null) {
+      for (const b of this.buffer.values()) if (b.event !== undefined) onLive(b.prio);
+      this.buffer.clear();
+    }
+    this.bufferLive = 0;
+    this.bufferCounts.fill(0);
+  }
+}
+
+export { TOMBSTONE };
