@@ -20,6 +20,9 @@ const YIELD_EVERY = 2048;
 
 let handler: Handler | null = null;
 let ctrl: Int32Array = new Int32Array(P.C_SLOTS);
+let busyOut: Float64Array = new Float64Array(1);
+/** Time spent with a message in hand (ms), published for the host's window sizing. */
+let busyMs = 0;
 let incarnation = 0;
 let nextSeq = 1;
 let busy = false;
@@ -66,7 +69,8 @@ function onMessage(m: unknown[]): void {
 }
 
 async function load(req: LoadRequest): Promise<void> {
-  ctrl = new Int32Array(req.ctrl);
+  ctrl = new Int32Array(req.ctrl, 0, P.C_SLOTS);
+  busyOut = new Float64Array(req.ctrl, P.C_BUSY_BYTE_OFFSET, 1);
   incarnation = req.incarnation;
   (globalThis as { __palisadeActor?: unknown }).__palisadeActor = { name: req.name, incarnation: req.incarnation };
   let mod: Record<string, unknown>;
@@ -116,7 +120,13 @@ function pump(): void {
   if (busy || handler === null) return;
   const h = handler;
   let n = 0;
-  for (let b = take(); b !== undefined; b = take()) {
+  let b = take();
+  if (b === undefined) {
+    ackIfBehind();
+    return;
+  }
+  const t0 = performance.now();
+  for (; b !== undefined; b = take()) {
     const i = b.i++;
     const seq = b.first + i;
     if (seq !== nextSeq) throw new Error(`palisade actor host: envelope ${seq} arrived when ${nextSeq} was expected`);
@@ -134,14 +144,18 @@ function pump(): void {
     }
     if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
       busy = true;
+      const tAsync = performance.now();
+      addBusy(tAsync - t0);
       (r as Promise<unknown>).then(
         (v) => {
           busy = false;
+          addBusy(performance.now() - tAsync);
           succeeded(seq, isAsk, v);
           pump();
         },
         (err: unknown) => {
           busy = false;
+          addBusy(performance.now() - tAsync);
           failed(seq, err);
           pump();
         },
@@ -150,12 +164,19 @@ function pump(): void {
     }
     succeeded(seq, isAsk, r);
     if (++n >= YIELD_EVERY) {
+      addBusy(performance.now() - t0);
       ackIfBehind();
       setImmediate(pump);
       return;
     }
   }
+  addBusy(performance.now() - t0);
   ackIfBehind();
+}
+
+function addBusy(ms: number): void {
+  busyMs += ms;
+  busyOut[0] = busyMs;
 }
 
 function succeeded(seq: number, isAsk: boolean, value: unknown): void {

@@ -47,8 +47,14 @@ import type {
 
 /** Consecutive unanswered heartbeats that make a hang. */
 export const HEARTBEAT_MISSES = 3;
-/** Envelopes handed to a worker ahead of completion; bounds how far a critical message can be queued behind. */
+/**
+ * Envelopes handed to a worker ahead of completion. Once handed over, an envelope's place is
+ * fixed, so the window is what a critical message may have to wait behind. It adapts to the
+ * measured service time: about WINDOW_TARGET_MS of work, between 1 and MAX_IN_FLIGHT envelopes
+ * (fast handlers get deep pipelining, slow ones strict priority order).
+ */
 const MAX_IN_FLIGHT = 256;
+const WINDOW_TARGET_MS = 2;
 
 interface AskState {
   resolve: (v: unknown) => void;
@@ -106,6 +112,12 @@ export class ActorCell {
   private module: ResolvedModule | null = null;
   private worker: Worker | null = null;
   private ctrl: Int32Array = new Int32Array(P.C_SLOTS);
+  private busyIn: Float64Array = new Float64Array(1);
+  /** Current in-flight limit; starts at 1 until the service time is known. */
+  private windowLimit = 1;
+  private sampleBusy = 0;
+  private sampleDone = 0;
+  private serviceMs = -1;
   private incarnation = 0;
   private seq = 0;
   private loaded = false;
@@ -121,6 +133,7 @@ export class ActorCell {
   private pingOutstanding = false;
   private missed = 0;
   private pingN = 0;
+  private pongs = 0;
   private startTimer: TimerHandle | null = null;
   private restartTimer: TimerHandle | null = null;
   private recoveringSince = 0;
@@ -250,7 +263,7 @@ export class ActorCell {
     this.flushScheduled = false;
     const w = this.worker;
     if (w === null || this.halted) return;
-    let room = MAX_IN_FLIGHT - this.window.length;
+    let room = this.windowLimit - this.window.length;
     if (room > 0 && this.mailbox.size > 0) {
       const first = this.seq + 1;
       if (room === 1 || this.mailbox.size === 1) {
@@ -283,10 +296,10 @@ export class ActorCell {
         }
       }
     }
-    if (this.mailbox.size > 0 && this.window.length >= MAX_IN_FLIGHT) {
+    if (this.mailbox.size > 0 && this.window.length >= this.windowLimit) {
       // Ask for an ack once half the window is done, so the next batch is on its way before the worker runs dry.
       const front = this.window.peek()!;
-      Atomics.store(this.ctrl, P.C_WANT_ACK, front.seq + (MAX_IN_FLIGHT >> 1));
+      Atomics.store(this.ctrl, P.C_WANT_ACK, front.seq + (this.windowLimit >> 1));
     }
     this.updateRef();
   };
@@ -362,6 +375,7 @@ export class ActorCell {
         this.completeThrough(m[1] as number);
         break;
       case P.W_PONG:
+        this.pongs++;
         this.pingOutstanding = false;
         this.missed = 0;
         return;
@@ -381,14 +395,29 @@ export class ActorCell {
       default:
         return;
     }
+    if (m[0] !== P.W_LOADED) this.resizeWindow();
     // Recovery ends when the new incarnation finishes its first message, or is ready with nothing to do.
     if (this.recoveringSince !== 0 && this.loaded && (m[0] !== P.W_LOADED || (this.window.length === 0 && this.mailbox.size === 0))) {
       this.recoveryLatency.record(performance.now() - this.recoveringSince);
       this.recoveringSince = 0;
     }
-    if (this.mailbox.size > 0 && this.window.length < MAX_IN_FLIGHT) this.scheduleFlush();
+    if (this.mailbox.size > 0 && this.window.length < this.windowLimit) this.scheduleFlush();
     else this.updateRef();
     if (this.idleWaiters.length > 0) this.notifyIfIdle();
+  }
+
+  /** Sizes the in-flight window from the worker's busy time per finished message (EWMA). */
+  private resizeWindow(): void {
+    const done = Atomics.load(this.ctrl, P.C_DONE);
+    const dn = done - this.sampleDone;
+    if (dn <= 0) return;
+    const busy = this.busyIn[0]!;
+    const per = (busy - this.sampleBusy) / dn;
+    this.sampleBusy = busy;
+    this.sampleDone = done;
+    this.serviceMs = this.serviceMs < 0 ? per : this.serviceMs * 0.7 + per * 0.3;
+    const w = this.serviceMs > 0 ? Math.ceil(WINDOW_TARGET_MS / this.serviceMs) : MAX_IN_FLIGHT;
+    this.windowLimit = w < 1 ? 1 : w > MAX_IN_FLIGHT ? MAX_IN_FLIGHT : w;
   }
 
   /** Envelopes up to `seq` finished without a reply of their own (tells). */
@@ -452,7 +481,11 @@ export class ActorCell {
     this.lastError = null;
     this.pingOutstanding = false;
     this.missed = 0;
-    this.ctrl = new Int32Array(new SharedArrayBuffer(P.CTRL_BYTES));
+    const sab = new SharedArrayBuffer(P.CTRL_BYTES);
+    this.ctrl = new Int32Array(sab, 0, P.C_SLOTS);
+    this.busyIn = new Float64Array(sab, P.C_BUSY_BYTE_OFFSET, 1);
+    this.sampleBusy = 0;
+    this.sampleDone = 0;
     const w = this.ctx.acquireWorker(this.opts.resourceLimits);
     w.on('message', (m: unknown[]) => this.onWorkerMessage(inc, m));
     w.on('error', (e: Error) => {
@@ -465,7 +498,7 @@ export class ActorCell {
       url: module.url,
       exportName: this.opts.exportName,
       init: this.opts.init,
-      ctrl: this.ctrl.buffer as SharedArrayBuffer,
+      ctrl: sab,
       ring: null,
       name: this.name,
       incarnation: inc,
@@ -803,6 +836,7 @@ export class ActorCell {
       deadLettersByReason: { ...this.deadLettersByReason },
       lastCrash: this.lastCrash,
       lateReplies: this.lateReplies,
+      heartbeats: { sent: this.pingN, answered: this.pongs },
       ask: this.askLatency.summary(),
       recovery: this.recoveryLatency.summary(),
     };

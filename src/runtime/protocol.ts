@@ -53,7 +53,12 @@ export const C_WANT_ACK = 3; // >0: the host wants an ack once C_DONE reaches th
 export const C_RING_HEAD = 4; // ring read position (bytes, uint32 wrapping), written by the worker
 export const C_RING_TAIL = 5; // ring write position, written by the host
 export const C_SLOTS = 8;
-export const CTRL_BYTES = C_SLOTS * 4;
+/**
+ * After the Int32 slots, one Float64: milliseconds the worker has spent with a message in hand
+ * (handler running or awaited). Host divides by messages done to size its in-flight window.
+ */
+export const C_BUSY_BYTE_OFFSET = C_SLOTS * 4;
+export const CTRL_BYTES = C_BUSY_BYTE_OFFSET + 8;
 
 export interface LoadRequest {
   url: string;

@@ -116,6 +116,8 @@ export interface ActorStats {
   lastCrash: CrashInfo | null;
   /** Replies that arrived after their ask had timed out or been aborted. */
   lateReplies: number;
+  /** Heartbeat pings sent and pongs received, over all incarnations. */
+  heartbeats: { sent: number; answered: number };
   /** Ask round trip, ms. */
   ask: LatencySummary;
   /** Crash detected → the new incarnation finished its first message (or was ready with nothing to do), ms. */
