@@ -25,8 +25,11 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     },
     hooks: {
       logMethod(args, method) {
-        const redacted = args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as Parameters<typeof method>;
-        method.apply(this, redacted);
+        const redacted = args.map((a) => (typeof a === 'string' ? redactText(a) : a)) as unknown[];
+        // pino makes an error's own message the line's `msg` when no message is given.
+        const first = redacted[0];
+        if (first instanceof Error && typeof redacted[1] !== 'string') redacted.splice(1, 0, redactText(first.message));
+        method.apply(this, redacted as Parameters<typeof method>);
       },
     },
     serializers: {

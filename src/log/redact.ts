@@ -15,13 +15,17 @@ function looksLikeKey(segment: string): boolean {
   return hasDigit && hasAlpha;
 }
 
-/** Redacts one URL string. Non-URLs are returned unchanged. */
+/**
+ * Redacts one URL string. A string the URL parser refuses (a missing scheme, a typo in a
+ * configured URL) still gets its secret parameters, user info and key-like path segments masked:
+ * a bad value is exactly what ends up echoed in an error message.
+ */
 export function redactUrl(input: string): string {
   let url: URL;
   try {
     url = new URL(input);
   } catch {
-    return input;
+    return redactLoose(input);
   }
   if (url.username) url.username = REDACTED;
   if (url.password) url.password = REDACTED;
@@ -34,6 +38,21 @@ export function redactUrl(input: string): string {
     .join('/');
   // URLSearchParams percent-encodes '*'; keep the marker readable.
   return url.toString().replace(/%2A%2A%2A/g, REDACTED);
+}
+
+const LOOSE_PARAM = /([?&;])(api[-_]?key|apikey|key|token|access[-_]?token|auth|secret|password|x-api-key)=[^&#\s]*/gi;
+const LOOSE_USERINFO = /[^/@\s]+@/;
+
+function redactLoose(input: string): string {
+  return input
+    .replace(LOOSE_PARAM, `$1$2=${REDACTED}`)
+    .replace(LOOSE_USERINFO, `${REDACTED}@`)
+    .split('/')
+    .map((seg) => {
+      const [path = '', ...rest] = seg.split('?');
+      return looksLikeKey(path) ? [REDACTED, ...rest].join('?') : seg;
+    })
+    .join('/');
 }
 
 const URL_IN_TEXT = /\b(?:https?|wss?):\/\/[^\s"'<>`]+/gi;
