@@ -1,21 +1,20 @@
 /**
- * What an endpoint needs from its breaker: a synchronous admission (a permit reported once as
- * success, failure or released), the state, and transitions. Kept as an interface so the
- * endpoint code does not depend on the breaker's internals.
+ * What an endpoint needs from its breaker (src/breaker's CircuitBreaker): the synchronous permit
+ * API, the state, transitions, and the cooldown left when it opens. A structural subset, so the
+ * endpoint code states exactly what it relies on.
  */
-export interface BreakerPermit {
-  onSuccess(latencyMs?: number): void;
-  onFailure(err: unknown): void;
-  /** Gives the permit back without counting anything (caller errors, aborts). */
-  release(): void;
+import type { CircuitBreaker } from '../breaker/index.ts';
+
+export type EndpointBreaker = Pick<CircuitBreaker, 'getState' | 'tryAcquire' | 'onStateChange' | 'getStats'>;
+export type { BreakerPermit } from '../breaker/index.ts';
+
+/** The small logging surface endpoint code uses: pino in the host, the actor log bridge in a worker. */
+export interface EndpointLogger {
+  debug(obj: Record<string, unknown>, msg: string): void;
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
 }
 
-export type BreakerStateString = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
-
-export interface EndpointBreaker {
-  getState(): BreakerStateString;
-  /** A permit, or null when the breaker refuses the call now. */
-  tryAcquire(): BreakerPermit | null;
-  /** Calls `fn(to, retryAfterMs)` on each transition (retryAfterMs: the cooldown when opening). Returns an unsubscribe. */
-  onTransition(fn: (to: BreakerStateString, retryAfterMs: number | undefined) => void): () => void;
-}
+const noop = (): void => undefined;
+export const quietLogger: EndpointLogger = { debug: noop, info: noop, warn: noop, error: noop };

@@ -1,0 +1,282 @@
+/**
+ * One RPC endpoint: its keep-alive HTTP client, its breaker, its token bucket and its health
+ * prober. The same class runs in the host thread (`mode: 'inline'`) or inside an endpoint actor
+ * (`actors/endpoint.ts`); either way it publishes its health to the shared table the pool reads.
+ *
+ * Attempts return plain, structured-cloneable outcomes instead of throwing, so an outcome can
+ * cross a thread boundary unchanged and the pool decides what to do with it in one place.
+ */
+import type { Clock, Random, TimerHandle } from '../clock.ts';
+import { redactText } from '../log/redact.ts';
+import { quietLogger, type EndpointBreaker, type BreakerPermit, type EndpointLogger } from './breaker-link.ts';
+import { classifyError, classOfRpcCode, isEndpointRpcCode, provablyNotSent, type OutcomeClass } from './classify.ts';
+import type { NormalizedEndpoint } from './config.ts';
+import { RpcBadResponseError, RpcEndpointError, RpcHttpError } from './errors.ts';
+import { STATE_CLOSED, stateCode, type HealthTable } from './health.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { HttpTransport } from './transport.ts';
+
+export interface AttemptRequest {
+  method: string;
+  params: unknown;
+  /** This attempt's deadline, already capped by the call's remaining time. */
+  timeoutMs: number;
+}
+
+export type AttemptOutcome =
+  | { ok: true; result: unknown; latencyMs: number }
+  | {
+      ok: false;
+      class: OutcomeClass;
+      latencyMs: number;
+      /** False when the request provably never reached the node. */
+      sent: boolean;
+      error?: string;
+      message?: string;
+      rpcCode?: number;
+      httpStatus?: number;
+      data?: unknown;
+    };
+
+export interface EndpointOptions {
+  endpoint: NormalizedEndpoint;
+  health: HealthTable;
+  breaker: EndpointBreaker;
+  clock: Clock;
+  random: Random;
+  logger?: EndpointLogger;
+  maxSlotLag: number;
+  healthIntervalMs: number;
+  maxSockets?: number;
+  /** Run the freshness/recovery prober (default true). */
+  probe?: boolean;
+}
+
+/** 429 without Retry-After: rest base × 2^(n-1), capped, with jitter in [50%, 100%]. */
+const REST_BASE_MS = 1000;
+const REST_CAP_MS = 30_000;
+/** A slot report older than this many probe intervals is not used to judge lag. */
+const FRESH_INTERVALS = 3;
+
+const SKIP_CIRCUIT_OPEN: AttemptOutcome = Object.freeze({ ok: false, class: 'circuit_open', latencyMs: 0, sent: false });
+const SKIP_RESTING: AttemptOutcome = Object.freeze({ ok: false, class: 'resting', latencyMs: 0, sent: false });
+const SKIP_THROTTLED: AttemptOutcome = Object.freeze({ ok: false, class: 'throttled', latencyMs: 0, sent: false });
+
+export class RpcEndpoint {
+  readonly config: NormalizedEndpoint;
+  private readonly i: number;
+  private readonly health: HealthTable;
+  private readonly breaker: EndpointBreaker;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly logger: EndpointLogger;
+  private readonly transport: HttpTransport;
+  private readonly bucket: TokenBucket | undefined;
+  private readonly maxSlotLag: number;
+  private readonly healthIntervalMs: number;
+  private nextId = 1;
+  private consecutive429 = 0;
+  private probeTimer: TimerHandle | undefined;
+  private readonly probeEnabled: boolean;
+  private probing = false;
+  private closed = false;
+  private readonly unsubscribe: () => void;
+
+  constructor(o: EndpointOptions) {
+    this.config = o.endpoint;
+    this.i = o.endpoint.index;
+    this.health = o.health;
+    this.breaker = o.breaker;
+    this.clock = o.clock;
+    this.random = o.random;
+    this.logger = o.logger ?? quietLogger;
+    this.maxSlotLag = o.maxSlotLag;
+    this.healthIntervalMs = o.healthIntervalMs;
+    this.transport = new HttpTransport(o.endpoint.url, { clock: o.clock, ...(o.maxSockets ? { maxSockets: o.maxSockets } : {}) });
+    this.bucket = o.endpoint.rateLimitRps > 0 ? new TokenBucket(o.endpoint.rateLimitRps, o.endpoint.rateLimitRps, o.clock.now()) : undefined;
+    this.probeEnabled = o.probe !== false;
+    this.unsubscribe = this.breaker.onStateChange((change) => this.onBreakerTransition(change.to));
+    this.health.setState(this.i, stateCode(this.breaker.getState()));
+    this.health.setAlive(this.i, true);
+    if (this.probeEnabled) this.scheduleProbe(0);
+  }
+
+  /**
+   * One attempt for a user's call. Skips (without a request) when the breaker is not CLOSED: a
+   * HALF_OPEN endpoint is the prober's to test, never a user's.
+   */
+  async attempt(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptOutcome> {
+    const now = this.clock.now();
+    if (this.breaker.getState() !== 'CLOSED') return SKIP_CIRCUIT_OPEN;
+    if (this.health.rateLimitedUntil(this.i) > now) return SKIP_RESTING;
+    if (this.bucket && !this.bucket.tryTake(now)) {
+      this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now));
+      return SKIP_THROTTLED;
+    }
+    const permit = this.breaker.tryAcquire();
+    if (!permit) return SKIP_CIRCUIT_OPEN;
+    return this.send(req.method, req.params, req.timeoutMs, permit, signal);
+  }
+
+  private async send(method: string, params: unknown, timeoutMs: number, permit: BreakerPermit, signal?: AbortSignal): Promise<AttemptOutcome> {
+    const h = this.health;
+    const i = this.i;
+    const body = `{"jsonrpc":"2.0","id":${this.nextId++},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
+    const started = performance.now();
+    h.addInFlight(i, 1);
+    let outcome: AttemptOutcome;
+    try {
+      const reply = await this.transport.post(body, timeoutMs, signal);
+      const latencyMs = performance.now() - started;
+      outcome = this.interpret(reply.body, latencyMs, permit);
+    } catch (err) {
+      const latencyMs = performance.now() - started;
+      if (signal?.aborted) {
+        permit.release();
+        outcome = { ok: false, class: 'aborted', latencyMs, sent: true, error: 'AbortError', message: 'aborted by the caller' };
+      } else {
+        outcome = this.failed(err, latencyMs, permit);
+      }
+    } finally {
+      h.addInFlight(i, -1);
+    }
+    this.syncState();
+    return outcome;
+  }
+
+  private interpret(text: string, latencyMs: number, permit: BreakerPermit): AttemptOutcome {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return this.failed(new RpcBadResponseError(`not JSON: ${JSON.stringify(text.slice(0, 80))}`), latencyMs, permit);
+    }
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+      return this.failed(new RpcBadResponseError('not a JSON-RPC response object'), latencyMs, permit);
+    }
+    const m = msg as { result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
+    if (m.error !== undefined) {
+      const code = m.error?.code;
+      const message = typeof m.error?.message === 'string' ? m.error.message : 'JSON-RPC error';
+      if (typeof code !== 'number') return this.failed(new RpcBadResponseError(`JSON-RPC error without a numeric code: ${message}`), latencyMs, permit);
+      if (isEndpointRpcCode(code)) return this.failed(new RpcEndpointError(code, message), latencyMs, permit);
+      // The node answered; the request was at fault. Not the endpoint's failure, nor a success to count.
+      permit.release();
+      this.health.recordLatency(this.i, latencyMs);
+      return { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcCallError', message: redactText(message), rpcCode: code, data: m.error?.data };
+    }
+    if (!('result' in m)) return this.failed(new RpcBadResponseError('neither result nor error'), latencyMs, permit);
+    permit.onSuccess(latencyMs);
+    this.health.recordLatency(this.i, latencyMs);
+    this.consecutive429 = 0;
+    return { ok: true, result: m.result, latencyMs };
+  }
+
+  private failed(err: unknown, latencyMs: number, permit: BreakerPermit): AttemptOutcome {
+    const cls = classifyError(err);
+    permit.onFailure(err);
+    const out: AttemptOutcome = {
+      ok: false,
+      class: cls,
+      latencyMs,
+      sent: !provablyNotSent(cls),
+      error: (err as Error)?.constructor?.name ?? 'Error',
+      message: redactText(String((err as Error)?.message ?? err)),
+    };
+    if (err instanceof RpcHttpError) out.httpStatus = err.status;
+    if (err instanceof RpcEndpointError) out.rpcCode = err.rpcCode;
+    if (cls === 'http_429') this.rest(err instanceof RpcHttpError ? err.retryAfterMs : undefined);
+    return out;
+  }
+
+  /** A 429 rests the endpoint for Retry-After, or a jittered exponential backoff without one. */
+  private rest(retryAfterMs: number | undefined): void {
+    this.consecutive429++;
+    let ms = retryAfterMs;
+    if (ms === undefined) {
+      const base = Math.min(REST_CAP_MS, REST_BASE_MS * 2 ** Math.min(10, this.consecutive429 - 1));
+      ms = base * (0.5 + 0.5 * this.random());
+    }
+    const until = this.clock.now() + ms;
+    if (until > this.health.rateLimitedUntil(this.i)) this.health.setRateLimitedUntil(this.i, until);
+    this.logger.warn({ endpoint: this.config.name, restMs: Math.round(ms), retryAfter: retryAfterMs !== undefined }, 'rpc endpoint rate limited; resting');
+  }
+
+  private syncState(): void {
+    const code = stateCode(this.breaker.getState());
+    if (code !== this.health.state(this.i)) this.health.setState(this.i, code, this.health.openUntil(this.i));
+  }
+
+  private onBreakerTransition(to: string): void {
+    const openUntil = to === 'OPEN' ? this.clock.now() + this.breaker.getStats().retryAfterMs : 0;
+    this.health.setState(this.i, stateCode(to), openUntil);
+    this.logger.warn({ endpoint: this.config.name, url: this.config.redactedUrl, state: to }, 'rpc endpoint breaker changed state');
+    // The breaker turns HALF_OPEN on its own cooldown timer: probe recovery at that moment, so the
+    // one half-open permit goes to the prober and never to a user's request.
+    if (to === 'HALF_OPEN' && this.probeEnabled && !this.closed) void this.probe();
+  }
+
+  private scheduleProbe(delayMs: number): void {
+    if (this.closed) return;
+    this.probeTimer = this.clock.setTimeout(() => {
+      void this.probe().finally(() => this.scheduleProbe(this.healthIntervalMs));
+    }, delayMs);
+  }
+
+  /**
+   * Freshness while CLOSED (getSlot; its failures count like any other, so an idle dead endpoint
+   * still opens), recovery while HALF_OPEN (the prober holds the one half-open permit, so no user
+   * request is ever the probe). Nothing while OPEN.
+   */
+  async probe(): Promise<void> {
+    if (this.probing || this.closed) return;
+    const state = this.breaker.getState();
+    if (state === 'OPEN') return;
+    const now = this.clock.now();
+    if (state === 'CLOSED' && this.health.rateLimitedUntil(this.i) > now) return;
+    if (this.bucket && !this.bucket.tryTake(now)) return;
+    const permit = this.breaker.tryAcquire();
+    if (!permit) return;
+    this.probing = true;
+    try {
+      const timeoutMs = Math.min(this.config.timeoutMs, Math.max(10, this.healthIntervalMs));
+      const outcome = await this.send('getSlot', [{ commitment: 'confirmed' }], timeoutMs, permit);
+      const ok = outcome.ok && typeof outcome.result === 'number';
+      this.health.countProbe(this.i, !ok);
+      if (outcome.ok && typeof outcome.result === 'number') this.recordSlot(outcome.result);
+      if (state === 'HALF_OPEN') {
+        this.logger.info({ endpoint: this.config.name, recovered: ok }, 'rpc endpoint recovery probe');
+      }
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  private recordSlot(slot: number): void {
+    const now = this.clock.now();
+    this.health.setSlot(this.i, slot, now);
+    const best = this.health.bestSlot(now - FRESH_INTERVALS * this.healthIntervalMs);
+    const demoted = best - slot > this.maxSlotLag;
+    if (demoted !== this.health.demoted(this.i)) {
+      this.health.setDemoted(this.i, demoted);
+      this.logger.warn({ endpoint: this.config.name, slot, bestSlot: best, maxSlotLag: this.maxSlotLag, demoted }, 'rpc endpoint slot lag');
+    }
+  }
+
+  get breakerState(): number {
+    return this.health.state(this.i);
+  }
+
+  isClosedState(): boolean {
+    return this.health.state(this.i) === STATE_CLOSED;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.probeTimer !== undefined) this.clock.clearTimeout(this.probeTimer);
+    this.unsubscribe();
+    this.transport.close();
+    this.health.setAlive(this.i, false);
+  }
+}

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFixtureServer } from './fixtures/rpc/server.ts';
+import { count, probeRound, testPool, tick, until } from './fixtures/rpc/helpers.ts';
+
+test('slot lag: an endpoint far behind the best is demoted, used only when nothing fresh is permitted', async () => {
+  const a = await startFixtureServer({ slot: 1000 });
+  const b = await startFixtureServer({ slot: 1100 });
+  const t = await testPool(
+    [
+      { name: 'a', url: a.url },
+      { name: 'b', url: b.url },
+    ],
+    { maxSlotLag: 20, healthIntervalMs: 1000 },
+  );
+  try {
+    // Each prober judges its own lag when it probes: one more round and a sees b's slot.
+    await probeRound(t, 1000);
+    let [ea, eb] = t.pool.getStats().endpoints;
+    assert.equal(ea!.slot, 1000);
+    assert.equal(ea!.lag, 100);
+    assert.equal(ea!.demoted, true);
+    assert.equal(eb!.demoted, false);
+    assert.equal(t.pool.getStats().bestSlot, 1100);
+    for (let i = 0; i < 3; i++) assert.equal((await t.pool.call('getVersion')).endpoint, 'b', 'the tier-0 endpoint is demoted');
+    assert.equal(count(a, 'getVersion'), 0);
+
+    // Nothing fresh permitted: b fails on this call, so the demoted endpoint serves it.
+    b.methodFaults.set('getVersion', { kind: 'http', status: 500 });
+    const r = await t.pool.call('getVersion');
+    assert.equal(r.endpoint, 'a');
+    assert.equal(r.attempts, 2);
+    b.methodFaults.clear();
+
+    // a catches up: promoted at its next probe.
+    a.slot = 1100;
+    await probeRound(t, 1000);
+    [ea, eb] = t.pool.getStats().endpoints;
+    assert.equal(ea!.demoted, false);
+    assert.equal(ea!.lag, 0);
+    assert.equal((await t.pool.call('getVersion')).endpoint, 'a');
+  } finally {
+    await t.close();
+    await a.close();
+    await b.close();
+  }
+});
+
+test('recovery is probed by the prober when the cooldown ends; user requests are never the probe', async () => {
+  const a = await startFixtureServer();
+  const b = await startFixtureServer();
+  const t = await testPool([
+    { name: 'a', url: a.url },
+    { name: 'b', url: b.url },
+  ]);
+  try {
+    a.fault = { kind: 'http', status: 503 };
+    await t.pool.call('getVersion');
+    await t.pool.call('getVersion');
+    assert.equal(t.pool.getStats().endpoints[0]!.state, 'OPEN');
+    const tripped = a.log.length;
+
+    // The upstream recovers, but its recovery probe hangs: HALF_OPEN with the probe in flight.
+    a.fault = { kind: 'none' };
+    a.methodFaults.set('getSlot', { kind: 'hang' });
+    t.clock.advance(1000);
+    await until(() => a.log.length > tripped, 'the recovery probe');
+    assert.equal(t.pool.getStats().endpoints[0]!.state, 'HALF_OPEN');
+    for (let i = 0; i < 5; i++) assert.equal((await t.pool.call('getVersion')).endpoint, 'b');
+    // The probe times out: OPEN again, with a longer cooldown (the breaker's backoff, × 2).
+    t.clock.advance(800);
+    await until(() => t.pool.getStats().endpoints[0]!.state === 'OPEN', 're-opened');
+    assert.equal((await t.pool.call('getVersion')).endpoint, 'b');
+
+    a.methodFaults.clear();
+    t.clock.advance(1999);
+    await tick();
+    assert.equal(t.pool.getStats().endpoints[0]!.state, 'OPEN');
+    t.clock.advance(1);
+    await until(() => t.pool.getStats().endpoints[0]!.state === 'CLOSED', 'closed by the probe');
+    assert.deepEqual(
+      a.log.slice(tripped).map((l) => l.method),
+      ['getSlot', 'getSlot'],
+      'only probes reached the endpoint between OPEN and CLOSED',
+    );
+    assert.equal((await t.pool.call('getVersion')).endpoint, 'a');
+    assert.equal(t.pool.getStats().endpoints[0]!.probes >= 3, true);
+  } finally {
+    await t.close();
+    await a.close();
+    await b.close();
+  }
+});
+
+test('an idle dead endpoint is opened by its freshness probes alone', async () => {
+  const a = await startFixtureServer();
+  const b = await startFixtureServer();
+  const t = await testPool(
+    [
+      { name: 'a', url: a.url },
+      { name: 'b', url: b.url },
+    ],
+    { healthIntervalMs: 1000 },
+  );
+  try {
+    a.fault = { kind: 'http', status: 500 };
+    await probeRound(t, 1000);
+    await probeRound(t, 1000);
+    const ea = t.pool.getStats().endpoints[0]!;
+    assert.equal(ea.state, 'OPEN');
+    assert.equal(ea.calls, 0, 'no user call paid for the discovery');
+    assert.equal(ea.probeFailures, 2);
+  } finally {
+    await t.close();
+    await a.close();
+    await b.close();
+  }
+});
