@@ -170,3 +170,15 @@ test('a bad endpoint is a TypeError that does not echo a key', async () => {
   await assert.rejects(em.executeOnEndpoint(null as never, async () => 1), TypeError);
   assert.throws(() => em.getBreaker(''), TypeError);
 });
+
+test('a throwing manager listener does not silence the others and is counted by the breaker', async () => {
+  const m = new CircuitBreakerManager({ defaults: { failureThreshold: 1 }, clock: new ManualClock() });
+  const heard: string[] = [];
+  m.onStateChange(() => {
+    throw new Error('listener bug');
+  });
+  m.onStateChange((c) => heard.push(c.to));
+  await assert.rejects(m.execute('k', down));
+  assert.deepEqual(heard, ['OPEN']);
+  assert.equal(m.get('k').getStats().listenerErrors, 1);
+});

@@ -70,8 +70,20 @@ export class CircuitBreakerManager {
   private readonly overrides: Record<string, BreakerDefaults>;
   private readonly listeners: StateChangeListener[] = [];
   private readonly nameOf: (key: string) => string;
+  // One throwing listener must not silence the others; the first error is rethrown so the
+  // breaker that transitioned counts and logs it.
   private readonly forward: StateChangeListener = (change) => {
-    for (const l of this.listeners.slice()) l(change);
+    let first: unknown;
+    let threw = false;
+    for (const l of this.listeners.slice()) {
+      try {
+        l(change);
+      } catch (err) {
+        if (!threw) first = err;
+        threw = true;
+      }
+    }
+    if (threw) throw first;
   };
 
   /** @param nameOf how a key becomes a breaker name (the result is redacted again regardless). */
