@@ -1,3 +1,4 @@
+import type { ResourceLimits } from 'node:worker_threads';
 import type { LatencySummary } from '../stats/latency.ts';
 
 /** Signal importance. Critical events are served first and shed last. */
@@ -73,10 +74,13 @@ export interface SubscribeOptions {
   quarantine?: QuarantineOptions;
   /** Worker subscribers: actor name (default `bus:<topic>:<n>`). */
   name?: string;
-  /** Worker subscribers: passed to the supervisor's spawn. */
+  /** Worker subscribers: passed to the supervisor's spawn (see SpawnOptions). */
   heartbeatMs?: number;
   maxAttempts?: number;
-  resourceLimits?: Record<string, number>;
+  resourceLimits?: ResourceLimits;
+  /** Worker subscribers: given to the module's exported `init(data)` on every incarnation. */
+  init?: unknown;
+  startTimeoutMs?: number;
 }
 
 export interface TopicOptions {

@@ -75,6 +75,8 @@ export class WorkerSubscriber implements Subscriber {
     if (spawn.heartbeatMs !== undefined) opts.heartbeatMs = spawn.heartbeatMs;
     if (spawn.maxAttempts !== undefined) opts.maxAttempts = spawn.maxAttempts;
     if (spawn.resourceLimits !== undefined) opts.resourceLimits = spawn.resourceLimits;
+    if (spawn.init !== undefined) opts.init = spawn.init;
+    if (spawn.startTimeoutMs !== undefined) opts.startTimeoutMs = spawn.startTimeoutMs;
     this.ref = supervisor.spawn(opts);
     this.ref.on('outcome', (o: Outcome) => this.onOutcome(o));
     this.ref.on('state', (state: string) => this.onState(state));
