@@ -75,6 +75,28 @@ export {
 } from './runtime/index.ts';
 
 // bus
+export {
+  SignalBus,
+  SignalBusError,
+  DROP_REASONS,
+  WORKER_CREDIT,
+  type SignalBusOptions,
+  type CloseOptions,
+  type SignalBusErrorCode,
+  type Priority as SignalPriority,
+  type DropReason,
+  type SignalEvent,
+  type InlineHandler,
+  type WorkerHandlerSpec,
+  type QuarantineOptions,
+  type SubscribeOptions,
+  type TopicOptions,
+  type Subscription,
+  type SubscriberState,
+  type SubscriberStats,
+  type TopicStats,
+  type SignalBusStats,
+} from './bus/index.ts';
 
 // rpc
 
