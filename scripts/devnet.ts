@@ -75,9 +75,11 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 
   let stopping = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const stop = async (reason: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    clearTimeout(timer);
     logger.info({ reason, stats: cluster.getStats().chain }, 'devnet: stopping');
     await cluster.close();
     logger.flush?.();
@@ -85,7 +87,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
-  if (forMs !== undefined) setTimeout(() => void stop('--for-ms elapsed'), forMs);
+  if (forMs !== undefined) timer = setTimeout(() => void stop('--for-ms elapsed'), forMs);
 }
 
 main().catch((err: unknown) => {

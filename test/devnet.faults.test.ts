@@ -13,7 +13,7 @@ function causeCode(err: unknown): string | undefined {
   return cause?.code ?? cause?.cause?.code;
 }
 
-describe('devnet faults', () => {
+describe('devnet faults', { timeout: 60_000 }, () => {
   const clock = new ManualClock();
   const draws: number[] = [];
   let cluster: LocalCluster;

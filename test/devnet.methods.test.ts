@@ -15,7 +15,7 @@ const isBase58Of = (s: unknown, len: number): boolean => {
   return /^[1-9A-HJ-NP-Za-km-z]+$/.test(s) && s.length >= len - 2 && s.length <= Math.ceil(len * 1.37) + 1;
 };
 
-describe('devnet JSON-RPC methods', () => {
+describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
   const clock = new ManualClock();
   let cluster: LocalCluster;
   let url: string;

@@ -19,7 +19,7 @@ import {
 import { startLocalCluster, type LocalCluster } from '../src/devnet/index.ts';
 import { waitFor } from './devnet.helpers.ts';
 
-describe('devnet through a real web3.js Connection', () => {
+describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => {
   let cluster: LocalCluster;
   let conn: Connection;
   const alice = Keypair.generate();

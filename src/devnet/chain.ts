@@ -218,8 +218,11 @@ export class LocalChain {
 
   /** The slot a node `lag` slots behind serves at `commitment`. */
   slotFor(commitment: Commitment, lag = 0): number {
-    const depth = commitment === 'processed' ? 0 : commitment === 'confirmed' ? this.confirmationDepth : this.finalizationDepth;
-    return Math.max(this.oldestBlockSlot(), this.tipSlot - lag - depth);
+    return Math.max(this.oldestBlockSlot(), this.tipSlot - lag - this.depth(commitment));
+  }
+
+  private depth(commitment: Commitment): number {
+    return commitment === 'processed' ? 0 : commitment === 'confirmed' ? this.confirmationDepth : this.finalizationDepth;
   }
 
   blockAt(slot: number): BlockInfo {
@@ -438,7 +441,8 @@ export class LocalChain {
   reached(signature: string, commitment: Commitment, lag = 0): TxRecord | undefined {
     const rec = this.records.get(signature);
     if (!rec) return undefined;
-    return rec.slot <= this.slotFor(commitment, lag) ? rec : undefined;
+    // Not slotFor(): that clamps to the first block, which would confirm early transactions at once.
+    return rec.slot <= this.tipSlot - lag - this.depth(commitment) ? rec : undefined;
   }
 
   getRecord(signature: string): TxRecord | undefined {
