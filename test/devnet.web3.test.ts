@@ -125,8 +125,14 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
     );
     tx.sign(alice);
     const sig = await conn.sendRawTransaction(tx.serialize(), { skipPreflight: true });
-    const res = await conn.confirmTransaction({ signature: sig, ...latest }, 'confirmed');
-    assert.deepEqual(res.value.err, { InstructionError: [0, { Custom: 1 }] });
+    // web3.js resolves with value.err when the WebSocket notification wins, and rejects with the
+    // bare error when its own getSignatureStatus check sees the status first: accept both.
+    const err = await conn.confirmTransaction({ signature: sig, ...latest }, 'confirmed').then(
+      (res) => res.value.err,
+      (e: unknown) => e,
+    );
+    assert.deepEqual(err, { InstructionError: [0, { Custom: 1 }] });
+    assert.deepEqual((await conn.getSignatureStatus(sig)).value?.err, { InstructionError: [0, { Custom: 1 }] });
     assert.equal(await conn.getBalance(alice.publicKey), before - 5000);
   });
 
