@@ -303,11 +303,40 @@ test('latency percentiles come from the injected clock; the stats invariant hold
   assert.equal(s.lastFailure?.message, 'Error: slow failure');
 });
 
-test('latency is sampled 1 call in latencySampleEvery on the execute path', async () => {
-  const { breaker } = make({ latencySampleEvery: 4 });
-  for (let i = 0; i < 20; i++) await breaker.execute(fine);
-  assert.equal(breaker.getStats().latency.count, 5);
-  assert.equal(breaker.getStats().successes, 20);
+test('latency sampling adapts: every call at ordinary rates, 1 in latencySampleEvery at very high rates', async () => {
+  // 1 ms between calls (1000 calls/s): every call is timed.
+  const slow = make({ latencySampleEvery: 8 });
+  for (let i = 0; i < 50; i++) {
+    slow.clock.advance(1);
+    await slow.breaker.execute(fine);
+  }
+  assert.equal(slow.breaker.getStats().latency.count, 50);
+  assert.equal(slow.breaker.getStats().latency.sampledEvery, 1);
+
+  // No time passing between calls (an unbounded rate): 1 call in 8 after the first.
+  const fast = make({ latencySampleEvery: 8 });
+  for (let i = 0; i < 81; i++) await fast.breaker.execute(fine);
+  assert.equal(fast.breaker.getStats().latency.count, 11);
+  assert.equal(fast.breaker.getStats().latency.sampledEvery, 8);
+  assert.equal(fast.breaker.getStats().successes, 81);
+
+  // The rate falls again: sampling returns to every call.
+  for (let i = 0; i < 5; i++) {
+    fast.clock.advance(1);
+    await fast.breaker.execute(fine);
+  }
+  assert.equal(fast.breaker.getStats().latency.sampledEvery, 1);
+});
+
+test('latency sampling: 10 µs between calls (100k calls/s) times about 1 call in 20', async () => {
+  const { clock, breaker } = make({ latencySampleEvery: 64 });
+  for (let i = 0; i < 2000; i++) {
+    clock.advance(0.01);
+    await breaker.execute(fine);
+  }
+  const { count, sampledEvery } = breaker.getStats().latency;
+  assert.equal(sampledEvery, 20);
+  assert.ok(count >= 95 && count <= 110, `timed ${count} of 2000`);
 });
 
 test('synchronous functions and synchronous throws are handled like async ones', async () => {

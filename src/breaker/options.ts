@@ -45,7 +45,11 @@ export interface CircuitBreakerOptions {
   windowSize?: number;
   /** Outcomes needed in the window before the rate is judged. Default windowSize. Needs failureRateThreshold. */
   minimumCalls?: number;
-  /** Time 1 call in N on the closed path for latency stats (timing every call costs ~15% there). Default 8. */
+  /**
+   * Latency sampling: at least 1 call in N is timed. The breaker times every call at ordinary
+   * rates and skips calls only above ~5000 calls/s, where timing and recording (~0.2 µs) would
+   * dominate the closed path. Default 64; 1 times every call.
+   */
   latencySampleEvery?: number;
   /** Timers (cooldown wake-up, timeouts) and time. Default systemClock. */
   clock?: Clock;
@@ -136,7 +140,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (minimumCalls > windowSize) {
     throw new BreakerOptionError(OWNER, 'minimumCalls', `must not exceed windowSize ${windowSize} (got ${minimumCalls})`);
   }
-  const latencySampleEvery = has('latencySampleEvery') ? int(o, 'latencySampleEvery', 1) : 8;
+  const latencySampleEvery = has('latencySampleEvery') ? int(o, 'latencySampleEvery', 1) : 64;
 
   let clock = systemClock;
   if (has('clock')) {
