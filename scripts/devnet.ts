@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     '',
     'palisade local Solana cluster (litesvm) — one chain, one port per provider',
     ...cluster.endpoints.map((e) => `  ${e.name.padEnd(18)} ${e.url}   ws ${e.wsUrl}`),
+    basePort > 0 ? '  (PubSub also on each port + 1, where web3.js looks when given no wsEndpoint)' : '',
     '',
     'point palisade at it:',
     ...envForEndpoints(cluster.endpoints).map((l) => `  export ${l}`),

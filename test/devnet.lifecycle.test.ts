@@ -7,11 +7,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createServer as createNetServer } from 'node:net';
+import { Connection, Keypair, LAMPORTS_PER_SOL } from '@solana/web3.js';
 import { WebSocket } from 'ws';
 import { systemClock, type Clock, type TimerHandle } from '../src/clock.ts';
 import { ConfigError } from '../src/errors.ts';
-import { DevnetError, startLocalCluster, type LocalClusterOptions } from '../src/devnet/index.ts';
-import { post, result, rpc, waitFor } from './devnet.helpers.ts';
+import { DevnetError, startLocalCluster, type LocalCluster, type LocalClusterOptions } from '../src/devnet/index.ts';
+import { freshPost, post, result, rpc, waitFor } from './devnet.helpers.ts';
 
 const NET_KINDS = new Set(['TCPServerWrap', 'TCPSocketWrap', 'Timeout']);
 function netHandles(): Record<string, number> {
@@ -119,6 +121,41 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
       assert.equal(typeof rootNote.params.result, 'number');
     } finally {
       ws.terminate();
+      await cluster.close();
+    }
+  });
+
+  it('with fixed ports, PubSub is also on port + 1, so a web3.js Connection without wsEndpoint confirms', async () => {
+    let cluster: LocalCluster | undefined;
+    for (let attempt = 0; !cluster && attempt < 5; attempt++) {
+      const port = await new Promise<number>((resolve) => {
+        const probe = createNetServer().listen(0, '127.0.0.1', () => {
+          const p = (probe.address() as { port: number }).port;
+          probe.close(() => resolve(p));
+        });
+      });
+      if (port >= 65535) continue;
+      cluster = await startLocalCluster({ providers: ['solo'], basePort: port, slotMs: 5 }).catch(() => undefined);
+    }
+    assert.ok(cluster, 'found two free adjacent ports');
+    try {
+      const e = cluster.endpoints[0]!;
+      const conn = new Connection(e.url, 'confirmed');
+      const who = Keypair.generate().publicKey;
+      const sig = await conn.requestAirdrop(who, LAMPORTS_PER_SOL);
+      const res = await conn.confirmTransaction({ signature: sig, ...(await conn.getLatestBlockhash()) }, 'confirmed');
+      assert.equal(res.value.err, null);
+      assert.equal(await conn.getBalance(who), LAMPORTS_PER_SOL);
+      const plain = await freshPost(`http://127.0.0.1:${e.port + 1}`, {});
+      assert.equal(plain.status, 426, 'port + 1 speaks WebSocket only');
+      // web3.js closes its idle socket after 500 ms; killing the port under an open one would
+      // start web3.js's endless reconnect loop (its behaviour, not the cluster's).
+      await waitFor(() => (cluster!.getStats().providers[0]!.ws.connections === 0 ? true : undefined), 5000, 'web3.js to close its idle socket');
+      await cluster.faults.kill('solo');
+      await assert.rejects(freshPost(`http://127.0.0.1:${e.port + 1}`, {}), { code: 'ECONNREFUSED' });
+      await cluster.faults.revive('solo');
+      assert.equal((await freshPost(`http://127.0.0.1:${e.port + 1}`, {})).status, 426);
+    } finally {
       await cluster.close();
     }
   });

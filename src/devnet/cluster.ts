@@ -20,8 +20,13 @@ export interface LocalClusterOptions {
   host?: string;
   /** First port; provider i listens on basePort + i × portStep. 0 (default) picks ephemeral ports. */
   basePort?: number;
-  /** Distance between fixed ports (default 2, leaving port+1 free as Solana tooling expects). */
+  /** Distance between fixed ports (default 2). */
   portStep?: number;
+  /**
+   * With fixed ports, also serve PubSub on port + 1, where web3.js looks when given no
+   * `wsEndpoint` (default true when basePort > 0 and portStep >= 2; never with ephemeral ports).
+   */
+  wsOnNextPort?: boolean;
   /** Milliseconds per slot (default 400, as on mainnet). */
   slotMs?: number;
   logger?: Logger;
@@ -187,7 +192,8 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   providers.forEach((name, i) => {
     const port = basePort === 0 ? 0 : basePort + i * portStep;
-    servers.set(name, new ProviderServer({ name, host, port, chain, logger, clock, random, admin }));
+    const wsCompanionPort = port !== 0 && portStep >= 2 && (options.wsOnNextPort ?? true) ? port + 1 : undefined;
+    servers.set(name, new ProviderServer({ name, host, port, chain, logger, clock, random, admin, wsCompanionPort }));
   });
   try {
     for (const s of servers.values()) await s.listen();

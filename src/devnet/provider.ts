@@ -37,6 +37,11 @@ export interface ProviderOptions {
   clock: Clock;
   random: Random;
   admin: AdminApi;
+  /**
+   * Also serve PubSub alone on this port: web3.js derives `ws://host:(port+1)` when it is given
+   * no `wsEndpoint`, as solana-test-validator lays its ports out.
+   */
+  wsCompanionPort?: number | undefined;
 }
 
 export interface ProviderStats {
@@ -77,6 +82,8 @@ export class ProviderServer {
   private readonly admin: AdminApi;
   private readonly identity: string;
   private readonly server: Server;
+  /** The PubSub-only listener on port + 1, when asked for. */
+  private readonly companion: { server: Server; port: number } | undefined;
   private readonly wss: WebSocketServer;
   private readonly hub: SubscriptionHub;
   private readonly sockets = new Set<Socket>();
@@ -103,23 +110,35 @@ export class ProviderServer {
     this.identity = encodeBase58(createHash('sha256').update(`palisade-devnet-node:${options.name}`).digest());
     this.hub = new SubscriptionHub(this.chain, () => this.faults.lag, this.logger);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-    this.server = createServer((req, res) => this.onRequest(req, res));
+    this.server = this.createListener((req, res) => this.onRequest(req, res));
+    if (options.wsCompanionPort !== undefined) {
+      const server = this.createListener((_req, res) => {
+        res.writeHead(426, { 'Content-Type': 'text/plain', Upgrade: 'websocket' });
+        res.end('this port serves the PubSub WebSocket only');
+      });
+      this.companion = { server, port: options.wsCompanionPort };
+    }
+  }
+
+  private createListener(onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
+    const server = createServer(onRequest);
     // Clients pool connections; outlive their idle timeouts so a reused socket is not closed under them.
-    this.server.keepAliveTimeout = 30_000;
-    this.server.headersTimeout = 35_000;
-    this.server.requestTimeout = 0;
-    this.server.on('connection', (socket: Socket) => {
+    server.keepAliveTimeout = 30_000;
+    server.headersTimeout = 35_000;
+    server.requestTimeout = 0;
+    server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
-    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       if (this.killed || (req.url ?? '').startsWith(ADMIN_PREFIX)) {
         socket.destroy();
         return;
       }
       this.wss.handleUpgrade(req, socket, head, (ws) => this.hub.attach(ws));
     });
-    this.server.on('clientError', (_err, socket: Socket) => socket.destroy());
+    server.on('clientError', (_err, socket: Socket) => socket.destroy());
+    return server;
   }
 
   get port(): number {
@@ -141,23 +160,34 @@ export class ProviderServer {
   async listen(): Promise<void> {
     if (this.closed) throw new DevnetError('DEVNET_CLOSED', `provider ${this.name} is closed`);
     if (!this.killed) return;
-    await new Promise<void>((resolve, reject) => {
+    this.portNumber = await this.listenOn(this.server, this.portNumber);
+    if (this.companion) {
+      try {
+        await this.listenOn(this.companion.server, this.companion.port);
+      } catch (err) {
+        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+        throw err;
+      }
+    }
+    this.killed = false;
+    this.logger.info({ url: this.url, wsCompanionPort: this.companion?.port }, 'devnet: provider serving');
+  }
+
+  private listenOn(server: Server, port: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
       const onError = (err: Error): void => {
-        this.server.off('listening', onListening);
-        reject(new DevnetError('DEVNET_LISTEN_FAILED', `provider ${this.name} cannot listen on ${this.host}:${this.portNumber}: ${err.message}`, { cause: err }));
+        server.off('listening', onListening);
+        reject(new DevnetError('DEVNET_LISTEN_FAILED', `provider ${this.name} cannot listen on ${this.host}:${port}: ${err.message}`, { cause: err }));
       };
       const onListening = (): void => {
-        this.server.off('error', onError);
-        resolve();
+        server.off('error', onError);
+        const addr = server.address();
+        resolve(addr && typeof addr === 'object' ? addr.port : port);
       };
-      this.server.once('error', onError);
-      this.server.once('listening', onListening);
-      this.server.listen(this.portNumber, this.host);
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(port, this.host);
     });
-    const addr = this.server.address();
-    if (addr && typeof addr === 'object') this.portNumber = addr.port;
-    this.killed = false;
-    this.logger.info({ url: this.url }, 'devnet: provider serving');
   }
 
   /** Stops serving: the listener closes and every open socket (HTTP and WebSocket) is destroyed. */
@@ -167,7 +197,8 @@ export class ProviderServer {
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     this.hanging.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const servers = this.companion ? [this.server, this.companion.server] : [this.server];
+    const closed = Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
     this.hub.dropAll();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
