@@ -73,12 +73,23 @@ export class LatencyHistogram {
   }
 }
 
+// BASE[e] is the first value (µs) of power-of-two range e; WIDTH[e] the width of one sub-bucket.
+const BASE = new Float64Array(MAX_EXP + 1);
+const WIDTH = new Float64Array(MAX_EXP + 1);
+for (let e = 1; e <= MAX_EXP; e++) {
+  BASE[e] = SUB_BUCKETS * 2 ** (e - 1);
+  WIDTH[e] = BASE[e]! / SUB_BUCKETS;
+}
+
 function bucketOf(us: number): number {
-  if (us < SUB_BUCKETS) return Math.floor(us);
-  const exp = Math.min(MAX_EXP, Math.floor(Math.log2(us / SUB_BUCKETS)) + 1);
-  const base = SUB_BUCKETS * 2 ** (exp - 1);
-  const sub = Math.min(SUB_BUCKETS - 1, Math.floor((us - base) / (base / SUB_BUCKETS)));
-  return exp * SUB_BUCKETS + sub;
+  if (us < SUB_BUCKETS) return us | 0;
+  // Integer fast path (below ~35 minutes): the power of two from clz32 instead of log2.
+  const exp =
+    us < 0x7fffffff
+      ? 32 - Math.clz32((us / SUB_BUCKETS) | 0)
+      : Math.min(MAX_EXP, Math.floor(Math.log2(us / SUB_BUCKETS)) + 1);
+  const sub = ((us - BASE[exp]!) / WIDTH[exp]!) | 0;
+  return exp * SUB_BUCKETS + (sub < SUB_BUCKETS ? sub : SUB_BUCKETS - 1);
 }
 
 function valueOf(bucket: number): number {
