@@ -7,7 +7,7 @@ function lcg(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-test('percentiles stay within 4% of the exact value over six decades', () => {
+test('percentiles stay within 4% (or the 1 µs resolution) of the exact value over six decades', () => {
   const rnd = lcg(7);
   const h = new LatencyHistogram();
   const xs: number[] = [];
@@ -20,7 +20,7 @@ test('percentiles stay within 4% of the exact value over six decades', () => {
   for (const q of [0.01, 0.5, 0.9, 0.99, 0.999]) {
     const exact = xs[Math.ceil(q * xs.length) - 1]!;
     const got = h.quantile(q);
-    assert.ok(Math.abs(got / exact - 1) < 0.04, `q=${q}: got ${got}, exact ${exact}`);
+    assert.ok(Math.abs(got / exact - 1) < 0.04 || Math.abs(got - exact) <= 0.001, `q=${q}: got ${got}, exact ${exact}`);
   }
   const s = h.summary();
   assert.equal(s.count, 50_000);
