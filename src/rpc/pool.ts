@@ -458,13 +458,15 @@ export class RpcConnectionPool {
   }
 
   /**
-   * The WebSocket URL of the first endpoint (in tier order) that is up and CLOSED, for
-   * subscriptions; the first configured one when none is. Contains credentials: do not log it.
+   * A WebSocket URL for subscriptions: the first endpoint in tier order that is up, CLOSED and
+   * fresh, or the `skip`-th such endpoint (cycling) after failed connections; every endpoint in
+   * tier order when none is healthy. Contains credentials: do not log it.
    */
-  wsEndpoint(): string {
-    const order = [...this.endpoints].sort((a, b) => a.tier - b.tier);
-    const ok = order.find((e) => this.health.alive(e.index) && this.health.state(e.index) === STATE_CLOSED && !this.health.demoted(e.index));
-    return (ok ?? order[0]!).wsUrl;
+  wsEndpoint(skip = 0): string {
+    const order = [...this.endpoints].sort((a, b) => a.tier - b.tier || a.index - b.index);
+    const healthy = order.filter((e) => this.health.alive(e.index) && this.health.state(e.index) === STATE_CLOSED && !this.health.demoted(e.index));
+    const list = healthy.length > 0 ? healthy : order;
+    return list[skip % list.length]!.wsUrl;
   }
 
   getStats(): PoolStats {

@@ -3,20 +3,26 @@
  * web3.js makes goes through `pool.call` (its `fetch` option), so failover, breakers, rate-limit
  * rests and deadlines apply to all of web3.js. The caller's JSON-RPC `id` is echoed unchanged.
  *
- * Confirmations: web3.js confirms over a WebSocket subscription to one URL (the first healthy
- * endpoint's wsUrl when the connection is made). A provider can die while a transaction is
- * waiting, so `confirmTransaction` here races web3.js's own confirmation against polling
+ * Subscriptions: web3.js keeps one WebSocket. Each time it (re)connects, the URL is chosen anew:
+ * the wsUrl of the first healthy endpoint in tier order, moving one endpoint further on each
+ * consecutive WebSocket error, so a dead provider's socket moves to a live one. web3.js's
+ * console output on socket errors is replaced by counters (`wsStats()`).
+ *
+ * Confirmations: a provider can die while a transaction is waiting for its notification, so
+ * `confirmTransaction` here races web3.js's own confirmation against polling
  * `getSignatureStatuses` through the pool, which fails over like any other call. Whichever sees
  * the required commitment first wins; the other is cancelled.
  */
 import { Connection, type Commitment, type ConnectionConfig, type RpcResponseAndContext, type SignatureResult, type TransactionConfirmationStrategy } from '@solana/web3.js';
+import { redactText } from '../log/redact.ts';
 import { RpcCallError, RpcPoolError } from './errors.ts';
 import type { CallOptions, RpcCallResult } from './pool.ts';
 
 /** Anything with the pool's `call` (a pool, or a `CircuitBreakerManager.protect(pool)` wrapper). */
 export interface CallablePool {
   call(method: string, params?: unknown[], options?: CallOptions): Promise<RpcCallResult>;
-  wsEndpoint?(): string;
+  /** The WebSocket URL to use, skipping `skip` healthy endpoints (the pool's own method). */
+  wsEndpoint?(skip?: number): string;
 }
 
 export interface SolanaConnectionConfig extends Omit<ConnectionConfig, 'fetch' | 'fetchMiddleware' | 'httpAgent' | 'disableRetryOnRateLimit'> {
@@ -79,30 +85,93 @@ function json(body: unknown): Response {
  */
 export function createSolanaConnection(pool: CallablePool, commitmentOrConfig?: Commitment | SolanaConnectionConfig): PoolConnection {
   const cfg: SolanaConnectionConfig = typeof commitmentOrConfig === 'string' ? { commitment: commitmentOrConfig } : { ...(commitmentOrConfig ?? {}) };
-  const wsEndpoint = cfg.wsEndpoint ?? pool.wsEndpoint?.();
-  if (!wsEndpoint) throw new RpcPoolError('RPC_POOL_EXHAUSTED', 'createSolanaConnection', [], 'no wsEndpoint: pass one in the config or give a pool with endpoints');
+  const fixedWs = cfg.wsEndpoint;
+  const pickWs = fixedWs !== undefined ? () => fixedWs : pool.wsEndpoint ? (skip: number) => pool.wsEndpoint!(skip) : undefined;
+  if (!pickWs) throw new RpcPoolError('RPC_POOL_EXHAUSTED', 'createSolanaConnection', [], 'no wsEndpoint: pass one in the config or give a pool with endpoints');
   const { confirmPollMs, ...web3Config } = cfg;
   return new PoolConnection(
     POOL_PSEUDO_ENDPOINT,
     {
       ...web3Config,
-      wsEndpoint,
+      wsEndpoint: pickWs(0),
       fetch: createPoolFetch(pool) as unknown as ConnectionConfig['fetch'],
       // The pool owns retries and rate-limit rests; web3.js's hidden 429 loop would fight it.
       disableRetryOnRateLimit: true,
       httpAgent: false,
     },
     confirmPollMs ?? 400,
+    pickWs,
   );
+}
+
+/** The parts of web3.js's internal WebSocket client this adapter hooks (rpc-websockets CommonClient). */
+interface Web3WsClient {
+  webSocketFactory: (address: string, options: unknown) => unknown;
+  reconnect: boolean;
+  socket?: unknown;
+  close(code?: number, data?: string): void;
+  removeAllListeners(event: string): unknown;
+  on(event: string, fn: (arg: unknown) => void): unknown;
+}
+
+export interface WsStats {
+  /** WebSocket errors seen (connection refused, reset, ...). */
+  errors: number;
+  /** Connections opened. */
+  opens: number;
+  /** The URL of the last connection attempt, redacted. */
+  url: string;
+  lastError: string | undefined;
 }
 
 const COMMITMENT_RANK: Record<string, number> = { processed: 0, recent: 0, confirmed: 1, single: 1, singleGossip: 1, finalized: 2, max: 2, root: 2 };
 
 export class PoolConnection extends Connection {
   readonly confirmPollMs: number;
-  constructor(endpoint: string, config: ConnectionConfig, confirmPollMs: number) {
+  private readonly ws: WsStats = { errors: 0, opens: 0, url: '', lastError: undefined };
+  private wsFailuresInARow = 0;
+
+  constructor(endpoint: string, config: ConnectionConfig, confirmPollMs: number, pickWs: (skip: number) => string) {
     super(endpoint, config);
     this.confirmPollMs = confirmPollMs;
+    const client = (this as unknown as { _rpcWebSocket: Web3WsClient })._rpcWebSocket;
+    const factory = client.webSocketFactory;
+    // Every (re)connect goes to the endpoint that is healthy now, not the one chosen at start.
+    client.webSocketFactory = (_address, options) => {
+      const url = pickWs(this.wsFailuresInARow);
+      this.ws.url = redactText(url);
+      return factory(url, options);
+    };
+    client.on('open', () => {
+      this.ws.opens++;
+      this.wsFailuresInARow = 0;
+    });
+    // web3.js prints every socket error to the console; count them instead, keeping its state change.
+    client.removeAllListeners('error');
+    client.on('error', (err) => {
+      (this as unknown as { _rpcWebSocketConnected: boolean })._rpcWebSocketConnected = false;
+      this.ws.errors++;
+      this.wsFailuresInARow++;
+      this.ws.lastError = redactText(String((err as Error)?.message ?? err));
+    });
+  }
+
+  wsStats(): WsStats {
+    return { ...this.ws };
+  }
+
+  /**
+   * Closes the subscription WebSocket for good (web3.js has no close of its own and would
+   * otherwise reconnect forever, keeping the process alive). HTTP calls keep working.
+   */
+  close(): void {
+    const client = (this as unknown as { _rpcWebSocket: Web3WsClient })._rpcWebSocket;
+    client.reconnect = false;
+    try {
+      if (client.socket) client.close(1000);
+    } catch {
+      /* already closed */
+    }
   }
 
   // web3.js's deprecated (signature, commitment) overload stays available.
