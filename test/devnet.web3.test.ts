@@ -154,21 +154,33 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
     await assert.rejects(sendAndConfirmTransaction(conn, t2, [nobody]), /no record of a prior credit/);
   });
 
-  it('a blockhash expires after 150 blocks: preflight refuses it, and without preflight the confirmation expires', async () => {
+  it('simulateTransaction, getEpochSchedule, getTransactionCount, getParsedAccountInfo, onSlotChange', async () => {
     const latest = await conn.getLatestBlockhash('processed');
-    const tx = new Transaction({ feePayer: alice.publicKey, ...latest }).add(
-      SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 4242 }),
-    );
-    tx.sign(alice);
-    const dropsBefore = cluster.getStats().chain.dropped['BlockhashNotFound'] ?? 0;
-    assert.equal((await conn.isBlockhashValid(latest.blockhash, { commitment: 'processed' })).value, true);
-    cluster.chain.advanceSlots(151);
-    assert.equal((await conn.isBlockhashValid(latest.blockhash, { commitment: 'processed' })).value, false);
-    await assert.rejects(conn.sendRawTransaction(tx.serialize()), /Blockhash not found/);
-    const sig = await conn.sendRawTransaction(tx.serialize(), { skipPreflight: true });
-    await assert.rejects(conn.confirmTransaction({ signature: sig, ...latest }, 'confirmed'), TransactionExpiredBlockheightExceededError);
-    assert.equal(cluster.getStats().chain.dropped['BlockhashNotFound'], dropsBefore + 1, 'the dropped transaction is counted');
-    assert.equal((await conn.getSignatureStatus(sig, { searchTransactionHistory: true })).value, null);
+    const msg = new TransactionMessage({
+      payerKey: alice.publicKey,
+      recentBlockhash: latest.blockhash,
+      instructions: [SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 5_000_000 })],
+    }).compileToV0Message();
+    const tx = new VersionedTransaction(msg);
+    const sim = await conn.simulateTransaction(tx, { sigVerify: false, accounts: { encoding: 'base64', addresses: [bob.publicKey.toBase58()] } });
+    assert.equal(sim.value.err, null);
+    assert.ok(sim.value.logs && sim.value.logs.length > 0);
+    assert.equal(sim.value.accounts?.[0]?.lamports, (await conn.getBalance(bob.publicKey)) + 5_000_000);
+    const legacy = new Transaction().add(SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 1 }));
+    const legacySim = await conn.simulateTransaction(legacy, [alice]);
+    assert.equal(legacySim.value.err, null, 'web3.js signs with its cached blockhash, which must still be valid');
+
+    const schedule = await conn.getEpochSchedule();
+    assert.equal(schedule.slotsPerEpoch, 432_000);
+    assert.ok((await conn.getTransactionCount()) > 0);
+    const parsed = await conn.getParsedAccountInfo(alice.publicKey);
+    assert.ok(Buffer.isBuffer(parsed.value?.data), 'jsonParsed falls back to base64 for system accounts');
+
+    const slots: number[] = [];
+    const id = conn.onSlotChange((info) => slots.push(info.slot));
+    await waitFor(() => (slots.length >= 3 ? true : undefined), 5000, 'three slot notifications');
+    await conn.removeSlotChangeListener(id);
+    assert.ok(slots[1]! > slots[0]! && slots[2]! > slots[1]!, `slots ${slots.join(',')}`);
   });
 
   it('the same Connection fails over to another port of the same chain', async () => {
@@ -176,5 +188,21 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
     const sig = await conn.requestAirdrop(bob.publicKey, LAMPORTS_PER_SOL);
     await waitFor(async () => ((await other.getSignatureStatus(sig)).value?.confirmationStatus === 'confirmed' ? true : undefined), 5000, 'status on another port');
     assert.equal(await other.getBalance(bob.publicKey), await conn.getBalance(bob.publicKey));
+  });
+  it('a blockhash expires after blockhashMaxAge blocks: preflight refuses it, and without preflight the confirmation expires', async () => {
+    const latest = await conn.getLatestBlockhash('processed');
+    const tx = new Transaction({ feePayer: alice.publicKey, ...latest }).add(
+      SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 4242 }),
+    );
+    tx.sign(alice);
+    const dropsBefore = cluster.getStats().chain.dropped['BlockhashNotFound'] ?? 0;
+    assert.equal((await conn.isBlockhashValid(latest.blockhash, { commitment: 'processed' })).value, true);
+    cluster.chain.advanceSlots(cluster.chain.blockhashMaxAge + 1);
+    assert.equal((await conn.isBlockhashValid(latest.blockhash, { commitment: 'processed' })).value, false);
+    await assert.rejects(conn.sendRawTransaction(tx.serialize()), /Blockhash not found/);
+    const sig = await conn.sendRawTransaction(tx.serialize(), { skipPreflight: true });
+    await assert.rejects(conn.confirmTransaction({ signature: sig, ...latest }, 'confirmed'), TransactionExpiredBlockheightExceededError);
+    assert.equal(cluster.getStats().chain.dropped['BlockhashNotFound'], dropsBefore + 1, 'the dropped transaction is counted');
+    assert.equal((await conn.getSignatureStatus(sig, { searchTransactionHistory: true })).value, null);
   });
 });

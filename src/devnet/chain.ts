@@ -29,7 +29,11 @@ export interface ChainOptions {
   confirmationDepth?: number;
   /** Slots after which a block counts as finalized/rooted (default 32, as on mainnet). */
   finalizationDepth?: number;
-  /** Blocks a blockhash stays usable (default 150, Solana's MAX_PROCESSING_AGE). */
+  /**
+   * Blocks a blockhash stays usable. Default: 150 (Solana's MAX_PROCESSING_AGE, 60 s at 400 ms
+   * slots), raised on fast test chains to keep at least 45 s of wall time, because clients cache
+   * blockhashes by time (web3.js v1 for 30 s) and would otherwise sign with expired ones.
+   */
   blockhashMaxAge?: number;
   /** Slots a status stays visible without `searchTransactionHistory` (default 300). */
   statusCacheSlots?: number;
@@ -144,7 +148,7 @@ export class LocalChain {
     this.startSlot = options.startSlot ?? 1000;
     this.confirmationDepth = options.confirmationDepth ?? 1;
     this.finalizationDepth = options.finalizationDepth ?? 32;
-    this.blockhashMaxAge = options.blockhashMaxAge ?? 150;
+    this.blockhashMaxAge = options.blockhashMaxAge ?? Math.max(150, Math.ceil(45_000 / options.slotMs));
     this.statusCacheSlots = options.statusCacheSlots ?? 300;
     this.historyCapacity = options.historyCapacity ?? 10_000;
 

@@ -15,7 +15,7 @@ import { encodeBase58 } from './base58.ts';
 import type { LocalChain } from './chain.ts';
 import { DevnetError, JsonRpcError, RPC_CODES } from './errors.ts';
 import { FaultState, type FaultDecision } from './faults.ts';
-import { METHODS, type CallContext } from './methods.ts';
+import { HEALTH_CHECK_SLOT_DISTANCE, METHODS, type CallContext } from './methods.ts';
 import { paramList } from './params.ts';
 import { SubscriptionHub, type SubscriptionStats } from './subscriptions.ts';
 
@@ -257,7 +257,7 @@ export class ProviderServer {
     if (req.method === 'GET' && path === '/health') {
       this.afterFaults(this.faults.decide(['getHealth']), req, res, [], false, () => {
         res.writeHead(200, { 'Content-Type': 'text/plain' });
-        res.end(this.faults.lag > 128 ? 'behind' : 'ok');
+        res.end(this.faults.lag > HEALTH_CHECK_SLOT_DISTANCE ? 'behind' : 'ok');
       });
       return;
     }
@@ -329,7 +329,17 @@ export class ProviderServer {
     const act = (): void => {
       if (this.killed || res.destroyed) return;
       const a = d.action;
-      if (!a) return answer(d.lag);
+      if (!a) {
+        try {
+          answer(d.lag);
+        } catch (err) {
+          // A bug here must cost one request, never the process that serves every provider.
+          this.logger.error({ err }, 'devnet: answering failed');
+          if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end('Internal Server Error');
+        }
+        return;
+      }
       switch (a.kind) {
         case '429': {
           const body = JSON.stringify({ jsonrpc: '2.0', error: { code: 429, message: 'Too many requests for a specific RPC call' }, id: this.firstId(calls) });
