@@ -1,61 +1,77 @@
 /**
- * `npm start` (temporary, until the full demo replaces it): a real circuit breaker in front of a
- * flaky async operation. The operation fails for a while (an "outage"); the breaker trips, refuses
- * calls at once while it cools down (with jitter), admits a probe, and closes once the operation
- * recovers. Every transition and the final stats are printed. Exits 0 when the story happened.
+ * npm start — the palisade demo trading process (see scripts/demo/README-section.md).
+ *
+ *   npm start                                   # ~60 s run against a local Solana cluster, with faults
+ *   npm start -- --duration-ms 20000 --surge-factor 100
+ *   npm start -- --no-faults --json .reports/demo.json
+ *   npm start -- --real                         # HELIUS_RPC_URL / CHAINSTACK_RPC_URL / SOLANA_RPC_URL
+ *
+ * Exit code: 0 when the run met its checks, 1 when a check failed, 2 on bad flags, 3 when the
+ * process could not be brought up. SIGINT/SIGTERM stop intake, drain, print the report and exit
+ * with the checks' verdict; a second signal exits at once (130).
  */
-import { CircuitBreaker, CircuitOpenError } from '../src/index.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino } from 'pino';
+import { createLogger } from '../src/log/index.ts';
+import { describeError } from './lib/checks.ts';
+import { USAGE, parseDemoArgs, type DemoOptions } from './demo/options.ts';
+import { formatReport } from './demo/report.ts';
+import { runDemo } from './demo/run.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const started = Date.now();
-const t = () => `${String(Date.now() - started).padStart(5)} ms`;
-
-// The "endpoint": healthy, then down for 900 ms, then healthy again.
-const outage = { from: 200, to: 1100 };
-async function flakyRpc(): Promise<string> {
-  await sleep(5 + Math.random() * 10);
-  const now = Date.now() - started;
-  if (now >= outage.from && now < outage.to) throw new Error('503 Service Unavailable');
-  return `slot ${Math.floor(now)}`;
-}
-
-const breaker = new CircuitBreaker({
-  name: 'demo-endpoint',
-  failureThreshold: 3,
-  cooldownMs: 300,
-  jitterRatio: 0.2,
-  timeoutMs: 250,
-});
-const seen: string[] = [];
-breaker.onStateChange((c) => {
-  seen.push(`${c.from}->${c.to}`);
-  console.log(`${t()}  ${c.from.padEnd(9)} -> ${c.to.padEnd(9)} ${c.reason}: ${c.detail}`);
-});
-
-console.log(`palisade breaker demo: outage between ${outage.from} and ${outage.to} ms; threshold 3, cooldown 300 ms + up to 20% jitter\n`);
-const tally = { ok: 0, failed: 0, refused: 0 };
-while (Date.now() - started < 1800) {
+async function main(): Promise<number> {
+  let options: DemoOptions | 'help';
   try {
-    await breaker.execute('getSlot', flakyRpc);
-    tally.ok++;
+    options = parseDemoArgs(process.argv.slice(2));
   } catch (err) {
-    if (err instanceof CircuitOpenError) {
-      tally.refused++;
-      // Refused at once: this is where a pool would fail over to the next endpoint.
-      await sleep(Math.min(50, err.retryAfterMs || 10));
-    } else tally.failed++;
+    process.stderr.write(`${describeError(err)}\n\n${USAGE}\n`);
+    return 2;
   }
-  await sleep(20);
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const o = options;
+  const destination = o.logFile ? pino.destination({ dest: o.logFile, mkdir: true, sync: true }) : pino.destination({ fd: 2, sync: true });
+  const logger = createLogger({ name: 'palisade-demo', level: o.logLevel, destination });
+
+  const stop = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`\n${sig} again: exiting without the report\n`);
+      process.exit(130);
+    }
+    process.stderr.write(`\n${sig}: stopping intake, draining, then the report (${sig} again to exit at once)\n`);
+    stop.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const tty = process.stdout.isTTY === true;
+  try {
+    const report = await runDemo(o, {
+      write: (s) => process.stdout.write(s),
+      tty,
+      columns: () => process.stdout.columns ?? 120,
+      signal: stop.signal,
+      logger,
+    });
+    process.stdout.write(formatReport(report) + '\n');
+    if (o.jsonPath) {
+      mkdirSync(dirname(o.jsonPath), { recursive: true });
+      writeFileSync(o.jsonPath, JSON.stringify(report, null, 2) + '\n');
+      process.stdout.write(`report written to ${o.jsonPath}\n`);
+    }
+    return report.ok ? 0 : 1;
+  } catch (err) {
+    process.stderr.write(`demo could not run: ${describeError(err)}\n`);
+    logger.error({ err }, 'demo failed');
+    return 3;
+  }
 }
 
-const s = breaker.getStats();
-console.log(`\ncalls ${s.calls}: ${s.successes} ok, ${s.failures} failed, ${s.rejections.open} refused while open (caller saw ${tally.ok}/${tally.failed}/${tally.refused})`);
-console.log(`state ${s.state}, transitions ${s.transitions}, last cooldown ${s.cooldownMs.toFixed(0)} ms, failed probes ${s.failedProbes}`);
-console.log(`latency (sampled 1 in ${s.latency.sampledEvery}): p50 ${s.latency.p50.toFixed(1)} ms, p99 ${s.latency.p99.toFixed(1)} ms, max ${s.latency.max.toFixed(1)} ms`);
-
-const story = seen.includes('CLOSED->OPEN') && seen.includes('OPEN->HALF_OPEN') && seen.includes('HALF_OPEN->CLOSED');
-if (!story || s.state !== 'CLOSED' || s.rejections.open === 0) {
-  console.error('\ndemo did not show trip -> cooldown -> probe -> close; transitions:', seen.join(', '));
-  process.exit(1);
-}
-console.log('\nthe breaker tripped, refused calls while cooling down, probed, and closed again.');
+const code = await main();
+// Everything was closed by runDemo; exit explicitly so a stray handle cannot hold the verdict back.
+process.exit(code);

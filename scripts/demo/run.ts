@@ -1,0 +1,552 @@
+/**
+ * The demo trading process, start to finish: local Solana cluster (or real providers), a
+ * supervisor, the RPC pool with endpoint actors, a signal bus with worker and inline
+ * subscribers, the signal generator with its surge, the fault schedule, the live view and the
+ * control server; then a graceful shutdown (stop intake, drain within a deadline) and the report.
+ *
+ * `runDemo` never exits the process: it returns the report (or throws a DemoStartError when the
+ * process could not be brought up) and closes everything it opened on every path.
+ */
+import { Keypair } from '@solana/web3.js';
+import { systemClock, type Clock } from '../../src/clock.ts';
+import { PalisadeError } from '../../src/errors.ts';
+import type { Logger } from '../../src/log/index.ts';
+import { getRpcPoolConfig, loadConfig } from '../../src/config/index.ts';
+import { CircuitBreakerManager } from '../../src/breaker/index.ts';
+import { Supervisor, faultKindsFor, killActor } from '../../src/runtime/index.ts';
+import { SignalBus, type SignalBusStats, type Subscription } from '../../src/bus/index.ts';
+import { startLocalCluster, type LocalCluster } from '../../src/devnet/index.ts';
+import { RpcConnectionPool } from '../../src/rpc/pool.ts';
+import { createSolanaConnection } from '../../src/rpc/web3-adapter.ts';
+import { describeError } from '../lib/checks.ts';
+import { memoryMb } from '../lib/flags.ts';
+import { sleep, waitFor, withDeadline } from '../lib/wait.ts';
+import { startControlServer, type ControlServer } from './control-server.ts';
+import { TradeExecutor } from './executor.ts';
+import { FaultRunner, defaultSchedule, type ActorFaultKind, type FaultTargets, type Observed } from './faults.ts';
+import { SignalGenerator } from './generator.ts';
+import type { DemoOptions } from './options.ts';
+import { AckCollector, Recorder } from './recorder.ts';
+import { CRITICAL_LOST_DEFINITION, finishReport, type CriticalAccount, type DemoReport, type SubscriberAccount } from './report.ts';
+import { CountingRpc } from './rpc-client.ts';
+import { TOPICS, ackChannelName, seededRandom } from './signals.ts';
+import { SolTransferSender, loadKeypairFile } from './transfers.ts';
+import { LiveView, type ViewSnapshot } from './view.ts';
+
+export class DemoStartError extends PalisadeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEMO_START_FAILED', message, options);
+  }
+}
+
+export interface DemoIo {
+  /** Where the live view, start-up lines and the report go. */
+  write(text: string): void;
+  tty: boolean;
+  columns(): number;
+  /** Aborting it asks for a graceful shutdown (SIGINT/SIGTERM). */
+  signal: AbortSignal;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export const VALIDATOR = 'signal-validator';
+export const RISK = 'risk-monitor';
+const VALIDATOR_MODULE = new URL('../../actors/demo/signal-validator.ts', import.meta.url);
+const RISK_MODULE = new URL('../../actors/demo/risk-monitor.ts', import.meta.url);
+const HEARTBEAT_MS = 250;
+const SLOT_POLL_MS = 200;
+
+/** Things to close, newest first, whatever happened. */
+class Closer {
+  private readonly steps: { what: string; fn: () => unknown }[] = [];
+  add(what: string, fn: () => unknown): void {
+    this.steps.push({ what, fn });
+  }
+  async closeAll(logger: Logger, deadlineMs: number): Promise<void> {
+    while (this.steps.length) {
+      const s = this.steps.pop()!;
+      try {
+        await withDeadline(Promise.resolve(s.fn()), deadlineMs, `closing ${s.what}`);
+      } catch (err) {
+        logger.error({ err: describeError(err) }, `demo: closing ${s.what} failed`);
+      }
+    }
+  }
+}
+
+export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
+  const clock = io.clock ?? systemClock;
+  const logger = io.logger;
+  const say = (line: string): void => io.write(`${line}\n`);
+  const t0 = clock.now();
+  const startedAt = new Date(t0).toISOString();
+  const closer = new Closer();
+  const random = seededRandom(o.seed);
+  const mode: 'local' | 'real' = o.real ? 'real' : 'local';
+  const faultsOn = o.faults && !o.real;
+  const cooldownMs = Math.max(400, Math.min(3000, Math.round(o.durationMs * 0.04)));
+
+  let view: LiveView | null = null;
+  let lastEvent = '';
+  const note = (line: string): void => {
+    lastEvent = line;
+    view?.note(`  ${line}`);
+  };
+
+  try {
+    // ---------------------------------------------------------------- providers
+    let cluster: LocalCluster | null = null;
+    let endpoints: { name: string; url: string; wsUrl?: string; tier: number; weight?: number }[];
+    if (o.real) {
+      endpoints = getRpcPoolConfig(loadConfig()).endpoints.map((e) => ({ name: e.name, url: e.url, tier: e.tier, weight: e.weight }));
+      say(`real providers: ${endpoints.map((e) => e.name).join(' → ')} (from HELIUS_RPC_URL / CHAINSTACK_RPC_URL / SOLANA_RPC_URL); no local fault injection`);
+    } else {
+      say('starting the local Solana cluster (litesvm; one chain, one port per provider) ...');
+      cluster = await startLocalCluster({ logger });
+      const c = cluster;
+      closer.add('local cluster', () => c.close());
+      endpoints = cluster.endpoints.map((e, i) => ({ name: e.name, url: e.url, wsUrl: e.wsUrl, tier: i }));
+      for (const e of cluster.endpoints) say(`  ${e.name.padEnd(18)} ${e.url}`);
+    }
+
+    // ---------------------------------------------------------------- runtime, pool, bus
+    const supervisor = new Supervisor({ logger, maxRestarts: 5, withinMs: 60_000, heartbeatMs: 1000 });
+    closer.add('supervisor', () => supervisor.shutdown({ drainMs: 1000 }));
+    const bus = new SignalBus({ maxQueueSize: 4096, reorderWindowMs: 50, supervisor, logger, closeTimeoutMs: o.drainMs });
+    let busClosed = false;
+    closer.add('signal bus', () => (busClosed ? undefined : bus.close({ timeoutMs: 0 })));
+    // The pool reports on the bus too (the seed's 'rpc_call_completed'); subscribed before the
+    // pool exists so none of its events meets a topic without subscribers. The view shows state changes.
+    const rpcEvents = { completed: 0, stateChanges: 0 };
+    const early: { name: string; sub: Subscription }[] = [
+      { name: 'rpc-events', sub: bus.subscribe('rpc_call_completed', () => void rpcEvents.completed++) },
+      {
+        name: 'rpc-state',
+        sub: bus.subscribe('rpc_endpoint_state_changed', (e: { endpoint?: string; from?: string; to?: string }) => {
+          rpcEvents.stateChanges++;
+          note(`endpoint ${e.endpoint}: ${e.from} → ${e.to}`);
+        }),
+      },
+    ];
+    // What the pool publishes, with the bus's refusals counted (the pool itself ignores them).
+    const poolPublished: Record<string, { accepted: number; refused: number }> = {};
+    const poolBus = {
+      publish(topic: string, event: Record<string, unknown>, priority?: 'critical' | 'normal' | 'low'): boolean {
+        const c = (poolPublished[topic] ??= { accepted: 0, refused: 0 });
+        const ok = bus.publish(topic, event, priority);
+        if (ok) c.accepted++;
+        else c.refused++;
+        return ok;
+      },
+    };
+
+    const pool = new RpcConnectionPool(
+      {
+        endpoints,
+        requestTimeoutMs: 5000,
+        attemptTimeoutMs: 1500,
+        healthIntervalMs: 250,
+        maxSlotLag: 50,
+        breaker: { failureThreshold: 3, cooldownMs, jitterRatio: 0.1 },
+      },
+      { supervisor, logger, bus: poolBus },
+    );
+    closer.add('rpc pool', () => pool.close());
+    say('starting the supervisor and one endpoint actor per provider ...');
+    await withDeadline(pool.ready(), 60_000, 'endpoint actors start-up');
+    // The seed's integration pattern: a per-method breaker in front of the pool, same call().
+    const breakers = new CircuitBreakerManager({ defaults: { failureThreshold: 20, cooldownMs: 1000 }, logger });
+    const protectedPool = breakers.protect(pool);
+    const rpc = new CountingRpc(protectedPool as never, () => pool.wsEndpoint());
+    try {
+      const v = await rpc.call('getVersion', [], { timeoutMs: 10_000 });
+      say(`  providers answer: solana-core ${(v.result as { 'solana-core'?: string })?.['solana-core'] ?? '?'} via ${v.endpoint}`);
+    } catch (err) {
+      throw new DemoStartError(`no provider answered getVersion: ${describeError(err)}`, { cause: err });
+    }
+    const conn = createSolanaConnection(rpc, { commitment: 'confirmed', confirmPollMs: 400 });
+
+    // ---------------------------------------------------------------- wallet
+    let sender: SolTransferSender | null = null;
+    let wallet = 'none';
+    let walletNote: string | undefined;
+    let maxTransfers: number | undefined;
+    if (o.real) {
+      const path = process.env['PALISADE_DEMO_KEYPAIR'];
+      if (path) {
+        sender = new SolTransferSender(conn, loadKeypairFile(path), clock, { selfTransfer: true });
+        wallet = `real key ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
+        maxTransfers = 3;
+        walletNote = 'real mode: at most 3 self-transfers of ~1000 lamports (only fees are spent)';
+        say(`  wallet: ${wallet} (${walletNote})`);
+      } else {
+        walletNote = '--real without PALISADE_DEMO_KEYPAIR: no funded key, so no transfers are sent';
+        say(`  wallet: none — ${walletNote}`);
+      }
+    } else {
+      say('funding a fresh wallet by airdrop (through the pool) ...');
+      sender = new SolTransferSender(conn, Keypair.generate(), clock);
+      await withDeadline(sender.fundByAirdrop(1000, 20_000), 25_000, 'the airdrop');
+      wallet = `local wallet ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
+      say(`  ${wallet} funded with ${(await sender.balanceSol()).toFixed(0)} SOL`);
+    }
+
+    // ---------------------------------------------------------------- subscribers
+    const recorder = new Recorder();
+    const acks = new AckCollector(`${ackChannelName()}:${t0}`);
+    closer.add('ack channel', () => acks.close());
+    const executor = new TradeExecutor({ txPerSec: o.txPerSec, maxInFlight: o.txInFlight, ...(maxTransfers !== undefined ? { maxTransfers } : {}) }, sender, clock, logger);
+    closer.add('executor', () => executor.drain(0));
+    const subs: { name: string; sub: Subscription }[] = [...early];
+    const subscribe = (name: string, sub: Subscription): void => void subs.push({ name, sub });
+    say('subscribing: signal-validator and risk-monitor as worker actors; trade-executor and recorders inline ...');
+    subscribe(
+      VALIDATOR,
+      bus.subscribe(TOPICS.trade, { module: VALIDATOR_MODULE }, { name: VALIDATOR, heartbeatMs: HEARTBEAT_MS, mailboxSize: 16_384, init: { ackChannel: `${ackChannelName()}:${t0}` } }),
+    );
+    subscribe('trade-executor', bus.subscribe(TOPICS.trade, executor.handle));
+    subscribe('recorder:trade', bus.subscribe(TOPICS.trade, recorder.handlerFor(TOPICS.trade)));
+    subscribe(RISK, bus.subscribe(TOPICS.price, { module: RISK_MODULE }, { name: RISK, heartbeatMs: HEARTBEAT_MS, mailboxSize: 4096 }));
+    subscribe('recorder:price', bus.subscribe(TOPICS.price, recorder.handlerFor(TOPICS.price)));
+    subscribe('recorder:slot', bus.subscribe(TOPICS.slot, recorder.handlerFor(TOPICS.slot)));
+    subscribe('recorder:metrics', bus.subscribe(TOPICS.metrics, recorder.handlerFor(TOPICS.metrics)));
+    await withDeadline(Promise.all(subs.map((s) => s.sub.ready)), 60_000, 'worker subscribers start-up');
+
+    // ---------------------------------------------------------------- generator, faults, view
+    const surgeFromMs = Math.round(o.durationMs * o.surgeFrom);
+    const surgeToMs = Math.round(o.durationMs * o.surgeTo);
+    const generator = new SignalGenerator({ rate: o.rate, surgeFactor: o.surgeFactor, surgeFromMs, surgeToMs }, bus, clock, random, (err) =>
+      logger.error({ err: describeError(err) }, 'demo: publish threw'),
+    );
+
+    const actorStats = (name: string) => supervisor.getStats().actors.find((a) => a.name === name);
+    const observed: Observed = {
+      endpoint: (name) => pool.getStats().endpoints.find((e) => e.name === name),
+      poolFailedCalls: () => rpc.failedTotal,
+      actor: (name) => {
+        const a = actorStats(name);
+        return a && { state: a.state, incarnation: a.incarnation, lastCrashAt: a.lastCrash?.at ?? null, lastCrashKind: a.lastCrash?.kind ?? null };
+      },
+    };
+    const targets: FaultTargets = {
+      killProvider: (n) => cluster!.faults.kill(n),
+      reviveProvider: (n) => cluster!.faults.revive(n),
+      rateLimitProvider: (n, s) => cluster!.faults.set(n, { kind: '429', retryAfterSec: s }),
+      clearProvider: (n) => cluster!.faults.clear(n),
+      killActor: (n, k: ActorFaultKind) => killActor(supervisor, n, k),
+    };
+    const names = endpoints.map((e) => e.name);
+    const steps = faultsOn ? defaultSchedule(o.durationMs, { primary: names[0]!, secondary: names[1] ?? names[0]!, crashTarget: VALIDATOR, hangTarget: RISK }) : [];
+    const faults = new FaultRunner(steps, targets, observed, clock, logger, (e) => note(`${(e.atMs / 1000).toFixed(1)}s ${e.ok ? '' : 'FAILED '}${e.step}${e.detail ? ` — ${e.detail}` : ''}`));
+
+    const memSeries: { atMs: number; rssMb: number; heapMb: number }[] = [];
+    let rssPeak = 0;
+    let runStart = 0;
+    const sampleMemory = (): void => {
+      const m = memoryMb();
+      rssPeak = Math.max(rssPeak, m.rssMb);
+      memSeries.push({ atMs: clock.now() - runStart, rssMb: m.rssMb, heapMb: m.heapUsedMb });
+    };
+
+    const snapshot = (): ViewSnapshot => {
+      const b = bus.getStats();
+      const p = pool.getStats();
+      const s = supervisor.getStats();
+      const x = executor.stats();
+      const m = memoryMb();
+      const now = clock.now();
+      return {
+        atMs: now,
+        elapsedMs: runStart ? now - runStart : 0,
+        durationMs: o.durationMs,
+        phase: generator.phase,
+        targetRate: generator.stats().rateNow,
+        published: { critical: b.byPriority.critical.published, normal: b.byPriority.normal.published, low: b.byPriority.low.published },
+        delivered: b.delivered,
+        dropped: b.dropped,
+        latency: { p50: b.latency.p50, p99: b.latency.p99, count: b.latency.count },
+        workerLatency: { p50: b.workerLatency.p50, p99: b.workerLatency.p99, count: b.workerLatency.count },
+        endpoints: p.endpoints.map((e) => ({ name: e.name, state: e.state, alive: e.alive, calls: e.calls, failures: e.failures, resting: e.rateLimitedUntil > 0 })),
+        subscribers: b.subscribers.map((sub) => ({ name: nameOf(sub.id), kind: sub.kind, state: sub.state, depth: sub.mailboxDepth, delivered: sub.delivered, restarts: sub.restarts })),
+        restarts: s.restarts,
+        quarantined: s.quarantined,
+        tx: { started: x.started, confirmed: x.confirmed, failed: Object.values(x.failed).reduce((a, c) => a + c, 0), inFlight: x.inFlight },
+        rpc: { calls: rpc.calls, failed: rpc.failedTotal },
+        rssMb: m.rssMb,
+        heapMb: m.heapUsedMb,
+        lastEvent,
+      };
+    };
+    const idToName = new Map(subs.map((s) => [s.sub.id, s.name]));
+    const nameOf = (id: string): string => idToName.get(id) ?? id;
+    view = o.quiet ? null : new LiveView(snapshot, io.write, io.tty, o.viewMs ?? (io.tty ? 1000 : 5000), clock, io.columns);
+
+    // ---------------------------------------------------------------- control server
+    const control: ControlServer = await startControlServer(
+      {
+        stats: () => ({ view: snapshot(), bus: bus.getStats(), supervisor: supervisor.getStats(), pool: pool.getStats(), generator: generator.stats(), executor: executor.stats(), faults: faults.report() }),
+        actors: () =>
+          supervisor.getStats().actors.map((a) => ({
+            name: a.name,
+            state: a.state,
+            incarnation: a.incarnation,
+            restarts: a.restarts,
+            kinds: faultKindsFor({ heartbeatMs: a.name === VALIDATOR || a.name === RISK ? HEARTBEAT_MS : 1000 }),
+          })),
+        killActor: (n, k) => killActor(supervisor, n, k),
+        ...(cluster
+          ? {
+              providers: {
+                list: () => cluster!.faults.list(),
+                set: (n: string, f: unknown) => cluster!.faults.set(n, f as never),
+                clear: (n?: string) => cluster!.faults.clear(n),
+                kill: (n: string) => cluster!.faults.kill(n),
+                revive: (n: string) => cluster!.faults.revive(n),
+              },
+            }
+          : {}),
+        logger,
+        onAction: (what) => note(what),
+      },
+      o.controlPort,
+    );
+    closer.add('control server', () => control.close());
+    say(`control server: ${control.url}  (GET /stats /actors /providers; POST /actors/kill /providers/fault|clear|kill|revive)`);
+    say(`  e.g. curl -s -XPOST ${control.url}/actors/kill -d '{"actor":"${VALIDATOR}","kind":"uncaught"}'`);
+    say(`  or  npm run fault-inject -- --target ${control.url}`);
+
+    // ---------------------------------------------------------------- background RPC load
+    const timers = new Set<ReturnType<typeof setTimeout>>();
+    const every = (ms: number, fn: () => void): void => {
+      const h = setInterval(fn, ms);
+      h.unref();
+      timers.add(h);
+    };
+    let slotInFlight = false;
+    every(SLOT_POLL_MS, () => {
+      if (slotInFlight) return;
+      slotInFlight = true;
+      rpc
+        .call('getSlot', [{ commitment: 'processed' }], { timeoutMs: 2000 })
+        .then((r) => generator.onSlot(r.result as number))
+        .catch(() => {})
+        .finally(() => (slotInFlight = false));
+    });
+    const reads = { started: 0, skipped: 0 };
+    let readsInFlight = 0;
+    const payer = sender?.payer.publicKey.toBase58();
+    const readCalls: [string, unknown[]][] = [
+      ['getSlot', []],
+      ['getLatestBlockhash', [{ commitment: 'confirmed' }]],
+      ...(payer ? ([['getBalance', [payer, { commitment: 'confirmed' }]]] as [string, unknown[]][]) : []),
+      ['getHealth', []],
+    ];
+    if (o.readsPerSec > 0) {
+      every(Math.max(1, Math.round(1000 / o.readsPerSec)), () => {
+        if (readsInFlight >= 32) return void reads.skipped++;
+        const [method, params] = readCalls[reads.started++ % readCalls.length]!;
+        readsInFlight++;
+        rpc
+          .call(method, params)
+          .catch(() => {})
+          .finally(() => readsInFlight--);
+      });
+    }
+
+    // ---------------------------------------------------------------- run
+    const startupMs = clock.now() - t0;
+    say(
+      `run: ${(o.durationMs / 1000).toFixed(0)} s; ${o.rate} signals/s, surge ×${o.surgeFactor} from ${(surgeFromMs / 1000).toFixed(1)} s to ${(surgeToMs / 1000).toFixed(1)} s; ` +
+        `faults ${faultsOn ? 'on' : 'off'}; ${io.tty ? 'Ctrl-C stops early (graceful)' : 'SIGINT/SIGTERM stop early (graceful)'}`,
+    );
+    runStart = clock.now();
+    sampleMemory();
+    const rssStart = memSeries[0]!.rssMb;
+    every(1000, sampleMemory);
+    generator.start();
+    faults.start();
+    view?.start();
+    let reason = 'completed';
+    await new Promise<void>((resolve) => {
+      const h = setTimeout(resolve, o.durationMs);
+      const onAbort = (): void => {
+        clearTimeout(h);
+        reason = String(io.signal.reason ?? 'signal');
+        resolve();
+      };
+      if (io.signal.aborted) onAbort();
+      else io.signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const ranMs = clock.now() - runStart;
+
+    // ---------------------------------------------------------------- graceful shutdown
+    generator.stop(); // intake stops here: nothing is published after this line
+    for (const h of timers) clearInterval(h);
+    view?.stop();
+    view?.draw();
+    say(`stopping (${reason}): intake stopped; draining within ${o.drainMs} ms ...`);
+    const drainT0 = clock.now();
+    const dropsBeforeClose = bus.getStats().dropped.BUS_CLOSED;
+    await executor.drain(o.drainMs);
+    const left = Math.max(0, o.drainMs - (clock.now() - drainT0));
+    // Final bus numbers are read before close(): close stops the worker subscribers.
+    await waitFor(() => busIdle(bus.getStats()), left, 'the bus to drain').catch(() => undefined);
+    faults.stop();
+    const busStatsBeforeClose = bus.getStats();
+    const notDrained = busStatsBeforeClose.subscribers.filter((x) => x.mailboxDepth > 0).map((x) => ({ name: nameOf(x.id), depth: x.mailboxDepth, state: x.state }));
+    if (notDrained.length) {
+      const actors = supervisor.getStats().actors.filter((a) => notDrained.some((n) => n.name === a.name));
+      const runtimeView = actors.map((a) => ({ name: a.name, state: a.state, incarnation: a.incarnation, mailboxDepth: a.mailboxDepth, inFlight: a.inFlight, accepted: a.accepted, processed: a.processed, heartbeats: a.heartbeats }));
+      logger.warn({ notDrained, runtimeView }, 'demo: subscribers still had events queued at the drain deadline');
+    }
+    const supStats = supervisor.getStats();
+    await bus.close({ timeoutMs: Math.max(0, o.drainMs - (clock.now() - drainT0)) });
+    busClosed = true;
+    const drainedInMs = clock.now() - drainT0;
+    const busStats = bus.getStats();
+    const droppedAtClose = busStats.dropped.BUS_CLOSED - dropsBeforeClose;
+    // A worker's ack is posted before its handler returns, but on another channel than the
+    // runtime's outcome: wait (bounded) until every processed critical event's ack has arrived.
+    const validatorSub = busStatsBeforeClose.subscribers.find((s) => nameOf(s.id) === VALIDATOR);
+    await waitFor(() => acks.record(VALIDATOR).handled >= (validatorSub?.delivered ?? 0), 2000, 'worker acks').catch(() => undefined);
+    await sleep(20);
+
+    // ---------------------------------------------------------------- report
+    const gen = generator.stats();
+    const x = executor.stats();
+    const poolStats = pool.getStats();
+    sampleMemory();
+    const mem = memoryMb();
+
+    // Topic-level drops after acceptance (e.g. NO_SUBSCRIBERS, SHED_FOR_PRIORITY) = the topic's
+    // drops minus the refusals its publisher saw.
+    const topicPostAcceptDrops = (topic: string): number => {
+      const t = busStats.topics.find((tt) => tt.topic === topic);
+      const refused = gen.byTopic[topic]?.refused ?? poolPublished[topic]?.refused ?? 0;
+      return t ? t.dropped - refused : 0;
+    };
+    const subscribers: SubscriberAccount[] = busStats.subscribers.map((s) => {
+      const topicStats = busStats.topics.find((t) => t.topic === s.topic);
+      const owed = (topicStats?.published ?? 0) - Math.max(0, topicPostAcceptDrops(s.topic));
+      return {
+        name: nameOf(s.id),
+        kind: s.kind,
+        topic: s.topic,
+        owed,
+        delivered: s.delivered,
+        failed: s.failed,
+        dropped: s.dropped,
+        queuedAtEnd: s.mailboxDepth,
+        unaccounted: owed - (s.delivered + s.failed + s.dropped + s.mailboxDepth),
+        state: s.state,
+        restarts: s.restarts,
+        quarantines: s.quarantines,
+      };
+    });
+
+    const accepted = generator.acceptedTrades;
+    const tradePostAccept = Math.max(0, topicPostAcceptDrops(TOPICS.trade));
+    const critical: CriticalAccount[] = subscribers
+      .filter((s) => s.topic === TOPICS.trade)
+      .map((s) => {
+        let seen: Set<number>;
+        let redelivered = 0;
+        if (s.name === VALIDATOR) {
+          const a = acks.record(VALIDATOR);
+          seen = a.seen;
+          redelivered = a.redelivered;
+        } else if (s.name === 'trade-executor') seen = executor.tradesSeen;
+        else seen = recorder.tradesSeen;
+        let handled = 0;
+        for (const q of accepted) if (seen.has(q)) handled++;
+        const dropped = s.dropped + tradePostAccept;
+        return { name: s.name, kind: s.kind, handled, redelivered, droppedWithReason: dropped, lost: Math.max(0, accepted.size - handled - dropped) };
+      });
+
+    const workerReported: Record<string, number> = {};
+    for (const [name, rec] of acks.bySubscriber) workerReported[name] = rec.orderViolations;
+    const orderViolations = recorder.orderViolations() + Object.values(workerReported).reduce((a, b) => a + b, 0);
+
+    const pri = (k: 'critical' | 'normal' | 'low') => ({
+      attempted: gen.byPriority[k].attempted,
+      accepted: gen.byPriority[k].accepted,
+      refused: gen.byPriority[k].refused,
+      delivered: busStats.byPriority[k].delivered,
+      failed: busStats.byPriority[k].failed,
+      dropped: busStats.byPriority[k].dropped,
+    });
+    const dropsByReason: Record<string, number> = {};
+    for (const [k, v] of Object.entries(busStats.dropped)) if (v > 0) dropsByReason[k] = v;
+
+    const report = finishReport({
+      mode,
+      startedAt,
+      durationMs: o.durationMs,
+      ranMs,
+      startupMs,
+      shutdown: { reason, drainMs: o.drainMs, drainedInMs, droppedAtClose, notDrained },
+      options: { rate: o.rate, surgeFactor: o.surgeFactor, faults: faultsOn, seed: o.seed, txPerSec: o.txPerSec },
+      signals: {
+        byPriority: { critical: pri('critical'), normal: pri('normal'), low: pri('low') },
+        byTopic: gen.byTopic,
+        droppedByReason: dropsByReason,
+        droppedTotal: busStats.droppedEvents,
+        publishErrors: gen.errors,
+        surge: { factor: o.surgeFactor, fromMs: surgeFromMs, toMs: surgeToMs, peakRate: o.rate * o.surgeFactor },
+      },
+      critical: {
+        definition: CRITICAL_LOST_DEFINITION,
+        accepted: accepted.size,
+        refusedAtPublish: gen.byPriority.critical.refused,
+        lost: critical.reduce((a, s) => a + s.lost, 0),
+        subscribers: critical,
+      },
+      subscribers,
+      ordering: {
+        violations: orderViolations,
+        byTopic: recorder.snapshot(),
+        workerReported,
+        slotUpdatesShuffled: gen.slotsShuffled,
+        gapsSkipped: busStats.topics.reduce((a, t) => a + t.gaps, 0),
+      },
+      latency: { inline: busStats.latency, worker: busStats.workerLatency, sampleEvery: busStats.latency.sampleEvery },
+      rpc: {
+        calls: rpc.calls,
+        ok: rpc.ok,
+        failed: { ...rpc.failed, ...(rpc.callerErrors ? { caller_errors: rpc.callerErrors } : {}) },
+        failovers: poolStats.failovers,
+        endpoints: poolStats.endpoints.map((e) => ({
+          name: e.name,
+          state: e.state,
+          calls: e.calls,
+          successes: e.successes,
+          failures: e.failures,
+          failuresByClass: Object.fromEntries(Object.entries(e.failuresByClass).filter(([, v]) => v > 0)),
+          p50: e.latency.p50,
+          p99: e.latency.p99,
+        })),
+      },
+      faults: { enabled: faultsOn, ...faults.report() },
+      transactions: { ...x, wallet, ...(walletNote ? { note: walletNote } : {}) },
+      runtime: {
+        restarts: supStats.restarts,
+        crashes: supStats.crashes,
+        quarantined: supStats.quarantined,
+        deadLetters: supStats.deadLetters,
+        deadLettersByReason: supStats.deadLettersByReason as Record<string, number>,
+        actors: supStats.actors.map((a) => ({ name: a.name, state: a.state, incarnation: a.incarnation, restarts: a.restarts, crashes: a.crashes, processed: a.processed, deadLetters: a.deadLetters })),
+      },
+      memory: { rssStartMb: rssStart, rssPeakMb: rssPeak, rssEndMb: mem.rssMb, heapEndMb: mem.heapUsedMb, series: memSeries },
+      generator: gen,
+    });
+    return report;
+  } finally {
+    await closer.closeAll(logger, 10_000);
+  }
+}
+
+/** Nothing queued on any topic and nothing waiting in or handed to any subscriber. */
+function busIdle(s: SignalBusStats): boolean {
+  return s.topics.every((t) => t.depth === 0) && s.subscribers.every((x) => x.mailboxDepth === 0);
+}

@@ -1,0 +1,94 @@
+/**
+ * Real SOL transfers for the executor, through a web3.js Connection whose requests all go
+ * through the RPC pool (failover, breakers, rate-limit rests apply). Local mode funds a fresh
+ * wallet by airdrop; real mode uses the keypair file named by PALISADE_DEMO_KEYPAIR and sends
+ * tiny self-transfers so only fees are spent.
+ */
+import { readFileSync } from 'node:fs';
+import { Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction, type BlockhashWithExpiryBlockHeight, type Connection } from '@solana/web3.js';
+import type { Clock } from '../../src/clock.ts';
+import { PalisadeError } from '../../src/errors.ts';
+import type { TransferSender } from './executor.ts';
+import { MEME_TOKENS } from './signals.ts';
+
+export class DemoWalletError extends PalisadeError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEMO_WALLET', message, options);
+  }
+}
+
+/** Reads a Solana CLI keypair file (a JSON array of 64 secret-key bytes). */
+export function loadKeypairFile(path: string): Keypair {
+  let bytes: unknown;
+  try {
+    bytes = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new DemoWalletError(`PALISADE_DEMO_KEYPAIR: cannot read ${path} as JSON`, { cause: err });
+  }
+  if (!Array.isArray(bytes) || bytes.length !== 64 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) {
+    throw new DemoWalletError(`PALISADE_DEMO_KEYPAIR: ${path} is not a Solana keypair file (a JSON array of 64 bytes)`);
+  }
+  return Keypair.fromSecretKey(Uint8Array.from(bytes as number[]));
+}
+
+export interface SolTransferOptions {
+  /** Reuse a blockhash this long before fetching a new one (default 2000 ms). */
+  blockhashTtlMs?: number;
+  /** Send to the payer itself (real mode: only fees are spent). */
+  selfTransfer?: boolean;
+}
+
+export class SolTransferSender implements TransferSender {
+  readonly payer: Keypair;
+  private readonly recipients = new Map<string, PublicKey>();
+  private blockhash: { value: BlockhashWithExpiryBlockHeight; at: number } | null = null;
+  private nonce = 0;
+  private readonly ttl: number;
+  private readonly self: boolean;
+
+  constructor(
+    private readonly conn: Connection,
+    payer: Keypair,
+    private readonly clock: Clock,
+    options: SolTransferOptions = {},
+  ) {
+    this.payer = payer;
+    this.ttl = options.blockhashTtlMs ?? 2000;
+    this.self = options.selfTransfer ?? false;
+    for (const t of MEME_TOKENS) this.recipients.set(t, Keypair.generate().publicKey);
+  }
+
+  /** Local cluster: airdrops `sol` to the payer and waits for it to be confirmed. */
+  async fundByAirdrop(sol: number, timeoutMs: number): Promise<void> {
+    const sig = await this.conn.requestAirdrop(this.payer.publicKey, sol * LAMPORTS_PER_SOL);
+    const latest = await this.conn.getLatestBlockhash('confirmed');
+    const res = await this.conn.confirmTransaction({ signature: sig, ...latest, abortSignal: AbortSignal.timeout(timeoutMs) }, 'confirmed');
+    if (res.value.err) throw new DemoWalletError(`airdrop failed: ${JSON.stringify(res.value.err)}`);
+  }
+
+  async balanceSol(): Promise<number> {
+    return (await this.conn.getBalance(this.payer.publicKey, 'confirmed')) / LAMPORTS_PER_SOL;
+  }
+
+  async transfer(token: string, signal: AbortSignal): Promise<{ signature: string }> {
+    const latest = await this.latestBlockhash();
+    const to = this.self ? this.payer.publicKey : (this.recipients.get(token) ?? this.payer.publicKey);
+    // A distinct amount per transfer keeps two transfers in one blockhash from having one
+    // signature; 0.001 SOL and up keeps a fresh recipient above the rent-exempt minimum.
+    const lamports = 1_000_000 + (this.nonce++ % 1_000_000);
+    const tx = new Transaction({ feePayer: this.payer.publicKey, ...latest }).add(SystemProgram.transfer({ fromPubkey: this.payer.publicKey, toPubkey: to, lamports }));
+    tx.sign(this.payer);
+    const signature = await this.conn.sendRawTransaction(tx.serialize(), { skipPreflight: false, maxRetries: 0 });
+    const res = await this.conn.confirmTransaction({ signature, ...latest, abortSignal: signal }, 'confirmed');
+    if (res.value.err) throw new DemoWalletError(`transaction ${signature} failed: ${JSON.stringify(res.value.err)}`);
+    return { signature };
+  }
+
+  private async latestBlockhash(): Promise<BlockhashWithExpiryBlockHeight> {
+    const now = this.clock.now();
+    if (this.blockhash && now - this.blockhash.at < this.ttl) return this.blockhash.value;
+    const value = await this.conn.getLatestBlockhash('confirmed');
+    this.blockhash = { value, at: now };
+    return value;
+  }
+}
