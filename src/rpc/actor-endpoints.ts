@@ -38,6 +38,11 @@ export interface ActorRefLike {
 
 export const ENDPOINT_ACTOR_MODULE = new URL('../../actors/endpoint.ts', import.meta.url);
 
+/**
+ * The mailbox only holds attempts until the worker takes them (the handler returns at once), so
+ * it is sized for a burst of concurrent calls, not for a backlog.
+ */
+const MAILBOX_SIZE = 16_384;
 /** Extra time past an attempt's own deadline before the host stops waiting for the actor. */
 const REPLY_GRACE_MS = 100;
 let poolSeq = 0;
@@ -100,7 +105,7 @@ class ActorEndpoint implements EndpointHandle {
       maxSockets: o.cfg.maxSockets,
       logLevel: typeof o.logger.level === 'string' ? o.logger.level : 'info',
     };
-    this.ref = o.supervisor.spawn({ name: actorName, module: ENDPOINT_ACTOR_MODULE, init, maxAttempts: 1 });
+    this.ref = o.supervisor.spawn({ name: actorName, module: ENDPOINT_ACTOR_MODULE, init, maxAttempts: 1, mailboxSize: MAILBOX_SIZE });
     this.onState = (state) => {
       if (state === 'running' || state === 'starting') return;
       // Down (restarting, quarantined, stopped): route nothing here and fail over what was pending.
@@ -124,7 +129,7 @@ class ActorEndpoint implements EndpointHandle {
         resolve({ ok: false, class: 'caller_error', latencyMs: 0, sent: false, error: (err as Error).name, message: (err as Error).message, rpcCode: -32602 });
         return;
       }
-      if (!accepted) return resolve(down('endpoint actor mailbox refused the attempt', false));
+      if (!accepted) return resolve(OVERLOADED);
       const p: Pending = {
         resolve,
         timer: setTimeout(() => this.settle(id, down(`no reply from the endpoint actor within ${req.timeoutMs + REPLY_GRACE_MS} ms`, true)), req.timeoutMs + REPLY_GRACE_MS),
@@ -174,6 +179,8 @@ class ActorEndpoint implements EndpointHandle {
     }
   }
 }
+
+const OVERLOADED: AttemptOutcome = Object.freeze({ ok: false, class: 'overloaded', latencyMs: 0, sent: false, error: 'MailboxFullError', message: 'the endpoint actor mailbox refused the attempt' });
 
 function down(message: string, sent: boolean): AttemptOutcome {
   return { ok: false, class: 'actor_crash', latencyMs: 0, sent, error: 'EndpointActorError', message };

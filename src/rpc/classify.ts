@@ -23,7 +23,8 @@
  * bad caller open a healthy endpoint's breaker.
  *
  * Skips (no request made, nothing counted): circuit_open, throttled (the client-side token
- * bucket is empty), resting (inside a 429 Retry-After rest).
+ * bucket is empty), resting (inside a 429 Retry-After rest), overloaded (the endpoint actor's
+ * mailbox refused the attempt).
  */
 import { EndpointActorError, RpcBadResponseError, RpcEndpointError, RpcHttpError, RpcTimeoutError } from './errors.ts';
 
@@ -41,7 +42,7 @@ export type FailureClass =
   | 'bad_response'
   | 'actor_crash';
 
-export type SkipClass = 'circuit_open' | 'throttled' | 'resting';
+export type SkipClass = 'circuit_open' | 'throttled' | 'resting' | 'overloaded';
 
 export type OutcomeClass = 'ok' | 'caller_error' | 'aborted' | FailureClass | SkipClass;
 
@@ -60,7 +61,11 @@ export const FAILURE_CLASSES: readonly FailureClass[] = [
   'actor_crash',
 ];
 
-export const SKIP_CLASSES: readonly SkipClass[] = ['circuit_open', 'throttled', 'resting'];
+export const SKIP_CLASSES: readonly SkipClass[] = ['circuit_open', 'throttled', 'resting', 'overloaded'];
+
+export function isSkipClass(c: OutcomeClass): c is SkipClass {
+  return c === 'circuit_open' || c === 'throttled' || c === 'resting' || c === 'overloaded';
+}
 
 /** JSON-RPC codes that blame the endpoint rather than the request. */
 const ENDPOINT_RPC_CODES = new Map<number, FailureClass | 'rate_limited'>([
@@ -85,7 +90,7 @@ export function classOfRpcCode(code: number): FailureClass {
   return c === 'rate_limited' ? 'http_429' : c;
 }
 
-const NOT_SENT = new Set<OutcomeClass>(['refused', 'dns', 'circuit_open', 'throttled', 'resting']);
+const NOT_SENT = new Set<OutcomeClass>(['refused', 'dns', 'circuit_open', 'throttled', 'resting', 'overloaded']);
 
 /** True when an outcome proves the request never reached the node (safe to send elsewhere). */
 export function provablyNotSent(c: OutcomeClass): boolean {

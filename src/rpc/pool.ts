@@ -16,7 +16,7 @@ import { systemClock, type Clock, type Random, type TimerHandle } from '../clock
 import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
-import { isFailureClass, type FailureClass, type SkipClass } from './classify.ts';
+import { isFailureClass, isSkipClass, type FailureClass, type SkipClass } from './classify.ts';
 import { normalizePoolConfig, type NormalizedEndpoint, type NormalizedPoolConfig, type RpcPoolInputConfig } from './config.ts';
 import type { AttemptOutcome, AttemptRequest } from './endpoint.ts';
 import { RpcCallError, RpcPoolError, type RpcAttempt, type RpcPoolErrorCode } from './errors.ts';
@@ -55,6 +55,8 @@ export interface RpcPoolDependencies {
   clock?: Clock;
   random?: Random;
   mode?: PoolMode;
+  /** Actor mode: endpoint actors are named `${actorNamePrefix}-${endpoint name}` (default: unique per pool). */
+  actorNamePrefix?: string;
 }
 
 export interface CallOptions {
@@ -123,7 +125,13 @@ export class RpcConnectionPool {
     if (this.mode === 'actor') {
       if (!dependencies.supervisor) throw new RpcPoolError('RPC_POOL_CLOSED', 'constructor', [], "mode 'actor' needs a supervisor");
       const supervisor = dependencies.supervisor;
-      this.starting = createActorEndpoints({ cfg: this.cfg, health: this.health, supervisor, logger: this.logger }).then(
+      this.starting = createActorEndpoints({
+        cfg: this.cfg,
+        health: this.health,
+        supervisor,
+        logger: this.logger,
+        ...(dependencies.actorNamePrefix !== undefined ? { namePrefix: dependencies.actorNamePrefix } : {}),
+      }).then(
         (handles) => {
           this.handles = handles;
           this.starting = undefined;
@@ -254,6 +262,7 @@ export class RpcConnectionPool {
         case 'circuit_open':
         case 'throttled':
         case 'resting':
+        case 'overloaded':
           tried |= 1 << idx;
           continue;
         default:
@@ -362,8 +371,8 @@ export class RpcConnectionPool {
     } else if (o.class === 'aborted') {
       c.attempts++;
       c.aborted++;
-    } else if (o.class === 'circuit_open' || o.class === 'throttled' || o.class === 'resting') {
-      c.skipped[o.class as SkipClass]++;
+    } else if (isSkipClass(o.class)) {
+      c.skipped[o.class]++;
     } else {
       c.attempts++;
       c.failures[o.class as FailureClass]++;
@@ -532,7 +541,7 @@ export class RpcConnectionPool {
 
 /** Whether an attempt made a request (skips make none). */
 function wasSent(o: AttemptOutcome): boolean {
-  return o.ok || (o.class !== 'circuit_open' && o.class !== 'throttled' && o.class !== 'resting');
+  return o.ok || !isSkipClass(o.class);
 }
 
 function toAttempt(ep: NormalizedEndpoint, o: AttemptOutcome, method?: string): RpcAttempt {
