@@ -99,6 +99,43 @@ export {
 } from './bus/index.ts';
 
 // rpc
+export {
+  RpcConnectionPool,
+  RpcCallError,
+  RpcPoolError,
+  RpcHttpError,
+  RpcEndpointError,
+  RpcBadResponseError,
+  RpcTimeoutError,
+  EndpointActorError,
+  normalizePoolConfig,
+  classifyError,
+  isEndpointRpcCode,
+  provablyNotSent,
+  FAILURE_CLASSES as RPC_FAILURE_CLASSES,
+  SKIP_CLASSES as RPC_SKIP_CLASSES,
+  createSolanaConnection,
+  createPoolFetch,
+  PoolConnection,
+  signatureOfSendParams,
+  type RpcPoolDependencies,
+  type RpcCallResult,
+  type CallOptions as RpcCallOptions,
+  type PoolMode as RpcPoolMode,
+  type RpcPoolInputConfig,
+  type PoolEndpointConfig,
+  type EndpointBreakerConfig,
+  type RpcAttempt,
+  type RpcPoolErrorCode,
+  type FailureClass as RpcFailureClass,
+  type SkipClass as RpcSkipClass,
+  type OutcomeClass as RpcOutcomeClass,
+  type PoolStats as RpcPoolStats,
+  type EndpointStats as RpcEndpointStats,
+  type CallablePool,
+  type SolanaConnectionConfig,
+  type WsStats,
+} from './rpc/index.ts';
 
 // devnet
 export { startLocalCluster, envForEndpoints, LocalChain, parseFault, DevnetError, JsonRpcError } from './devnet/index.ts';
