@@ -4,6 +4,7 @@
  * independent bookkeeping (generator, recorder, worker acks), never from assumptions.
  */
 import type { LatencySummary } from '../../src/stats/latency.ts';
+import type { SubscriberAccount } from '../lib/bus-accounting.ts';
 import { exitCodeOf, formatCheck, summaryLine, type CheckResult } from '../lib/checks.ts';
 import type { ExecutorStats } from './executor.ts';
 import type { FaultReport } from './faults.ts';
@@ -11,28 +12,11 @@ import type { GeneratorStats } from './generator.ts';
 import type { TopicRecord } from './recorder.ts';
 
 export type Priority = 'critical' | 'normal' | 'low';
+export type { SubscriberAccount };
 
 export const CRITICAL_LOST_DEFINITION =
   'an accepted critical signal (publish returned true) that some subscriber of its topic neither handled nor had ' +
   'counted as a drop with a reason; per subscriber: lost = accepted − distinct sequences it handled − its counted drops (never below 0)';
-
-export interface SubscriberAccount {
-  name: string;
-  kind: 'inline' | 'worker';
-  topic: string;
-  /** Events the bus owed this subscriber: accepted on its topic minus topic-level drops after acceptance. */
-  owed: number;
-  /** Bus stats: handler runs that succeeded, failed, and counted drops; queued when the run ended. */
-  delivered: number;
-  failed: number;
-  dropped: number;
-  queuedAtEnd: number;
-  /** owed − (delivered + failed + dropped + queued): 0 when every event is accounted for. */
-  unaccounted: number;
-  state: string;
-  restarts: number;
-  quarantines: number;
-}
 
 export interface CriticalAccount {
   name: string;

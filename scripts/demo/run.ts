@@ -18,7 +18,9 @@ import { SignalBus, type SignalBusStats, type Subscription } from '../../src/bus
 import { startLocalCluster, type LocalCluster } from '../../src/devnet/index.ts';
 import { RpcConnectionPool } from '../../src/rpc/pool.ts';
 import { createSolanaConnection } from '../../src/rpc/web3-adapter.ts';
+import { accountSubscribers, dropsAfterAccept } from '../lib/bus-accounting.ts';
 import { describeError } from '../lib/checks.ts';
+import { Closer } from '../lib/closer.ts';
 import { memoryMb } from '../lib/flags.ts';
 import { sleep, waitFor, withDeadline } from '../lib/wait.ts';
 import { startControlServer, type ControlServer } from './control-server.ts';
@@ -27,7 +29,7 @@ import { FaultRunner, defaultSchedule, type ActorFaultKind, type FaultTargets, t
 import { SignalGenerator } from './generator.ts';
 import type { DemoOptions } from './options.ts';
 import { AckCollector, Recorder } from './recorder.ts';
-import { CRITICAL_LOST_DEFINITION, finishReport, type CriticalAccount, type DemoReport, type SubscriberAccount } from './report.ts';
+import { CRITICAL_LOST_DEFINITION, finishReport, type CriticalAccount, type DemoReport } from './report.ts';
 import { CountingRpc } from './rpc-client.ts';
 import { TOPICS, ackChannelName, seededRandom } from './signals.ts';
 import { SolTransferSender, loadKeypairFile } from './transfers.ts';
@@ -55,25 +57,8 @@ export const RISK = 'risk-monitor';
 const VALIDATOR_MODULE = new URL('../../actors/demo/signal-validator.ts', import.meta.url);
 const RISK_MODULE = new URL('../../actors/demo/risk-monitor.ts', import.meta.url);
 const HEARTBEAT_MS = 250;
-const SLOT_POLL_MS = 200;
-
-/** Things to close, newest first, whatever happened. */
-class Closer {
-  private readonly steps: { what: string; fn: () => unknown }[] = [];
-  add(what: string, fn: () => unknown): void {
-    this.steps.push({ what, fn });
-  }
-  async closeAll(logger: Logger, deadlineMs: number): Promise<void> {
-    while (this.steps.length) {
-      const s = this.steps.pop()!;
-      try {
-        await withDeadline(Promise.resolve(s.fn()), deadlineMs, `closing ${s.what}`);
-      } catch (err) {
-        logger.error({ err: describeError(err) }, `demo: closing ${s.what} failed`);
-      }
-    }
-  }
-}
+// About 2–3 slots per poll, so the generator has neighbours to publish swapped (the bus must reorder them).
+const SLOT_POLL_MS = 1000;
 
 export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
   const clock = io.clock ?? systemClock;
@@ -419,34 +404,13 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     sampleMemory();
     const mem = memoryMb();
 
-    // Topic-level drops after acceptance (e.g. NO_SUBSCRIBERS, SHED_FOR_PRIORITY) = the topic's
-    // drops minus the refusals its publisher saw.
-    const topicPostAcceptDrops = (topic: string): number => {
-      const t = busStats.topics.find((tt) => tt.topic === topic);
-      const refused = gen.byTopic[topic]?.refused ?? poolPublished[topic]?.refused ?? 0;
-      return t ? t.dropped - refused : 0;
-    };
-    const subscribers: SubscriberAccount[] = busStats.subscribers.map((s) => {
-      const topicStats = busStats.topics.find((t) => t.topic === s.topic);
-      const owed = (topicStats?.published ?? 0) - Math.max(0, topicPostAcceptDrops(s.topic));
-      return {
-        name: nameOf(s.id),
-        kind: s.kind,
-        topic: s.topic,
-        owed,
-        delivered: s.delivered,
-        failed: s.failed,
-        dropped: s.dropped,
-        queuedAtEnd: s.mailboxDepth,
-        unaccounted: owed - (s.delivered + s.failed + s.dropped + s.mailboxDepth),
-        state: s.state,
-        restarts: s.restarts,
-        quarantines: s.quarantines,
-      };
-    });
+    const refused: Record<string, number> = {};
+    for (const [t, c] of Object.entries(gen.byTopic)) refused[t] = c.refused;
+    for (const [t, c] of Object.entries(poolPublished)) refused[t] = c.refused;
+    const subscribers = accountSubscribers(busStats, refused, nameOf);
 
     const accepted = generator.acceptedTrades;
-    const tradePostAccept = Math.max(0, topicPostAcceptDrops(TOPICS.trade));
+    const tradePostAccept = dropsAfterAccept(busStats, TOPICS.trade, refused[TOPICS.trade] ?? 0);
     const critical: CriticalAccount[] = subscribers
       .filter((s) => s.topic === TOPICS.trade)
       .map((s) => {
