@@ -207,6 +207,7 @@ test('delivered events carry the publisher fields plus topic, sequence, timestam
   const { bus, clock } = manualBus();
   const got: any[] = [];
   bus.subscribe('t', (e) => void got.push(e));
+  bus.subscribe('t', () => {}); // shared by two subscribers: frozen
   const mine = { token: 'BONK', price: 0.0001, nested: { a: 1 } };
   bus.publish('t', mine, 'critical');
   const stamped = { token: 'PEPE', timestamp: 42, priority: 'bogus', topic: 'spoofed' };

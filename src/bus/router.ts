@@ -60,6 +60,7 @@ export class Router {
 
   refuse(t: Topic, reason: number, prio: number): false {
     t.dropped++;
+    t.refused++;
     this.counters.drop(reason, prio, t.name);
     return false;
   }
@@ -98,6 +99,7 @@ export class Router {
     const victim = t.displaceNewest(LOW) ? LOW : t.displaceNewest(NORMAL) ? NORMAL : -1;
     if (victim === -1) throw new Error('signal bus router: makeRoom called without a displaceable event');
     t.dropped++;
+    t.displaced++;
     this.counters.drop(R.SHED_FOR_PRIORITY, victim, t.name);
   }
 

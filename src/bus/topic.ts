@@ -49,9 +49,12 @@ export class Topic {
   baselineJumps = 0;
   published = 0;
   dropped = 0;
+  refused = 0;
+  displaced = 0;
 
   subscribers: Subscriber[] = [];
   workerSubscribers = 0;
+  inlineSubscribers = 0;
 
   /** Router bookkeeping: the lane this topic is queued in (-1: none) and the stamp of that queue entry. */
   lane = -1;

@@ -142,7 +142,12 @@ export interface TopicStats {
   /** Times the topic's first events started above its expected first sequence and the baseline moved. */
   baselineJumps: number;
   published: number;
+  /** Everything this topic dropped (refused at publish, displaced, or dispatched with no subscriber). */
   dropped: number;
+  /** Refused at publish (QUEUE_FULL, DUPLICATE, STALE, BUS_CLOSED). */
+  refused: number;
+  /** Accepted, then displaced by a critical event (SHED_FOR_PRIORITY). */
+  displaced: number;
   subscribers: number;
 }
 
