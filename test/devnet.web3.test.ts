@@ -189,6 +189,7 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
     await waitFor(async () => ((await other.getSignatureStatus(sig)).value?.confirmationStatus === 'confirmed' ? true : undefined), 5000, 'status on another port');
     assert.equal(await other.getBalance(bob.publicKey), await conn.getBalance(bob.publicKey));
   });
+
   it('a blockhash expires after blockhashMaxAge blocks: preflight refuses it, and without preflight the confirmation expires', async () => {
     const latest = await conn.getLatestBlockhash('processed');
     const tx = new Transaction({ feePayer: alice.publicKey, ...latest }).add(
