@@ -1,10 +1,27 @@
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignalBus } from '../src/bus/index.ts';
 import { Supervisor } from '../src/runtime/index.ts';
 import { waitFor } from './fixtures/bus/helpers.ts';
 
 const RECORDER = new URL('./fixtures/bus/recorder.ts', import.meta.url);
+
+// Whatever a test opened is closed after it, even when it failed half-way (no worker outlives a test).
+const opened: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  const closing = Promise.all(opened.splice(0).reverse().map((close) => close().catch(() => {})));
+  await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000).unref())]);
+});
+function newBus(options: ConstructorParameters<typeof SignalBus>[0] = {}): SignalBus {
+  const bus = new SignalBus(options);
+  opened.push(() => bus.close());
+  return bus;
+}
+function newSupervisor(): Supervisor {
+  const supervisor = new Supervisor({ heartbeatMs: 0 });
+  opened.push(() => supervisor.shutdown());
+  return supervisor;
+}
 
 function sharedLog(capacity: number) {
   const log = new SharedArrayBuffer((capacity + 1) * 4);
@@ -13,8 +30,8 @@ function sharedLog(capacity: number) {
   return { init: { log, flags }, values: () => Array.from(a.subarray(1, 1 + Atomics.load(a, 0))) };
 }
 
-test('a worker subscriber gets every event in sequence order, beside an inline one', async () => {
-  const bus = new SignalBus({ latencySampleEvery: 1 });
+test('a worker subscriber gets every event in sequence order, beside an inline one', { timeout: 30_000 }, async () => {
+  const bus = newBus({ latencySampleEvery: 1 });
   const rec = sharedLog(5000);
   const inline: number[] = [];
   const sub = bus.subscribe('t', { module: RECORDER }, { init: rec.init });
@@ -38,9 +55,9 @@ test('a worker subscriber gets every event in sequence order, beside an inline o
   assert.equal(bus.getStats().subscribers[0]!.actor?.state, 'stopped', 'close stops the worker (and the bus-owned supervisor)');
 });
 
-test('a worker subscriber crashing mid-stream is restarted and loses nothing', async () => {
-  const supervisor = new Supervisor({ heartbeatMs: 0 });
-  const bus = new SignalBus({ supervisor });
+test('a worker subscriber crashing mid-stream is restarted and loses nothing', { timeout: 30_000 }, async () => {
+  const supervisor = newSupervisor();
+  const bus = newBus({ supervisor });
   const rec = sharedLog(5000);
   const sub = bus.subscribe('t', { module: RECORDER }, { init: rec.init, name: 'recorder' });
   await sub.ready;
@@ -59,9 +76,9 @@ test('a worker subscriber crashing mid-stream is restarted and loses nothing', a
   await supervisor.shutdown();
 });
 
-test('events queued for a worker survive a kill from outside while it is busy', async () => {
-  const supervisor = new Supervisor({ heartbeatMs: 0 });
-  const bus = new SignalBus({ supervisor });
+test('events queued for a worker survive a kill from outside while it is busy', { timeout: 30_000 }, async () => {
+  const supervisor = newSupervisor();
+  const bus = newBus({ supervisor });
   const rec = sharedLog(2000);
   const sub = bus.subscribe('t', { module: RECORDER }, { init: rec.init, name: 'busy-recorder' });
   await sub.ready;
@@ -81,8 +98,8 @@ test('events queued for a worker survive a kill from outside while it is busy', 
   await supervisor.shutdown();
 });
 
-test('an event a worker cannot receive is refused at publish with EVENT_NOT_CLONEABLE; nothing half-published', async () => {
-  const bus = new SignalBus();
+test('an event a worker cannot receive is refused at publish with EVENT_NOT_CLONEABLE; nothing half-published', { timeout: 30_000 }, async () => {
+  const bus = newBus();
   const rec = sharedLog(10);
   const inline: unknown[] = [];
   bus.subscribe('t', (e) => void inline.push(e));
@@ -98,8 +115,8 @@ test('an event a worker cannot receive is refused at publish with EVENT_NOT_CLON
   await bus.close();
 });
 
-test('a worker subscriber that cannot start: ready rejects, it is stopped, events for it are counted', async () => {
-  const bus = new SignalBus();
+test('a worker subscriber that cannot start: ready rejects, it is stopped, events for it are counted', { timeout: 30_000 }, async () => {
+  const bus = newBus();
   const sub = bus.subscribe('t', { module: new URL('./fixtures/bus/does-not-exist.ts', import.meta.url) });
   await assert.rejects(sub.ready, { code: 'ACTOR_START_FAILED' });
   bus.publish('t', {});
@@ -110,8 +127,8 @@ test('a worker subscriber that cannot start: ready rejects, it is stopped, event
   await bus.close();
 });
 
-test('a worker handler failing most of the time is quarantined by the bus', async () => {
-  const bus = new SignalBus({ quarantine: { minSamples: 4, windowSize: 8, cooloffMs: 60_000 } });
+test('a worker handler failing most of the time is quarantined by the bus', { timeout: 30_000 }, async () => {
+  const bus = newBus({ quarantine: { minSamples: 4, windowSize: 8, cooloffMs: 60_000 } });
   const rec = sharedLog(100);
   const sub = bus.subscribe('t', { module: RECORDER }, { init: rec.init });
   await sub.ready;
