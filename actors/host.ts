@@ -9,6 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import * as P from '../src/runtime/protocol.ts';
 import type { LoadRequest, FaultKind } from '../src/runtime/protocol.ts';
 import type { RemoteErrorInfo } from '../src/runtime/errors.ts';
+import { RingReader } from '../src/runtime/ring.ts';
 
 const port = parentPort;
 if (!port) throw new Error('actors/host.ts must run in a worker thread');
@@ -39,6 +40,12 @@ interface Batch {
 }
 const batches: Batch[] = [];
 let batchHead = 0;
+/** Envelopes written by the host into shared memory (null when the actor runs without a ring). */
+let ring: RingReader | null = null;
+// The envelope found by take().
+let tSeq = 0;
+let tMeta = 0;
+let tPayload: unknown;
 
 port.on('message', onMessage);
 port.postMessage([P.W_READY]);
@@ -71,6 +78,7 @@ function onMessage(m: unknown[]): void {
 async function load(req: LoadRequest): Promise<void> {
   ctrl = new Int32Array(req.ctrl, 0, P.C_SLOTS);
   busyOut = new Float64Array(req.ctrl, P.C_BUSY_BYTE_OFFSET, 1);
+  ring = req.ring ? new RingReader(req.ring, ctrl) : null;
   incarnation = req.incarnation;
   (globalThis as { __palisadeActor?: unknown }).__palisadeActor = { name: req.name, incarnation: req.incarnation };
   let mod: Record<string, unknown>;
@@ -102,39 +110,76 @@ async function load(req: LoadRequest): Promise<void> {
   pump();
 }
 
-/** The next envelope in sequence, or undefined when it has not arrived yet. */
-function take(): Batch | undefined {
+/**
+ * Finds the envelope with the next sequence number, from either source: batches that came by
+ * message, or the ring. Each source is in order by itself; merging by seq keeps the host's order.
+ */
+function take(): boolean {
   while (batchHead < batches.length) {
     const b = batches[batchHead]!;
-    if (b.i < b.payloads.length) return b;
+    if (b.i < b.payloads.length) {
+      if (b.first + b.i !== nextSeq) break;
+      const i = b.i++;
+      tSeq = nextSeq;
+      tMeta = b.metas[i]!;
+      tPayload = b.payloads[i];
+      b.payloads[i] = undefined;
+      return true;
+    }
     batches[batchHead++] = undefined as unknown as Batch;
     if (batchHead === batches.length) {
       batches.length = 0;
       batchHead = 0;
     }
   }
-  return undefined;
+  const r = ring;
+  if (r !== null && r.peek() && r.seq === nextSeq) {
+    tSeq = nextSeq;
+    tMeta = r.meta;
+    tPayload = r.take();
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Nothing to do: acknowledge, then tell the host to wake us by message. The ring is checked
+ * again after the flag is set, so a record written just before cannot be missed (the host
+ * checks the flag after publishing; one of the two sees the other).
+ */
+function goIdle(): boolean {
+  ring?.release();
+  ackIfBehind();
+  if (ring === null) return false;
+  if (ring.peek()) {
+    // Published since take() looked: go on. Any other seq means the next one is on its way by message (which calls pump()).
+    return ring.seq === nextSeq;
+  }
+  if (batchHead < batches.length) return false;
+  Atomics.store(ctrl, P.C_SLEEPING, 1);
+  if (ring.isEmpty()) return false;
+  Atomics.compareExchange(ctrl, P.C_SLEEPING, 1, 0);
+  return true;
 }
 
 function pump(): void {
   if (busy || handler === null) return;
   const h = handler;
   let n = 0;
-  let b = take();
-  if (b === undefined) {
-    ackIfBehind();
-    return;
-  }
   const t0 = performance.now();
-  for (; b !== undefined; b = take()) {
-    const i = b.i++;
-    const seq = b.first + i;
-    if (seq !== nextSeq) throw new Error(`palisade actor host: envelope ${seq} arrived when ${nextSeq} was expected`);
+  for (;;) {
+    if (!take()) {
+      if (goIdle()) continue;
+      break;
+    }
+    const seq = tSeq;
+    if (seq !== nextSeq) throw new Error(`palisade actor host: envelope ${seq} taken when ${nextSeq} was expected`);
     nextSeq = seq + 1;
-    const isAsk = (b.metas[i]! & 1) === 1;
-    const payload = b.payloads[i];
-    b.payloads[i] = undefined;
-    Atomics.store(ctrl, P.C_CURRENT, seq);
+    const isAsk = (tMeta & 1) === 1;
+    const payload = tPayload;
+    tPayload = undefined;
+    // Plain store: the host reads it only after this thread is gone.
+    ctrl[P.C_CURRENT] = seq;
     let r: unknown;
     try {
       r = h(payload);
@@ -165,13 +210,13 @@ function pump(): void {
     succeeded(seq, isAsk, r);
     if (++n >= YIELD_EVERY) {
       addBusy(performance.now() - t0);
+      ring?.release();
       ackIfBehind();
       setImmediate(pump);
       return;
     }
   }
   addBusy(performance.now() - t0);
-  ackIfBehind();
 }
 
 function addBusy(ms: number): void {
@@ -181,6 +226,8 @@ function addBusy(ms: number): void {
 
 function succeeded(seq: number, isAsk: boolean, value: unknown): void {
   if (isAsk) {
+    // Every message to the host acknowledges; the ring space of what it acknowledges must be free by then.
+    ring?.release();
     try {
       port!.postMessage([P.W_REPLY, seq, value]);
     } catch (err) {
@@ -192,6 +239,7 @@ function succeeded(seq: number, isAsk: boolean, value: unknown): void {
 }
 
 function failed(seq: number, err: unknown): void {
+  ring?.release();
   port!.postMessage([P.W_FAILED, seq, errorInfo(err)]);
   reported = seq;
   finish(seq);
@@ -199,10 +247,11 @@ function failed(seq: number, err: unknown): void {
 
 function finish(seq: number): void {
   done = seq;
-  Atomics.store(ctrl, P.C_DONE, seq);
+  ctrl[P.C_DONE] = seq;
   const want = Atomics.load(ctrl, P.C_WANT_ACK);
   if (want !== 0 && seq >= want && seq > reported) {
     Atomics.store(ctrl, P.C_WANT_ACK, 0);
+    ring?.release();
     port!.postMessage([P.W_ACK, seq]);
     reported = seq;
   }
@@ -210,6 +259,7 @@ function finish(seq: number): void {
 
 function ackIfBehind(): void {
   if (done > reported) {
+    ring?.release();
     port!.postMessage([P.W_ACK, done]);
     reported = done;
   }

@@ -33,6 +33,7 @@ import {
 } from './errors.ts';
 import { LANES, Mailbox, OFFER_ACCEPTED, OFFER_REFUSED, laneOf, type MailboxItem } from './mailbox.ts';
 import * as P from './protocol.ts';
+import { RingWriter, WRITE_FULL, WRITE_OK, ringCapacity } from './ring.ts';
 import type {
   ActorState,
   ActorStats,
@@ -53,8 +54,11 @@ export const HEARTBEAT_MISSES = 3;
  * measured service time: about WINDOW_TARGET_MS of work, between 1 and MAX_IN_FLIGHT envelopes
  * (fast handlers get deep pipelining, slow ones strict priority order).
  */
-const MAX_IN_FLIGHT = 256;
+const MAX_IN_FLIGHT = 4096;
 const WINDOW_TARGET_MS = 2;
+const SENT = 0;
+const FULL = 1;
+const REFUSED = 2;
 
 interface AskState {
   resolve: (v: unknown) => void;
@@ -98,6 +102,7 @@ export interface ResolvedSpawnOptions {
   maxAttempts: number;
   init: unknown;
   startTimeoutMs: number;
+  ringBytes: number;
 }
 
 export class ActorCell {
@@ -113,6 +118,8 @@ export class ActorCell {
   private worker: Worker | null = null;
   private ctrl: Int32Array = new Int32Array(P.C_SLOTS);
   private busyIn: Float64Array = new Float64Array(1);
+  private ring: RingWriter | null = null;
+  private ringDirty = false;
   /** Current in-flight limit; starts at 1 until the service time is known. */
   private windowLimit = 1;
   private sampleBusy = 0;
@@ -224,6 +231,18 @@ export class ActorCell {
       this.deadLetter(env, 'shutdown', new ActorStoppedError(this.name, 'the supervisor is shutting down'));
       return false;
     }
+    // Fast path: nothing queued ahead and room in the window, so hand it over now (ring or message).
+    const w = this.worker;
+    if (w !== null && this.ring !== null && this.mailbox.size === 0 && this.window.length < this.windowLimit) {
+      const sent = this.send(w, env);
+      if (sent !== FULL) {
+        this.publish(w);
+        this.updateRef();
+        if (sent === REFUSED) return false;
+        this.accepted++;
+        return true;
+      }
+    }
     const r = this.mailbox.offer(env);
     if (r === OFFER_REFUSED) {
       this.deadLetter(env, 'mailbox-full', new MailboxFullError(this.name, this.mailbox.capacity));
@@ -258,51 +277,113 @@ export class ActorCell {
     a.reject(err);
   }
 
-  /** Hands queued envelopes to the worker, batched into one message per tick. */
+  /** Hands queued envelopes to the worker: into the ring, or batched into one message per tick. */
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const w = this.worker;
     if (w === null || this.halted) return;
-    let room = this.windowLimit - this.window.length;
-    if (room > 0 && this.mailbox.size > 0) {
-      const first = this.seq + 1;
-      if (room === 1 || this.mailbox.size === 1) {
-        const env = this.mailbox.shift()!;
-        env.seq = ++this.seq;
-        this.window.push(env);
-        try {
-          w.postMessage([P.H_DELIVER1, env.seq, (env.attempt << 1) | (env.ask ? 1 : 0), env.message]);
-        } catch (err) {
-          this.window.pop();
-          this.seq--;
-          env.seq = 0;
-          this.deadLetter(env, 'not-cloneable', new MessageNotCloneableError(this.name, (err as Error).message));
-        }
-      } else {
-        const metas: number[] = [];
-        const payloads: unknown[] = [];
-        for (; room > 0; room--) {
-          const env = this.mailbox.shift();
-          if (env === undefined) break;
-          env.seq = ++this.seq;
-          this.window.push(env);
-          metas.push((env.attempt << 1) | (env.ask ? 1 : 0));
-          payloads.push(env.message);
-        }
-        try {
-          w.postMessage([P.H_DELIVER, first, metas, payloads]);
-        } catch {
-          this.resendOneByOne(w, payloads.length);
-        }
-      }
-    }
-    if (this.mailbox.size > 0 && this.window.length >= this.windowLimit) {
-      // Ask for an ack once half the window is done, so the next batch is on its way before the worker runs dry.
-      const front = this.window.peek()!;
-      Atomics.store(this.ctrl, P.C_WANT_ACK, front.seq + (this.windowLimit >> 1));
+    if (this.ring !== null) this.flushRing(w);
+    else this.flushBatch(w);
+    if (this.mailbox.size > 0 && this.window.length > 0) {
+      // Blocked with a backlog: ask for an ack once half the window is done, so the next batch is on its way before the worker runs dry.
+      Atomics.store(this.ctrl, P.C_WANT_ACK, this.window.peek()!.seq + (this.window.length >> 1));
     }
     this.updateRef();
   };
+
+  private flushRing(w: Worker): void {
+    while (this.window.length < this.windowLimit) {
+      const env = this.mailbox.shift();
+      if (env === undefined) break;
+      if (this.send(w, env) === FULL) {
+        this.mailbox.requeueFront([env]);
+        break;
+      }
+    }
+    this.publish(w);
+  }
+
+  /**
+   * One envelope to the worker. A sleeping worker gets it by message (that message is the
+   * wake-up: one postMessage, no encoding); a busy one through the ring; what the ring cannot
+   * encode goes by message too, after any unpublished records so it cannot overtake them.
+   */
+  private send(w: Worker, env: Envelope): number {
+    const meta = (env.attempt << 1) | (env.ask !== null ? 1 : 0);
+    const seq = this.seq + 1;
+    const ctrl = this.ctrl;
+    const claimedWake = Atomics.load(ctrl, P.C_SLEEPING) === 1 && Atomics.compareExchange(ctrl, P.C_SLEEPING, 1, 0) === 1;
+    if (!claimedWake) {
+      const r = this.ring!.write(seq, meta, env.message);
+      if (r === WRITE_OK) {
+        this.ringDirty = true;
+        this.seq = seq;
+        env.seq = seq;
+        this.window.push(env);
+        return SENT;
+      }
+      if (r === WRITE_FULL) return FULL;
+    }
+    if (this.ringDirty) {
+      this.ringDirty = false;
+      this.ring!.publish();
+    }
+    try {
+      w.postMessage([P.H_DELIVER1, seq, meta, env.message]);
+    } catch (err) {
+      if (claimedWake) w.postMessage([P.H_WAKE]);
+      this.deadLetter(env, 'not-cloneable', new MessageNotCloneableError(this.name, (err as Error).message));
+      return REFUSED;
+    }
+    this.seq = seq;
+    env.seq = seq;
+    this.window.push(env);
+    return SENT;
+  }
+
+  /** Makes ring records visible; wakes the worker if it went to sleep meanwhile. */
+  private publish(w: Worker): void {
+    if (!this.ringDirty) return;
+    this.ringDirty = false;
+    this.ring!.publish();
+    const ctrl = this.ctrl;
+    if (Atomics.load(ctrl, P.C_SLEEPING) === 1 && Atomics.compareExchange(ctrl, P.C_SLEEPING, 1, 0) === 1) w.postMessage([P.H_WAKE]);
+  }
+
+  private flushBatch(w: Worker): void {
+    let room = this.windowLimit - this.window.length;
+    if (room <= 0 || this.mailbox.size === 0) return;
+    const first = this.seq + 1;
+    if (room === 1 || this.mailbox.size === 1) {
+      const env = this.mailbox.shift()!;
+      env.seq = ++this.seq;
+      this.window.push(env);
+      try {
+        w.postMessage([P.H_DELIVER1, env.seq, (env.attempt << 1) | (env.ask ? 1 : 0), env.message]);
+      } catch (err) {
+        this.window.pop();
+        this.seq--;
+        env.seq = 0;
+        this.deadLetter(env, 'not-cloneable', new MessageNotCloneableError(this.name, (err as Error).message));
+      }
+      return;
+    }
+    const metas: number[] = [];
+    const payloads: unknown[] = [];
+    for (; room > 0; room--) {
+      const env = this.mailbox.shift();
+      if (env === undefined) break;
+      env.seq = ++this.seq;
+      this.window.push(env);
+      metas.push((env.attempt << 1) | (env.ask ? 1 : 0));
+      payloads.push(env.message);
+    }
+    try {
+      w.postMessage([P.H_DELIVER, first, metas, payloads]);
+    } catch {
+      this.resendOneByOne(w, payloads.length);
+    }
+  }
 
   /** A batch failed to clone: send its envelopes one at a time so only the bad ones are refused. */
   private resendOneByOne(w: Worker, count: number): void {
@@ -486,6 +567,9 @@ export class ActorCell {
     this.busyIn = new Float64Array(sab, P.C_BUSY_BYTE_OFFSET, 1);
     this.sampleBusy = 0;
     this.sampleDone = 0;
+    const ringSab = this.opts.ringBytes > 0 ? new SharedArrayBuffer(ringCapacity(this.opts.ringBytes)) : null;
+    this.ring = ringSab ? new RingWriter(ringSab, this.ctrl) : null;
+    this.ringDirty = false;
     const w = this.ctx.acquireWorker(this.opts.resourceLimits);
     w.on('message', (m: unknown[]) => this.onWorkerMessage(inc, m));
     w.on('error', (e: Error) => {
@@ -499,7 +583,7 @@ export class ActorCell {
       exportName: this.opts.exportName,
       init: this.opts.init,
       ctrl: sab,
-      ring: null,
+      ring: ringSab,
       name: this.name,
       incarnation: inc,
     };
@@ -919,6 +1003,8 @@ export function resolveSpawnOptions(o: SpawnOptions, defaults: { heartbeatMs: nu
   if (!(heartbeatMs >= 0) || !Number.isFinite(heartbeatMs)) throw new ConfigError('heartbeatMs', o.heartbeatMs, 'milliseconds >= 0 (0 disables)');
   const maxAttempts = o.maxAttempts ?? 2;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new ConfigError('maxAttempts', o.maxAttempts, 'an integer >= 1');
+  const ringBytes = o.ringBytes ?? 256 * 1024;
+  if (!Number.isInteger(ringBytes) || ringBytes < 0 || ringBytes > 64 * 1024 * 1024) throw new ConfigError('ringBytes', o.ringBytes, 'an integer number of bytes, 0 (no ring) to 64 MiB');
   const startTimeoutMs = o.startTimeoutMs ?? 30_000;
   if (!(startTimeoutMs >= 0)) throw new ConfigError('startTimeoutMs', o.startTimeoutMs, 'milliseconds >= 0 (0 disables)');
   if (o.init !== undefined) {
@@ -938,5 +1024,6 @@ export function resolveSpawnOptions(o: SpawnOptions, defaults: { heartbeatMs: nu
     maxAttempts,
     init: o.init,
     startTimeoutMs,
+    ringBytes,
   };
 }

@@ -84,6 +84,11 @@ export interface SpawnOptions {
   init?: unknown;
   /** Time allowed for module load + init. Default 30000. */
   startTimeoutMs?: number;
+  /**
+   * Shared-memory ring for envelopes to a busy worker (rounded up to a power of two). Default
+   * 256 KiB; 0 sends every envelope by postMessage (batched per tick).
+   */
+  ringBytes?: number;
 }
 
 export interface TellOptions {
