@@ -49,6 +49,7 @@ export function init(data: EndpointActorInit): void {
     maxSlotLag: data.maxSlotLag,
     healthIntervalMs: data.healthIntervalMs,
     maxSockets: data.maxSockets,
+    stallAfterMs: data.stallAfterMs,
   });
 }
 

@@ -116,3 +116,55 @@ test('an idle dead endpoint is opened by its freshness probes alone', async () =
     await b.close();
   }
 });
+
+test('a stalled attempt makes its endpoint suspect: new calls go elsewhere until it answers again', async () => {
+  const a = await startFixtureServer();
+  const b = await startFixtureServer();
+  const t = await testPool(
+    [
+      { name: 'a', url: a.url },
+      { name: 'b', url: b.url },
+    ],
+    { stallAfterMs: 200, healthIntervalMs: 1000, breaker: { failureThreshold: 5, cooldownMs: 1000, jitterRatio: 0 } },
+  );
+  try {
+    a.fault = { kind: 'hang' };
+    const stuck = t.pool.call('getVersion');
+    await until(() => count(a, 'getVersion') === 1, 'the hung attempt');
+    t.clock.advance(199);
+    assert.equal(t.pool.getStats().endpoints[0]!.suspect, false);
+    t.clock.advance(1);
+    assert.equal(t.pool.getStats().endpoints[0]!.suspect, true, 'stalled past stallAfterMs');
+    // The suspect endpoint is probed at once (the probe hangs too).
+    await until(() => count(a, 'getSlot') === 2, 'the immediate probe');
+    // While the first call is still stuck on a, new calls go to b without touching a.
+    for (let i = 0; i < 3; i++) assert.equal((await t.pool.call('getHealth')).endpoint, 'b');
+    assert.equal(count(a, 'getHealth'), 0);
+    t.clock.advance(600);
+    assert.equal((await stuck).endpoint, 'b', 'the stuck call failed over at its attempt deadline');
+    // Still suspect after the timeout: nothing has succeeded there since.
+    assert.equal((await t.pool.call('getHealth')).endpoint, 'b');
+    // The upstream recovers; the hung probe times out (t=1000), the next one (t=2000) succeeds.
+    a.fault = { kind: 'none' };
+    t.clock.advance(200);
+    await until(() => t.pool.getStats().endpoints[0]!.probeFailures === 1, 'the hung probe timed out');
+    assert.equal(t.pool.getStats().endpoints[0]!.suspect, true);
+    await probeRound(t, 1000);
+    assert.equal(t.pool.getStats().endpoints[0]!.suspect, false);
+    assert.equal(t.pool.getStats().endpoints[0]!.state, 'CLOSED');
+    assert.equal((await t.pool.call('getHealth')).endpoint, 'a');
+    // Long-running methods are not watched.
+    a.methodFaults.set('getProgramAccounts', { kind: 'hang' });
+    const slow = t.pool.call('getProgramAccounts', ['x']);
+    slow.catch(() => undefined);
+    await until(() => count(a, 'getProgramAccounts') === 1, 'the long call');
+    t.clock.advance(500);
+    assert.equal(t.pool.getStats().endpoints[0]!.suspect, false);
+    t.clock.advance(300);
+    await slow.catch(() => undefined);
+  } finally {
+    await t.close();
+    await a.close();
+    await b.close();
+  }
+});

@@ -28,10 +28,14 @@ for (const c of FAILOVER_CASES) {
     const [bad, good] = await servers(2);
     const badUrl = c.fault === 'refused' ? `http://127.0.0.1:${await refusedPort()}/` : bad!.url;
     if (c.fault !== 'refused') bad!.methodFaults.set('getVersion', c.fault);
-    const t = await testPool([
-      { name: 'a', url: badUrl },
-      { name: 'b', url: good!.url },
-    ]);
+    // Stall detection off: here a hung endpoint must keep being tried until its breaker opens.
+    const t = await testPool(
+      [
+        { name: 'a', url: badUrl },
+        { name: 'b', url: good!.url },
+      ],
+      { stallAfterMs: 0 },
+    );
     try {
       const p = t.pool.call('getVersion', []);
       if (c.cls === 'timeout') {

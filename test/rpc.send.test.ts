@@ -137,7 +137,7 @@ test('hedged reads: after hedgeAfterMs the next endpoint is asked too; the first
       { name: 'a', url: a.url },
       { name: 'b', url: b.url },
     ],
-    { hedgeAfterMs: 50 },
+    { hedgeAfterMs: 50, stallAfterMs: 0 },
   );
   try {
     const p = t.pool.call('getVersion');
@@ -146,9 +146,13 @@ test('hedged reads: after hedgeAfterMs the next endpoint is asked too; the first
     t.clock.advance(50);
     const r = await p;
     assert.equal(r.endpoint, 'b');
-    const s = t.pool.getStats();
+    let s = t.pool.getStats();
     assert.equal(s.hedges, 1);
-    assert.equal(s.endpoints[0]!.failures, 0, 'the losing attempt is released, not counted');
+    assert.equal(s.endpoints[0]!.failures, 0, 'the slow attempt is still running');
+    // The loser runs to its own deadline and is counted, so a hung endpoint is still found out.
+    t.clock.advance(750);
+    await until(() => t.pool.getStats().endpoints[0]!.failuresByClass.timeout === 1, 'the slow attempt timed out');
+    s = t.pool.getStats();
     assert.equal(s.endpoints[0]!.state, 'CLOSED');
 
     // sendTransaction is never hedged.

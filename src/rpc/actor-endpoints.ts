@@ -103,6 +103,7 @@ class ActorEndpoint implements EndpointHandle {
       maxSlotLag: o.cfg.maxSlotLag,
       healthIntervalMs: o.cfg.healthIntervalMs,
       maxSockets: o.cfg.maxSockets,
+      stallAfterMs: o.cfg.stallAfterMs,
       logLevel: typeof o.logger.level === 'string' ? o.logger.level : 'info',
     };
     this.ref = o.supervisor.spawn({ name: actorName, module: ENDPOINT_ACTOR_MODULE, init, maxAttempts: 1, mailboxSize: MAILBOX_SIZE });

@@ -29,6 +29,7 @@ export interface EndpointActorInit {
   maxSlotLag: number;
   healthIntervalMs: number;
   maxSockets: number;
+  stallAfterMs: number;
   /** The host logger's level: lower-level lines are not even sent across. */
   logLevel: string;
 }

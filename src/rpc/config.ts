@@ -43,6 +43,12 @@ export interface RpcPoolInputConfig {
   hedgeAfterMs?: number;
   /** Keep-alive sockets per endpoint (default 64). */
   maxSockets?: number;
+  /**
+   * An attempt still unanswered after this long marks its endpoint suspect: new calls prefer
+   * other endpoints until this one answers again (default 250 ms; 0 disables). Long-running
+   * methods (getProgramAccounts, getBlock, ...) are not watched.
+   */
+  stallAfterMs?: number;
 }
 
 export interface NormalizedEndpoint {
@@ -66,10 +72,11 @@ export interface NormalizedPoolConfig {
   breaker: Required<EndpointBreakerConfig>;
   hedgeAfterMs: number | undefined;
   maxSockets: number;
+  stallAfterMs: number;
 }
 
 export const MAX_ENDPOINTS = 31;
-const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets']);
+const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs']);
 const ENDPOINT_KEYS = new Set(['name', 'url', 'wsUrl', 'weight', 'tier', 'rateLimitRps', 'timeoutMs']);
 const BREAKER_KEYS = new Set(['failureThreshold', 'cooldownMs', 'jitterRatio']);
 
@@ -167,5 +174,6 @@ export function normalizePoolConfig(input: unknown): NormalizedPoolConfig {
     },
     hedgeAfterMs: hedge === undefined ? undefined : num(input, 'hedgeAfterMs', 'hedgeAfterMs', 0, { min: 1, int: true }),
     maxSockets: num(input, 'maxSockets', 'maxSockets', 64, { min: 1, int: true }),
+    stallAfterMs: num(input, 'stallAfterMs', 'stallAfterMs', 250, { min: 0, int: true }),
   };
 }

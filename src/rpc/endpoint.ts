@@ -48,6 +48,8 @@ export interface EndpointOptions {
   maxSlotLag: number;
   healthIntervalMs: number;
   maxSockets?: number;
+  /** See RpcPoolInputConfig.stallAfterMs (0 disables). */
+  stallAfterMs?: number;
   /** Run the freshness/recovery prober (default true). */
   probe?: boolean;
 }
@@ -55,6 +57,22 @@ export interface EndpointOptions {
 /** 429 without Retry-After: rest base × 2^(n-1), capped, with jitter in [50%, 100%]. */
 const REST_BASE_MS = 1000;
 const REST_CAP_MS = 30_000;
+/** Methods that may legitimately run long: their slowness says nothing about the endpoint. */
+const LONG_RUNNING = new Set([
+  'getProgramAccounts',
+  'getBlock',
+  'getBlocks',
+  'getBlocksWithLimit',
+  'getSignaturesForAddress',
+  'getConfirmedSignaturesForAddress2',
+  'getTransaction',
+  'getLargestAccounts',
+  'getTokenLargestAccounts',
+  'getSupply',
+  'getVoteAccounts',
+  'getClusterNodes',
+  'getInflationReward',
+]);
 /** A slot report older than this many probe intervals is not used to judge lag. */
 const FRESH_INTERVALS = 3;
 
@@ -80,6 +98,10 @@ export class RpcEndpoint {
   private readonly probeEnabled: boolean;
   private probing = false;
   private closed = false;
+  private readonly stallAfterMs: number;
+  /** Start times (clock ms) of watched attempts in flight, oldest first. */
+  private readonly watched = new Map<number, number>();
+  private stallTimer: TimerHandle | undefined;
   private readonly unsubscribe: () => void;
 
   constructor(o: EndpointOptions) {
@@ -95,26 +117,29 @@ export class RpcEndpoint {
     this.transport = new HttpTransport(o.endpoint.url, { clock: o.clock, ...(o.maxSockets ? { maxSockets: o.maxSockets } : {}) });
     this.bucket = o.endpoint.rateLimitRps > 0 ? new TokenBucket(o.endpoint.rateLimitRps, o.endpoint.rateLimitRps, o.clock.now()) : undefined;
     this.probeEnabled = o.probe !== false;
+    this.stallAfterMs = o.stallAfterMs ?? 0;
     this.unsubscribe = this.breaker.onStateChange((change) => this.onBreakerTransition(change.to));
     this.health.setState(this.i, stateCode(this.breaker.getState()));
     this.health.setAlive(this.i, true);
     if (this.probeEnabled) this.scheduleProbe(0);
+    if (this.stallAfterMs > 0) this.scheduleStallSweep();
   }
 
   /**
    * One attempt for a user's call. Skips (without a request) when the breaker is not CLOSED: a
    * HALF_OPEN endpoint is the prober's to test, never a user's.
    */
-  async attempt(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptOutcome> {
+  attempt(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptOutcome> {
+    // Not an async function: one promise layer less on the hot path.
     const now = this.clock.now();
-    if (this.breaker.getState() !== 'CLOSED') return SKIP_CIRCUIT_OPEN;
-    if (this.health.rateLimitedUntil(this.i) > now) return SKIP_RESTING;
+    if (this.breaker.getState() !== 'CLOSED') return Promise.resolve(SKIP_CIRCUIT_OPEN);
+    if (this.health.rateLimitedUntil(this.i) > now) return Promise.resolve(SKIP_RESTING);
     if (this.bucket && !this.bucket.tryTake(now)) {
       this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now));
-      return SKIP_THROTTLED;
+      return Promise.resolve(SKIP_THROTTLED);
     }
     const permit = this.breaker.tryAcquire();
-    if (!permit) return SKIP_CIRCUIT_OPEN;
+    if (!permit) return Promise.resolve(SKIP_CIRCUIT_OPEN);
     return this.send(req.method, req.params, req.timeoutMs, permit, signal);
   }
 
@@ -124,6 +149,9 @@ export class RpcEndpoint {
     const body = `{"jsonrpc":"2.0","id":${this.nextId++},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
     const started = performance.now();
     h.addInFlight(i, 1);
+    const seq = this.nextId - 1;
+    const watch = this.stallAfterMs > 0 && !LONG_RUNNING.has(method);
+    if (watch) this.watched.set(seq, this.clock.now());
     let outcome: AttemptOutcome;
     try {
       const reply = await this.transport.post(body, timeoutMs, signal);
@@ -139,8 +167,8 @@ export class RpcEndpoint {
       }
     } finally {
       h.addInFlight(i, -1);
+      if (watch) this.watched.delete(seq);
     }
-    this.syncState();
     return outcome;
   }
 
@@ -169,6 +197,10 @@ export class RpcEndpoint {
     permit.onSuccess(latencyMs);
     this.health.recordLatency(this.i, latencyMs);
     this.consecutive429 = 0;
+    if (this.health.suspect(this.i)) {
+      this.health.setSuspect(this.i, false);
+      this.logger.info({ endpoint: this.config.name }, 'rpc endpoint answers again; no longer suspect');
+    }
     return { ok: true, result: m.result, latencyMs };
   }
 
@@ -202,11 +234,6 @@ export class RpcEndpoint {
     this.logger.warn({ endpoint: this.config.name, restMs: Math.round(ms), retryAfter: retryAfterMs !== undefined }, 'rpc endpoint rate limited; resting');
   }
 
-  private syncState(): void {
-    const code = stateCode(this.breaker.getState());
-    if (code !== this.health.state(this.i)) this.health.setState(this.i, code, this.health.openUntil(this.i));
-  }
-
   private onBreakerTransition(to: string): void {
     const openUntil = to === 'OPEN' ? this.clock.now() + this.breaker.getStats().retryAfterMs : 0;
     this.health.setState(this.i, stateCode(to), openUntil);
@@ -214,6 +241,25 @@ export class RpcEndpoint {
     // The breaker turns HALF_OPEN on its own cooldown timer: probe recovery at that moment, so the
     // one half-open permit goes to the prober and never to a user's request.
     if (to === 'HALF_OPEN' && this.probeEnabled && !this.closed) void this.probe();
+  }
+
+  /**
+   * A hung endpoint is only proven dead when attempts reach their deadline; until then new calls
+   * would keep piling onto it. The oldest watched attempt past stallAfterMs marks it suspect, so
+   * new calls prefer the others at once; any success clears it.
+   */
+  private scheduleStallSweep(): void {
+    if (this.closed) return;
+    this.stallTimer = this.clock.setTimeout(() => {
+      const oldest = this.watched.values().next();
+      if (!oldest.done && this.clock.now() - oldest.value >= this.stallAfterMs && !this.health.suspect(this.i)) {
+        this.health.setSuspect(this.i, true);
+        this.logger.warn({ endpoint: this.config.name, stallAfterMs: this.stallAfterMs }, 'rpc endpoint stalled; preferring other endpoints');
+        // Ask it at once: a quick answer clears the suspicion, a hung probe counts as a failure.
+        if (this.probeEnabled) void this.probe();
+      }
+      this.scheduleStallSweep();
+    }, Math.max(10, Math.floor(this.stallAfterMs / 2)));
   }
 
   private scheduleProbe(delayMs: number): void {
@@ -275,6 +321,7 @@ export class RpcEndpoint {
     if (this.closed) return;
     this.closed = true;
     if (this.probeTimer !== undefined) this.clock.clearTimeout(this.probeTimer);
+    if (this.stallTimer !== undefined) this.clock.clearTimeout(this.stallTimer);
     this.unsubscribe();
     this.transport.close();
     this.health.setAlive(this.i, false);

@@ -25,6 +25,7 @@ const I_IN_FLIGHT = 2;
 const I_ALIVE = 3;
 const I_GENERATION = 4;
 const I_STATE_CHANGES = 5;
+const I_SUSPECT = 6;
 const I_STRIDE = 8;
 
 // Float64 fields per endpoint
@@ -74,6 +75,10 @@ export class HealthTable {
   }
   generation(i: number): number {
     return Atomics.load(this.ints, i * I_STRIDE + I_GENERATION);
+  }
+  /** An attempt has been unanswered past stallAfterMs and nothing has succeeded since. */
+  suspect(i: number): boolean {
+    return Atomics.load(this.ints, i * I_STRIDE + I_SUSPECT) === 1;
   }
   stateChanges(i: number): number {
     return Atomics.load(this.ints, i * I_STRIDE + I_STATE_CHANGES);
@@ -126,6 +131,9 @@ export class HealthTable {
   setDemoted(i: number, demoted: boolean): void {
     Atomics.store(this.ints, i * I_STRIDE + I_DEMOTED, demoted ? 1 : 0);
   }
+  setSuspect(i: number, suspect: boolean): void {
+    Atomics.store(this.ints, i * I_STRIDE + I_SUSPECT, suspect ? 1 : 0);
+  }
   addInFlight(i: number, delta: number): void {
     Atomics.add(this.ints, i * I_STRIDE + I_IN_FLIGHT, delta);
   }
@@ -134,6 +142,7 @@ export class HealthTable {
     if (alive) {
       Atomics.add(this.ints, i * I_STRIDE + I_GENERATION, 1);
       Atomics.store(this.ints, i * I_STRIDE + I_IN_FLIGHT, 0);
+      Atomics.store(this.ints, i * I_STRIDE + I_SUSPECT, 0);
     }
     Atomics.store(this.ints, i * I_STRIDE + I_ALIVE, alive ? 1 : 0);
   }

@@ -49,6 +49,7 @@ export function createInlineEndpoints(o: InlineOptions): EndpointHandle[] {
       maxSlotLag: o.cfg.maxSlotLag,
       healthIntervalMs: o.cfg.healthIntervalMs,
       maxSockets: o.cfg.maxSockets,
+      stallAfterMs: o.cfg.stallAfterMs,
     });
   });
 }

@@ -276,8 +276,10 @@ export class RpcConnectionPool {
 
   /**
    * Hedged reads: when the first attempt has not answered after `hedgeAfterMs`, the same request
-   * goes to the next endpoint too; the first answer wins and the other attempt is aborted (its
-   * permit is released uncounted). Endpoint failures still fail over at once.
+   * goes to the next endpoint too; the first answer wins. The slower attempt is not aborted: it
+   * runs to its own deadline and its outcome is still counted, so a hung endpoint keeps failing
+   * its breaker (an aborted attempt would be released uncounted and the endpoint never isolated).
+   * Endpoint failures still fail over at once; the caller's abort stops everything.
    */
   private async hedged<T>(method: string, params: unknown[], deadline: number, t0: number, signal: AbortSignal | undefined, hedgeAfterMs: number): Promise<RpcCallResult<T>> {
     const attempts: RpcAttempt[] = [];
@@ -346,7 +348,12 @@ export class RpcConnectionPool {
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      for (const r of running) r.ctl.abort();
+      // Losers settle in the background: count their outcomes like any other attempt.
+      for (const r of running) {
+        void r.p.then(({ o }) => {
+          if (o.ok || o.class !== 'aborted') this.record(r.idx, o);
+        });
+      }
     }
   }
 
@@ -467,13 +474,13 @@ export class RpcConnectionPool {
   }
 
   /**
-   * A WebSocket URL for subscriptions: the first endpoint in tier order that is up, CLOSED and
-   * fresh, or the `skip`-th such endpoint (cycling) after failed connections; every endpoint in
+   * A WebSocket URL for subscriptions: the first endpoint in tier order that is up, CLOSED,
+   * fresh and not suspect, or the `skip`-th such endpoint (cycling) after failed connections; every endpoint in
    * tier order when none is healthy. Contains credentials: do not log it.
    */
   wsEndpoint(skip = 0): string {
     const order = [...this.endpoints].sort((a, b) => a.tier - b.tier || a.index - b.index);
-    const healthy = order.filter((e) => this.health.alive(e.index) && this.health.state(e.index) === STATE_CLOSED && !this.health.demoted(e.index));
+    const healthy = order.filter((e) => this.health.alive(e.index) && this.health.state(e.index) === STATE_CLOSED && !this.health.demoted(e.index) && !this.health.suspect(e.index));
     const list = healthy.length > 0 ? healthy : order;
     return list[skip % list.length]!.wsUrl;
   }
@@ -509,6 +516,7 @@ export class RpcConnectionPool {
         slot,
         lag: slot > 0 && best > 0 ? Math.max(0, best - slot) : 0,
         demoted: this.health.demoted(i),
+        suspect: this.health.suspect(i),
         probes: this.health.probes(i),
         probeFailures: this.health.probeFailures(i),
         incarnations: this.health.generation(i),

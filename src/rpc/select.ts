@@ -1,9 +1,9 @@
 /**
  * Chooses the endpoint for the next attempt from the shared health table: no message round trip,
  * no allocation. Order: the lowest tier (Helius → Chainstack → public) among endpoints that are
- * alive, CLOSED, not resting after a 429, not throttled, and not demoted for slot lag; weighted
- * random among equals of that tier. Demoted endpoints are used only when no fresh one is
- * permitted. OPEN and HALF_OPEN endpoints are never chosen: their recovery is probed by the
+ * alive, CLOSED, not resting after a 429, not throttled, not demoted for slot lag and not suspect
+ * (a stalled attempt, nothing answered since); weighted random among equals of that tier.
+ * Demoted and suspect endpoints are used only when no other one is permitted. OPEN and HALF_OPEN endpoints are never chosen: their recovery is probed by the
  * endpoint's own prober, so a user's request is never the probe.
  */
 import type { Random } from '../clock.ts';
@@ -35,7 +35,7 @@ function usable(health: HealthTable, i: number, now: number, tried: number, allo
     health.alive(i) &&
     health.state(i) === STATE_CLOSED &&
     health.unavailableUntil(i) <= now &&
-    (allowDemoted || !health.demoted(i))
+    (allowDemoted || (!health.demoted(i) && !health.suspect(i)))
   );
 }
 

@@ -43,6 +43,8 @@ export interface EndpointStats {
   /** Slots behind the best fresh endpoint. */
   lag: number;
   demoted: boolean;
+  /** An attempt stalled past stallAfterMs and nothing has succeeded since: used only as a fallback. */
+  suspect: boolean;
   probes: number;
   probeFailures: number;
   /** How many incarnations the endpoint has had (actor restarts + 1). */
