@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../clock.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, withoutStack } from '../errors.ts';
 import type { Logger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
 import type { ResolvedModule } from './bundle.ts';
@@ -219,16 +219,17 @@ export class ActorCell {
   }
 
   private accept(env: Envelope): boolean {
+    // Refusals are expected under overload and can come by the thousand: errors without stack capture.
     if (this.state === 'quarantined') {
-      this.deadLetter(env, 'quarantined', new ActorQuarantinedError(this.name, this.lastCrash?.detail ?? 'restart intensity exceeded'));
+      this.deadLetter(env, 'quarantined', withoutStack(() => new ActorQuarantinedError(this.name, this.lastCrash?.detail ?? 'restart intensity exceeded')));
       return false;
     }
     if (this.state === 'stopped' || this.halted) {
-      this.deadLetter(env, 'stopped', new ActorStoppedError(this.name, 'the actor is stopped'));
+      this.deadLetter(env, 'stopped', withoutStack(() => new ActorStoppedError(this.name, 'the actor is stopped')));
       return false;
     }
     if (!this.ctx.isAccepting()) {
-      this.deadLetter(env, 'shutdown', new ActorStoppedError(this.name, 'the supervisor is shutting down'));
+      this.deadLetter(env, 'shutdown', withoutStack(() => new ActorStoppedError(this.name, 'the supervisor is shutting down')));
       return false;
     }
     // Fast path: nothing queued ahead and room in the window, so hand it over now (ring or message).
@@ -245,7 +246,7 @@ export class ActorCell {
     }
     const r = this.mailbox.offer(env);
     if (r === OFFER_REFUSED) {
-      this.deadLetter(env, 'mailbox-full', new MailboxFullError(this.name, this.mailbox.capacity));
+      this.deadLetter(env, 'mailbox-full', withoutStack(() => new MailboxFullError(this.name, this.mailbox.capacity)));
       return false;
     }
     this.accepted++;
@@ -253,7 +254,7 @@ export class ActorCell {
       const victim = this.mailbox.evicted!;
       this.mailbox.evicted = undefined;
       const reason = this.mailbox.overflow === 'drop-oldest' ? 'dropped-oldest' : 'dropped-lowest';
-      this.deadLetter(victim, reason, new MessageDroppedError(this.name, reason));
+      this.deadLetter(victim, reason, withoutStack(() => new MessageDroppedError(this.name, reason)));
     }
     if (!this.flushScheduled && this.worker !== null) {
       this.flushScheduled = true;
@@ -898,6 +899,11 @@ export class ActorCell {
     }
   }
 
+  /** Messages accepted and not finished: queued on the host plus handed to the worker. */
+  get pending(): number {
+    return this.mailbox.size + this.window.length;
+  }
+
   /** Has a live worker that has loaded at least once (so a one_for_all restart cannot turn into a start failure). */
   canRestartWithSibling(): boolean {
     return this.worker !== null && !this.halted && !this.firstStart;
@@ -962,6 +968,11 @@ export class ActorRef extends EventEmitter {
 
   get state(): ActorState {
     return this.#cell.state;
+  }
+
+  /** Messages accepted and not yet finished (queued + handed to the worker); cheap, for producer backpressure. */
+  get pending(): number {
+    return this.#cell.pending;
   }
 
   /** Queues a message; false when the mailbox refuses it (counted and dead-lettered with the reason). */

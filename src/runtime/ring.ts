@@ -67,6 +67,7 @@ export class RingWriter {
   private readonly shapeState: number[] = [];
   private readonly tentative: number[] = [];
   private lastShape = -1;
+  private readonly shapeEncoders: ShapeEncoder[] = [];
 
   constructor(
     sab: SharedArrayBuffer,
@@ -134,13 +135,12 @@ export class RingWriter {
     this.dv.setUint32(off + 4, seq, true);
     this.dv.setUint32(off + 8, meta, true);
     const end = this.enc(value, off + HEADER, 0);
-    if (end < 0) {
-      for (const id of this.tentative) this.shapeState[id] = 0;
-      this.tentative.length = 0;
-      return end;
+    const t = this.tentative;
+    if (t.length !== 0) {
+      const state = end < 0 ? 0 : 2;
+      for (let i = 0; i < t.length; i++) this.shapeState[t[i]!] = state;
+      t.length = 0;
     }
-    for (const id of this.tentative) this.shapeState[id] = 2;
-    this.tentative.length = 0;
     return end;
   }
 
@@ -250,11 +250,12 @@ export class RingWriter {
       this.shapeState[id] = 1;
       this.tentative.push(id);
     }
-    for (let i = 0; i < keys.length; i++) {
-      p = this.enc(o[keys[i]!], p, depth + 1);
-      if (p < 0) return p;
-    }
-    return p;
+    return this.shapeEncoders[id]!(this, o, p, depth + 1);
+  }
+
+  /** Called by generated shape encoders. */
+  encValue(v: unknown, p: number, depth: number): number {
+    return this.enc(v, p, depth);
   }
 
   private encDynObject(o: Record<string, unknown>, p: number, depth: number): number {
@@ -303,6 +304,7 @@ export class RingWriter {
       this.shapeIds.set(sig, id);
       this.shapeKeys.push(keys);
       this.shapeState.push(0);
+      this.shapeEncoders.push(shapeEncoder(keys));
     }
     this.lastShape = id;
     return id;
@@ -465,6 +467,14 @@ export class RingReader {
     for (let i = 0; i < n; i += 4096) s += String.fromCharCode.apply(null, u8.subarray(start + i, start + Math.min(n, i + 4096)) as unknown as number[]);
     return s;
   }
+}
+
+type ShapeEncoder = (w: RingWriter, o: Record<string, unknown>, p: number, depth: number) => number;
+
+/** Encodes the values of one shape with named property loads (monomorphic, unlike o[keys[i]]). */
+function shapeEncoder(keys: string[]): ShapeEncoder {
+  const body = keys.map((k) => `p = w.encValue(o[${JSON.stringify(k)}], p, d); if (p < 0) return p;`).join('\n');
+  return new Function('w', 'o', 'p', 'd', `${body}\nreturn p;`) as ShapeEncoder;
 }
 
 /** A constructor that builds objects of one shape as a literal, so they all share one hidden class. */
