@@ -54,7 +54,7 @@ async function main(): Promise<number> {
     const report = await runDemo(o, {
       write: (s) => process.stdout.write(s),
       tty,
-      columns: () => process.stdout.columns ?? 120,
+      columns: () => process.stdout.columns || 120,
       signal: stop.signal,
       logger,
     });

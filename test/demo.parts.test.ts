@@ -303,6 +303,7 @@ describe('demo report checks', () => {
     };
     assert.deepEqual(failing((r) => ((r.critical.lost = 1), (r.critical.subscribers[0]!.lost = 1))), ['critical signals lost = 0']);
     assert.deepEqual(failing((r) => (r.subscribers[0]!.unaccounted = 3)), ['every drop counted with a reason']);
+    assert.deepEqual(failing((r) => (r.signals.refusalMismatches = ['t: publisher saw 1 refusals, bus counted 2'])), ['every drop counted with a reason']);
     assert.deepEqual(failing((r) => (r.ordering.violations = 1)), ['ordering violations = 0']);
     assert.deepEqual(failing((r) => (r.transactions.confirmed = 0)), ['at least one transaction confirmed']);
     assert.deepEqual(failing((r) => (r.faults.outages[0]!.failedCallsDuringOutage = 2)), ['failover under the provider kill']);

@@ -74,4 +74,37 @@ describe('demo run (child process)', () => {
     assert.equal(r.runtime.quarantined, 0);
     assert.deepEqual(r.checks.filter((c) => !c.ok), []);
   });
+
+  it('SIGTERM stops intake, drains, prints the report and exits with the checks\' verdict', { timeout: RUN_DEADLINE_MS + 10_000 }, async () => {
+    const json = join(dir, 'sigterm.json');
+    const c = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--duration-ms', '600000', '--no-faults', '--rate', '400', '--quiet', '--json', json, '--log-level', 'error'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = c;
+    let out = '';
+    let err = '';
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => c.once('exit', (code) => resolve(code)));
+    const deadline = setTimeout(() => c.kill('SIGKILL'), RUN_DEADLINE_MS);
+    try {
+      await waitFor(() => /^run: /m.test(out), 60_000, 'the run to start');
+      // Let some trades confirm, then ask it to stop.
+      await new Promise((r) => setTimeout(r, 3000));
+      c.kill('SIGTERM');
+      const code = await exited;
+      assert.equal(code, 0, `exit ${code}\n--- stdout tail:\n${out.slice(-3000)}\n--- stderr tail:\n${err.slice(-2000)}`);
+    } finally {
+      clearTimeout(deadline);
+    }
+    assert.match(err, /SIGTERM: stopping intake/);
+    assert.match(out, /stopping \(SIGTERM\): intake stopped/);
+    const r = JSON.parse(readFileSync(json, 'utf8')) as DemoReport;
+    assert.equal(r.shutdown.reason, 'SIGTERM');
+    assert.ok(r.ranMs < 60_000, 'it stopped long before the requested 10 minutes');
+    assert.equal(r.critical.lost, 0);
+    assert.deepEqual(r.shutdown.notDrained, []);
+    assert.equal(r.ok, true);
+  });
 });

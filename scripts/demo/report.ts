@@ -45,6 +45,8 @@ export interface DemoReport {
     droppedByReason: Record<string, number>;
     droppedTotal: number;
     publishErrors: number;
+    /** Topics where the publisher's count of refusals differs from the bus's (should be none). */
+    refusalMismatches: string[];
     surge: { factor: number; fromMs: number; toMs: number; peakRate: number };
   };
   critical: {
@@ -101,12 +103,14 @@ export function evaluateChecks(r: Omit<DemoReport, 'checks' | 'ok'>): CheckResul
   const genMismatch = Object.entries(r.signals.byTopic).filter(([, t]) => t.attempted !== t.accepted + t.refused);
   add(
     'every drop counted with a reason',
-    unaccounted.length === 0 && reasonSum === r.signals.droppedTotal && r.signals.publishErrors === 0 && genMismatch.length === 0,
+    unaccounted.length === 0 && reasonSum === r.signals.droppedTotal && r.signals.publishErrors === 0 && genMismatch.length === 0 && r.signals.refusalMismatches.length === 0,
     unaccounted.length
       ? `events not accounted for: ${unaccounted.join(', ')}`
       : r.signals.publishErrors
         ? `${r.signals.publishErrors} publish calls threw`
-        : `${r.signals.droppedTotal} drops, all with a reason; every subscriber's owed = delivered + failed + dropped`,
+        : r.signals.refusalMismatches.length
+          ? r.signals.refusalMismatches.join('; ')
+          : `${r.signals.droppedTotal} drops, all with a reason; every subscriber's owed = delivered + failed + dropped; refusals match the publishers' counts`,
   );
 
   const nd = r.shutdown.notDrained;

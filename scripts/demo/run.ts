@@ -16,8 +16,7 @@ import { CircuitBreakerManager } from '../../src/breaker/index.ts';
 import { Supervisor, faultKindsFor, killActor } from '../../src/runtime/index.ts';
 import { SignalBus, type SignalBusStats, type Subscription } from '../../src/bus/index.ts';
 import { startLocalCluster, type LocalCluster } from '../../src/devnet/index.ts';
-import { RpcConnectionPool } from '../../src/rpc/pool.ts';
-import { createSolanaConnection } from '../../src/rpc/web3-adapter.ts';
+import { RpcConnectionPool, createSolanaConnection } from '../../src/rpc/index.ts';
 import { accountSubscribers, dropsAfterAccept } from '../lib/bus-accounting.ts';
 import { describeError } from '../lib/checks.ts';
 import { Closer } from '../lib/closer.ts';
@@ -163,7 +162,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
         sender = new SolTransferSender(conn, loadKeypairFile(path), clock, { selfTransfer: true });
         wallet = `real key ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
         maxTransfers = 3;
-        walletNote = 'real mode: at most 3 self-transfers of ~1000 lamports (only fees are spent)';
+        walletNote = 'real mode: at most 3 self-transfers (payer to payer: only fees are spent)';
         say(`  wallet: ${wallet} (${walletNote})`);
       } else {
         walletNote = '--real without PALISADE_DEMO_KEYPAIR: no funded key, so no transfers are sent';
@@ -408,6 +407,10 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     for (const [t, c] of Object.entries(gen.byTopic)) refused[t] = c.refused;
     for (const [t, c] of Object.entries(poolPublished)) refused[t] = c.refused;
     const subscribers = accountSubscribers(busStats, refused, nameOf);
+    // The publishers' own count of refusals must match what the bus says it refused.
+    const refusalMismatches = busStats.topics
+      .filter((t) => refused[t.topic] !== undefined && typeof t.refused === 'number' && t.refused !== refused[t.topic])
+      .map((t) => `${t.topic}: publisher saw ${refused[t.topic]} refusals, bus counted ${t.refused}`);
 
     const accepted = generator.acceptedTrades;
     const tradePostAccept = dropsAfterAccept(busStats, TOPICS.trade, refused[TOPICS.trade] ?? 0);
@@ -457,6 +460,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
         droppedByReason: dropsByReason,
         droppedTotal: busStats.droppedEvents,
         publishErrors: gen.errors,
+        refusalMismatches,
         surge: { factor: o.surgeFactor, fromMs: surgeFromMs, toMs: surgeToMs, peakRate: o.rate * o.surgeFactor },
       },
       critical: {

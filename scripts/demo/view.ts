@@ -62,7 +62,11 @@ export function renderFrame(prev: ViewSnapshot | null, cur: ViewSnapshot): strin
     `latency    inline p50 ${ms(cur.latency.p50)} p99 ${ms(cur.latency.p99)}   worker p50 ${ms(cur.workerLatency.p50)} p99 ${ms(cur.workerLatency.p99)}`,
     `providers  ${cur.endpoints.map((e) => `${e.name} ${e.alive ? e.state : 'DOWN'}${e.resting ? ' (429 rest)' : ''} ${rate(e.calls, p.endpoints.find((x) => x.name === e.name)?.calls ?? e.calls, dt)}/s`).join('  |  ')}`,
     `rpc        calls ${cur.rpc.calls} failed ${cur.rpc.failed}   tx started ${cur.tx.started} confirmed ${cur.tx.confirmed} failed ${cur.tx.failed} in flight ${cur.tx.inFlight}`,
-    `subscribers ${cur.subscribers.map((s) => `${s.name}[${s.kind === 'worker' ? 'w' : 'i'}] ${s.state} depth ${s.depth}${s.restarts ? ` restarts ${s.restarts}` : ''}`).join('  ')}`,
+    // Worker subscribers always; inline ones only when they have a backlog or trouble.
+    `subscribers ${cur.subscribers
+      .filter((s) => s.kind === 'worker' || s.depth > 0 || s.state !== 'running')
+      .map((s) => `${s.name}[${s.kind === 'worker' ? 'w' : 'i'}] ${s.state} depth ${s.depth}${s.restarts ? ` restarts ${s.restarts}` : ''}`)
+      .join('  ')}`,
     `drops      ${drops(cur.dropped)}`,
     `restarts   ${cur.restarts}  quarantined ${cur.quarantined}   last: ${cur.lastEvent || '-'}`,
   ];
@@ -101,6 +105,8 @@ export class LiveView {
   ) {}
 
   start(): void {
+    // A first snapshot now, so the first frame already shows rates.
+    this.prev = this.snapshot();
     const tick = (): void => {
       this.draw();
       this.timer = this.clock.setTimeout(tick, this.everyMs);

@@ -8,7 +8,7 @@ import { CircuitBreakerManager, type ProtectedRpcPool } from '../../src/breaker/
 import { SignalBus } from '../../src/bus/index.ts';
 import { startLocalCluster, type LocalCluster } from '../../src/devnet/index.ts';
 import type { Logger } from '../../src/log/index.ts';
-import { RpcConnectionPool } from '../../src/rpc/pool.ts';
+import { RpcConnectionPool } from '../../src/rpc/index.ts';
 import { Supervisor } from '../../src/runtime/index.ts';
 import { Closer } from '../lib/closer.ts';
 import { withDeadline } from '../lib/wait.ts';
