@@ -12,7 +12,8 @@ import type { Logger } from '../src/log/index.ts';
 import { RpcEndpoint } from '../src/rpc/endpoint.ts';
 import { HealthTable } from '../src/rpc/health.ts';
 import type { EndpointLogger } from '../src/rpc/breaker-link.ts';
-import { MSG_ATTEMPT, MSG_CANCEL, type EndpointActorInit, type EndpointActorMessage, type EndpointActorReply } from '../src/rpc/actor-protocol.ts';
+import type { AttemptOutcome } from '../src/rpc/endpoint.ts';
+import { MSG_ATTEMPT, MSG_CANCEL, NOTICE_STATE, type EndpointActorInit, type EndpointActorMessage, type EndpointActorReply } from '../src/rpc/actor-protocol.ts';
 
 let endpoint: RpcEndpoint | undefined;
 let replies: BroadcastChannel | undefined;
@@ -50,6 +51,8 @@ export function init(data: EndpointActorInit): void {
     healthIntervalMs: data.healthIntervalMs,
     maxSockets: data.maxSockets,
     stallAfterMs: data.stallAfterMs,
+    // The health table already holds the new state; this only wakes the pool to publish it.
+    onStateChange: () => replies?.postMessage([NOTICE_STATE, null] satisfies EndpointActorReply),
   });
 }
 
@@ -80,6 +83,6 @@ export default function handle(msg: EndpointActorMessage): void {
   }
 }
 
-function reply(id: number, outcome: EndpointActorReply[1]): void {
+function reply(id: number, outcome: AttemptOutcome): void {
   replies!.postMessage([id, outcome] satisfies EndpointActorReply);
 }

@@ -140,16 +140,18 @@ test('a stalled attempt makes its endpoint suspect: new calls go elsewhere until
     // While the first call is still stuck on a, new calls go to b without touching a.
     for (let i = 0; i < 3; i++) assert.equal((await t.pool.call('getHealth')).endpoint, 'b');
     assert.equal(count(a, 'getHealth'), 0);
-    t.clock.advance(600);
-    assert.equal((await stuck).endpoint, 'b', 'the stuck call failed over at its attempt deadline');
-    // Still suspect after the timeout: nothing has succeeded there since.
-    assert.equal((await t.pool.call('getHealth')).endpoint, 'b');
-    // The upstream recovers; the hung probe times out (t=1000), the next one (t=2000) succeeds.
-    a.fault = { kind: 'none' };
-    t.clock.advance(200);
+    // The prompt probe gets 2 × stallAfterMs: it times out at t=600 and counts as a failure.
+    t.clock.advance(400);
     await until(() => t.pool.getStats().endpoints[0]!.probeFailures === 1, 'the hung probe timed out');
+    t.clock.advance(200);
+    assert.equal((await stuck).endpoint, 'b', 'the stuck call failed over at its attempt deadline');
+    // Still suspect after the timeouts: nothing has succeeded there since.
     assert.equal(t.pool.getStats().endpoints[0]!.suspect, true);
-    await probeRound(t, 1000);
+    assert.equal((await t.pool.call('getHealth')).endpoint, 'b');
+    assert.equal(t.pool.getStats().endpoints[0]!.failuresByClass.timeout, 1, 'user attempts (probe failures are counted apart)');
+    // The upstream recovers; the next freshness probe (t=1000) succeeds and clears the suspicion.
+    a.fault = { kind: 'none' };
+    await probeRound(t, 200);
     assert.equal(t.pool.getStats().endpoints[0]!.suspect, false);
     assert.equal(t.pool.getStats().endpoints[0]!.state, 'CLOSED');
     assert.equal((await t.pool.call('getHealth')).endpoint, 'a');

@@ -9,7 +9,7 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import type { Logger } from '../log/index.ts';
-import { MSG_ATTEMPT, MSG_CANCEL, type AttemptMessage, type EndpointActorInit, type EndpointActorReply } from './actor-protocol.ts';
+import { MSG_ATTEMPT, MSG_CANCEL, NOTICE_STATE, type AttemptMessage, type EndpointActorInit, type EndpointActorReply } from './actor-protocol.ts';
 import type { NormalizedEndpoint, NormalizedPoolConfig } from './config.ts';
 import type { AttemptOutcome, AttemptRequest } from './endpoint.ts';
 import type { HealthTable } from './health.ts';
@@ -54,6 +54,8 @@ export interface ActorEndpointsOptions {
   logger: Logger;
   /** Prefix of actor names (unique per pool). */
   namePrefix?: string;
+  /** Told the endpoint index after each breaker transition inside its actor. */
+  onStateChange?: (index: number) => void;
 }
 
 export async function createActorEndpoints(o: ActorEndpointsOptions): Promise<EndpointHandle[]> {
@@ -151,7 +153,8 @@ class ActorEndpoint implements EndpointHandle {
   }
 
   private onReply(reply: EndpointActorReply): void {
-    this.settle(reply[0], reply[1]);
+    if (reply[0] === NOTICE_STATE) this.o.onStateChange?.(this.ep.index);
+    else this.settle(reply[0], reply[1] as AttemptOutcome);
   }
 
   private settle(id: number, outcome: AttemptOutcome): void {

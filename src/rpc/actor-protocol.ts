@@ -18,8 +18,9 @@ export type AttemptMessage = [typeof MSG_ATTEMPT, number, string, unknown, numbe
 export type CancelMessage = [typeof MSG_CANCEL, number];
 export type EndpointActorMessage = AttemptMessage | CancelMessage;
 
-/** [id, outcome] on the endpoint's reply channel. */
-export type EndpointActorReply = [number, AttemptOutcome];
+/** [id, outcome] on the endpoint's reply channel; [NOTICE_STATE, null] after a breaker transition. */
+export type EndpointActorReply = [number, AttemptOutcome] | [typeof NOTICE_STATE, null];
+export const NOTICE_STATE = 0;
 
 export interface EndpointActorInit {
   endpoint: NormalizedEndpoint;

@@ -50,6 +50,8 @@ export interface EndpointOptions {
   maxSockets?: number;
   /** See RpcPoolInputConfig.stallAfterMs (0 disables). */
   stallAfterMs?: number;
+  /** Called after every breaker transition (the pool publishes state changes at once). */
+  onStateChange?: () => void;
   /** Run the freshness/recovery prober (default true). */
   probe?: boolean;
 }
@@ -103,6 +105,7 @@ export class RpcEndpoint {
   private readonly watched = new Map<number, number>();
   private stallTimer: TimerHandle | undefined;
   private readonly unsubscribe: () => void;
+  private readonly notify: (() => void) | undefined;
 
   constructor(o: EndpointOptions) {
     this.config = o.endpoint;
@@ -118,6 +121,7 @@ export class RpcEndpoint {
     this.bucket = o.endpoint.rateLimitRps > 0 ? new TokenBucket(o.endpoint.rateLimitRps, o.endpoint.rateLimitRps, o.clock.now()) : undefined;
     this.probeEnabled = o.probe !== false;
     this.stallAfterMs = o.stallAfterMs ?? 0;
+    this.notify = o.onStateChange;
     this.unsubscribe = this.breaker.onStateChange((change) => this.onBreakerTransition(change.to));
     this.health.setState(this.i, stateCode(this.breaker.getState()));
     this.health.setAlive(this.i, true);
@@ -131,9 +135,10 @@ export class RpcEndpoint {
    */
   attempt(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptOutcome> {
     // Not an async function: one promise layer less on the hot path.
-    const now = this.clock.now();
     if (this.breaker.getState() !== 'CLOSED') return Promise.resolve(SKIP_CIRCUIT_OPEN);
-    if (this.health.rateLimitedUntil(this.i) > now) return Promise.resolve(SKIP_RESTING);
+    const restUntil = this.health.rateLimitedUntil(this.i);
+    const now = restUntil > 0 || this.bucket ? this.clock.now() : 0;
+    if (restUntil > now) return Promise.resolve(SKIP_RESTING);
     if (this.bucket && !this.bucket.tryTake(now)) {
       this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now));
       return Promise.resolve(SKIP_THROTTLED);
@@ -238,6 +243,7 @@ export class RpcEndpoint {
     const openUntil = to === 'OPEN' ? this.clock.now() + this.breaker.getStats().retryAfterMs : 0;
     this.health.setState(this.i, stateCode(to), openUntil);
     this.logger.warn({ endpoint: this.config.name, url: this.config.redactedUrl, state: to }, 'rpc endpoint breaker changed state');
+    this.notify?.();
     // The breaker turns HALF_OPEN on its own cooldown timer: probe recovery at that moment, so the
     // one half-open permit goes to the prober and never to a user's request.
     if (to === 'HALF_OPEN' && this.probeEnabled && !this.closed) void this.probe();
@@ -285,7 +291,9 @@ export class RpcEndpoint {
     if (!permit) return;
     this.probing = true;
     try {
-      const timeoutMs = Math.min(this.config.timeoutMs, Math.max(10, this.healthIntervalMs));
+      // A suspect endpoint must prove it answers promptly: a trivial call gets twice the stall threshold.
+      const limit = this.health.suspect(this.i) && this.stallAfterMs > 0 ? 2 * this.stallAfterMs : this.healthIntervalMs;
+      const timeoutMs = Math.min(this.config.timeoutMs, Math.max(10, limit));
       const outcome = await this.send('getSlot', [{ commitment: 'confirmed' }], timeoutMs, permit);
       const ok = outcome.ok && typeof outcome.result === 'number';
       this.health.countProbe(this.i, !ok);

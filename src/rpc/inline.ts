@@ -24,6 +24,8 @@ export interface InlineOptions {
   random: Random;
   logger: Logger;
   endpointCircuits?: EndpointCircuitsLike;
+  /** Told the endpoint index after each of its breaker transitions. */
+  onStateChange?: (index: number) => void;
 }
 
 export function createInlineEndpoints(o: InlineOptions): EndpointHandle[] {
@@ -50,6 +52,7 @@ export function createInlineEndpoints(o: InlineOptions): EndpointHandle[] {
       healthIntervalMs: o.cfg.healthIntervalMs,
       maxSockets: o.cfg.maxSockets,
       stallAfterMs: o.cfg.stallAfterMs,
+      ...(o.onStateChange ? { onStateChange: () => o.onStateChange!(endpoint.index) } : {}),
     });
   });
 }

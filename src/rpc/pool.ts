@@ -130,6 +130,7 @@ export class RpcConnectionPool {
         health: this.health,
         supervisor,
         logger: this.logger,
+        onStateChange: (i) => this.noticeStateChange(i),
         ...(dependencies.actorNamePrefix !== undefined ? { namePrefix: dependencies.actorNamePrefix } : {}),
       }).then(
         (handles) => {
@@ -150,6 +151,7 @@ export class RpcConnectionPool {
         clock: this.clock,
         random: this.random,
         logger: this.logger,
+        onStateChange: (i) => this.noticeStateChange(i),
         ...(dependencies.endpointCircuits ? { endpointCircuits: dependencies.endpointCircuits } : {}),
       });
     }
@@ -182,7 +184,8 @@ export class RpcConnectionPool {
     if (this.startError) throw this.fail('RPC_POOL_EXHAUSTED', method, [], 'endpoint actors failed to start');
     this.totals.calls++;
     const t0 = performance.now();
-    const deadline = this.clock.now() + (options.timeoutMs ?? this.cfg.requestTimeoutMs);
+    let now = this.clock.now();
+    const deadline = now + (options.timeoutMs ?? this.cfg.requestTimeoutMs);
     const signal = options.signal;
     if (signal?.aborted) throw this.fail('RPC_ABORTED', method, []);
     if (this.cfg.hedgeAfterMs !== undefined && !IDEMPOTENT_EXCLUDED.has(method)) {
@@ -194,8 +197,8 @@ export class RpcConnectionPool {
     let sent = 0;
     let checkStatus = false;
     let resent = false;
-    for (;;) {
-      const now = this.clock.now();
+    for (let first = true; ; first = false) {
+      if (!first) now = this.clock.now();
       const remaining = deadline - now;
       if (remaining <= 0) throw this.fail('RPC_DEADLINE_EXCEEDED', method, attempts);
       const idx = selectEndpoint(this.endpoints, this.health, now, tried, this.random);
