@@ -75,6 +75,8 @@ test('a critical event displaces the newest low event, then the newest normal; r
   assert.equal(st.dropped.QUEUE_FULL, 2);
   assert.equal(st.byPriority.critical.dropped, 1, 'the only critical loss is the one refused when all queued were critical');
   assert.equal(st.topics[0]!.depth, 4);
+  assert.equal(st.topics[0]!.displaced, 4);
+  assert.equal(st.topics[0]!.refused, 2);
   await settle();
   // Displaced events leave no hole the router waits for; survivors keep their order.
   assert.deepEqual(got, ['c1', 'c2', 'c3', 'c4']);

@@ -19,9 +19,17 @@ export class Router {
   private readonly lanes: Topic[][] = [[], [], []];
   private readonly laneStamps: number[][] = [[], [], []];
   private readonly laneHead = [0, 0, 0];
-  private scheduled = false;
+  private microtaskQueued = false;
+  private immediateQueued = false;
   private draining = false;
-  private readonly drainNow = (): void => this.drain(TURN_BUDGET);
+  private readonly drainMicrotask = (): void => {
+    this.microtaskQueued = false;
+    this.drain(TURN_BUDGET);
+  };
+  private readonly drainImmediate = (): void => {
+    this.immediateQueued = false;
+    this.drain(TURN_BUDGET);
+  };
   /** Called after each router turn that leaves nothing ready (a closing bus waits on it). */
   onIdle: (() => void) | null = null;
 
@@ -83,7 +91,7 @@ export class Router {
       }
       while (t.hasBuffered) this.skipGap(t);
     }
-    while (this.busy) this.drain(Infinity);
+    while (this.busy && !this.draining) this.drain(Infinity);
   }
 
   /** Cancels timers; the topics' contents are the caller's to drop. */
@@ -108,9 +116,13 @@ export class Router {
     const stamp = ++t.stamp;
     this.lanes[lane]!.push(t);
     this.laneStamps[lane]!.push(stamp);
-    if (!this.scheduled && !this.draining) {
-      this.scheduled = true;
-      queueMicrotask(this.drainNow);
+    // Publishing from outside a router turn (an I/O callback, a timer, an async handler's
+    // continuation) always gets a turn right after it, even while a budget-exhausted turn waits
+    // for setImmediate: under a flood arriving in many I/O callbacks, dispatch keeps pace with
+    // publishing instead of waiting for the check phase while the queues fill.
+    if (!this.microtaskQueued && !this.draining) {
+      this.microtaskQueued = true;
+      queueMicrotask(this.drainMicrotask);
     }
   }
 
@@ -150,7 +162,7 @@ export class Router {
   }
 
   private drain(budget: number): void {
-    this.scheduled = false;
+    if (this.draining) return; // re-entered from a handler (e.g. close() flushing): the running turn continues
     // Events published by handlers during the turn are enlisted and picked up by this loop.
     this.draining = true;
     try {
@@ -165,10 +177,11 @@ export class Router {
       this.draining = false;
     }
     if (this.busy) {
-      if (!this.scheduled) {
-        // The turn's budget is spent: yield to I/O and timers before the next turn.
-        this.scheduled = true;
-        setImmediate(this.drainNow);
+      if (!this.immediateQueued) {
+        // The turn's budget is spent (a cascade of handlers publishing): let I/O and timers run
+        // before the next turn instead of monopolising the thread.
+        this.immediateQueued = true;
+        setImmediate(this.drainImmediate);
       }
     } else if (this.onIdle !== null) this.onIdle();
   }
