@@ -127,3 +127,21 @@ test('a synchronous flood cannot grow a topic past its bound; critical traffic s
   assert.equal(st.delivered + st.dropped.SHED_FOR_PRIORITY, st.published);
   await bus.close();
 });
+
+test('a turn that hits its budget yields to the event loop, but a later outside publish is still dispatched at once', async () => {
+  const { bus } = manualBus({ maxQueueSize: 20_000 });
+  let a = 0;
+  let b = 0;
+  bus.subscribe('backlog', () => void a++);
+  bus.subscribe('alerts', () => void b++);
+  for (let i = 0; i < 9000; i++) bus.publish('backlog', {});
+  await Promise.resolve(); // the router's turn ran (microtask) and stopped at its budget
+  assert.ok(a > 0 && a < 9000, `the first turn is bounded (${a} of 9000)`);
+  // Another I/O callback publishes before the deferred turn (setImmediate) runs.
+  bus.publish('alerts', {}, 'critical');
+  await Promise.resolve();
+  assert.equal(b, 1, 'dispatched in a microtask, not after the check phase');
+  await settle();
+  assert.equal(a, 9000);
+  await bus.close();
+});
