@@ -162,8 +162,8 @@ function printSoak(r: SoakReport): void {
   write('');
   write(`==== palisade soak: ${fmt(r.events)} events in ${fmt(Math.round(r.durationMs / 100) / 10)} s (${fmt(r.eventsPerSec)}/s) ====`);
   write(table(['t (s)', 'events', 'rss MB', 'heap MB'], r.memory.series.map((x) => [Math.round(x.atMs / 100) / 10, x.events, x.rssMb, x.heapMb])));
-  write(`baseline after warm-up (${Math.round(r.options.warmupShare * 100)}% of events): rss ${r.memory.baselineRssMb} MB, heap ${r.memory.baselineHeapMb} MB; end: rss ${r.memory.finalRssMb} MB, heap ${r.memory.finalHeapMb} MB; peak rss ${r.memory.peakRssMb} MB`);
-  write(`growth: rss ${r.memory.rssGrowthPercent}%, heap ${r.memory.heapGrowthPercent}%; drops ${JSON.stringify(r.droppedByReason)}`);
+  write(`baseline after warm-up (${Math.round(r.options.warmupShare * 100)}% of events): rss ${r.memory.baselineRssMb} MB (mean), heap floor ${r.memory.baselineHeapMb} MB; end: rss ${r.memory.finalRssMb} MB, heap floor ${r.memory.finalHeapMb} MB; peak rss ${r.memory.peakRssMb} MB`);
+  write(`growth: rss ${r.memory.rssGrowthPercent}%, heap floor ${r.memory.heapGrowthPercent}%; drops ${JSON.stringify(r.droppedByReason)}`);
   write('');
   for (const c of r.checks) write(formatCheck(c));
   write(summaryLine(r.checks));

@@ -49,6 +49,7 @@ export interface SoakReport {
     baselineRssMb: number;
     finalRssMb: number;
     rssGrowthPercent: number;
+    /** Lowest heap sample of the baseline and final windows (the heap's floor between collections). */
     baselineHeapMb: number;
     finalHeapMb: number;
     heapGrowthPercent: number;
@@ -145,8 +146,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const avg = (xs: MemorySample[], k: 'rssMb' | 'heapMb'): number => (xs.length ? xs.reduce((a, s) => a + s[k], 0) / xs.length : NaN);
     const baselineRss = avg(base, 'rssMb');
     const finalRss = avg(last, 'rssMb');
-    const baselineHeap = avg(base, 'heapMb');
-    const finalHeap = avg(last, 'heapMb');
+    // The heap saws up and down between collections; its floor (lowest sample) is what a leak raises.
+    const floor = (xs: MemorySample[]): number => (xs.length ? Math.min(...xs.map((s) => s.heapMb)) : NaN);
+    const baselineHeap = floor(base);
+    const finalHeap = floor(last);
     const step = Math.max(1, Math.ceil(samples.length / 60));
     const memory = {
       baselineRssMb: round(baselineRss),
@@ -164,7 +167,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       name: `RSS growth after warm-up < ${o.goalPercent}%`,
       ok: enough && memory.rssGrowthPercent < o.goalPercent,
       detail: enough
-        ? `${memory.baselineRssMb} MB → ${memory.finalRssMb} MB (${memory.rssGrowthPercent}%), heap ${memory.baselineHeapMb} → ${memory.finalHeapMb} MB (${memory.heapGrowthPercent}%)`
+        ? `${memory.baselineRssMb} MB → ${memory.finalRssMb} MB (${memory.rssGrowthPercent}%), heap floor ${memory.baselineHeapMb} → ${memory.finalHeapMb} MB (${memory.heapGrowthPercent}%)`
         : `only ${warm.length} samples after warm-up; need ${2 * WINDOW} (run more events)`,
     });
     const unacc = subscribers.filter((s) => s.unaccounted !== 0);

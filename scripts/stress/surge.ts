@@ -66,10 +66,12 @@ export function runSurge(o: SurgeOptions): Promise<SurgeResult> {
       const now = performance.now();
       const elapsed = now - t0;
       const from = last - t0;
+      // A stalled timer catches up by at most a quarter second of events; the phase's wall time
+      // is counted in full, so a publisher that falls behind shows it in the achieved rate.
       const dt = Math.min(now - last, 250);
+      phaseTime[from < o.baseMs ? 'base' : from < o.baseMs + o.surgeMs ? 'surge' : 'cool'] += now - last;
       last = now;
       const phase = from < o.baseMs ? 'base' : from < o.baseMs + o.surgeMs ? 'surge' : 'cool';
-      phaseTime[phase] += dt;
       const rate = phase === 'surge' ? o.baseRate * o.factor : o.baseRate;
       due += (rate * dt) / 1000;
       const n = Math.floor(due);
