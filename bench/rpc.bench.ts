@@ -278,8 +278,11 @@ const lines = [
   '### From an endpoint\'s death to isolation (endpoint a, tier 0; endpoint b healthy)',
   '',
   'Four callers issue `getSlot` back to back; at t=0 endpoint a dies. Defaults: breaker failureThreshold 5, attemptTimeoutMs',
-  '800, requestTimeoutMs 2000, healthIntervalMs 1000. "last routed" is the start of the last attempt sent to a; calls',
-  'already in flight on a at that moment still end at their own deadline. Latency is of the calls started after t=0.',
+  '800, requestTimeoutMs 2000, healthIntervalMs 1000, stallAfterMs 250 (an attempt unanswered that long makes its endpoint',
+  'suspect: new calls go to the others, and it is probed at once with a 500 ms deadline). "last routed" is the start of the',
+  'last attempt sent to a; calls already in flight on a at that moment still end at their own attempt deadline (the max',
+  'column for a hang) and then succeed on b. Latency is of the calls started after t=0. The actor-crash row kills the',
+  "endpoint's actor (process.exit in its worker) instead of the provider.",
   '',
   '| mode | death | breaker OPEN after | last call routed to it after | calls after t=0 | user-visible failures | p50 | p99 | max |',
   '|---|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -295,7 +298,7 @@ const lines = [
   `- User-visible failed calls during a provider outage while another is healthy = 0: ${goal(failedTotal === 0, `${failedTotal} failed across ${deaths.length} scenarios`)}.`,
   `- Isolation in under a second (the seed's business goal): ${isolation
     .map((d) => `${d.mode} ${d.kind} ${d.openMs === undefined ? 'never' : msf(d.openMs)}`)
-    .join(', ')}. ${isolation.every((d) => d.openMs !== undefined && d.openMs < 1000) ? '**met** for every kind.' : '**not met** for every kind: a hung endpoint is only found out when attempts time out (attemptTimeoutMs 800), and it takes failureThreshold (5) counted failures; calls stuck on it meanwhile are failed over at their attempt deadline, so they succeed but slowly (p99 above). Hedged reads (`hedgeAfterMs`) cut that latency; a shorter attemptTimeoutMs shortens the isolation.'}`,
+    .join(', ')}. ${isolation.every((d) => d.openMs !== undefined && d.openMs < 1000) ? '**met** for every kind.' : '**not met** for every kind: a hung endpoint is only proven dead when attempts reach their deadline (attemptTimeoutMs 800) and failureThreshold (5) of them have failed; new calls stop going to it once it is suspect (stallAfterMs), but the breaker opens later.'} A hang still costs the calls already stuck on the endpoint up to attemptTimeoutMs (the max column); hedged reads (\`hedgeAfterMs\`, off by default) bound that at the hedge delay.`,
   '',
 ];
 mkdirSync(join(here, 'results'), { recursive: true });

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError } from '../src/errors.ts';
 import { normalizePoolConfig } from '../src/rpc/config.ts';
+import { RpcConnectionPool } from '../src/rpc/pool.ts';
+import { EndpointCircuitManager } from '../src/breaker/index.ts';
 
 const SECRET = 'SECRETkey1234567890abcdef';
 
@@ -60,4 +62,22 @@ test('rpc config: defaults fill in (the seed passes only { url, weight })', () =
   assert.equal(c.requestTimeoutMs, 2000);
   assert.equal(c.breaker.failureThreshold, 5);
   assert.equal(c.hedgeAfterMs, undefined);
+});
+
+test('rpc pool: bad dependencies are a ConfigError naming them', () => {
+  const config = { endpoints: [{ url: 'http://127.0.0.1:1/' }] };
+  const key = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, String(e));
+      return e.key;
+    }
+    throw new Error('did not throw');
+  };
+  assert.equal(key(() => new RpcConnectionPool(config, { mode: 'actor' })), 'supervisor');
+  assert.equal(key(() => new RpcConnectionPool(config, { mode: 'threads' as never })), 'mode');
+  const fakeSupervisor = { spawn: () => { throw new Error('not reached'); }, stop: async () => undefined };
+  assert.equal(key(() => new RpcConnectionPool(config, { supervisor: fakeSupervisor as never, endpointCircuits: new EndpointCircuitManager() })), 'endpointCircuits');
+  assert.equal(key(() => new RpcConnectionPool({ endpoints: [] })), 'endpoints');
 });

@@ -13,6 +13,7 @@
  * success). A transaction whose signature cannot be read is not re-sent after such a failure.
  */
 import { systemClock, type Clock, type Random, type TimerHandle } from '../clock.ts';
+import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
@@ -117,14 +118,19 @@ export class RpcConnectionPool {
     this.random = dependencies.random ?? Math.random;
     this.logger = dependencies.logger ?? silentLogger;
     this.bus = dependencies.bus;
-    this.mode = dependencies.mode ?? (dependencies.supervisor ? 'actor' : 'inline');
+    const mode = dependencies.mode ?? (dependencies.supervisor ? 'actor' : 'inline');
+    if (mode !== 'inline' && mode !== 'actor') throw new ConfigError('mode', mode, "'inline' or 'actor'");
+    if (mode === 'actor' && !dependencies.supervisor) throw new ConfigError('supervisor', undefined, "a Supervisor: mode 'actor' runs each endpoint as an actor under it");
+    if (mode === 'actor' && dependencies.endpointCircuits) {
+      throw new ConfigError('endpointCircuits', '(an EndpointCircuitManager)', "no endpointCircuits in mode 'actor': each endpoint's breaker lives in its actor (use mode 'inline' to share breakers)");
+    }
+    this.mode = mode;
     this.health = new HealthTable(this.endpoints.length);
     this.counters = this.endpoints.map(() => new EndpointCounters());
     this.seenStateChanges = this.endpoints.map(() => 0);
     this.seenStates = this.endpoints.map(() => STATE_CLOSED);
     if (this.mode === 'actor') {
-      if (!dependencies.supervisor) throw new RpcPoolError('RPC_POOL_CLOSED', 'constructor', [], "mode 'actor' needs a supervisor");
-      const supervisor = dependencies.supervisor;
+      const supervisor = dependencies.supervisor!;
       this.starting = createActorEndpoints({
         cfg: this.cfg,
         health: this.health,
