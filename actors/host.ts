@@ -47,8 +47,40 @@ let tSeq = 0;
 let tMeta = 0;
 let tPayload: unknown;
 
+/** A module imported ahead of need by a warm spare (H_PRELOAD). */
+let preloaded: { url: string; mod: Promise<Record<string, unknown>> } | null = null;
+let dyingSent = false;
+
 port.on('message', onMessage);
 port.postMessage([P.W_READY]);
+
+/**
+ * Tell the host we are going down, so it can recover while this isolate is torn down (a few ms).
+ * Runs after the last handler ran, so the control block is final. Not for an actor that handles
+ * its own uncaught exceptions (it is not going down).
+ */
+process.on('uncaughtExceptionMonitor', (err: Error, origin: string) => {
+  if (process.listenerCount('uncaughtException') > 0) return;
+  const e = err instanceof Error ? err : new Error(safeString(err));
+  dying('uncaught', `${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${e.name}: ${e.message}`);
+});
+process.on('exit', (code: number) => dying('exit', `worker exited with code ${code}`));
+// The 'exit' event comes late in a worker's teardown; announcing from process.exit itself saves milliseconds of recovery.
+const realExit = process.exit.bind(process);
+process.exit = ((code?: number | string | null) => {
+  dying('exit', `worker exited with code ${code ?? 0}`);
+  return realExit(code as number | undefined);
+}) as typeof process.exit;
+
+function dying(kind: 'uncaught' | 'exit', detail: string): void {
+  if (dyingSent || incarnation === 0) return;
+  dyingSent = true;
+  try {
+    port!.postMessage([P.W_DYING, kind, detail]);
+  } catch {
+    // the port may already be closing; the host falls back to the worker's exit event
+  }
+}
 
 function onMessage(m: unknown[]): void {
   switch (m[0]) {
@@ -72,10 +104,21 @@ function onMessage(m: unknown[]): void {
     case P.H_FAULT:
       fault(m[1] as FaultKind);
       return;
+    case P.H_PRELOAD: {
+      const url = m[1] as string;
+      const mod = import(url) as Promise<Record<string, unknown>>;
+      preloaded = { url, mod };
+      mod.then(
+        () => port!.postMessage([P.W_PRELOADED]),
+        (err: unknown) => port!.postMessage([P.W_PRELOAD_FAILED, errorInfo(err)]),
+      );
+      return;
+    }
   }
 }
 
 async function load(req: LoadRequest): Promise<void> {
+  const t0 = performance.now();
   ctrl = new Int32Array(req.ctrl, 0, P.C_SLOTS);
   busyOut = new Float64Array(req.ctrl, P.C_BUSY_BYTE_OFFSET, 1);
   ring = req.ring ? new RingReader(req.ring, ctrl) : null;
@@ -83,7 +126,7 @@ async function load(req: LoadRequest): Promise<void> {
   (globalThis as { __palisadeActor?: unknown }).__palisadeActor = { name: req.name, incarnation: req.incarnation };
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(req.url)) as Record<string, unknown>;
+    mod = preloaded !== null && preloaded.url === req.url ? await preloaded.mod : ((await import(req.url)) as Record<string, unknown>);
   } catch (err) {
     const e = err as { code?: string };
     const reason = e?.code === 'ERR_MODULE_NOT_FOUND' ? 'module-not-found' : err instanceof SyntaxError ? 'syntax-error' : 'module-threw';
@@ -106,7 +149,7 @@ async function load(req: LoadRequest): Promise<void> {
     }
   }
   handler = h as Handler;
-  port!.postMessage([P.W_LOADED, incarnation]);
+  port!.postMessage([P.W_LOADED, incarnation, performance.now() - t0]);
   pump();
 }
 

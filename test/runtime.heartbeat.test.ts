@@ -4,15 +4,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../src/clock.ts';
 import { ActorCrashedError, Supervisor, type ActorRef } from '../src/runtime/index.ts';
-import { ECHO, sleep, tick, until } from './fixtures/actors/support.ts';
+import { ECHO, sharedLog, sleep, tick, until } from './fixtures/actors/support.ts';
 
 const HB = 100;
 const clock = new ManualClock();
+const log = sharedLog();
 let sup: Supervisor;
 let ref: ActorRef;
 before(async () => {
   sup = new Supervisor({ clock, restartBackoff: { initialMs: 0 } });
-  ref = sup.spawn({ name: 'hb', module: ECHO, heartbeatMs: HB, maxAttempts: 1 });
+  ref = sup.spawn({ name: 'hb', module: ECHO, heartbeatMs: HB, maxAttempts: 1, init: { log: log.sab } });
   await ref.ready;
 });
 after(() => sup.shutdown({ drainMs: 0 }));
@@ -36,9 +37,9 @@ test('a healthy actor answers every heartbeat, even while an async handler is aw
 });
 
 test('a hung worker (busy loop in the handler) is terminated after missed heartbeats and restarted', async () => {
-  const hung = ref.ask({ op: 'crash', kind: 'hang' });
+  const hung = ref.ask({ op: 'crash', kind: 'hang', mark: 1 });
   ref.tell({ op: 'echo', v: 'queued behind the hang' });
-  await sleep(20); // let the worker enter the busy loop
+  await until(() => log.values().includes(1), 'the worker entered the busy loop');
   clock.advance(HB); // ping sent, never answered
   clock.advance(HB); // missed 1
   clock.advance(HB); // missed 2

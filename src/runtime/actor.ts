@@ -83,7 +83,8 @@ export interface CellContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly askTimeoutMs: number;
-  acquireWorker(limits: ResourceLimits | undefined): Worker;
+  acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker;
+  prewarmModule(limits: ResourceLimits | undefined, moduleUrl: string): void;
   recordDeadLetter(dl: DeadLetter): void;
   onCrash(cell: ActorCell, kind: CrashKind | 'sibling', detail: string): void;
   onStateChange(cell: ActorCell, state: ActorState, previous: ActorState): void;
@@ -163,6 +164,7 @@ export class ActorCell {
   private lateReplies = 0;
   private readonly askLatency = new LatencyHistogram();
   private readonly recoveryLatency = new LatencyHistogram();
+  private readonly loadLatency = new LatencyHistogram();
 
   constructor(
     readonly opts: ResolvedSpawnOptions,
@@ -462,10 +464,14 @@ export class ActorCell {
         this.missed = 0;
         return;
       case P.W_LOADED:
+        this.loadLatency.record(m[2] as number);
         this.onLoaded();
         break;
       case P.W_LOAD_FAILED:
         this.startFailed(m[2] as StartFailureReason, (m[3] as RemoteErrorInfo).message, m[3] as RemoteErrorInfo);
+        return;
+      case P.W_DYING:
+        this.onDying(m[1] as 'uncaught' | 'exit', m[2] as string);
         return;
       case P.W_LOG: {
         const level = m[1] as P.LogLevel;
@@ -571,7 +577,7 @@ export class ActorCell {
     const ringSab = this.opts.ringBytes > 0 ? new SharedArrayBuffer(ringCapacity(this.opts.ringBytes)) : null;
     this.ring = ringSab ? new RingWriter(ringSab, this.ctrl) : null;
     this.ringDirty = false;
-    const w = this.ctx.acquireWorker(this.opts.resourceLimits);
+    const w = this.ctx.acquireWorker(this.opts.resourceLimits, module.url);
     w.on('message', (m: unknown[]) => this.onWorkerMessage(inc, m));
     w.on('error', (e: Error) => {
       if (inc === this.incarnation) this.lastError = e;
@@ -612,6 +618,8 @@ export class ActorCell {
     if (this.firstStart) {
       this.firstStart = false;
       this.readyResolve();
+      // The module loads: keep a spare with it preloaded, so a restart skips the import.
+      this.ctx.prewarmModule(this.opts.resourceLimits, this.module!.url);
     }
     if (this.opts.heartbeatMs > 0) this.hbTimer = this.ctx.clock.setTimeout(this.beat, this.opts.heartbeatMs);
   }
@@ -651,6 +659,19 @@ export class ActorCell {
     if (kind === 'oom' && !this.opts.resourceLimits?.maxOldGenerationSizeMb) throw new ConfigError('fault', kind, 'an actor with resourceLimits.maxOldGenerationSizeMb');
     w.postMessage([P.H_FAULT, kind]);
     return true;
+  }
+
+  /**
+   * The worker announced its death (uncaught error, process.exit): its last handler has run, so
+   * the control block is final and recovery starts now, while the isolate is still being torn
+   * down. Its later exit event is ignored. Kills the host asked for wait for the exit instead:
+   * the worker may still finish a handler between terminate() and stopping.
+   */
+  private onDying(kind: 'uncaught' | 'exit', detail: string): void {
+    if (this.killIntent !== null || this.worker === null) return;
+    this.worker = null;
+    this.clearIncarnationTimers();
+    this.crashed(kind, detail);
   }
 
   private onExit(inc: number, w: Worker, code: number): void {
@@ -929,6 +950,7 @@ export class ActorCell {
       heartbeats: { sent: this.pingN, answered: this.pongs },
       ask: this.askLatency.summary(),
       recovery: this.recoveryLatency.summary(),
+      load: this.loadLatency.summary(),
     };
   }
 }

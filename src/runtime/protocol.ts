@@ -10,16 +10,20 @@
  *   [H_WAKE]                                   records are waiting in the ring
  *   [H_PING, n]                                heartbeat; the worker answers [W_PONG, n]
  *   [H_FAULT, kind]                            fault injection (scripts/fault-inject, tests)
+ *   [H_PRELOAD, url]                           spare: import the module now, serve a later H_LOAD of it at once
  *
  * Worker → host (every one of them also acknowledges all envelopes before its seq)
  *   [W_READY]                                  the host script is loaded (warm spare ready)
- *   [W_LOADED, incarnation]
+ *   [W_LOADED, incarnation, loadMs]              loadMs: module import + init inside the worker
  *   [W_LOAD_FAILED, incarnation, reason, RemoteErrorInfo]
  *   [W_REPLY, seq, value]                      an ask's handler returned
  *   [W_FAILED, seq, RemoteErrorInfo]           the handler threw or rejected (tell or ask)
  *   [W_ACK, seq]                               everything up to seq is done
  *   [W_PONG, n]
  *   [W_LOG, level, message, fields]            actor-side logging, written by the host logger
+ *   [W_DYING, kind, detail]                    the worker is going down (uncaught error or process.exit):
+ *                                              its control block is final, recovery can start before teardown
+ *   [W_PRELOADED] / [W_PRELOAD_FAILED, info]   answer to H_PRELOAD
  *
  * meta = attempt << 1 | isAsk. The incarnation is carried by the load request and the control
  * block: every incarnation has its own worker, port and control block, so nothing an older
@@ -31,6 +35,7 @@ export const H_DELIVER1 = 3;
 export const H_WAKE = 4;
 export const H_PING = 5;
 export const H_FAULT = 6;
+export const H_PRELOAD = 7;
 
 export const W_READY = 10;
 export const W_LOADED = 11;
@@ -40,6 +45,9 @@ export const W_FAILED = 14;
 export const W_ACK = 15;
 export const W_PONG = 16;
 export const W_LOG = 17;
+export const W_DYING = 18;
+export const W_PRELOADED = 19;
+export const W_PRELOAD_FAILED = 20;
 
 /**
  * Control block: an Int32Array over a SharedArrayBuffer, one per incarnation. The worker

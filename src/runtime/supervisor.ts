@@ -130,7 +130,8 @@ export class Supervisor extends EventEmitter {
       clock: this.clock,
       logger: this.logger,
       askTimeoutMs,
-      acquireWorker: (limits) => self.acquireWorker(limits),
+      acquireWorker: (limits, moduleUrl) => self.acquireWorker(limits, moduleUrl),
+      prewarmModule: (limits, moduleUrl) => self.pool?.prewarmModule(limits, moduleUrl),
       recordDeadLetter: (dl) => self.recordDeadLetter(dl),
       onCrash: (cell, kind, detail) => self.onCrash(cell, kind, detail),
       onStateChange: (cell, state, previous) => self.emit('state', { actor: cell.name, state, previous }),
@@ -246,9 +247,9 @@ export class Supervisor extends EventEmitter {
     this.logger.info({ actors: cells.length, deadLetters: this.deadLetterTotal }, 'palisade runtime: supervisor shut down');
   }
 
-  private acquireWorker(limits: ResourceLimits | undefined): Worker {
+  private acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker {
     if (!this.pool) throw new Error('palisade runtime: worker pool used before the actor host was ready');
-    const { worker } = this.pool.acquire(limits);
+    const { worker } = this.pool.acquire(limits, moduleUrl);
     this.live.set(
       worker,
       new Promise<void>((r) =>

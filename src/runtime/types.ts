@@ -127,4 +127,6 @@ export interface ActorStats {
   ask: LatencySummary;
   /** Crash detected → the new incarnation finished its first message (or was ready with nothing to do), ms. */
   recovery: LatencySummary;
+  /** Module import + init inside the worker, per incarnation, ms. */
+  load: LatencySummary;
 }
