@@ -152,7 +152,8 @@ async function main(): Promise<void> {
       skip('SOL transfer sent and confirmed', airdropOk ? 'no payer' : 'no SOL: the airdrop failed and PALISADE_PAYER_SECRET_KEY is not set');
     } else {
       const from = payer;
-      await check('SOL transfer sent and confirmed through createSolanaConnection (one provider dead, one rate-limiting)', async () => {
+      const conditions = cluster ? 'one provider killed, one rate-limiting' : 'a dead provider first in the failover order';
+      await check(`SOL transfer sent and confirmed through createSolanaConnection (${conditions})`, async () => {
         const to = Keypair.generate();
         const lamports = LAMPORTS_PER_SOL / 100;
         const tx = new Transaction().add(SystemProgram.transfer({ fromPubkey: from.publicKey, toPubkey: to.publicKey, lamports }));
