@@ -203,6 +203,8 @@ export class RpcConnectionPool {
     let sent = 0;
     let checkStatus = false;
     let resent = false;
+    // Set by an endpoint failure; counted as a failover when the next attempt really starts.
+    let failingOver = false;
     for (let first = true; ; first = false) {
       if (!first) now = this.clock.now();
       const remaining = deadline - now;
@@ -219,6 +221,10 @@ export class RpcConnectionPool {
       const ep = this.endpoints[idx]!;
       const timeoutMs = Math.min(ep.timeoutMs, remaining);
       const handle = this.handles[idx]!;
+      if (failingOver) {
+        this.totals.failovers++;
+        failingOver = false;
+      }
 
       if (checkStatus) {
         const sig = signatureOfSendParams(params);
@@ -241,7 +247,7 @@ export class RpcConnectionPool {
         } else if (st.class !== 'caller_error') {
           attempts.push(toAttempt(ep, st, 'getSignatureStatuses'));
           tried |= 1 << idx;
-          if (isFailureClass(st.class)) this.totals.failovers++;
+          if (isFailureClass(st.class)) failingOver = true;
           continue;
         }
         // Not known there (or the status could not be read): re-send the same signed bytes.
@@ -276,7 +282,7 @@ export class RpcConnectionPool {
           continue;
         default:
           tried |= 1 << idx;
-          this.totals.failovers++;
+          failingOver = true;
           this.logger.debug({ method, endpoint: ep.name, class: outcome.class, latencyMs: outcome.latencyMs }, 'rpc attempt failed; failing over');
           if (isSend && outcome.sent) checkStatus = true;
       }
@@ -352,8 +358,7 @@ export class RpcConnectionPool {
           this.emitCompleted(method, false, ep.name, performance.now() - t0, sent, 'caller_error');
           throw new RpcCallError(o.rpcCode ?? 0, o.message ?? 'JSON-RPC error', o.data, ep.name, attempts);
         }
-        if (isFailureClass(o.class)) this.totals.failovers++;
-        if (running.size === 0) launch();
+        if (running.size === 0 && launch() && isFailureClass(o.class)) this.totals.failovers++;
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
