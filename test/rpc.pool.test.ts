@@ -124,6 +124,29 @@ test('caller errors go back as they are: no retry elsewhere, no breaker touched'
   }
 });
 
+test('params that cannot be sent as JSON are a caller error; nothing is sent or counted', async () => {
+  const [a] = await servers(1);
+  const t = await testPool([{ name: 'a', url: a!.url }]);
+  try {
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    for (const bad of [[10n], [cyclic]]) {
+      const e = await t.pool.call('getBalance', bad).catch((x: unknown) => x);
+      assert.ok(e instanceof RpcCallError, String(e));
+      assert.equal(e.rpcCode, -32602);
+      assert.equal(e.isCallerError, true);
+    }
+    assert.equal(count(a!, 'getBalance'), 0);
+    const st = t.pool.getStats().endpoints[0]!;
+    assert.equal(st.failures, 0);
+    assert.equal(st.state, 'CLOSED');
+    assert.equal((await t.pool.call('getVersion')).ok, true);
+  } finally {
+    await t.close();
+    await a!.close();
+  }
+});
+
 test('429 rests the endpoint for Retry-After, then it is used again', async () => {
   const [a, b] = await servers(2);
   a!.methodFaults.set('getVersion', { kind: 'http', status: 429, retryAfter: '2' });

@@ -75,6 +75,7 @@ const LONG_RUNNING = new Set([
   'getClusterNodes',
   'getInflationReward',
 ]);
+const PROBE_PARAMS = [{ commitment: 'confirmed' }];
 /** A slot report older than this many probe intervals is not used to judge lag. */
 const FRESH_INTERVALS = 3;
 
@@ -103,6 +104,7 @@ export class RpcEndpoint {
   private readonly stallAfterMs: number;
   /** Start times (clock ms) of watched attempts in flight, oldest first. */
   private readonly watched = new Map<number, number>();
+  private watchSeq = 0;
   private stallTimer: TimerHandle | undefined;
   private readonly unsubscribe: () => void;
   private readonly notify: (() => void) | undefined;
@@ -143,18 +145,28 @@ export class RpcEndpoint {
       this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now));
       return Promise.resolve(SKIP_THROTTLED);
     }
+    let body: string;
+    try {
+      body = this.requestBody(req.method, req.params);
+    } catch (err) {
+      // BigInt, a cycle, ...: the caller's request cannot be sent anywhere. Nothing acquired yet.
+      return Promise.resolve({ ok: false, class: 'caller_error', latencyMs: 0, sent: false, error: 'TypeError', message: `params cannot be sent as JSON: ${(err as Error).message}`, rpcCode: -32602 });
+    }
     const permit = this.breaker.tryAcquire();
     if (!permit) return Promise.resolve(SKIP_CIRCUIT_OPEN);
-    return this.send(req.method, req.params, req.timeoutMs, permit, signal);
+    return this.send(body, req.method, req.timeoutMs, permit, signal);
   }
 
-  private async send(method: string, params: unknown, timeoutMs: number, permit: BreakerPermit, signal?: AbortSignal): Promise<AttemptOutcome> {
+  private requestBody(method: string, params: unknown): string {
+    return `{"jsonrpc":"2.0","id":${this.nextId++},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
+  }
+
+  private async send(body: string, method: string, timeoutMs: number, permit: BreakerPermit, signal?: AbortSignal): Promise<AttemptOutcome> {
     const h = this.health;
     const i = this.i;
-    const body = `{"jsonrpc":"2.0","id":${this.nextId++},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
     const started = performance.now();
     h.addInFlight(i, 1);
-    const seq = this.nextId - 1;
+    const seq = ++this.watchSeq;
     const watch = this.stallAfterMs > 0 && !LONG_RUNNING.has(method);
     if (watch) this.watched.set(seq, this.clock.now());
     let outcome: AttemptOutcome;
@@ -294,7 +306,7 @@ export class RpcEndpoint {
       // A suspect endpoint must prove it answers promptly: a trivial call gets twice the stall threshold.
       const limit = this.health.suspect(this.i) && this.stallAfterMs > 0 ? 2 * this.stallAfterMs : this.healthIntervalMs;
       const timeoutMs = Math.min(this.config.timeoutMs, Math.max(10, limit));
-      const outcome = await this.send('getSlot', [{ commitment: 'confirmed' }], timeoutMs, permit);
+      const outcome = await this.send(this.requestBody('getSlot', PROBE_PARAMS), 'getSlot', timeoutMs, permit);
       const ok = outcome.ok && typeof outcome.result === 'number';
       this.health.countProbe(this.i, !ok);
       if (outcome.ok && typeof outcome.result === 'number') this.recordSlot(outcome.result);
