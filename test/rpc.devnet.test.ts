@@ -83,3 +83,21 @@ test('a SOL transfer is sent and confirmed through the pool while one provider i
     cluster.faults.clear();
   }
 });
+
+test('confirmation survives a dead subscription socket: status polling through the pool confirms', async () => {
+  const pool = new RpcConnectionPool(localPoolConfig());
+  // The WebSocket points at a port where nothing listens: web3.js never hears a notification.
+  const conn = createSolanaConnection(pool, { commitment: 'confirmed', wsEndpoint: `ws://127.0.0.1:${await refusedPort()}`, confirmPollMs: 100 });
+  try {
+    const payer = Keypair.generate();
+    const sig = await conn.requestAirdrop(payer.publicKey, LAMPORTS_PER_SOL);
+    const bh = await conn.getLatestBlockhash();
+    const res = await conn.confirmTransaction({ signature: sig, ...bh }, 'confirmed');
+    assert.equal(res.value.err, null);
+    assert.ok(conn.wsStats().errors > 0, 'the socket really failed');
+    assert.equal(await conn.getBalance(payer.publicKey, 'confirmed'), LAMPORTS_PER_SOL);
+  } finally {
+    conn.close();
+    await pool.close();
+  }
+});
