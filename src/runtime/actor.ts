@@ -56,6 +56,8 @@ export const HEARTBEAT_MISSES = 3;
  */
 const MAX_IN_FLIGHT = 4096;
 const WINDOW_TARGET_MS = 2;
+/** Records waiting for a sleeping worker that make the host wake it at once rather than at the end of the tick. */
+const WAKE_BATCH = 64;
 const SENT = 0;
 const FULL = 1;
 const REFUSED = 2;
@@ -121,6 +123,8 @@ export class ActorCell {
   private busyIn: Float64Array = new Float64Array(1);
   private ring: RingWriter | null = null;
   private ringDirty = false;
+  private sleepingRecords = 0;
+  private wakeScheduled = false;
   /** Current in-flight limit; starts at 1 until the service time is known. */
   private windowLimit = 1;
   private sampleBusy = 0;
@@ -307,26 +311,21 @@ export class ActorCell {
   }
 
   /**
-   * One envelope to the worker. A sleeping worker gets it by message (that message is the
-   * wake-up: one postMessage, no encoding); a busy one through the ring; what the ring cannot
-   * encode goes by message too, after any unpublished records so it cannot overtake them.
+   * One envelope to the worker: into the ring; by message only when the ring cannot encode it
+   * (after publishing earlier records, so it cannot overtake them: the worker orders by seq).
    */
   private send(w: Worker, env: Envelope): number {
     const meta = (env.attempt << 1) | (env.ask !== null ? 1 : 0);
     const seq = this.seq + 1;
-    const ctrl = this.ctrl;
-    const claimedWake = Atomics.load(ctrl, P.C_SLEEPING) === 1 && Atomics.compareExchange(ctrl, P.C_SLEEPING, 1, 0) === 1;
-    if (!claimedWake) {
-      const r = this.ring!.write(seq, meta, env.message);
-      if (r === WRITE_OK) {
-        this.ringDirty = true;
-        this.seq = seq;
-        env.seq = seq;
-        this.window.push(env);
-        return SENT;
-      }
-      if (r === WRITE_FULL) return FULL;
+    const r = this.ring!.write(seq, meta, env.message);
+    if (r === WRITE_OK) {
+      this.ringDirty = true;
+      this.seq = seq;
+      env.seq = seq;
+      this.window.push(env);
+      return SENT;
     }
+    if (r === WRITE_FULL) return FULL;
     if (this.ringDirty) {
       this.ringDirty = false;
       this.ring!.publish();
@@ -334,7 +333,6 @@ export class ActorCell {
     try {
       w.postMessage([P.H_DELIVER1, seq, meta, env.message]);
     } catch (err) {
-      if (claimedWake) w.postMessage([P.H_WAKE]);
       this.deadLetter(env, 'not-cloneable', new MessageNotCloneableError(this.name, (err as Error).message));
       return REFUSED;
     }
@@ -344,13 +342,32 @@ export class ActorCell {
     return SENT;
   }
 
-  /** Makes ring records visible; wakes the worker if it went to sleep meanwhile. */
+  /**
+   * Makes ring records visible and wakes the worker if it sleeps: at once when a batch is
+   * waiting, otherwise at the end of this tick, so a burst of tells costs one wake-up message
+   * rather than one per tell, and a lone ask still goes out in the same tick.
+   */
   private publish(w: Worker): void {
     if (!this.ringDirty) return;
     this.ringDirty = false;
     this.ring!.publish();
-    const ctrl = this.ctrl;
-    if (Atomics.load(ctrl, P.C_SLEEPING) === 1 && Atomics.compareExchange(ctrl, P.C_SLEEPING, 1, 0) === 1) w.postMessage([P.H_WAKE]);
+    if (Atomics.load(this.ctrl, P.C_SLEEPING) !== 1) return;
+    if (++this.sleepingRecords >= WAKE_BATCH) this.wake(w);
+    else if (!this.wakeScheduled) {
+      this.wakeScheduled = true;
+      queueMicrotask(this.wakeLater);
+    }
+  }
+
+  private readonly wakeLater = (): void => {
+    this.wakeScheduled = false;
+    const w = this.worker;
+    if (w !== null && Atomics.load(this.ctrl, P.C_SLEEPING) === 1) this.wake(w);
+  };
+
+  private wake(w: Worker): void {
+    this.sleepingRecords = 0;
+    if (Atomics.compareExchange(this.ctrl, P.C_SLEEPING, 1, 0) === 1) w.postMessage([P.H_WAKE]);
   }
 
   private flushBatch(w: Worker): void {
@@ -577,6 +594,7 @@ export class ActorCell {
     const ringSab = this.opts.ringBytes > 0 ? new SharedArrayBuffer(ringCapacity(this.opts.ringBytes)) : null;
     this.ring = ringSab ? new RingWriter(ringSab, this.ctrl) : null;
     this.ringDirty = false;
+    this.sleepingRecords = 0;
     const w = this.ctx.acquireWorker(this.opts.resourceLimits, module.url);
     w.on('message', (m: unknown[]) => this.onWorkerMessage(inc, m));
     w.on('error', (e: Error) => {
