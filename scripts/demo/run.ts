@@ -389,6 +389,8 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     busClosed = true;
     const drainedInMs = clock.now() - drainT0;
     const busStats = bus.getStats();
+    // The pool keeps publishing (probes, state changes) until it is closed: freeze its counts with the bus's.
+    const poolPublishedAtClose = Object.fromEntries(Object.entries(poolPublished).map(([k, v]) => [k, { ...v }]));
     const droppedAtClose = busStats.dropped.BUS_CLOSED - dropsBeforeClose;
     // A worker's ack is posted before its handler returns, but on another channel than the
     // runtime's outcome: wait (bounded) until every processed critical event's ack has arrived.
@@ -405,7 +407,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
 
     const refused: Record<string, number> = {};
     for (const [t, c] of Object.entries(gen.byTopic)) refused[t] = c.refused;
-    for (const [t, c] of Object.entries(poolPublished)) refused[t] = c.refused;
+    for (const [t, c] of Object.entries(poolPublishedAtClose)) refused[t] = c.refused;
     const subscribers = accountSubscribers(busStats, refused, nameOf);
     // The publishers' own count of refusals must match what the bus says it refused.
     const refusalMismatches = busStats.topics
