@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection, PublicKey } from '@solana/web3.js';
+import { CircuitBreakerManager } from '../src/breaker/index.ts';
 import { createPoolFetch, createSolanaConnection } from '../src/rpc/web3-adapter.ts';
 import { startFixtureServer } from './fixtures/rpc/server.ts';
 import { count, testPool } from './fixtures/rpc/helpers.ts';
@@ -23,6 +24,9 @@ test('web3.js adapter: a real Connection whose requests go through the pool, wit
     assert.equal(t.pool.getStats().endpoints[0]!.failuresByClass.http_5xx, 1);
     // The pool's wsUrl is the first healthy endpoint's.
     assert.equal(t.pool.wsEndpoint(), a.url.replace('http:', 'ws:'));
+    // A protect()ed pool works as the connection's pool too.
+    const guarded = createSolanaConnection(new CircuitBreakerManager().protect(t.pool), 'confirmed');
+    assert.equal(await guarded.getSlot(), 4242);
   } finally {
     await t.close();
     await a.close();

@@ -86,7 +86,9 @@ function json(body: unknown): Response {
 export function createSolanaConnection(pool: CallablePool, commitmentOrConfig?: Commitment | SolanaConnectionConfig): PoolConnection {
   const cfg: SolanaConnectionConfig = typeof commitmentOrConfig === 'string' ? { commitment: commitmentOrConfig } : { ...(commitmentOrConfig ?? {}) };
   const fixedWs = cfg.wsEndpoint;
-  const pickWs = fixedWs !== undefined ? () => fixedWs : pool.wsEndpoint ? (skip: number) => pool.wsEndpoint!(skip) : undefined;
+  // A CircuitBreakerManager.protect(pool) wrapper has only `call`; its `pool` knows the endpoints.
+  const source = pool.wsEndpoint ? pool : (pool as { pool?: CallablePool }).pool;
+  const pickWs = fixedWs !== undefined ? () => fixedWs : source?.wsEndpoint ? (skip: number) => source.wsEndpoint!(skip) : undefined;
   if (!pickWs) throw new RpcPoolError('RPC_POOL_EXHAUSTED', 'createSolanaConnection', [], 'no wsEndpoint: pass one in the config or give a pool with endpoints');
   const { confirmPollMs, ...web3Config } = cfg;
   return new PoolConnection(
