@@ -16,6 +16,7 @@ import type { Logger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
 import type { ResolvedModule } from './bundle.ts';
 import { Deque } from './deque.ts';
+import { DeadlineQueue } from './deadlines.ts';
 import {
   ActorCrashedError,
   ActorHandlerError,
@@ -65,7 +66,9 @@ const REFUSED = 2;
 interface AskState {
   resolve: (v: unknown) => void;
   reject: (e: Error) => void;
-  timer: TimerHandle | null;
+  /** Clock time the ask times out, 0 for none. */
+  deadline: number;
+  timeoutMs: number;
   t0: number;
   signal: AbortSignal | null;
   onAbort: (() => void) | null;
@@ -87,6 +90,7 @@ export interface CellContext {
   readonly askTimeoutMs: number;
   acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker;
   prewarmModule(limits: ResourceLimits | undefined, moduleUrl: string): void;
+  scheduleIdleCheck(cell: ActorCell): void;
   recordDeadLetter(dl: DeadLetter): void;
   onCrash(cell: ActorCell, kind: CrashKind | 'sibling', detail: string): void;
   onStateChange(cell: ActorCell, state: ActorState, previous: ActorState): void;
@@ -150,6 +154,8 @@ export class ActorCell {
   private restartTimer: TimerHandle | null = null;
   private recoveringSince = 0;
   private idleWaiters: (() => void)[] = [];
+  private unrefPending = false;
+  private readonly deadlines: DeadlineQueue<Envelope>;
 
   private readonly readyResolve: () => void;
   private readonly readyReject: (e: Error) => void;
@@ -176,6 +182,11 @@ export class ActorCell {
   ) {
     this.name = opts.name;
     this.mailbox = new Mailbox<Envelope>(opts.mailboxSize, opts.overflow);
+    this.deadlines = new DeadlineQueue<Envelope>(
+      ctx.clock,
+      (env) => (env.ask === null ? -1 : env.ask.deadline),
+      (env) => this.abandonAsk(env, new AskTimeoutError(this.name, env.ask!.timeoutMs), 'ask-timeout'),
+    );
     let res!: () => void;
     let rej!: (e: Error) => void;
     this.ready = new Promise<void>((a, b) => {
@@ -212,11 +223,14 @@ export class ActorCell {
     const timeoutMs = options?.timeoutMs ?? this.ctx.askTimeoutMs;
     if (!(timeoutMs >= 0)) return Promise.reject(new ConfigError('timeoutMs', timeoutMs, 'a number of milliseconds >= 0'));
     return new Promise<unknown>((resolve, reject) => {
-      const ask: AskState = { resolve, reject, timer: null, t0: performance.now(), signal, onAbort: null };
+      const ask: AskState = { resolve, reject, deadline: 0, timeoutMs, t0: performance.now(), signal, onAbort: null };
       const env: Envelope = { message, lane, cancelled: false, seq: 0, attempt: 1, ask };
       if (!this.accept(env)) return; // rejected inside accept (dead-lettered with its reason)
       if (env.ask === null) return; // settled synchronously
-      if (timeoutMs > 0) ask.timer = this.ctx.clock.setTimeout(() => this.abandonAsk(env, new AskTimeoutError(this.name, timeoutMs), 'ask-timeout'), timeoutMs);
+      if (timeoutMs > 0) {
+        ask.deadline = this.ctx.clock.now() + timeoutMs;
+        this.deadlines.add(env, timeoutMs);
+      }
       if (signal) {
         ask.onAbort = () => this.abandonAsk(env, new AskAbortedError(this.name, signal.reason), 'ask-aborted');
         signal.addEventListener('abort', ask.onAbort, { once: true });
@@ -274,7 +288,6 @@ export class ActorCell {
     const a = env.ask;
     if (a === null) return;
     env.ask = null;
-    if (a.timer !== null) this.ctx.clock.clearTimeout(a.timer);
     if (a.signal && a.onAbort) a.signal.removeEventListener('abort', a.onAbort);
     if (env.seq === 0 && !env.cancelled) {
       this.mailbox.cancel(env);
@@ -447,7 +460,7 @@ export class ActorCell {
         const a = env.ask;
         if (a !== null) {
           env.ask = null;
-          if (a.timer !== null) this.ctx.clock.clearTimeout(a.timer);
+          if (a.deadline !== 0) this.deadlines.trim(a.timeoutMs);
           if (a.signal && a.onAbort) a.signal.removeEventListener('abort', a.onAbort);
           this.askLatency.record(performance.now() - a.t0);
           a.resolve(m[2]);
@@ -547,7 +560,7 @@ export class ActorCell {
     const a = env.ask;
     if (a === null) return;
     env.ask = null;
-    if (a.timer !== null) this.ctx.clock.clearTimeout(a.timer);
+    if (a.deadline !== 0) this.deadlines.trim(a.timeoutMs);
     if (a.signal && a.onAbort) a.signal.removeEventListener('abort', a.onAbort);
     a.reject(err);
   }
@@ -655,6 +668,8 @@ export class ActorCell {
     } else {
       this.pingOutstanding = true;
       w.postMessage([P.H_PING, ++this.pingN]);
+      // postMessage re-refs the worker's port (Node 20): a ping to an idle actor must not hold the process.
+      if (!this.refd) w.unref();
     }
     this.hbTimer = this.ctx.clock.setTimeout(this.beat, this.opts.heartbeatMs);
   };
@@ -868,6 +883,7 @@ export class ActorCell {
     for (const env of back) env.seq = 0;
     for (const env of back) this.deadLetter(env, reason, err);
     this.deadLetterAll(reason, err);
+    this.deadlines.clear();
     if (this.firstStart) {
       this.firstStart = false;
       this.readyReject(err);
@@ -926,15 +942,32 @@ export class ActorCell {
     this.ref.emit('state', s, prev);
   }
 
-  /** A worker with work outstanding keeps the process alive; an idle one does not. */
+  /**
+   * A worker with work outstanding keeps the process alive; an idle one does not. Ref at once;
+   * unref only once the actor has stayed idle until the supervisor's next idle sweep, so a
+   * steady stream of asks does not toggle the handle (~0.2 µs) on every reply.
+   */
   private updateRef(): void {
     const w = this.worker;
     if (w === null) return;
-    const want = this.window.length > 0 || this.mailbox.size > 0 || !this.loaded;
-    if (want !== this.refd) {
-      this.refd = want;
-      if (want) w.ref();
-      else w.unref();
+    if (this.window.length > 0 || this.mailbox.size > 0 || !this.loaded) {
+      if (!this.refd) {
+        this.refd = true;
+        w.ref();
+      }
+    } else if (this.refd && !this.unrefPending) {
+      this.unrefPending = true;
+      this.ctx.scheduleIdleCheck(this);
+    }
+  }
+
+  /** Supervisor's idle sweep: unref the worker if the actor is still idle. */
+  idleCheck(): void {
+    this.unrefPending = false;
+    const w = this.worker;
+    if (w !== null && this.refd && this.window.length === 0 && this.mailbox.size === 0 && this.loaded) {
+      this.refd = false;
+      w.unref();
     }
   }
 

@@ -43,6 +43,11 @@ export interface SupervisorOptions {
   heartbeatMs?: number;
   /** Where bundled TypeScript actor modules are cached. Default os.tmpdir()/palisade-bundles/v1. */
   cacheDir?: string;
+  /**
+   * Node options for actor workers. Default [] (not the parent's: a tsx loader inherited from the
+   * parent costs ~70 ms per spawn and cannot load .ts in workers anyway). E.g. ['--cpu-prof'] to profile actors.
+   */
+  workerExecArgv?: string[];
 }
 
 export interface ShutdownOptions {
@@ -62,6 +67,8 @@ export interface SupervisorStats {
 }
 
 const HOST_ENTRY = new URL('../../actors/host.ts', import.meta.url);
+/** An actor idle this long lets go of the process (its worker is unref'd). */
+const IDLE_UNREF_MS = 20;
 
 /**
  * Events: 'deadLetter' (DeadLetter), 'crash' (CrashInfo), 'restart' ({ actor, delayMs, kind }),
@@ -88,6 +95,8 @@ export class Supervisor extends EventEmitter {
   private accepting = true;
   private shutdownPromise: Promise<void> | null = null;
   private readonly ctx: CellContext;
+  private readonly idleCandidates = new Set<ActorCell>();
+  private idleSweep: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: SupervisorOptions = {}) {
     super();
@@ -117,10 +126,12 @@ export class Supervisor extends EventEmitter {
     if (!Number.isInteger(limit) || limit < 0) throw new ConfigError('deadLetterLimit', o.deadLetterLimit, 'an integer >= 0');
     this.deadLetterRing = new Array<DeadLetter | undefined>(limit);
     this.cacheDir = o.cacheDir ?? defaultCacheDir();
+    const execArgv = o.workerExecArgv ?? [];
+    if (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== 'string')) throw new ConfigError('workerExecArgv', o.workerExecArgv, 'an array of strings');
 
     this.hostReady = resolveActorModule('palisade-host', HOST_ENTRY, this.cacheDir).then((host) => {
       if (!this.accepting) return;
-      this.pool = new WorkerPool(new URL(host.url), spares, this.logger);
+      this.pool = new WorkerPool(new URL(host.url), spares, this.logger, execArgv);
       this.pool.prewarm();
     });
     this.hostReady.catch((err: unknown) => this.logger.error({ err }, 'palisade runtime: the actor host could not be bundled'));
@@ -132,6 +143,7 @@ export class Supervisor extends EventEmitter {
       askTimeoutMs,
       acquireWorker: (limits, moduleUrl) => self.acquireWorker(limits, moduleUrl),
       prewarmModule: (limits, moduleUrl) => self.pool?.prewarmModule(limits, moduleUrl),
+      scheduleIdleCheck: (cell) => self.scheduleIdleCheck(cell),
       recordDeadLetter: (dl) => self.recordDeadLetter(dl),
       onCrash: (cell, kind, detail) => self.onCrash(cell, kind, detail),
       onStateChange: (cell, state, previous) => self.emit('state', { actor: cell.name, state, previous }),
@@ -239,12 +251,28 @@ export class Supervisor extends EventEmitter {
       if (timer !== undefined) this.clock.clearTimeout(timer);
     }
     await Promise.all(cells.map((c) => c.stop('shutdown')));
+    if (this.idleSweep !== null) clearTimeout(this.idleSweep);
+    this.idleSweep = null;
+    this.idleCandidates.clear();
     await this.hostReady.catch(() => {});
     await this.pool?.close();
     // Workers already being terminated (a kill in progress, a failed start) are waited for too.
     for (const w of this.live.keys()) void w.terminate();
     await Promise.all(this.live.values());
     this.logger.info({ actors: cells.length, deadLetters: this.deadLetterTotal }, 'palisade runtime: supervisor shut down');
+  }
+
+  /** Process liveness only (not logic), so a real unref'd timer rather than the injected clock. */
+  private scheduleIdleCheck(cell: ActorCell): void {
+    this.idleCandidates.add(cell);
+    if (this.idleSweep !== null) return;
+    this.idleSweep = setTimeout(() => {
+      this.idleSweep = null;
+      const cells = [...this.idleCandidates];
+      this.idleCandidates.clear();
+      for (const c of cells) c.idleCheck();
+    }, IDLE_UNREF_MS);
+    this.idleSweep.unref();
   }
 
   private acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker {

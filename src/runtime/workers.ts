@@ -135,9 +135,9 @@ export class WorkerPool {
     await Promise.all(exits);
   }
 
+  /** Unref'd: an idle worker must not keep the process alive; actors ref theirs while they have work. */
   private spawn(resourceLimits?: ResourceLimits): Worker {
     const w = new Worker(this.hostUrl, { execArgv: this.execArgv, ...(resourceLimits ? { resourceLimits } : {}) });
-    // An idle worker must not keep the process alive; actors ref their worker while they have work.
     w.unref();
     return w;
   }
@@ -180,6 +180,8 @@ export class WorkerPool {
       worker.on('error', spare.onError);
       worker.on('message', spare.onMessage);
       if (moduleUrl !== undefined) worker.postMessage([H_PRELOAD, moduleUrl]);
+      // Adding a 'message' listener and posting both re-ref the worker's port (Node 20): unref last.
+      worker.unref();
       list.push(spare);
     }
   }
