@@ -162,8 +162,8 @@ function printSoak(r: SoakReport): void {
   write('');
   write(`==== palisade soak: ${fmt(r.events)} events in ${fmt(Math.round(r.durationMs / 100) / 10)} s (${fmt(r.eventsPerSec)}/s) ====`);
   write(table(['t (s)', 'events', 'rss MB', 'heap MB'], r.memory.series.map((x) => [Math.round(x.atMs / 100) / 10, x.events, x.rssMb, x.heapMb])));
-  write(`baseline after warm-up (${Math.round(r.options.warmupShare * 100)}% of events): rss ${r.memory.baselineRssMb} MB (mean), heap floor ${r.memory.baselineHeapMb} MB; end: rss ${r.memory.finalRssMb} MB, heap floor ${r.memory.finalHeapMb} MB; peak rss ${r.memory.peakRssMb} MB`);
-  write(`growth: rss ${r.memory.rssGrowthPercent}%, heap floor ${r.memory.heapGrowthPercent}%; drops ${JSON.stringify(r.droppedByReason)}`);
+  write(`after warm-up (${Math.round(r.options.warmupShare * 100)}% of events), first half → second half: rss floor ${r.memory.baselineRssMb} → ${r.memory.finalRssMb} MB (medians ${r.memory.medianRssMb[0]} → ${r.memory.medianRssMb[1]} MB), heap floor ${r.memory.baselineHeapMb} → ${r.memory.finalHeapMb} MB; peak rss ${r.memory.peakRssMb} MB; ${r.memory.gcBeforeSample ? 'a full GC before each sample' : 'no forced GC (run with node --expose-gc for exact floors)'}`);
+  write(`growth: rss floor ${r.memory.rssGrowthPercent}%, heap floor ${r.memory.heapGrowthPercent}%; drops ${JSON.stringify(r.droppedByReason)}`);
   write('');
   for (const c of r.checks) write(formatCheck(c));
   write(summaryLine(r.checks));
