@@ -185,7 +185,7 @@ export class ActorCell {
     this.deadlines = new DeadlineQueue<Envelope>(
       ctx.clock,
       (env) => (env.ask === null ? -1 : env.ask.deadline),
-      (env) => this.abandonAsk(env, new AskTimeoutError(this.name, env.ask!.timeoutMs), 'ask-timeout'),
+      (env) => this.abandonAsk(env, withoutStack(() => new AskTimeoutError(this.name, env.ask!.timeoutMs)), 'ask-timeout'),
     );
     let res!: () => void;
     let rej!: (e: Error) => void;

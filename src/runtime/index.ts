@@ -35,7 +35,32 @@
  * not a crash. Crashes (uncaught exception, unhandled rejection, process.exit, terminate, OOM
  * under resourceLimits, a hang found by heartbeats) restart the actor; the message it was
  * executing is retried up to `maxAttempts` then dead-lettered ('max-attempts'), the rest are
- * re-delivered in order. Delivery is at-least-once across crashes.
+ * re-delivered in order. Delivery is at-least-once across crashes. Everything that will not be
+ * processed is a counted dead letter with a reason (sup.deadLetters(), 'deadLetter' events,
+ * getStats()).
+ *
+ * How it works (src/runtime):
+ * - mailbox.ts: host-side bounded lanes; overflow 'reject' | 'drop-oldest' | 'drop-lowest'.
+ * - actor.ts: one ActorCell per actor. Envelopes leave the mailbox into an in-flight window
+ *   (sized from measured service time: ~2 ms of work ahead of a critical message, 1..4096) and
+ *   are handed to the worker through ring.ts, a SharedArrayBuffer ring with a compact codec
+ *   (shapes sent once; structured-clone-only values go by postMessage, ordered by sequence
+ *   number). A busy worker needs no message at all; a sleeping one gets one wake-up per burst.
+ *   The worker acknowledges in batches; a control block in shared memory says which envelope was
+ *   executing, so after a crash the host retries exactly that one and re-sends the rest.
+ * - workers.ts: warm spares, generic and per module (module already imported), so a restart
+ *   costs init + first message; the dying worker announces itself so recovery starts before
+ *   its isolate is torn down.
+ * - supervisor.ts: restart intensity, backoff with jitter, quarantine, one_for_one/one_for_all,
+ *   dead letters, stats, shutdown. deadlines.ts: ask timeouts without a timer per ask.
+ * - bundle.ts: TypeScript actor modules bundled by esbuild into a content-hashed cache.
+ * - actors/host.ts: the worker side. faults.ts: kill an actor by crash kind (fault injection).
+ *
+ * piscina and comlink: measured as peers of `ask` in bench/runtime.bench.ts and not used. Both
+ * are slower per round trip here, and neither fits: piscina is a stateless task pool (no actor
+ * state across messages, no supervision; its default atomics: 'sync' parks the worker's event
+ * loop between tasks, stalling actor timers and sockets), comlink is an RPC proxy with no
+ * timeouts whose promises stay pending forever when the worker dies.
  */
 export { Supervisor, type SupervisorOptions, type SupervisorStats, type ShutdownOptions } from './supervisor.ts';
 export { ActorRef } from './actor.ts';
