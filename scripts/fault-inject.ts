@@ -14,6 +14,9 @@
  * exactly one outcome (processed, failed or dead-lettered), and every message reported
  * processed must have been executed by a worker (the actor marks executions in shared memory).
  * Exit code 1 if anything was lost or an ask was left unsettled, 2 on bad flags.
+ *
+ *   npm run fault-inject -- --target http://127.0.0.1:PORT [...]
+ * targets a running demo through its control server instead (scripts/demo/fault-client.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -288,7 +291,12 @@ function format(r: Record<string, unknown> & { lost: number; asksUnsettled: numb
   return lines.join('\n');
 }
 
-main().then(
+const targetMode = process.argv.slice(2).some((a) => a === '--target' || a.startsWith('--target='));
+const run = targetMode
+  ? async (): Promise<number> => (await import('./demo/fault-client.ts')).faultInjectTarget(process.argv.slice(2))
+  : main;
+
+run().then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`fault-inject failed: ${(err as Error).stack ?? String(err)}\n`);
