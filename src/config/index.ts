@@ -18,7 +18,7 @@ export interface PalisadeConfig {
   };
   breaker: { failureThreshold: number; cooldownMs: number; jitterRatio: number; halfOpenMaxCalls: number };
   bus: { maxQueueSize: number; maxSubscribers: number; reorderWindowMs: number };
-  runtime: { maxRestarts: number; withinMs: number; mailboxSize: number };
+  runtime: { maxRestarts: number; withinMs: number };
   log: { level: string };
 }
 
@@ -147,11 +147,15 @@ export interface RpcPoolConfig {
   attemptTimeoutMs: number;
   maxSlotLag: number;
   healthIntervalMs: number;
+  /** Each endpoint's own breaker, from the `breaker.*` options. */
+  breaker: { failureThreshold: number; cooldownMs: number; jitterRatio: number };
 }
 
 /**
  * The default RPC pool configuration: endpoints in failover order Helius → Chainstack →
- * public mainnet, leaving out the ones whose URL is not configured.
+ * public mainnet, leaving out the ones whose URL is not configured. Every section of
+ * PalisadeConfig is shaped to be spread into its component: `new Supervisor({ ...config.runtime })`,
+ * `new SignalBus({ ...config.bus })`, `new CircuitBreakerManager(config)`.
  */
 export function getRpcPoolConfig(config: PalisadeConfig = loadConfig()): RpcPoolConfig {
   const { rpc } = config;
@@ -166,5 +170,10 @@ export function getRpcPoolConfig(config: PalisadeConfig = loadConfig()): RpcPool
     attemptTimeoutMs: rpc.attemptTimeoutMs,
     maxSlotLag: rpc.maxSlotLag,
     healthIntervalMs: rpc.healthIntervalMs,
+    breaker: {
+      failureThreshold: config.breaker.failureThreshold,
+      cooldownMs: config.breaker.cooldownMs,
+      jitterRatio: config.breaker.jitterRatio,
+    },
   };
 }

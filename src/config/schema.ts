@@ -22,7 +22,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'rpc.rateLimitRps', env: 'PALISADE_RPC_RATE_LIMIT_RPS', kind: 'number', min: 0, default: 0, doc: 'per-endpoint client-side rate limit (requests/s, 0 = none)' },
   { key: 'rpc.maxSlotLag', env: 'PALISADE_RPC_MAX_SLOT_LAG', kind: 'int', min: 0, default: 20, doc: 'slots behind the best endpoint before an endpoint is demoted' },
   { key: 'rpc.healthIntervalMs', env: 'PALISADE_RPC_HEALTH_INTERVAL_MS', kind: 'int', min: 10, default: 1000, doc: 'slot-freshness probe interval (ms)' },
-  { key: 'breaker.failureThreshold', env: 'PALISADE_BREAKER_FAILURE_THRESHOLD', kind: 'int', min: 1, default: 5, doc: 'consecutive failures that open a breaker' },
+  { key: 'breaker.failureThreshold', env: 'PALISADE_BREAKER_FAILURE_THRESHOLD', kind: 'int', min: 1, default: 5, doc: 'consecutive failures that open a breaker (per-method and per-endpoint breakers)' },
   { key: 'breaker.cooldownMs', env: 'PALISADE_BREAKER_COOLDOWN_MS', kind: 'int', min: 0, default: 60000, doc: 'time OPEN before a probe is allowed (ms)' },
   { key: 'breaker.jitterRatio', env: 'PALISADE_BREAKER_JITTER_RATIO', kind: 'ratio', default: 0.1, doc: 'extra cooldown, random in [0, ratio × cooldown]' },
   { key: 'breaker.halfOpenMaxCalls', env: 'PALISADE_BREAKER_HALF_OPEN_MAX_CALLS', kind: 'int', min: 1, default: 1, doc: 'concurrent probes allowed while HALF_OPEN' },
@@ -31,6 +31,5 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'bus.reorderWindowMs', env: 'PALISADE_BUS_REORDER_WINDOW_MS', kind: 'int', min: 0, default: 50, doc: 'how long a sequence gap is waited for before it is skipped (ms)' },
   { key: 'runtime.maxRestarts', env: 'PALISADE_MAX_RESTARTS', kind: 'int', min: 0, default: 5, doc: 'restarts allowed per actor within runtime.withinMs before quarantine' },
   { key: 'runtime.withinMs', env: 'PALISADE_RESTART_WINDOW_MS', kind: 'int', min: 1, default: 60000, doc: 'restart-intensity window (ms)' },
-  { key: 'runtime.mailboxSize', env: 'PALISADE_MAILBOX_SIZE', kind: 'int', min: 1, default: 1024, doc: 'default actor mailbox bound' },
   { key: 'log.level', env: 'PALISADE_LOG_LEVEL', kind: 'level', default: 'info', doc: 'pino log level' },
 ];
