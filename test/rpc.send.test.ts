@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RpcPoolError } from '../src/rpc/errors.ts';
-import { base58Encode } from '../src/rpc/signature.ts';
+import { encodeBase58 as base58Encode } from '../src/encoding/base58.ts';
 import { refusedPort, startFixtureServer } from './fixtures/rpc/server.ts';
 import { count, testPool, until } from './fixtures/rpc/helpers.ts';
 

@@ -5,7 +5,8 @@ import { classifyError, provablyNotSent } from '../src/rpc/classify.ts';
 import { RpcHttpError, RpcTimeoutError } from '../src/rpc/errors.ts';
 import { HttpTransport, parseRetryAfter } from '../src/rpc/transport.ts';
 import { TokenBucket } from '../src/rpc/token-bucket.ts';
-import { base58Decode, base58Encode, signatureOfSendParams } from '../src/rpc/signature.ts';
+import { signatureOfSendParams } from '../src/rpc/signature.ts';
+import { decodeBase58 as base58Decode, encodeBase58 as base58Encode } from '../src/encoding/base58.ts';
 import { refusedPort, startFixtureServer } from './fixtures/rpc/server.ts';
 
 const body = '{"jsonrpc":"2.0","id":1,"method":"getSlot","params":[]}';

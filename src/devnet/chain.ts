@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { EpochSchedule, FailedTransactionMetadata, LiteSvm, type Account } from 'litesvm/dist/internal.js';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
-import { encodeBase58 } from './base58.ts';
+import { encodeBase58 } from '../encoding/base58.ts';
 import { rpcError, RPC_CODES } from './errors.ts';
 import { describeTransactionError, namedTransactionError, type DescribedError, type TransactionErrorJson } from './tx-errors.ts';
 import { prioritizationFee, transactionFee, type DecodedMessage, type DecodedTransaction } from './wire.ts';

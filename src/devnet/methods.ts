@@ -7,7 +7,7 @@
  * bank per slot. Slots, blockhashes and signature statuses do honour commitment and slot lag.
  */
 import type { Account } from 'litesvm/dist/internal.js';
-import { encodeBase58 } from './base58.ts';
+import { encodeBase58 } from '../encoding/base58.ts';
 import type { Commitment, LocalChain, TxRecord } from './chain.ts';
 import { invalidParams, rpcError, RPC_CODES } from './errors.ts';
 import {

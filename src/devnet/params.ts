@@ -2,7 +2,7 @@
  * Positional-parameter validation with the error texts a Solana node uses, so a client sees
  * the same -32602 answers here as against a real provider.
  */
-import { decodeBase58 } from './base58.ts';
+import { decodeBase58 } from '../encoding/base58.ts';
 import type { Commitment } from './chain.ts';
 import { invalidParams, rpcError, RPC_CODES } from './errors.ts';
 

@@ -11,7 +11,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Clock, Random, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
-import { encodeBase58 } from './base58.ts';
+import { encodeBase58 } from '../encoding/base58.ts';
 import type { LocalChain } from './chain.ts';
 import { DevnetError, JsonRpcError, RPC_CODES } from './errors.ts';
 import { FaultState, type FaultDecision } from './faults.ts';

@@ -4,7 +4,7 @@
  * here first and only canonical bytes ever reach the SVM.
  */
 import { VersionedTransaction, VersionedMessage } from '@solana/web3.js';
-import { decodeBase58, encodeBase58 } from './base58.ts';
+import { decodeBase58, encodeBase58 } from '../encoding/base58.ts';
 import { invalidParams } from './errors.ts';
 
 /** Solana's packet size: the largest serialized transaction a node accepts. */

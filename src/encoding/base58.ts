@@ -1,6 +1,6 @@
 /**
  * Base58 (Bitcoin alphabet), the text form Solana uses for addresses, signatures and
- * blockhashes. Kept here rather than pulled from a transitive dependency so the local cluster
+ * blockhashes. Kept here rather than pulled from a transitive dependency so the library
  * depends only on packages the project declares.
  */
 const ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
