@@ -11,23 +11,34 @@ export interface CheckResult {
   skipped?: boolean;
   /** Why it failed, or what was seen when it passed (shown in both cases when given). */
   detail?: string;
+  /** How long the check ran, when the runner times its checks. */
+  ms?: number;
 }
 
 export type Write = (line: string) => void;
+
+export interface CheckRunnerOptions {
+  /** Print how long each `run` took: `PASS name (12 ms) — detail`. Off by default. */
+  timing?: boolean;
+}
 
 const stdoutWrite: Write = (line) => process.stdout.write(`${line}\n`);
 
 export class CheckRunner {
   readonly results: CheckResult[] = [];
   private readonly write: Write;
+  private readonly timing: boolean;
 
-  constructor(write: Write = stdoutWrite) {
+  constructor(write: Write = stdoutWrite, options: CheckRunnerOptions = {}) {
     this.write = write;
+    this.timing = options.timing ?? false;
   }
 
   /** Records a check decided elsewhere. */
-  record(name: string, ok: boolean, detail?: string): boolean {
-    const r: CheckResult = detail === undefined ? { name, ok } : { name, ok, detail };
+  record(name: string, ok: boolean, detail?: string, ms?: number): boolean {
+    const r: CheckResult = { name, ok };
+    if (detail !== undefined) r.detail = detail;
+    if (ms !== undefined) r.ms = ms;
     return this.add(r);
   }
 
@@ -47,11 +58,13 @@ export class CheckRunner {
    * A check that throws a non-assertion error fails with that error's message, never crashes the run.
    */
   async run(name: string, fn: () => unknown): Promise<boolean> {
+    const t0 = performance.now();
+    const elapsed = (): number | undefined => (this.timing ? performance.now() - t0 : undefined);
     try {
       const out = await fn();
-      return this.record(name, true, typeof out === 'string' ? out : undefined);
+      return this.record(name, true, typeof out === 'string' ? out : undefined, elapsed());
     } catch (err) {
-      return this.record(name, false, describeError(err));
+      return this.record(name, false, describeError(err), elapsed());
     }
   }
 
@@ -89,8 +102,9 @@ export function exitCodeOf(results: readonly CheckResult[]): number {
 }
 
 export function formatCheck(r: CheckResult): string {
+  const ms = r.ms === undefined ? '' : ` (${r.ms.toFixed(0)} ms)`;
   const detail = r.detail ? ` — ${r.detail}` : '';
-  return `${r.skipped ? 'SKIP' : r.ok ? 'PASS' : 'FAIL'} ${r.name}${detail}`;
+  return `${r.skipped ? 'SKIP' : r.ok ? 'PASS' : 'FAIL'} ${r.name}${ms}${detail}`;
 }
 
 export function describeError(err: unknown): string {
