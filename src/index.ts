@@ -140,3 +140,30 @@ export {
 // devnet
 export { startLocalCluster, envForEndpoints, LocalChain, parseFault, DevnetError, JsonRpcError } from './devnet/index.ts';
 export type { LocalCluster, LocalClusterOptions, LocalClusterStats, DevnetEndpoint, ClusterFaults, DevnetFault, FaultKind as DevnetFaultKind, ProviderStats } from './devnet/index.ts';
+export { startLocalClusterInWorker, DevnetControlTimeoutError, DevnetWorkerExitedError } from './devnet/remote/index.ts';
+export type { RemoteLocalCluster, RemoteClusterOptions, RemoteClusterFaults, RemoteChain, RemoteControlStats, ChainTip } from './devnet/remote/index.ts';
+
+// signing
+export {
+  OffThreadSigner,
+  SigningKey,
+  signMessageToWire,
+  wireTransaction,
+  requiredSigners,
+  SignerError,
+  SignerQueueFullError,
+  SignerTimeoutError,
+  SignerAbortedError,
+  SignerWorkerDiedError,
+  SignerClosedError,
+  SignerTaskError,
+  SignerStartError,
+  SignerKeyError,
+  SignerInputError,
+  type OffThreadSignerOptions,
+  type OffThreadSignerStats,
+  type SignOptions,
+  type SignerFailure,
+  type SignedWire,
+  type SignerErrorCode,
+} from './signing/index.ts';
