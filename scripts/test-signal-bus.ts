@@ -9,24 +9,14 @@ import { ManualClock } from '../src/clock.ts';
 import { SignalBus } from '../src/bus/index.ts';
 import { Supervisor } from '../src/runtime/index.ts';
 import { SEED_TESTS } from '../test/fixtures/bus/seed-tests.ts';
+import { CheckRunner, ensure } from './lib/checks.ts';
+import { waitFor } from './lib/wait.ts';
 
 const RECORDER = new URL('../test/fixtures/bus/recorder.ts', import.meta.url);
-
-function check(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
 
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));
 };
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 const checks: Array<readonly [string, () => Promise<void>]> = [
   ...SEED_TESTS,
@@ -46,9 +36,9 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
       }
       await settle();
       const st = bus.getStats();
-      check(critical === sent, `critical delivered ${critical} of ${sent}`);
-      check(st.byPriority.critical.dropped === 0, 'a critical event was dropped');
-      check(st.dropped.QUEUE_FULL + st.published === 50_000, 'every refusal counted');
+      ensure(critical === sent, `critical delivered ${critical} of ${sent}`);
+      ensure(st.byPriority.critical.dropped === 0, 'a critical event was dropped');
+      ensure(st.dropped.QUEUE_FULL + st.published === 50_000, 'every refusal counted');
       await bus.close();
     },
   ],
@@ -62,8 +52,8 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
       for (let i = 0; i < 10_000; i++) bus.publish('metrics', {}, 'low');
       bus.publish('alerts', {}, 'critical');
       await settle();
-      check(order[0] === 'critical', `first delivered was ${order[0]}`);
-      check(order.length === 10_001, `delivered ${order.length}`);
+      ensure(order[0] === 'critical', `first delivered was ${order[0]}`);
+      ensure(order.length === 10_001, `delivered ${order.length}`);
       await bus.close();
     },
   ],
@@ -76,13 +66,13 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
       bus.subscribe('slots', (e: { sequence: number }) => void got.push(e.sequence));
       for (const s of [1, 2, 4, 5]) bus.publish('slots', { sequence: s });
       await settle();
-      check(got.join() === '1,2', `before the window: ${got.join()}`);
+      ensure(got.join() === '1,2', `before the window: ${got.join()}`);
       clock.advance(50);
       await settle();
-      check(got.join() === '1,2,4,5', `after the window: ${got.join()}`);
+      ensure(got.join() === '1,2,4,5', `after the window: ${got.join()}`);
       const st = bus.getStats();
-      check(st.topics[0]!.gaps === 1 && st.dropped.GAP_SKIPPED === 1, 'the gap was not counted');
-      check(!bus.publish('slots', { sequence: 3 }) && bus.getStats().dropped.STALE === 1, 'a late sequence was not refused as stale');
+      ensure(st.topics[0]!.gaps === 1 && st.dropped.GAP_SKIPPED === 1, 'the gap was not counted');
+      ensure(!bus.publish('slots', { sequence: 3 }) && bus.getStats().dropped.STALE === 1, 'a late sequence was not refused as stale');
       await bus.close();
     },
   ],
@@ -103,8 +93,8 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
       clock.advance(20);
       release();
       await settle();
-      check(got.join() === 'slow', `delivered: ${got.join()}`);
-      check(bus.getStats().dropped.EXPIRED === 1, 'the expiry was not counted');
+      ensure(got.join() === 'slow', `delivered: ${got.join()}`);
+      ensure(bus.getStats().dropped.EXPIRED === 1, 'the expiry was not counted');
       await bus.close();
     },
   ],
@@ -120,10 +110,10 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
       for (let i = 0; i < 30; i++) bus.publish('t', {});
       await settle();
       const st = bus.getStats();
-      check(st.subscribers[0]!.state === 'quarantined', `state ${st.subscribers[0]!.state}`);
-      check(st.subscribers[0]!.failed === 10, `failed ${st.subscribers[0]!.failed}`);
-      check(st.dropped.SUBSCRIBER_QUARANTINED === 20, `quarantined drops ${st.dropped.SUBSCRIBER_QUARANTINED}`);
-      check(good === 30, `the healthy subscriber got ${good}`);
+      ensure(st.subscribers[0]!.state === 'quarantined', `state ${st.subscribers[0]!.state}`);
+      ensure(st.subscribers[0]!.failed === 10, `failed ${st.subscribers[0]!.failed}`);
+      ensure(st.dropped.SUBSCRIBER_QUARANTINED === 20, `quarantined drops ${st.dropped.SUBSCRIBER_QUARANTINED}`);
+      ensure(good === 30, `the healthy subscriber got ${good}`);
       await bus.close();
     },
   ],
@@ -139,8 +129,8 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
           codes.push((e as { code: string }).code);
         }
       }
-      check(codes.join() === 'INVALID_TOPIC,INVALID_EVENT,INVALID_PRIORITY,INVALID_HANDLER', `codes: ${codes.join()}`);
-      check(bus.getStats().published === 0, 'something was published');
+      ensure(codes.join() === 'INVALID_TOPIC,INVALID_EVENT,INVALID_PRIORITY,INVALID_HANDLER', `codes: ${codes.join()}`);
+      ensure(bus.getStats().published === 0, 'something was published');
       await bus.close();
     },
   ],
@@ -157,11 +147,11 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
         await sub.ready;
         for (let s = 1; s <= 1000; s++) bus.publish('t', s === 400 ? { crashOnce: true } : {});
         await waitFor(() => values().length >= 1000, 15_000, 'all events recorded');
-        check(values().every((v, i) => v === i + 1) && values().length === 1000, 'lost, duplicated or reordered events');
+        ensure(values().every((v, i) => v === i + 1) && values().length === 1000, 'lost, duplicated or reordered events');
         await waitFor(() => bus.getStats().delivered === 1000, 5000, 'all outcomes');
         const w = bus.getStats().subscribers[0]!;
-        check(w.restarts === 1, `restarts ${w.restarts}`);
-        check(bus.getStats().droppedEvents === 0, 'events were dropped');
+        ensure(w.restarts === 1, `restarts ${w.restarts}`);
+        ensure(bus.getStats().droppedEvents === 0, 'events were dropped');
       } finally {
         await bus.close();
         await supervisor.shutdown();
@@ -170,18 +160,6 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
   ],
 ];
 
-let passed = 0;
-let failed = 0;
-for (const [name, fn] of checks) {
-  const t0 = performance.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`PASS  ${name} (${(performance.now() - t0).toFixed(0)} ms)`);
-  } catch (err) {
-    failed++;
-    console.log(`FAIL  ${name}: ${(err as Error).message}`);
-  }
-}
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+const runner = new CheckRunner(undefined, { timing: true });
+for (const [name, fn] of checks) await runner.run(name, fn);
+process.exit(runner.summary());
