@@ -10,7 +10,6 @@
  *
  * Prints one line per check and `N passed, N failed`; exits non-zero when any check failed.
  */
-import { createServer } from 'node:net';
 import { CircuitBreakerManager, EndpointCircuitManager } from '../src/breaker/index.ts';
 import { SignalBus } from '../src/bus/index.ts';
 import { getRpcPoolConfig, loadConfig } from '../src/config/index.ts';
@@ -19,37 +18,13 @@ import { createLogger, redactText } from '../src/log/index.ts';
 import { Supervisor } from '../src/runtime/index.ts';
 import { RpcConnectionPool, type RpcPoolDependencies } from '../src/rpc/pool.ts';
 import { RpcCallError } from '../src/rpc/errors.ts';
+import { CheckRunner, describeError, ensure } from './lib/checks.ts';
+import { refusedUrl } from './lib/loopback.ts';
+import { sleep } from './lib/wait.ts';
 
 const inline = process.argv.includes('--inline');
 const logger = createLogger({ name: 'breaker-integration', level: process.env['PALISADE_LOG_LEVEL'] ?? 'error' });
-let passed = 0;
-let failed = 0;
-
-async function check(name: string, fn: () => Promise<string | void>): Promise<void> {
-  const t0 = performance.now();
-  try {
-    const detail = await fn();
-    passed++;
-    console.log(`PASS  ${name} (${(performance.now() - t0).toFixed(0)} ms)${detail ? ` — ${detail}` : ''}`);
-  } catch (err) {
-    failed++;
-    console.log(`FAIL  ${name} (${(performance.now() - t0).toFixed(0)} ms) — ${redactText(String((err as Error)?.message ?? err))}`);
-  }
-}
-
-function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new Error(message);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function refusedUrl(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}/`;
-}
+const checks = new CheckRunner((line) => console.log(redactText(line)), { timing: true });
 
 async function main(): Promise<void> {
   const cluster = await startLocalCluster({ logger });
@@ -76,25 +51,25 @@ async function main(): Promise<void> {
     await rpcPool.ready();
     console.log(`local cluster: ${cluster.endpoints.map((e) => e.name).join(', ')}; pool mode: ${rpcPool.mode}`);
 
-    await check('protect(pool): same call interface, result unchanged', async () => {
+    await checks.run('protect(pool): same call interface, result unchanged', async () => {
       const result = await protectedRpcPool.call('getVersion', []);
-      assert(result.ok === true, 'not ok');
-      assert(result.endpoint === 'helius', `served by ${result.endpoint}, expected helius (first in failover order)`);
-      assert(circuitBreakerManager.get('rpc_getVersion').getState() === 'CLOSED', 'rpc_getVersion not CLOSED');
+      ensure(result.ok === true, 'not ok');
+      ensure(result.endpoint === 'helius', `served by ${result.endpoint}, expected helius (first in failover order)`);
+      ensure(circuitBreakerManager.get('rpc_getVersion').getState() === 'CLOSED', 'rpc_getVersion not CLOSED');
       return `served by ${result.endpoint} in ${result.latencyMs.toFixed(1)} ms`;
     });
 
-    await check('caller errors pass through uncounted (JSON-RPC -32602)', async () => {
+    await checks.run('caller errors pass through uncounted (JSON-RPC -32602)', async () => {
       for (let i = 0; i < 5; i++) {
         const e = await protectedRpcPool.call('getBalance', ['not-a-pubkey']).catch((x: unknown) => x);
-        assert(e instanceof RpcCallError && e.rpcCode === -32602, `expected -32602, got ${String(e)}`);
+        ensure(e instanceof RpcCallError && e.rpcCode === -32602, `expected -32602, got ${String(e)}`);
       }
-      assert(circuitBreakerManager.get('rpc_getBalance').getState() === 'CLOSED', 'rpc_getBalance opened on caller errors');
-      assert(rpcPool.getStats().endpoints[0]!.state === 'CLOSED', 'helius opened on caller errors');
+      ensure(circuitBreakerManager.get('rpc_getBalance').getState() === 'CLOSED', 'rpc_getBalance opened on caller errors');
+      ensure(rpcPool.getStats().endpoints[0]!.state === 'CLOSED', 'helius opened on caller errors');
       return '5 × -32602, every breaker CLOSED';
     });
 
-    await check('per-endpoint isolation and failover: helius killed → isolated in < 1 s, calls keep succeeding', async () => {
+    await checks.run('per-endpoint isolation and failover: helius killed → isolated in < 1 s, calls keep succeeding', async () => {
       await cluster.faults.kill('helius-local');
       const t0 = performance.now();
       let calls = 0;
@@ -111,47 +86,47 @@ async function main(): Promise<void> {
         await sleep(5);
       }
       const s = rpcPool.getStats();
-      assert(failures === 0, `${failures} of ${calls} calls failed`);
-      assert(isolatedMs !== undefined && isolatedMs < 1000, `helius not isolated within 1 s (${isolatedMs ?? 'never'})`);
-      assert(s.endpoints[1]!.state === 'CLOSED' && s.endpoints[2]!.state === 'CLOSED', 'another endpoint changed state');
+      ensure(failures === 0, `${failures} of ${calls} calls failed`);
+      ensure(isolatedMs !== undefined && isolatedMs < 1000, `helius not isolated within 1 s (${isolatedMs ?? 'never'})`);
+      ensure(s.endpoints[1]!.state === 'CLOSED' && s.endpoints[2]!.state === 'CLOSED', 'another endpoint changed state');
       if (endpointCircuits) {
-        assert(endpointCircuits.getBreaker(h!.url).getState() === 'OPEN', 'helius breaker (EndpointCircuitManager) not OPEN');
-        assert(endpointCircuits.getBreaker(c!.url).getState() === 'CLOSED', 'chainstack breaker not CLOSED');
+        ensure(endpointCircuits.getBreaker(h!.url).getState() === 'OPEN', 'helius breaker (EndpointCircuitManager) not OPEN');
+        ensure(endpointCircuits.getBreaker(c!.url).getState() === 'CLOSED', 'chainstack breaker not CLOSED');
       }
-      assert(circuitBreakerManager.get('rpc_getSlot').getState() === 'CLOSED', 'the method breaker opened: the outage cascaded');
+      ensure(circuitBreakerManager.get('rpc_getSlot').getState() === 'CLOSED', 'the method breaker opened: the outage cascaded');
       return `isolated after ${isolatedMs.toFixed(0)} ms; ${calls} calls, 0 failed; chainstack and public CLOSED`;
     });
 
-    await check('failover continues: chainstack returns 503 → public serves', async () => {
+    await checks.run('failover continues: chainstack returns 503 → public serves', async () => {
       cluster.faults.set('chainstack-local', { kind: '503' });
       for (let i = 0; i < 10; i++) {
         const r = await protectedRpcPool.call('getLatestBlockhash', [{ commitment: 'confirmed' }]);
-        assert(r.ok, 'not ok');
+        ensure(r.ok, 'not ok');
       }
       const r = await protectedRpcPool.call('getSlot', []);
-      assert(r.endpoint === 'public', `served by ${r.endpoint}`);
-      assert(rpcPool.getStats().endpoints[1]!.state === 'OPEN', 'chainstack not OPEN');
+      ensure(r.endpoint === 'public', `served by ${r.endpoint}`);
+      ensure(rpcPool.getStats().endpoints[1]!.state === 'OPEN', 'chainstack not OPEN');
       return `served by ${r.endpoint}; failovers so far ${rpcPool.getStats().failovers}`;
     });
 
-    await check('per-method isolation: a pool with only a dead endpoint opens rpc_getSlot, not rpc_getVersion', async () => {
+    await checks.run('per-method isolation: a pool with only a dead endpoint opens rpc_getSlot, not rpc_getVersion', async () => {
       const deadPool = new RpcConnectionPool({ ...config, endpoints: [{ url: await refusedUrl(), weight: 1 }] }, { logger, mode: 'inline' });
       const manager = new CircuitBreakerManager({ defaults: { failureThreshold: 3, cooldownMs: 30_000 }, logger });
       const guarded = manager.protect(deadPool);
       try {
         for (let i = 0; i < 5; i++) await guarded.call('getSlot', []).catch(() => undefined);
-        assert(manager.get('rpc_getSlot').getState() === 'OPEN', 'rpc_getSlot not OPEN');
-        assert(manager.get('rpc_getVersion').getState() === 'CLOSED', 'rpc_getVersion not CLOSED');
+        ensure(manager.get('rpc_getSlot').getState() === 'OPEN', 'rpc_getSlot not OPEN');
+        ensure(manager.get('rpc_getVersion').getState() === 'CLOSED', 'rpc_getVersion not CLOSED');
         return `states ${JSON.stringify(manager.states())}`;
       } finally {
         await deadPool.close();
       }
     });
 
-    await check('signal bus: rpc_call_completed events heard', async () => {
+    await checks.run('signal bus: rpc_call_completed events heard', async () => {
       const deadline = Date.now() + 2000;
       while (completed.length === 0 && Date.now() < deadline) await sleep(5);
-      assert(completed.length > 0, 'no rpc_call_completed event');
+      ensure(completed.length > 0, 'no rpc_call_completed event');
       return `${completed.length} events, ${completed.filter((e) => e.ok).length} ok`;
     });
   } finally {
@@ -160,12 +135,11 @@ async function main(): Promise<void> {
     await signalBus.close();
     await cluster.close();
   }
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exitCode = failed > 0 ? 1 : 0;
+  process.exitCode = checks.summary();
 }
 
 main().catch((err: unknown) => {
-  console.error(`FAIL  the run itself: ${redactText(String((err as Error)?.stack ?? err))}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
+  console.error(`the run itself failed: ${redactText(String((err as Error)?.stack ?? err))}`);
+  checks.record('the run itself', false, describeError(err));
+  process.exit(checks.summary());
 });

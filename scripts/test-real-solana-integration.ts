@@ -14,7 +14,6 @@
  * JSON byte array in PALISADE_PAYER_SECRET_KEY. Prints one line per check and `N passed, N failed`;
  * exits non-zero when any check failed.
  */
-import { createServer } from 'node:net';
 import { Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction, sendAndConfirmTransaction } from '@solana/web3.js';
 import { CircuitBreaker } from '../src/breaker/index.ts';
 import { getRpcPoolConfig, loadConfig } from '../src/config/index.ts';
@@ -24,46 +23,15 @@ import { Supervisor } from '../src/runtime/index.ts';
 import { RpcConnectionPool, type RpcPoolDependencies } from '../src/rpc/pool.ts';
 import type { PoolEndpointConfig, RpcPoolInputConfig } from '../src/rpc/config.ts';
 import { createSolanaConnection, type PoolConnection } from '../src/rpc/web3-adapter.ts';
+import { CheckRunner, describeError, ensure } from './lib/checks.ts';
+import { refusedUrl } from './lib/loopback.ts';
 
 const args = new Set(process.argv.slice(2));
 const real = args.has('--real');
 const inline = args.has('--inline');
 const logger = createLogger({ name: 'real-solana-integration', level: process.env['PALISADE_LOG_LEVEL'] ?? 'error' });
 
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-
-async function check(name: string, fn: () => Promise<string | void>): Promise<boolean> {
-  const t0 = performance.now();
-  try {
-    const detail = await fn();
-    passed++;
-    console.log(`PASS  ${name} (${(performance.now() - t0).toFixed(0)} ms)${detail ? ` — ${detail}` : ''}`);
-    return true;
-  } catch (err) {
-    failed++;
-    console.log(`FAIL  ${name} (${(performance.now() - t0).toFixed(0)} ms) — ${redactText(String((err as Error)?.message ?? err))}`);
-    return false;
-  }
-}
-
-function skip(name: string, why: string): void {
-  skipped++;
-  console.log(`SKIP  ${name} — ${why}`);
-}
-
-function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new Error(message);
-}
-
-async function refusedUrl(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return `http://127.0.0.1:${port}/`;
-}
+const checks = new CheckRunner((line) => console.log(redactText(line)), { timing: true });
 
 async function main(): Promise<void> {
   let cluster: LocalCluster | undefined;
@@ -95,20 +63,20 @@ async function main(): Promise<void> {
     console.log(`pool mode: ${pool.mode}`);
     conn = createSolanaConnection(pool, 'confirmed');
 
-    await check('getVersion through the pool', async () => {
+    await checks.run('getVersion through the pool', async () => {
       const r = await pool.call<Record<string, unknown>>('getVersion', []);
-      assert(r.ok === true, 'not ok');
+      ensure(r.ok === true, 'not ok');
       return `solana-core ${String(r.result['solana-core'])} from ${r.endpoint} in ${r.latencyMs.toFixed(1)} ms (${r.attempts} attempt(s))`;
     });
 
-    await check("seed: circuit breaker protects real Solana RPC calls (invalid endpoint → OPEN)", async () => {
+    await checks.run("seed: circuit breaker protects real Solana RPC calls (invalid endpoint → OPEN)", async () => {
       const circuitBreaker = new CircuitBreaker({ failureThreshold: 3 });
       const rpcPool = new RpcConnectionPool(config, { circuitBreaker, logger, mode: 'inline' });
       const badConfig = { ...config, endpoints: [{ url: await refusedUrl(), weight: 1 }] };
       const badRpcPool = new RpcConnectionPool(badConfig, { circuitBreaker, logger, mode: 'inline' });
       try {
         const result1 = await rpcPool.call('getVersion', []);
-        assert(result1.ok === true, 'Normal RPC call should succeed');
+        ensure(result1.ok === true, 'Normal RPC call should succeed');
         for (let i = 0; i < 5; i++) {
           try {
             await badRpcPool.call('getVersion', []);
@@ -116,7 +84,7 @@ async function main(): Promise<void> {
             /* expected failures */
           }
         }
-        assert(circuitBreaker.getState() === 'OPEN', `Circuit should be OPEN after repeated failures (is ${circuitBreaker.getState()})`);
+        ensure(circuitBreaker.getState() === 'OPEN', `Circuit should be OPEN after repeated failures (is ${circuitBreaker.getState()})`);
         return `state ${circuitBreaker.getState()} after ${circuitBreaker.getStats().failures} counted failures`;
       } finally {
         await rpcPool.close();
@@ -125,14 +93,14 @@ async function main(): Promise<void> {
     });
 
     let payer: Keypair | undefined;
-    const airdropOk = await check('airdrop through createSolanaConnection', async () => {
+    const airdropOk = await checks.run('airdrop through createSolanaConnection', async () => {
       const kp = Keypair.generate();
       const sig = await conn!.requestAirdrop(kp.publicKey, 2 * LAMPORTS_PER_SOL);
       const bh = await conn!.getLatestBlockhash();
       const res = await conn!.confirmTransaction({ signature: sig, ...bh }, 'confirmed');
-      assert(res.value.err === null, `airdrop failed: ${JSON.stringify(res.value.err)}`);
+      ensure(res.value.err === null, `airdrop failed: ${JSON.stringify(res.value.err)}`);
       const bal = await conn!.getBalance(kp.publicKey, 'confirmed');
-      assert(bal === 2 * LAMPORTS_PER_SOL, `balance ${bal}`);
+      ensure(bal === 2 * LAMPORTS_PER_SOL, `balance ${bal}`);
       payer = kp;
       return `2 SOL to ${kp.publicKey.toBase58().slice(0, 8)}…, confirmed`;
     });
@@ -145,15 +113,15 @@ async function main(): Promise<void> {
       cluster.faults.set('chainstack-local', { kind: '429', retryAfterSec: 2 });
       console.log('faults: helius-local killed, chainstack-local answers 429 (Retry-After: 2)');
     } else {
-      skip('rate-limiting provider', 'real providers cannot be made to rate-limit on purpose');
+      checks.skip('rate-limiting provider', 'real providers cannot be made to rate-limit on purpose');
     }
 
     if (!payer) {
-      skip('SOL transfer sent and confirmed', airdropOk ? 'no payer' : 'no SOL: the airdrop failed and PALISADE_PAYER_SECRET_KEY is not set');
+      checks.skip('SOL transfer sent and confirmed', airdropOk ? 'no payer' : 'no SOL: the airdrop failed and PALISADE_PAYER_SECRET_KEY is not set');
     } else {
       const from = payer;
       const conditions = cluster ? 'one provider killed, one rate-limiting' : 'a dead provider first in the failover order';
-      await check(`SOL transfer sent and confirmed through createSolanaConnection (${conditions})`, async () => {
+      await checks.run(`SOL transfer sent and confirmed through createSolanaConnection (${conditions})`, async () => {
         const to = Keypair.generate();
         const lamports = LAMPORTS_PER_SOL / 100;
         const tx = new Transaction().add(SystemProgram.transfer({ fromPubkey: from.publicKey, toPubkey: to.publicKey, lamports }));
@@ -161,18 +129,18 @@ async function main(): Promise<void> {
         const sig = await sendAndConfirmTransaction(conn!, tx, [from], { commitment: 'confirmed' });
         const ms = performance.now() - t0;
         const bal = await conn!.getBalance(to.publicKey, 'confirmed');
-        assert(bal === lamports, `recipient balance ${bal}, expected ${lamports}`);
+        ensure(bal === lamports, `recipient balance ${bal}, expected ${lamports}`);
         return `${sig.slice(0, 12)}… confirmed in ${ms.toFixed(0)} ms`;
       });
     }
 
-    await check('no call failed; the dead provider is isolated', async () => {
+    await checks.run('no call failed; the dead provider is isolated', async () => {
       const s = pool.getStats();
       const failedCalls = Object.values(s.failed).reduce((a, b) => a + b, 0);
-      assert(failedCalls === 0, `failed calls: ${JSON.stringify(s.failed)}`);
+      ensure(failedCalls === 0, `failed calls: ${JSON.stringify(s.failed)}`);
       const dead = s.endpoints[0]!;
       const deadFailures = dead.failuresByClass.refused + dead.failuresByClass.reset + dead.failuresByClass.timeout;
-      assert(deadFailures > 0 || dead.state !== 'CLOSED' || dead.probeFailures > 0, `${dead.name} was never found dead`);
+      ensure(deadFailures > 0 || dead.state !== 'CLOSED' || dead.probeFailures > 0, `${dead.name} was never found dead`);
       return s.endpoints
         .map((e) => `${e.name}: ${e.state}, ${e.successes} ok, ${e.failures} failed (${Object.entries(e.failuresByClass).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`)
         .join('; ');
@@ -183,12 +151,11 @@ async function main(): Promise<void> {
     await supervisor?.shutdown({ drainMs: 100 });
     await cluster?.close();
   }
-  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-  process.exitCode = failed > 0 ? 1 : 0;
+  process.exitCode = checks.summary();
 }
 
 main().catch((err: unknown) => {
-  console.error(`FAIL  the run itself: ${redactText(String((err as Error)?.stack ?? err))}`);
-  console.log(`${passed} passed, ${failed + 1} failed`);
-  process.exit(1);
+  console.error(`the run itself failed: ${redactText(String((err as Error)?.stack ?? err))}`);
+  checks.record('the run itself', false, describeError(err));
+  process.exit(checks.summary());
 });
