@@ -6,11 +6,11 @@
  * Prints PASS/FAIL per check and a final `N passed, N failed` line; exits non-zero on a failure.
  */
 import { pino } from 'pino';
-import { CircuitBreaker } from '../src/breaker/index.ts';
 import { createLogger } from '../src/log/index.ts';
 import { LatencyHistogram } from '../src/stats/latency.ts';
 import { accountSubscribers } from './lib/bus-accounting.ts';
 import { CheckRunner, ensure } from './lib/checks.ts';
+import { testCircuitBreakerUnderLoad } from './lib/seed-phase3.ts';
 import { sleep, waitFor, withDeadline } from './lib/wait.ts';
 import { Recorder } from './demo/recorder.ts';
 import { seededRandom } from './demo/signals.ts';
@@ -26,31 +26,8 @@ const ms = (x: number): string => `${x.toFixed(2)} ms`;
 
 async function main(): Promise<void> {
   await checks.run('seed P3.5: 1000 concurrent requests through a breaker with maxConcurrent 100 (5% failures): > 900 succeed, stays CLOSED', async () => {
-    const breaker = new CircuitBreaker({ failureThreshold: 10, maxConcurrent: 100 });
-    let running = 0;
-    let maxRunning = 0;
-    const promises = [];
-    for (let i = 0; i < 1000; i++) {
-      promises.push(
-        breaker.execute(async () => {
-          running++;
-          maxRunning = Math.max(maxRunning, running);
-          try {
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * 10));
-            if (Math.random() < 0.05) throw new Error('Simulated failure under load');
-            return `result-${i}`;
-          } finally {
-            running--;
-          }
-        }),
-      );
-    }
-    const results = await Promise.allSettled(promises);
-    const successful = results.filter((r) => r.status === 'fulfilled').length;
-    ensure(successful > 900, `Should handle most requests successfully (${successful})`);
-    ensure(breaker.getState() === 'CLOSED', `Should remain stable under load (${breaker.getState()})`);
-    ensure(maxRunning <= 100, `never more than 100 running at once (saw ${maxRunning})`);
-    return `${successful} succeeded, ${1000 - successful} failed, at most ${maxRunning} running at once, CLOSED`;
+    const { successful, failed, maxRunning } = await testCircuitBreakerUnderLoad();
+    return `${successful} succeeded, ${failed} failed, at most ${maxRunning} running at once, CLOSED`;
   });
 
   console.log('starting the stack: local Solana cluster, supervisor, pool with endpoint actors behind per-method breakers, bus ...');
