@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { Supervisor, killActor, type ActorRef, type FaultKind, type Outcome } from '../src/runtime/index.ts';
 import { LatencyHistogram } from '../src/stats/latency.ts';
 import { createLogger } from '../src/log/index.ts';
+import { seededRandom } from './demo/signals.ts';
 
 const KINDS: FaultKind[] = ['uncaught', 'async-uncaught', 'unhandled-rejection', 'exit', 'terminate', 'oom', 'hang'];
 
@@ -68,18 +69,6 @@ function options(): {
   };
 }
 
-/** mulberry32: a small seeded PRNG, so a run can be repeated with --seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Msg {
   id: number;
   work: 'sync' | 'async' | 'poison';
@@ -93,7 +82,7 @@ async function main(): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
   }
-  const random = prng(o.seed);
+  const random = seededRandom(o.seed);
   const logger = createLogger({ name: 'fault-inject', level: process.env['PALISADE_LOG_LEVEL'] ?? 'silent' });
   const capacity = Math.ceil(o.rate * o.actors * (o.durationMs / 1000) * 1.2) + 10_000;
   const executions = new SharedArrayBuffer(capacity * 4);
