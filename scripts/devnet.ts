@@ -5,13 +5,18 @@
  *   npm run devnet
  *   npm run devnet -- --base-port 9900 --providers helius-local,public-local --slot-ms 400
  *   npm run devnet -- --for-ms 3000        # stop by itself (tests, CI)
+ *   npm run devnet -- --measure-control 2000   # cost of a control call: direct vs through comlink to the cluster's thread
  */
 import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
 import { startLocalCluster, envForEndpoints, DEFAULT_PROVIDERS } from '../src/devnet/index.ts';
+import { startLocalClusterInWorker } from '../src/devnet/remote/index.ts';
+import { LatencyHistogram } from '../src/stats/latency.ts';
 import { createLogger } from '../src/log/index.ts';
 import { ConfigError } from '../src/errors.ts';
 
-const USAGE = `usage: npm run devnet -- [--base-port 8899] [--providers a,b,c] [--host 127.0.0.1] [--slot-ms 400] [--for-ms N] [--log-level info]`;
+const USAGE = `usage: npm run devnet -- [--base-port 8899] [--providers a,b,c] [--host 127.0.0.1] [--slot-ms 400] [--for-ms N] [--log-level info]
+       npm run devnet -- --measure-control N   (N sequential control calls, direct and through comlink; prints p50/p99)`;
 
 function intFlag(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -31,6 +36,7 @@ async function main(): Promise<void> {
         'slot-ms': { type: 'string' },
         'for-ms': { type: 'string' },
         'log-level': { type: 'string' },
+        'measure-control': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -43,6 +49,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (values['measure-control'] !== undefined) return measureControl(intFlag('measure-control', values['measure-control'], 2000));
   const logger = createLogger({ name: 'devnet', level: values['log-level'] ?? process.env['PALISADE_LOG_LEVEL'] ?? 'info' });
   const basePort = intFlag('base-port', values['base-port'], 8899);
   const slotMs = intFlag('slot-ms', values['slot-ms'], 400);
@@ -89,6 +96,46 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   if (forMs !== undefined) timer = setTimeout(() => void stop('--for-ms elapsed'), forMs);
+}
+
+/**
+ * What a control call costs: the in-process cluster's API called directly, against the same call
+ * through the comlink proxy to the cluster's own thread (deadline timer included). Interleaved
+ * per round so machine load hits both alike.
+ */
+async function measureControl(n: number): Promise<void> {
+  if (n < 1) throw new ConfigError('--measure-control', n, 'a number of calls >= 1');
+  const local = await startLocalCluster({});
+  const remote = await startLocalClusterInWorker({});
+  const subjects: [string, () => unknown][] = [
+    ['direct faults.list()', () => local.faults.list()],
+    ['comlink faults.list()', () => remote.faults.list()],
+    ['direct getStats()', () => local.getStats()],
+    ['comlink getStats()', () => remote.getStats()],
+    ['comlink ping() (empty call)', () => remote.ping()],
+  ];
+  const best = new Map<string, { p50: number; p99: number }>();
+  try {
+    for (let round = 0; round < 3; round++) {
+      for (const [name, fn] of subjects) {
+        const h = new LatencyHistogram();
+        for (let i = 0; i < Math.min(200, n); i++) await fn(); // warm-up
+        for (let i = 0; i < n; i++) {
+          const t0 = performance.now();
+          await fn();
+          h.record(performance.now() - t0);
+        }
+        const s = h.summary();
+        const prev = best.get(name);
+        if (!prev || s.p50 < prev.p50) best.set(name, { p50: s.p50, p99: s.p99 });
+      }
+    }
+  } finally {
+    await Promise.all([local.close(), remote.close()]);
+  }
+  const us = (ms: number): string => `${(ms * 1000).toFixed(1)} µs`;
+  process.stdout.write(`control call cost, ${n} sequential calls per subject, best of 3 rounds (p99 of that round):\n`);
+  for (const [name, s] of best) process.stdout.write(`  ${name.padEnd(30)} p50 ${us(s.p50).padStart(10)}   p99 ${us(s.p99).padStart(10)}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -22,6 +22,7 @@ import { runSoak, SOAK_DEFAULTS, type SoakReport } from './stress/soak.ts';
 
 const USAGE = `usage: npm run stress -- [--workers ${STRESS_DEFAULTS.workers}] [--ops ${STRESS_DEFAULTS.ops}] [--base-rate ${STRESS_DEFAULTS.baseRate}] [--surge-factor ${STRESS_DEFAULTS.surgeFactor}]
                          [--surge-ms ${STRESS_DEFAULTS.surgeMs}] [--kill-every-ms ${STRESS_DEFAULTS.killEveryMs}] [--seed 1] [--json PATH] [--log-level warn] [--log-file PATH]
+                         [--cluster-in-process]   (the local cluster in the bench's own thread; default: its own worker thread)
        npm run soak   -- [--events ${SOAK_DEFAULTS.events}] [--max-ms ${SOAK_DEFAULTS.maxMs}] [--goal-percent ${SOAK_DEFAULTS.goalPercent}] [--json PATH]`;
 
 const write = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -32,6 +33,7 @@ async function main(): Promise<number> {
     ({ values } = parseArgs({
       options: {
         soak: { type: 'boolean' },
+        'cluster-in-process': { type: 'boolean' },
         workers: { type: 'string' },
         ops: { type: 'string' },
         'ask-actors': { type: 'string' },
@@ -91,6 +93,7 @@ async function main(): Promise<number> {
       killEveryMs: intFlag('kill-every-ms', s('kill-every-ms'), STRESS_DEFAULTS.killEveryMs, 0),
       seed: intFlag('seed', s('seed'), STRESS_DEFAULTS.seed, 0, 2 ** 32 - 1),
       drainMs: STRESS_DEFAULTS.drainMs,
+      clusterInProcess: values['cluster-in-process'] === true,
       logger,
       write,
     });
@@ -115,7 +118,7 @@ function ms(x: number): string {
 
 function printStress(r: StressReport): void {
   write('');
-  write(`==== palisade stress bench (${r.options.workers} worker subscribers, ${r.options.askActors} ask actors) ====`);
+  write(`==== palisade stress bench (${r.options.workers} worker subscribers, ${r.options.askActors} ask actors; local cluster ${r.options.clusterInProcess ? 'in this thread' : 'in its own thread'}) ====`);
   write(
     table(
       ['concurrent operations', 'ops', 'ok', 'failed', 'ops/s', 'p50', 'p99', 'max in flight'],

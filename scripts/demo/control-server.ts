@@ -41,10 +41,11 @@ export interface ControlActor {
   kinds: string[];
 }
 
+/** May be async: the local cluster runs in its own thread behind a comlink proxy by default. */
 export interface ControlProviders {
-  list(): Record<string, unknown>;
-  set(name: string, fault: unknown): void;
-  clear(name?: string): void;
+  list(): Record<string, unknown> | Promise<Record<string, unknown>>;
+  set(name: string, fault: unknown): void | Promise<void>;
+  clear(name?: string): void | Promise<void>;
   kill(name: string): Promise<void>;
   revive(name: string): Promise<void>;
 }
@@ -106,23 +107,23 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
         return send(res, 200, { killed: actor, kind, incarnation: known.incarnation });
       }
       case 'GET /providers':
-        return send(res, 200, { providers: providers().list() });
+        return send(res, 200, { providers: await providers().list() });
       case 'POST /providers/fault': {
         const body = await readJson(req);
         const name = str(body, 'provider');
         const fault = body['fault'] ?? body['faults'];
         if (fault === undefined) throw new DemoControlError('CONTROL_BAD_REQUEST', 400, 'body needs "fault": { "kind": ... } (or "faults": [...])');
-        withProvider(() => providers().set(name, fault));
+        await withProviderAsync(async () => providers().set(name, fault));
         deps.onAction?.(`control: fault on provider ${name}`);
-        return send(res, 200, { providers: providers().list() });
+        return send(res, 200, { providers: await providers().list() });
       }
       case 'POST /providers/clear': {
         const body = await readJson(req);
         const name = body['provider'];
         if (name !== undefined && typeof name !== 'string') throw new DemoControlError('CONTROL_BAD_REQUEST', 400, '"provider" must be a string');
-        withProvider(() => providers().clear(name as string | undefined));
+        await withProviderAsync(async () => providers().clear(name as string | undefined));
         deps.onAction?.(`control: cleared faults of ${name ?? 'every provider'}`);
-        return send(res, 200, { providers: providers().list() });
+        return send(res, 200, { providers: await providers().list() });
       }
       case 'POST /providers/kill':
       case 'POST /providers/revive': {
@@ -199,15 +200,7 @@ function str(body: Record<string, unknown>, key: string): string {
   return v;
 }
 
-/** Provider API errors (unknown provider, bad fault) become 404/400 answers. */
-function withProvider(fn: () => void): void {
-  try {
-    fn();
-  } catch (err) {
-    throw asProviderError(err);
-  }
-}
-
+/** Provider API errors (unknown provider, bad fault) become 404/400 answers; a cluster thread that is gone or blocked 503/504. */
 async function withProviderAsync(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
@@ -220,6 +213,8 @@ function asProviderError(err: unknown): unknown {
   if (err instanceof DemoControlError) return err;
   const code = (err as { code?: unknown })?.code;
   if (code === 'DEVNET_UNKNOWN_PROVIDER') return new DemoControlError(code, 404, (err as Error).message);
+  if (code === 'DEVNET_CONTROL_TIMEOUT') return new DemoControlError(code, 504, (err as Error).message);
+  if (code === 'DEVNET_WORKER_EXITED' || code === 'DEVNET_CLOSED') return new DemoControlError(code, 503, (err as Error).message);
   if (typeof code === 'string' && code.startsWith('DEVNET_')) return new DemoControlError(code, 400, (err as Error).message);
   return err;
 }

@@ -26,8 +26,9 @@ export type FaultStep =
 export interface FaultTargets {
   killProvider(name: string): Promise<void>;
   reviveProvider(name: string): Promise<void>;
-  rateLimitProvider(name: string, retryAfterSec: number): void;
-  clearProvider(name: string): void;
+  /** May be async: the local cluster runs in its own thread behind a comlink proxy by default. */
+  rateLimitProvider(name: string, retryAfterSec: number): void | Promise<void>;
+  clearProvider(name: string): void | Promise<void>;
   /** False when the actor has no running worker at this moment. */
   killActor(name: string, kind: ActorFaultKind): boolean;
 }
@@ -220,12 +221,12 @@ export class FaultRunner {
           return;
         }
         case 'rate-limit':
-          this.targets.rateLimitProvider(step.provider, step.retryAfterSec);
+          await this.targets.rateLimitProvider(step.provider, step.retryAfterSec);
           this.rateLimits.push({ provider: step.provider, fromMs: this.elapsed(), toMs: null });
           this.log(`rate-limit provider ${step.provider}`, true, `every request answered 429, Retry-After ${step.retryAfterSec}s`);
           return;
         case 'clear-provider': {
-          this.targets.clearProvider(step.provider);
+          await this.targets.clearProvider(step.provider);
           const rl = this.rateLimits.find((r) => r.provider === step.provider && r.toMs === null);
           if (rl) rl.toMs = this.elapsed();
           this.log(`clear faults of provider ${step.provider}`, true);

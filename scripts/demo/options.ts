@@ -19,6 +19,8 @@ export interface DemoOptions {
   faults: boolean;
   /** Real providers from HELIUS_RPC_URL / CHAINSTACK_RPC_URL / SOLANA_RPC_URL; no local cluster, no local faults. */
   real: boolean;
+  /** Run the local cluster in this process's thread instead of a worker thread of its own (for comparison). */
+  clusterInProcess?: boolean;
   jsonPath: string | undefined;
   /** 127.0.0.1 port of the control server; 0 picks a free one. */
   controlPort: number;
@@ -63,6 +65,8 @@ export const USAGE = `usage: npm start -- [options]
   --no-faults         run without injecting provider and worker faults
   --real              use HELIUS_RPC_URL / CHAINSTACK_RPC_URL / SOLANA_RPC_URL instead of the local cluster
                       (no local faults; transfers only with PALISADE_DEMO_KEYPAIR=<keypair.json>)
+  --cluster-in-process  run the local cluster in the demo's own thread (default: a worker thread of its
+                      own behind a comlink proxy, so providers do not compete with the trading process)
   --json PATH         also write the report as JSON
   --control-port N    port of the control server on 127.0.0.1 (default: a free port, printed at start)
   --tx-per-sec N      transfers the executor may start per second (default ${DEFAULTS.txPerSec})
@@ -88,6 +92,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions | 'help' {
         'surge-factor': { type: 'string' },
         'no-faults': { type: 'boolean' },
         real: { type: 'boolean' },
+        'cluster-in-process': { type: 'boolean' },
         json: { type: 'string' },
         'control-port': { type: 'string' },
         'tx-per-sec': { type: 'string' },
@@ -121,6 +126,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions | 'help' {
     surgeTo: DEFAULTS.surgeTo,
     faults: !values['no-faults'],
     real: values['real'] === true,
+    clusterInProcess: values['cluster-in-process'] === true,
     jsonPath: json,
     controlPort: intFlag('control-port', s('control-port'), DEFAULTS.controlPort, 0, 65535),
     txPerSec: numberFlag('tx-per-sec', s('tx-per-sec'), DEFAULTS.txPerSec, 0, 1000),

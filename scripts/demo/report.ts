@@ -38,7 +38,8 @@ export interface DemoReport {
   ranMs: number;
   startupMs: number;
   shutdown: { reason: string; drainMs: number; drainedInMs: number; droppedAtClose: number; notDrained: { name: string; depth: number; state: string }[] };
-  options: { rate: number; surgeFactor: number; faults: boolean; seed: number; txPerSec: number };
+  /** cluster: where the local cluster ran ('worker': its own thread behind comlink; 'none': real providers). */
+  options: { rate: number; surgeFactor: number; faults: boolean; seed: number; txPerSec: number; cluster?: 'worker' | 'in-process' | 'none' };
   signals: {
     byPriority: Record<Priority, { attempted: number; accepted: number; refused: number; delivered: number; failed: number; dropped: number }>;
     byTopic: Record<string, { attempted: number; accepted: number; refused: number }>;
@@ -179,7 +180,7 @@ export function formatReport(r: DemoReport): string {
   const L: string[] = [];
   const p = r.signals.byPriority;
   L.push('');
-  L.push(`==== palisade demo report (${r.mode}) ====`);
+  L.push(`==== palisade demo report (${r.mode}${r.options.cluster === 'worker' ? ', cluster in its own thread' : r.options.cluster === 'in-process' ? ', cluster in this thread' : ''}) ====`);
   L.push(`run ${f1(r.ranMs / 1000)} s of ${f1(r.durationMs / 1000)} s requested; start-up ${f1(r.startupMs / 1000)} s; stopped by ${r.shutdown.reason}; drained in ${r.shutdown.drainedInMs} ms (deadline ${r.shutdown.drainMs} ms, ${r.shutdown.droppedAtClose} dropped at close)`);
   if (r.shutdown.notDrained.length) L.push(`  not drained by the deadline: ${r.shutdown.notDrained.map((x) => `${x.name} (${x.depth} queued, ${x.state})`).join(', ')}`);
   L.push(`surge ×${r.options.surgeFactor} from ${f1(r.signals.surge.fromMs / 1000)} s to ${f1(r.signals.surge.toMs / 1000)} s (peak target ${n(Math.round(r.signals.surge.peakRate))} ev/s), seed ${r.options.seed}`);

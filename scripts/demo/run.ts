@@ -15,13 +15,13 @@ import { getRpcPoolConfig, loadConfig } from '../../src/config/index.ts';
 import { CircuitBreakerManager } from '../../src/breaker/index.ts';
 import { Supervisor, faultKindsFor, killActor } from '../../src/runtime/index.ts';
 import { SignalBus, type SignalBusStats, type Subscription } from '../../src/bus/index.ts';
-import { startLocalCluster, type LocalCluster } from '../../src/devnet/index.ts';
 import { RpcConnectionPool, createSolanaConnection } from '../../src/rpc/index.ts';
 import { accountSubscribers, dropsAfterAccept } from '../lib/bus-accounting.ts';
 import { describeError } from '../lib/checks.ts';
 import { Closer } from '../lib/closer.ts';
 import { memoryMb } from '../lib/flags.ts';
 import { sleep, waitFor, withDeadline } from '../lib/wait.ts';
+import { startScriptCluster, type ScriptCluster } from './cluster.ts';
 import { startControlServer, type ControlServer } from './control-server.ts';
 import { TradeExecutor } from './executor.ts';
 import { FaultRunner, defaultSchedule, type ActorFaultKind, type FaultTargets, type Observed } from './faults.ts';
@@ -80,14 +80,14 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
 
   try {
     // ---------------------------------------------------------------- providers
-    let cluster: LocalCluster | null = null;
+    let cluster: ScriptCluster | null = null;
     let endpoints: { name: string; url: string; wsUrl?: string; tier: number; weight?: number }[];
     if (o.real) {
       endpoints = getRpcPoolConfig(loadConfig()).endpoints.map((e) => ({ name: e.name, url: e.url, tier: e.tier, weight: e.weight }));
       say(`real providers: ${endpoints.map((e) => e.name).join(' → ')} (from HELIUS_RPC_URL / CHAINSTACK_RPC_URL / SOLANA_RPC_URL); no local fault injection`);
     } else {
-      say('starting the local Solana cluster (litesvm; one chain, one port per provider) ...');
-      cluster = await startLocalCluster({ logger });
+      say(`starting the local Solana cluster (litesvm; one chain, one port per provider) ${o.clusterInProcess ? 'in this thread (--cluster-in-process)' : 'in a worker thread of its own (comlink control)'} ...`);
+      cluster = await startScriptCluster({ inProcess: o.clusterInProcess === true, logger });
       const c = cluster;
       closer.add('local cluster', () => c.close());
       endpoints = cluster.endpoints.map((e, i) => ({ name: e.name, url: e.url, wsUrl: e.wsUrl, tier: i }));
@@ -402,6 +402,10 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     const gen = generator.stats();
     const x = executor.stats();
     const poolStats = pool.getStats();
+    const clusterControl = cluster?.controlStats();
+    if (clusterControl) {
+      say(`  cluster control (comlink to the cluster's thread): ${clusterControl.calls} calls, ${clusterControl.failed} refused by the cluster, ${clusterControl.timeouts} timed out, ${clusterControl.rejectedExited} cut by a thread exit; round trip p50 ${clusterControl.latency.p50.toFixed(2)} ms p99 ${clusterControl.latency.p99.toFixed(2)} ms`);
+    }
     sampleMemory();
     const mem = memoryMb();
 
@@ -455,7 +459,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
       ranMs,
       startupMs,
       shutdown: { reason, drainMs: o.drainMs, drainedInMs, droppedAtClose, notDrained },
-      options: { rate: o.rate, surgeFactor: o.surgeFactor, faults: faultsOn, seed: o.seed, txPerSec: o.txPerSec },
+      options: { rate: o.rate, surgeFactor: o.surgeFactor, faults: faultsOn, seed: o.seed, txPerSec: o.txPerSec, cluster: cluster?.mode ?? 'none' },
       signals: {
         byPriority: { critical: pri('critical'), normal: pri('normal'), low: pri('low') },
         byTopic: gen.byTopic,

@@ -37,6 +37,8 @@ export interface StressOptions {
   killEveryMs: number;
   seed: number;
   drainMs: number;
+  /** The local cluster in this thread instead of its own worker thread (for comparison). */
+  clusterInProcess?: boolean;
   logger: Logger;
   write: (line: string) => void;
 }
@@ -102,8 +104,8 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   }, 250);
   memTimer.unref();
 
-  say('starting the stack: local Solana cluster, supervisor, RPC pool (endpoint actors, per-method breakers), signal bus ...');
-  const stack = await startStack({ logger: o.logger, maxQueueSize: 10_000, heartbeatMs: 250 });
+  say(`starting the stack: local Solana cluster (${o.clusterInProcess ? 'in this thread' : 'in its own worker thread'}), supervisor, RPC pool (endpoint actors, per-method breakers), signal bus ...`);
+  const stack = await startStack({ logger: o.logger, maxQueueSize: 10_000, heartbeatMs: 250, clusterInProcess: o.clusterInProcess === true });
   const { supervisor, bus, protectedPool } = stack;
   try {
     // ------------------------------------------------------------ subscribers and ask actors
@@ -232,6 +234,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
         killEveryMs: o.killEveryMs,
         seed: o.seed,
         drainMs: o.drainMs,
+        clusterInProcess: o.clusterInProcess === true,
       },
       concurrentOps: [poolOps, askOps],
       surge: { ...surge, byPriority, droppedByReason, criticalUnaccounted, drainedInMs, latency: { inline: stats.latency, worker: stats.workerLatency } },

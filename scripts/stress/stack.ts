@@ -1,16 +1,17 @@
 /**
  * The palisade stack the stress bench and the seed-named stress script run against: a local
- * Solana cluster, a supervisor, the RPC pool with endpoint actors behind per-method breakers
+ * Solana cluster (in a worker thread of its own by default, so the providers do not compete with
+ * the stack under test for its event loop), a supervisor, the RPC pool with endpoint actors behind per-method breakers
  * (the seed's `CircuitBreakerManager.protect(rpcPool)`), and a signal bus. Everything it opens
  * is registered on one Closer.
  */
 import { CircuitBreakerManager, type ProtectedRpcPool } from '../../src/breaker/index.ts';
 import { SignalBus } from '../../src/bus/index.ts';
-import { startLocalCluster, type LocalCluster } from '../../src/devnet/index.ts';
 import type { Logger } from '../../src/log/index.ts';
 import { RpcConnectionPool } from '../../src/rpc/index.ts';
 import { Supervisor } from '../../src/runtime/index.ts';
 import { Closer } from '../lib/closer.ts';
+import { startScriptCluster, type ScriptCluster } from '../demo/cluster.ts';
 import { withDeadline } from '../lib/wait.ts';
 
 export interface StackOptions {
@@ -24,10 +25,12 @@ export interface StackOptions {
   cooldownMs?: number;
   /** Slot duration of the local chain. Default 400. */
   slotMs?: number;
+  /** Run the local cluster in this thread (the old way, for comparison) instead of its own worker thread. */
+  clusterInProcess?: boolean;
 }
 
 export interface Stack {
-  cluster: LocalCluster;
+  cluster: ScriptCluster;
   supervisor: Supervisor;
   pool: RpcConnectionPool;
   protectedPool: ProtectedRpcPool<RpcConnectionPool>;
@@ -39,7 +42,7 @@ export interface Stack {
 export async function startStack(o: StackOptions): Promise<Stack> {
   const closer = new Closer();
   try {
-    const cluster = await startLocalCluster({ logger: o.logger, slotMs: o.slotMs ?? 400 });
+    const cluster = await startScriptCluster({ inProcess: o.clusterInProcess === true, logger: o.logger, slotMs: o.slotMs ?? 400 });
     closer.add('local cluster', () => cluster.close());
     // Stress kills the same workers again and again: allow many restarts before quarantine.
     const supervisor = new Supervisor({ logger: o.logger, maxRestarts: 1000, withinMs: 60_000, heartbeatMs: o.heartbeatMs ?? 250, restartBackoff: { initialMs: 5, maxMs: 100 } });
