@@ -84,17 +84,39 @@ describe('signing: faults', { timeout: 60_000 }, () => {
     }
   });
 
-  it("the caller's AbortSignal rejects with SIGNER_ABORTED, before and while the task runs", async () => {
-    const signer = new OffThreadSigner({ workerModule: FAULTY, minThreads: 1, maxThreads: 1 });
+  it("the caller's AbortSignal rejects with SIGNER_ABORTED at once, before and while the task runs; the deadline still frees the worker", async () => {
+    const clock = new ManualClock();
+    const signer = new OffThreadSigner({ workerModule: FAULTY, clock, taskTimeoutMs: 1000, minThreads: 1, maxThreads: 1 });
     try {
       await signer.ready();
       assert.equal(await codeOf(signer.sign(ok(), key, { signal: AbortSignal.abort(new Error('no longer wanted')) })), 'SIGNER_ABORTED');
       const ctl = new AbortController();
       const hung = signer.sign(msg(HANG), key, { signal: ctl.signal });
+      const queued = signer.sign(ok(), key);
       ctl.abort(new Error('trade cancelled'));
       await assert.rejects(hung, (err: SignerError) => err.code === 'SIGNER_ABORTED' && err.message.includes('trade cancelled'));
+      assert.equal(signer.stats().pending, 1, 'the queued one still waits: the worker is still busy with the abandoned task');
+      // The abandoned task's deadline terminates the hung worker; the queued one then runs on a fresh worker.
+      clock.advance(1000);
+      const s1 = signer.stats();
+      assert.equal(s1.failed.timeout, 1, 'the queued signature shared the deadline instant and timed out too');
+      assert.equal(await codeOf(queued), 'SIGNER_TIMEOUT');
       assert.equal((await signer.sign(ok(), key)).length, 64);
-      assert.equal(signer.stats().failed.aborted, 2);
+      const s = signer.stats();
+      assert.equal(s.failed.aborted, 2);
+      assert.ok(s.workersExited >= 1, 'the hung worker was terminated');
+    } finally {
+      await signer.close();
+    }
+  });
+
+  it('signatures come back in the order they were asked for (FIFO), with one worker and a backlog', async () => {
+    const signer = new OffThreadSigner({ minThreads: 1, maxThreads: 1, maxQueue: 64 });
+    try {
+      await signer.ready();
+      const order: number[] = [];
+      await Promise.all(Array.from({ length: 40 }, (_, i) => signer.sign(ok(i + 1), key).then(() => void order.push(i))));
+      assert.deepEqual(order, Array.from({ length: 40 }, (_, i) => i));
     } finally {
       await signer.close();
     }
@@ -140,7 +162,7 @@ describe('signing: faults', { timeout: 60_000 }, () => {
     await signer.ready();
     const done = await signer.sign(ok(), key);
     assert.equal(done.length, 64);
-    const hung = signer.sign(msg(HANG), key);
+    const hung = codeOf(signer.sign(msg(HANG), key));
     const closing = signer.close({ drainMs: 100 });
     assert.equal(await codeOf(signer.sign(ok(), key)), 'SIGNER_CLOSED');
     // The hung task's own deadline (60 s) is far away: only the drain deadline can end it.
@@ -148,7 +170,7 @@ describe('signing: faults', { timeout: 60_000 }, () => {
     assert.equal(signer.stats().pending, 1);
     clock.advance(1);
     await closing;
-    assert.equal(await codeOf(hung), 'SIGNER_CLOSED');
+    assert.equal(await hung, 'SIGNER_CLOSED');
     const s = signer.stats();
     assert.equal(s.pending, 0);
     assert.equal(s.threads, 0);
