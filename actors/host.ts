@@ -18,6 +18,15 @@ type Handler = (message: unknown) => unknown;
 
 /** Yield to the event loop after this many synchronous handler calls, so pings, timers and sockets inside the actor keep running under load. */
 const YIELD_EVERY = 2048;
+/**
+ * Going idle with fewer than this many finished messages unreported, the worker acknowledges
+ * IDLE_ACK_MS later rather than at once: a trickle (one message per wake-up) then costs one
+ * message per millisecond instead of one per message, and the host often accounts for them
+ * first by reading the control block (C_SEEN). A larger backlog is acknowledged at once: the
+ * host is likely waiting for that credit.
+ */
+const IDLE_ACK_BATCH = 16;
+const IDLE_ACK_MS = 1;
 
 let handler: Handler | null = null;
 let ctrl: Int32Array = new Int32Array(P.C_SLOTS);
@@ -30,6 +39,7 @@ let busy = false;
 /** Highest seq the host has been told about (by a reply, failure or ack). */
 let reported = 0;
 let done = 0;
+let idleAckTimer: ReturnType<typeof setTimeout> | null = null;
 
 // Envelopes that arrived by message, as batches: [firstSeq, metas, payloads, index].
 interface Batch {
@@ -192,7 +202,10 @@ function take(): boolean {
  */
 function goIdle(): boolean {
   ring?.release();
-  ackIfBehind();
+  const seen = Atomics.load(ctrl, P.C_SEEN);
+  if (seen > reported) reported = seen;
+  if (done - reported >= IDLE_ACK_BATCH || ring === null) ackIfBehind();
+  else if (done > reported && idleAckTimer === null) idleAckTimer = setTimeout(idleAck, IDLE_ACK_MS);
   if (ring === null) return false;
   if (ring.peek()) {
     // Published since take() looked: go on. Any other seq means the next one is on its way by message (which calls pump()).
@@ -274,6 +287,7 @@ function succeeded(seq: number, isAsk: boolean, value: unknown): void {
     try {
       port!.postMessage([P.W_REPLY, seq, value]);
     } catch (err) {
+      Atomics.add(ctrl, P.C_FAILS, 1);
       port!.postMessage([P.W_FAILED, seq, { name: 'DataCloneError', message: `reply cannot be cloned: ${(err as Error).message}`, code: 'ACTOR_REPLY_NOT_CLONEABLE' }]);
     }
     reported = seq;
@@ -283,6 +297,8 @@ function succeeded(seq: number, isAsk: boolean, value: unknown): void {
 
 function failed(seq: number, err: unknown): void {
   ring?.release();
+  // Counted before C_DONE passes this message: a host reading C_DONE then C_FAILS knows a report is on its way.
+  Atomics.add(ctrl, P.C_FAILS, 1);
   port!.postMessage([P.W_FAILED, seq, errorInfo(err)]);
   reported = seq;
   finish(seq);
@@ -290,7 +306,7 @@ function failed(seq: number, err: unknown): void {
 
 function finish(seq: number): void {
   done = seq;
-  ctrl[P.C_DONE] = seq;
+  Atomics.store(ctrl, P.C_DONE, seq);
   const want = Atomics.load(ctrl, P.C_WANT_ACK);
   if (want !== 0 && seq >= want && seq > reported) {
     Atomics.store(ctrl, P.C_WANT_ACK, 0);
@@ -298,6 +314,14 @@ function finish(seq: number): void {
     port!.postMessage([P.W_ACK, seq]);
     reported = seq;
   }
+}
+
+function idleAck(): void {
+  idleAckTimer = null;
+  // What the host has already read from the control block needs no message.
+  const seen = Atomics.load(ctrl, P.C_SEEN);
+  if (seen > reported) reported = seen;
+  ackIfBehind();
 }
 
 function ackIfBehind(): void {

@@ -54,6 +54,47 @@ test('what the codec does not carry is reported so it can go by postMessage; a f
   assert.equal(w.used, 0);
 });
 
+test('repeated string fields are sent once; a write that fails forgets what it would have taught the reader', () => {
+  const { w, r, ctrl } = pair(1024);
+  let seq = 1;
+  const a = { topic: 't', priority: 'normal', token: 'BONK', n: 1 };
+  assert.deepEqual(roundTrip(w, r, a, seq++), a);
+  const before = w.used;
+  assert.equal(w.write(seq, 0, { ...a, n: 2 }), WRITE_OK);
+  const repeatBytes = w.used - before;
+  w.publish();
+  assert.ok(r.peek());
+  assert.deepEqual(r.take(), { ...a, n: 2 });
+  r.release();
+  assert.ok(repeatBytes <= 12 + 3 + 3 * 1 + 5 + 3, `a repeat costs ${repeatBytes} bytes`);
+  seq++;
+  // A new token in a record that is then refused (a Map further on): the reader never saw it.
+  assert.equal(w.write(seq, 0, { topic: 't', priority: 'normal', token: 'PEPE', n: new Map() }), WRITE_UNSUPPORTED);
+  assert.deepEqual(roundTrip(w, r, { topic: 't', priority: 'normal', token: 'PEPE', n: 3 }, seq++), { topic: 't', priority: 'normal', token: 'PEPE', n: 3 });
+  assert.deepEqual(roundTrip(w, r, { topic: 't', priority: 'low', token: 'PEPE', n: 4 }, seq++), { topic: 't', priority: 'low', token: 'PEPE', n: 4 });
+  // Fill the ring so a record with a new string cannot fit; it must not be remembered either.
+  const big = 'x'.repeat(200);
+  let filled = 0;
+  while (w.write(seq, 0, { topic: big, priority: 'low', token: 'PEPE', n: filled }) === WRITE_OK) {
+    seq++;
+    filled++;
+  }
+  assert.equal(w.write(seq, 0, { topic: 'WIF'.repeat(300), priority: 'low', token: 'PEPE', n: -1 }), WRITE_FULL);
+  w.publish();
+  for (let i = 0; i < filled; i++) {
+    assert.ok(r.peek());
+    assert.deepEqual(r.take(), { topic: big, priority: 'low', token: 'PEPE', n: i });
+  }
+  r.release();
+  assert.equal(Atomics.load(ctrl, C_RING_HEAD) >>> 0, (w as unknown as { tail: number }).tail >>> 0);
+  const next = { topic: 'WIF', priority: 'low', token: 'PEPE', n: 5 };
+  assert.deepEqual(roundTrip(w, r, next, seq++), next);
+  // Nested objects of one shape share the field memory in the order both sides walk them.
+  const tree = { k: 'a', child: { k: 'b', child: { k: 'b', child: null } } };
+  assert.deepEqual(roundTrip(w, r, tree, seq++), tree);
+  assert.deepEqual(roundTrip(w, r, tree, seq++), tree);
+});
+
 test('the ring wraps around, reports full, and resumes once the reader releases', () => {
   const { w, r, ctrl } = pair(1024);
   let written = 0;

@@ -43,6 +43,7 @@ import type {
   DeadLetter,
   DeadLetterReason,
   Outcome,
+  OutcomeSink,
   SpawnOptions,
   TellOptions,
 } from './types.ts';
@@ -58,7 +59,7 @@ export const HEARTBEAT_MISSES = 3;
 const MAX_IN_FLIGHT = 4096;
 const WINDOW_TARGET_MS = 2;
 /** Records waiting for a sleeping worker that make the host wake it at once rather than at the end of the tick. */
-const WAKE_BATCH = 64;
+const WAKE_BATCH = 256;
 const SENT = 0;
 const FULL = 1;
 const REFUSED = 2;
@@ -136,6 +137,13 @@ export class ActorCell {
   private serviceMs = -1;
   private incarnation = 0;
   private seq = 0;
+  /** W_FAILED reports received from the current incarnation (compared with its C_FAILS). */
+  private failsSeen = 0;
+  private sink: OutcomeSink | null = null;
+  /** Processed messages not yet handed to the sink, and the batch array being handed over. */
+  private doneMsgs: unknown[] = [];
+  private doneN = 0;
+  private spareMsgs: unknown[] = [];
   private loaded = false;
   /** True until the first incarnation has loaded: a failure then is a start failure, not a crash. */
   private firstStart = true;
@@ -467,7 +475,7 @@ export class ActorCell {
         } else {
           this.lateReplies++;
         }
-        if (this.ref.outcomeListeners) this.emitOutcome('processed', env);
+        this.noteProcessed(env);
         break;
       }
       case P.W_FAILED: {
@@ -479,10 +487,11 @@ export class ActorCell {
           return;
         }
         this.failed++;
+        this.failsSeen++;
         const err = new ActorHandlerError(this.name, m[2] as RemoteErrorInfo);
         this.ctx.logger.warn({ actor: this.name, err: m[2] }, 'palisade runtime: actor handler failed');
         this.settleAsk(env, err);
-        if (this.ref.outcomeListeners) this.ref.emit('outcome', { kind: 'failed', message: env.message, priority: LANES[env.lane]!, error: err } satisfies Outcome);
+        this.reportOther({ kind: 'failed', message: env.message, priority: LANES[env.lane]!, error: err });
         break;
       }
       case P.W_ACK:
@@ -513,6 +522,7 @@ export class ActorCell {
       default:
         return;
     }
+    this.flushProcessed();
     if (m[0] !== P.W_LOADED) this.resizeWindow();
     // Recovery ends when the new incarnation finishes its first message, or is ready with nothing to do.
     if (this.recoveringSince !== 0 && this.loaded && (m[0] !== P.W_LOADED || (this.window.length === 0 && this.mailbox.size === 0))) {
@@ -540,7 +550,6 @@ export class ActorCell {
 
   /** Envelopes up to `seq` finished without a reply of their own (tells). */
   private completeThrough(seq: number): void {
-    const emit = this.ref.outcomeListeners;
     for (let env = this.window.peek(); env !== undefined && env.seq <= seq; env = this.window.peek()) {
       this.window.shift();
       this.processed++;
@@ -548,12 +557,75 @@ export class ActorCell {
         // Cannot happen with a well-behaved worker (asks always reply); never leave a caller hanging.
         this.settleAsk(env, new ActorCrashedError(this.name, 'exit', 'the worker finished the message without a reply', env.attempt));
       }
-      if (emit) this.emitOutcome('processed', env);
+      this.noteProcessed(env);
     }
   }
 
-  private emitOutcome(kind: 'processed', env: Envelope): void {
-    this.ref.emit('outcome', { kind, message: env.message, priority: LANES[env.lane]! } satisfies Outcome);
+  /**
+   * Accounts now for the tells the worker has finished, read from the control block, without
+   * waiting for its acknowledgement message (which comes once per event-loop turn at best, or
+   * is saved altogether). Stops at the first ask (its reply carries the value) and while a
+   * failure report is still on its way (that message must not be counted as processed).
+   */
+  reapFinished(): number {
+    const head = this.window.peek();
+    if (head === undefined || this.worker === null) return 0;
+    const done = Atomics.load(this.ctrl, P.C_DONE);
+    let n = 0;
+    if (head.seq <= done && Atomics.load(this.ctrl, P.C_FAILS) === this.failsSeen) {
+      for (let env: Envelope | undefined = head; env !== undefined && env.seq <= done && env.ask === null; env = this.window.peek()) {
+        this.window.shift();
+        this.processed++;
+        n++;
+        this.noteProcessed(env);
+      }
+    }
+    // The caller is short of credit: if it stops producing and waits, credit must come back by
+    // message, and before the worker runs dry. Ask for an acknowledgement halfway through what is left.
+    const left = this.window.peek();
+    if (left !== undefined && Atomics.load(this.ctrl, P.C_WANT_ACK) === 0) Atomics.store(this.ctrl, P.C_WANT_ACK, left.seq + (this.window.length >> 1));
+    if (n === 0) return 0;
+    Atomics.store(this.ctrl, P.C_SEEN, done);
+    this.flushProcessed();
+    if (this.mailbox.size > 0 && this.window.length < this.windowLimit) this.scheduleFlush();
+    else this.updateRef();
+    if (this.idleWaiters.length > 0) this.notifyIfIdle();
+    return n;
+  }
+
+  /** A processed message: batched for the sink (flushed by flushProcessed), emitted per message to 'outcome' listeners. */
+  private noteProcessed(env: Envelope): void {
+    if (this.sink !== null) this.doneMsgs[this.doneN++] = env.message;
+    if (this.ref.outcomeListeners) this.ref.emit('outcome', { kind: 'processed', message: env.message, priority: LANES[env.lane]! } satisfies Outcome);
+  }
+
+  private flushProcessed(): void {
+    const n = this.doneN;
+    if (n === 0) return;
+    // Swap first: the sink may tell more (and so reach here again) while it reads this batch.
+    const batch = this.doneMsgs;
+    this.doneMsgs = this.spareMsgs;
+    this.spareMsgs = batch;
+    this.doneN = 0;
+    try {
+      this.sink?.processed(batch, n);
+    } finally {
+      for (let i = 0; i < n; i++) batch[i] = undefined;
+    }
+  }
+
+  /** A failed or dead-lettered message; processed ones before it are reported first, so order holds. */
+  private reportOther(o: Outcome): void {
+    if (this.sink !== null) {
+      this.flushProcessed();
+      this.sink.settled(o);
+    }
+    if (this.ref.outcomeListeners) this.ref.emit('outcome', o);
+  }
+
+  setOutcomeSink(sink: OutcomeSink | null): void {
+    this.flushProcessed();
+    this.sink = sink;
   }
 
   private settleAsk(env: Envelope, err: Error): void {
@@ -594,6 +666,7 @@ export class ActorCell {
     const module = this.module!;
     const inc = ++this.incarnation;
     this.seq = 0;
+    this.failsSeen = 0;
     this.loaded = false;
     this.killIntent = null;
     this.lastError = null;
@@ -745,7 +818,7 @@ export class ActorCell {
       if (env.seq <= done) {
         this.processed++;
         if (env.ask !== null) this.settleAsk(env, new ActorCrashedError(this.name, crashErrorKind, 'the message was processed but its reply was lost in the crash', env.attempt));
-        if (this.ref.outcomeListeners) this.emitOutcome('processed', env);
+        this.noteProcessed(env);
       } else if (env.seq === current && kind !== 'sibling') {
         if (env.attempt >= this.opts.maxAttempts) {
           env.seq = 0;
@@ -758,6 +831,7 @@ export class ActorCell {
         requeue.push(env);
       }
     }
+    this.flushProcessed();
     for (const env of requeue) env.seq = 0;
     this.mailbox.requeueFront(requeue);
 
@@ -930,7 +1004,7 @@ export class ActorCell {
     const priority = LANES[env.lane]!;
     const attempts = reason === 'max-attempts' ? env.attempt : env.attempt - 1;
     this.ctx.recordDeadLetter({ actor: this.name, message: env.message, reason, priority, attempts, at: this.ctx.clock.now(), error: err });
-    if (this.ref.outcomeListeners) this.ref.emit('outcome', { kind: 'dead-letter', message: env.message, priority, error: err, reason } satisfies Outcome);
+    if (this.sink !== null || this.ref.outcomeListeners) this.reportOther({ kind: 'dead-letter', message: env.message, priority, error: err, reason });
     this.settleAsk(env, err);
   }
 
@@ -1046,6 +1120,25 @@ export class ActorRef extends EventEmitter {
   /** Messages accepted and not yet finished (queued + handed to the worker); cheap, for producer backpressure. */
   get pending(): number {
     return this.#cell.pending;
+  }
+
+  /**
+   * Receives outcomes in batches instead of (or besides) 'outcome' events; null removes it.
+   * One sink per actor: setting another replaces it.
+   */
+  setOutcomeSink(sink: OutcomeSink | null): void {
+    this.#cell.setOutcomeSink(sink);
+  }
+
+  /**
+   * Reports (to the sink and 'outcome' listeners) the tells the worker has already finished,
+   * read from shared memory, instead of waiting for its acknowledgement message. Cheap (a few
+   * atomic loads); for producers that want their credit back within the same event-loop turn.
+   * Returns the number reported. Not meant for outcome callbacks (a nested batch would reach
+   * the sink before the one it is reading has been handled).
+   */
+  reapFinished(): number {
+    return this.#cell.reapFinished();
   }
 
   /** Queues a message; false when the mailbox refuses it (counted and dead-lettered with the reason). */

@@ -60,6 +60,8 @@ export const C_SLEEPING = 2; // 1: the worker found nothing to do and waits for 
 export const C_WANT_ACK = 3; // >0: the host wants an ack once C_DONE reaches this seq
 export const C_RING_HEAD = 4; // ring read position (bytes, uint32 wrapping), written by the worker
 export const C_RING_TAIL = 5; // ring write position, written by the host
+export const C_FAILS = 6; // failure reports (W_FAILED) the worker has posted; bumped before C_DONE moves past the message
+export const C_SEEN = 7; // highest seq the host has already accounted for by reading C_DONE (saves the worker an ack)
 export const C_SLOTS = 8;
 /**
  * After the Int32 slots, one Float64: milliseconds the worker has spent with a message in hand

@@ -14,7 +14,9 @@
  * Values the codec carries: undefined, null, booleans, numbers (int32 or float64, -0 kept),
  * strings, dense arrays and plain objects of those, nested up to MAX_DEPTH. Keys of an object
  * shape are sent once per incarnation (shape id afterwards); the worker builds objects of a
- * shape with a generated literal constructor. Anything else (Map, Date, typed arrays, class
+ * shape with a generated literal constructor. A string field equal to the same field of the
+ * previous object of that shape (a topic, a priority, a token) is sent as one byte (T_SAME):
+ * both sides remember the last string per shape field. Anything else (Map, Date, typed arrays, class
  * instances, cycles, BigInt...) is reported as not encodable and goes by postMessage, where
  * structured clone handles it; order is kept because every envelope has a sequence number.
  * Known difference from structured clone: named (non-index) properties of arrays are dropped.
@@ -40,6 +42,7 @@ const T_ARRAY = 8;
 const T_SHAPE_DEF = 9; // u16 id, u8 n, n keys (strings), then values
 const T_SHAPE = 10; // u16 id, then values
 const T_DYN_OBJECT = 11; // u32 n, then n × (key string, value)
+const T_SAME = 12; // in a shape field: the string this field had in the previous object of the shape
 
 export const WRITE_OK = 1;
 export const WRITE_FULL = 0;
@@ -68,6 +71,10 @@ export class RingWriter {
   private readonly tentative: number[] = [];
   private lastShape = -1;
   private readonly shapeEncoders: ShapeEncoder[] = [];
+  /** Per shape, the last string sent in each field (undefined: none the worker is sure to have). */
+  private readonly lastStrings: (string | undefined)[][] = [];
+  /** (cache, field) pairs set while encoding the current record; forgotten if the record is not written. */
+  private readonly remembered: unknown[] = [];
 
   constructor(
     sab: SharedArrayBuffer,
@@ -140,6 +147,11 @@ export class RingWriter {
       const state = end < 0 ? 0 : 2;
       for (let i = 0; i < t.length; i++) this.shapeState[t[i]!] = state;
       t.length = 0;
+    }
+    const r = this.remembered;
+    if (r.length !== 0) {
+      if (end < 0) for (let i = 0; i < r.length; i += 2) (r[i] as (string | undefined)[])[r[i + 1] as number] = undefined;
+      r.length = 0;
     }
     return end;
   }
@@ -250,12 +262,27 @@ export class RingWriter {
       this.shapeState[id] = 1;
       this.tentative.push(id);
     }
-    return this.shapeEncoders[id]!(this, o, p, depth + 1);
+    return this.shapeEncoders[id]!(this, o, p, depth + 1, this.lastStrings[id]!);
   }
 
   /** Called by generated shape encoders. */
   encValue(v: unknown, p: number, depth: number): number {
     return this.enc(v, p, depth);
+  }
+
+  /** Called by generated shape encoders: a string field, sent as T_SAME when it repeats. */
+  encField(v: string, p: number, last: (string | undefined)[], field: number): number {
+    if (v === last[field]) {
+      if (p + 1 > this.lim) return NO_SPACE;
+      this.u8[p] = T_SAME;
+      return p + 1;
+    }
+    const end = this.encStr(v, p);
+    if (end >= 0) {
+      last[field] = v;
+      this.remembered.push(last, field);
+    }
+    return end;
   }
 
   private encDynObject(o: Record<string, unknown>, p: number, depth: number): number {
@@ -305,6 +332,7 @@ export class RingWriter {
       this.shapeKeys.push(keys);
       this.shapeState.push(0);
       this.shapeEncoders.push(shapeEncoder(keys));
+      this.lastStrings.push(new Array<string | undefined>(keys.length).fill(undefined));
     }
     this.lastShape = id;
     return id;
@@ -320,9 +348,9 @@ export class RingReader {
   private tailSeen = 0;
   private unpublished = 0;
   private p = 0;
-  private readonly factories: ((d: () => unknown) => unknown)[] = [];
+  private readonly factories: ShapeFactory[] = [];
   private readonly shapeKeys: string[][] = [];
-  private readonly next = (): unknown => this.val();
+  private readonly lastStrings: (string | undefined)[][] = [];
   /** Seq and meta of the record read by the last successful peek(). */
   seq = 0;
   meta = 0;
@@ -398,7 +426,7 @@ export class RingReader {
       case T_SHAPE: {
         const id = dv.getUint16(p + 1, true);
         this.p = p + 3;
-        return this.factories[id]!(this.next);
+        return this.factories[id]!(this, this.lastStrings[id]!);
       }
       case T_SHAPE_DEF: {
         const id = dv.getUint16(p + 1, true);
@@ -408,7 +436,8 @@ export class RingReader {
         for (let i = 0; i < n; i++) keys.push(this.val() as string);
         this.shapeKeys[id] = keys;
         this.factories[id] = shapeFactory(keys);
-        return this.factories[id]!(this.next);
+        this.lastStrings[id] = new Array<string | undefined>(n).fill(undefined);
+        return this.factories[id]!(this, this.lastStrings[id]!);
       }
       case T_TRUE:
         this.p = p + 1;
@@ -452,6 +481,18 @@ export class RingReader {
     }
   }
 
+  /** Called by generated shape factories: one field value (T_SAME: the field's last string). */
+  field(last: (string | undefined)[], i: number): unknown {
+    const p = this.p;
+    if (this.u8[p] === T_SAME) {
+      this.p = p + 1;
+      return last[i];
+    }
+    const v = this.val();
+    if (typeof v === 'string') last[i] = v;
+    return v;
+  }
+
   private str8(): string {
     const p = this.p;
     const n = this.dv.getUint32(p + 1, true);
@@ -469,16 +510,19 @@ export class RingReader {
   }
 }
 
-type ShapeEncoder = (w: RingWriter, o: Record<string, unknown>, p: number, depth: number) => number;
+type ShapeEncoder = (w: RingWriter, o: Record<string, unknown>, p: number, depth: number, last: (string | undefined)[]) => number;
+type ShapeFactory = (r: RingReader, last: (string | undefined)[]) => unknown;
 
 /** Encodes the values of one shape with named property loads (monomorphic, unlike o[keys[i]]). */
 function shapeEncoder(keys: string[]): ShapeEncoder {
-  const body = keys.map((k) => `p = w.encValue(o[${JSON.stringify(k)}], p, d); if (p < 0) return p;`).join('\n');
-  return new Function('w', 'o', 'p', 'd', `${body}\nreturn p;`) as ShapeEncoder;
+  const body = keys
+    .map((k, i) => `v = o[${JSON.stringify(k)}]; p = typeof v === 'string' ? w.encField(v, p, last, ${i}) : w.encValue(v, p, d); if (p < 0) return p;`)
+    .join('\n');
+  return new Function('w', 'o', 'p', 'd', 'last', `let v;\n${body}\nreturn p;`) as ShapeEncoder;
 }
 
 /** A constructor that builds objects of one shape as a literal, so they all share one hidden class. */
-function shapeFactory(keys: string[]): (d: () => unknown) => unknown {
-  const body = `return {${keys.map((k) => `${JSON.stringify(k)}: d()`).join(', ')}};`;
-  return new Function('d', body) as (d: () => unknown) => unknown;
+function shapeFactory(keys: string[]): ShapeFactory {
+  const body = `return {${keys.map((k, i) => `${JSON.stringify(k)}: r.field(last, ${i})`).join(', ')}};`;
+  return new Function('r', 'last', body) as ShapeFactory;
 }

@@ -45,6 +45,20 @@ export interface Outcome {
   reason?: DeadLetterReason;
 }
 
+/**
+ * Outcomes in batches, for a producer that tracks every message it told (cheaper than the
+ * per-message 'outcome' event under load: no object per message). One sink per actor.
+ */
+export interface OutcomeSink {
+  /**
+   * `messages[0]` … `messages[count - 1]` were processed, in the order they were handed to the
+   * worker (for one priority, the order told). The array is reused: read it during the call only.
+   */
+  processed(messages: readonly unknown[], count: number): void;
+  /** A message failed or was dead-lettered; in order with the processed batches around it. */
+  settled(outcome: Outcome): void;
+}
+
 export interface CrashInfo {
   actor: string;
   kind: CrashKind;
