@@ -7,7 +7,39 @@ import { types } from 'node:util';
  * subscribers up front and refuse a bad one at the call instead of failing later in the router.
  */
 export function findUncloneable(value: unknown, path = 'event'): string | null {
+  if (typeof value === 'object' && value !== null && isPlainData(value, 0)) return null;
   return walk(value, path, null);
+}
+
+/** Nesting the fast check follows before leaving the answer to the full walk (which also handles cycles). */
+const PLAIN_DEPTH = 4;
+
+/**
+ * The common case on the publish path, answered without building paths or a visited set:
+ * plain objects and arrays of primitives, a few levels deep. False means "not sure": the full
+ * walk decides (and names the offending part).
+ */
+function isPlainData(obj: object, depth: number): boolean {
+  if (types.isProxy(obj)) return false;
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) {
+      const v: unknown = obj[i];
+      if (typeof v === 'object') {
+        if (v !== null && (depth >= PLAIN_DEPTH || !isPlainData(v, depth + 1))) return false;
+      } else if (typeof v === 'function' || typeof v === 'symbol') return false;
+    }
+    return true;
+  }
+  const proto = Object.getPrototypeOf(obj) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  // for-in also sees inherited enumerable keys; any doubt there only sends the event to the full walk.
+  for (const key in obj) {
+    const v = (obj as Record<string, unknown>)[key];
+    if (typeof v === 'object') {
+      if (v !== null && (depth >= PLAIN_DEPTH || !isPlainData(v, depth + 1))) return false;
+    } else if (typeof v === 'function' || typeof v === 'symbol') return false;
+  }
+  return true;
 }
 
 function walk(value: unknown, path: string, seen: Set<object> | null): string | null {

@@ -78,7 +78,11 @@ export class WorkerSubscriber implements Subscriber {
     if (spawn.init !== undefined) opts.init = spawn.init;
     if (spawn.startTimeoutMs !== undefined) opts.startTimeoutMs = spawn.startTimeoutMs;
     this.ref = supervisor.spawn(opts);
-    this.ref.on('outcome', (o: Outcome) => this.onOutcome(o));
+    // Batched outcomes: one call per acknowledgement rather than an event object per message.
+    this.ref.setOutcomeSink({
+      processed: (messages, count) => this.onProcessed(messages, count),
+      settled: (o) => this.onOutcome(o),
+    });
     this.ref.on('state', (state: string) => this.onState(state));
     this.ready = this.ref.ready;
     this.ready.catch((err: unknown) => {
@@ -99,6 +103,10 @@ export class WorkerSubscriber implements Subscriber {
       return;
     }
     this.stage(event, prio, exp, t0);
+    // Out of credit: take back what the worker has finished since its last acknowledgement
+    // (read from shared memory; the ack message would wait for the next event-loop turn). The
+    // outcomes pump the staged events, this one included, in order.
+    if (this.inflight.live >= this.credit) this.ref.reapFinished();
   }
 
   detach(reason: number): void {
@@ -190,6 +198,26 @@ export class WorkerSubscriber implements Subscriber {
     if (this.inflight.live > 0 || this.gate.admit() !== PROBE) return this.drop(R.SUBSCRIBER_QUARANTINED, prio);
     if (this.ref.state === 'quarantined') this.ref.revive();
     if (!this.send(event, prio, exp, t0)) this.gate.probeNotSent();
+  }
+
+  /** `count` events finished by the worker, oldest first, in the order they were handed over. */
+  private onProcessed(messages: readonly unknown[], count: number): void {
+    const counters = this.ctx.counters;
+    const ring = this.inflight;
+    let now = NaN;
+    for (let i = 0; i < count; i++) {
+      if (!this.takeInflight(messages[i] as object)) continue;
+      const prio = ring.lastPrio;
+      const t0 = ring.lastT0;
+      this.delivered++;
+      counters.delivered[prio]!++;
+      if (t0 === t0) {
+        if (now !== now) now = performance.now();
+        counters.workerLatency.record(now - t0);
+      }
+      this.gate.success();
+    }
+    this.pump();
   }
 
   private onOutcome(o: Outcome): void {
