@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../../src/clock.ts';
 import type { Logger } from '../../src/log/index.ts';
+import type { OffThreadSignerStats } from '../../src/signing/index.ts';
 import { LatencyHistogram, type LatencySummary } from '../../src/stats/latency.ts';
 import { describeError } from '../lib/checks.ts';
 import { validateTradeSignal, type TradeSignal } from './signals.ts';
@@ -13,6 +14,8 @@ import { validateTradeSignal, type TradeSignal } from './signals.ts';
 export interface TransferSender {
   /** Sends one transfer for a BUY of `token` and resolves once it is confirmed; rejects otherwise. */
   transfer(token: string, signal: AbortSignal): Promise<{ signature: string }>;
+  /** The off-thread signer's counters, when the sender signs through one. */
+  signerStats?(): OffThreadSignerStats;
 }
 
 export interface ExecutorOptions {
@@ -40,6 +43,8 @@ export interface ExecutorStats {
   /** Signal published → transfer confirmed, ms. */
   signalToConfirmed: LatencySummary;
   lastSignatures: string[];
+  /** Signatures made off the host thread (failures also appear in `failed` under their SIGNER_* code). */
+  signing?: OffThreadSignerStats;
 }
 
 type Delivered = TradeSignal & { sequence: number; timestamp: number };
@@ -106,6 +111,7 @@ export class TradeExecutor {
       inFlight: this.inFlight,
       signalToConfirmed: this.latency.summary(),
       lastSignatures: this.s.lastSignatures.slice(),
+      ...(this.sender?.signerStats ? { signing: this.sender.signerStats() } : {}),
     };
   }
 

@@ -32,6 +32,7 @@ import { CRITICAL_LOST_DEFINITION, finishReport, type CriticalAccount, type Demo
 import { CountingRpc } from './rpc-client.ts';
 import { TOPICS, ackChannelName, seededRandom } from './signals.ts';
 import { SolTransferSender, loadKeypairFile } from './transfers.ts';
+import { OffThreadSigner } from '../../src/signing/index.ts';
 import { LiveView, type ViewSnapshot } from './view.ts';
 
 export class DemoStartError extends PalisadeError {
@@ -153,13 +154,21 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
 
     // ---------------------------------------------------------------- wallet
     let sender: SolTransferSender | null = null;
+    // Transfers are signed on a piscina worker, never on this thread (it runs the bus router and
+    // the inline subscribers). Started only when there is a wallet to sign for.
+    const startSigner = async (): Promise<OffThreadSigner> => {
+      const s = new OffThreadSigner({ minThreads: 1, maxThreads: 1, logger });
+      closer.add('signer', () => s.close({ drainMs: 1000 }));
+      await withDeadline(s.ready(), 30_000, 'the signing worker start-up');
+      return s;
+    };
     let wallet = 'none';
     let walletNote: string | undefined;
     let maxTransfers: number | undefined;
     if (o.real) {
       const path = process.env['PALISADE_DEMO_KEYPAIR'];
       if (path) {
-        sender = new SolTransferSender(conn, loadKeypairFile(path), clock, { selfTransfer: true });
+        sender = new SolTransferSender(conn, loadKeypairFile(path), await startSigner(), clock, { selfTransfer: true });
         wallet = `real key ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
         maxTransfers = 3;
         walletNote = 'real mode: at most 3 self-transfers (payer to payer: only fees are spent)';
@@ -170,7 +179,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
       }
     } else {
       say('funding a fresh wallet by airdrop (through the pool) ...');
-      sender = new SolTransferSender(conn, Keypair.generate(), clock);
+      sender = new SolTransferSender(conn, Keypair.generate(), await startSigner(), clock);
       await withDeadline(sender.fundByAirdrop(1000, 20_000), 25_000, 'the airdrop');
       wallet = `local wallet ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
       say(`  ${wallet} funded with ${(await sender.balanceSol()).toFixed(0)} SOL`);
@@ -373,6 +382,11 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     const drainT0 = clock.now();
     const dropsBeforeClose = bus.getStats().dropped.BUS_CLOSED;
     await executor.drain(o.drainMs);
+    const sig = sender?.signerStats();
+    if (sig) {
+      const failures = Object.entries(sig.failed).filter(([, n]) => n > 0);
+      say(`  signing off-thread (piscina): ${sig.signed} signed, call→signature p50 ${sig.latency.p50.toFixed(2)} ms p99 ${sig.latency.p99.toFixed(2)} ms, failed ${failures.length ? JSON.stringify(Object.fromEntries(failures)) : 'none'}, workers started ${sig.workersStarted}`);
+    }
     const left = Math.max(0, o.drainMs - (clock.now() - drainT0));
     // Final bus numbers are read before close(): close stops the worker subscribers.
     await waitFor(() => busIdle(bus.getStats()), left, 'the bus to drain').catch(() => undefined);

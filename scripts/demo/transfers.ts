@@ -3,9 +3,14 @@
  * through the RPC pool (failover, breakers, rate-limit rests apply). Local mode funds a fresh
  * wallet by airdrop; real mode uses the keypair file named by PALISADE_DEMO_KEYPAIR and sends
  * tiny self-transfers so only fees are spent.
+ *
+ * Signing happens off the host thread (OffThreadSigner): the host only compiles the message
+ * and assembles the wire bytes. web3.js's `tx.sign()` + `tx.serialize()` would spend the host
+ * a pure-JS ed25519 signature plus a verification of it, both on the thread that runs the bus.
  */
 import { readFileSync } from 'node:fs';
 import { Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction, type BlockhashWithExpiryBlockHeight, type Connection } from '@solana/web3.js';
+import { SigningKey, signMessageToWire, type OffThreadSigner, type OffThreadSignerStats } from '../../src/signing/index.ts';
 import type { Clock } from '../../src/clock.ts';
 import { PalisadeError } from '../../src/errors.ts';
 import type { TransferSender } from './executor.ts';
@@ -40,6 +45,7 @@ export interface SolTransferOptions {
 
 export class SolTransferSender implements TransferSender {
   readonly payer: Keypair;
+  private readonly payerKey: SigningKey;
   private readonly recipients = new Map<string, PublicKey>();
   private blockhash: { value: BlockhashWithExpiryBlockHeight; at: number } | null = null;
   private nonce = 0;
@@ -49,10 +55,12 @@ export class SolTransferSender implements TransferSender {
   constructor(
     private readonly conn: Connection,
     payer: Keypair,
+    private readonly signer: OffThreadSigner,
     private readonly clock: Clock,
     options: SolTransferOptions = {},
   ) {
     this.payer = payer;
+    this.payerKey = SigningKey.fromSecretKey(payer.secretKey);
     this.ttl = options.blockhashTtlMs ?? 2000;
     this.self = options.selfTransfer ?? false;
     for (const t of MEME_TOKENS) this.recipients.set(t, Keypair.generate().publicKey);
@@ -77,11 +85,16 @@ export class SolTransferSender implements TransferSender {
     // signature; 0.001 SOL and up keeps a fresh recipient above the rent-exempt minimum.
     const lamports = 1_000_000 + (this.nonce++ % 1_000_000);
     const tx = new Transaction({ feePayer: this.payer.publicKey, ...latest }).add(SystemProgram.transfer({ fromPubkey: this.payer.publicKey, toPubkey: to, lamports }));
-    tx.sign(this.payer);
-    const signature = await this.conn.sendRawTransaction(tx.serialize(), { skipPreflight: false, maxRetries: 0 });
+    // The transfer's deadline also bounds its signature: an aborted transfer leaves the signer's queue at once.
+    const { wire } = await signMessageToWire(this.signer, tx.compileMessage().serialize(), [this.payerKey], { signal });
+    const signature = await this.conn.sendRawTransaction(wire, { skipPreflight: false, maxRetries: 0 });
     const res = await this.conn.confirmTransaction({ signature, ...latest, abortSignal: signal }, 'confirmed');
     if (res.value.err) throw new DemoWalletError(`transaction ${signature} failed: ${JSON.stringify(res.value.err)}`);
     return { signature };
+  }
+
+  signerStats(): OffThreadSignerStats {
+    return this.signer.stats();
   }
 
   private async latestBlockhash(): Promise<BlockhashWithExpiryBlockHeight> {
