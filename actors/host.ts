@@ -204,7 +204,8 @@ function goIdle(): boolean {
   ring?.release();
   const seen = Atomics.load(ctrl, P.C_SEEN);
   if (seen > reported) reported = seen;
-  if (done - reported >= IDLE_ACK_BATCH || ring === null) ackIfBehind();
+  const want = Atomics.load(ctrl, P.C_WANT_ACK);
+  if (done - reported >= IDLE_ACK_BATCH || ring === null || (want !== 0 && done >= want)) ackIfBehind();
   else if (done > reported && idleAckTimer === null) idleAckTimer = setTimeout(idleAck, IDLE_ACK_MS);
   if (ring === null) return false;
   if (ring.peek()) {
@@ -329,6 +330,9 @@ function ackIfBehind(): void {
     ring?.release();
     port!.postMessage([P.W_ACK, done]);
     reported = done;
+    // This ack answers the host's request too (compare-exchange: the host may be asking anew).
+    const want = Atomics.load(ctrl, P.C_WANT_ACK);
+    if (want !== 0 && want <= done) Atomics.compareExchange(ctrl, P.C_WANT_ACK, want, 0);
   }
 }
 

@@ -98,6 +98,57 @@ test('a handler that throws or rejects fails that message only: typed error, act
   assert.ok(lines.some((l) => l['actor'] === 'echo' && /handler failed/.test(String(l['msg']))), 'handler failures are logged');
 });
 
+test('an outcome sink gets processed messages in batches and failures in order; reapFinished reads finished tells without waiting for an ack', async () => {
+  const log = sharedLog();
+  const ref = sup.spawn({ name: 'sink', module: ECHO, init: { log: log.sab } });
+  await ref.ready;
+  const seen: string[] = [];
+  let batches = 0;
+  ref.setOutcomeSink({
+    processed: (messages, count) => {
+      batches++;
+      for (let i = 0; i < count; i++) seen.push(`ok ${(messages[i] as { v: unknown }).v}`);
+    },
+    settled: (o) => seen.push(`${o.kind} ${(o.message as { v: unknown }).v}`),
+  });
+  // Order across batches and failures.
+  for (let i = 1; i <= 3; i++) ref.tell({ op: 'record', v: i });
+  ref.tell({ op: 'throw', v: 'x' });
+  for (let i = 4; i <= 6; i++) ref.tell({ op: 'record', v: i });
+  await until(() => seen.length === 7, 'seven outcomes');
+  assert.deepEqual(seen, ['ok 1', 'ok 2', 'ok 3', 'failed x', 'ok 4', 'ok 5', 'ok 6']);
+  assert.ok(batches < 6, `processed outcomes come in batches (${batches} calls for 6)`);
+
+  // Reaping: no event-loop turn between the tells and the reap, so no ack message can have been handled.
+  seen.length = 0;
+  const processedBefore = ref.stats.processed;
+  for (let i = 10; i < 15; i++) ref.tell({ op: 'record', v: i });
+  await null; // the microtask that wakes the worker
+  let reaped = 0;
+  const deadline = Date.now() + 5000;
+  while (reaped < 5 && Date.now() < deadline) reaped += ref.reapFinished();
+  assert.equal(reaped, 5);
+  assert.deepEqual(seen, ['ok 10', 'ok 11', 'ok 12', 'ok 13', 'ok 14']);
+  assert.equal(ref.stats.processed - processedBefore, 5);
+  assert.equal(ref.stats.inFlight, 0);
+
+  // A failed tell is never reaped as processed: while its report is on its way nothing is reaped past it.
+  seen.length = 0;
+  ref.tell({ op: 'record', v: 20 });
+  ref.tell({ op: 'throw', v: 'y' });
+  ref.tell({ op: 'record', v: 21 });
+  await null;
+  const until21 = Date.now() + 5000;
+  while (!log.values().includes(21) && Date.now() < until21) reaped += ref.reapFinished();
+  assert.ok(log.values().includes(21), 'the worker ran all three');
+  for (let i = 0; i < 100; i++) ref.reapFinished();
+  assert.ok(!seen.includes('ok y'));
+  await until(() => seen.length === 3, 'three outcomes');
+  assert.deepEqual(seen, ['ok 20', 'failed y', 'ok 21']);
+  assert.equal(ref.stats.failed, 2);
+  await ref.stop();
+});
+
 test("overflow 'reject': tell returns false, the refusal is a counted dead letter; asks reject MailboxFullError", async () => {
   const ref = sup.spawn({ name: 'tiny', module: ECHO, mailboxSize: 2 });
   await ref.ready;

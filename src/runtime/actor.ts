@@ -310,6 +310,8 @@ export class ActorCell {
     this.flushScheduled = false;
     const w = this.worker;
     if (w === null || this.halted) return;
+    // A full window may be mostly finished already (a trickle's acknowledgements are deferred): account for that first.
+    if (this.window.length >= this.windowLimit && this.mailbox.size > 0) this.reap();
     if (this.ring !== null) this.flushRing(w);
     else this.flushBatch(w);
     if (this.mailbox.size > 0 && this.window.length > 0) {
@@ -568,28 +570,35 @@ export class ActorCell {
    * failure report is still on its way (that message must not be counted as processed).
    */
   reapFinished(): number {
-    const head = this.window.peek();
-    if (head === undefined || this.worker === null) return 0;
-    const done = Atomics.load(this.ctrl, P.C_DONE);
-    let n = 0;
-    if (head.seq <= done && Atomics.load(this.ctrl, P.C_FAILS) === this.failsSeen) {
-      for (let env: Envelope | undefined = head; env !== undefined && env.seq <= done && env.ask === null; env = this.window.peek()) {
-        this.window.shift();
-        this.processed++;
-        n++;
-        this.noteProcessed(env);
-      }
-    }
+    if (this.window.length === 0 || this.worker === null) return 0;
+    const n = this.reap();
     // The caller is short of credit: if it stops producing and waits, credit must come back by
     // message, and before the worker runs dry. Ask for an acknowledgement halfway through what is left.
     const left = this.window.peek();
     if (left !== undefined && Atomics.load(this.ctrl, P.C_WANT_ACK) === 0) Atomics.store(this.ctrl, P.C_WANT_ACK, left.seq + (this.window.length >> 1));
     if (n === 0) return 0;
-    Atomics.store(this.ctrl, P.C_SEEN, done);
-    this.flushProcessed();
     if (this.mailbox.size > 0 && this.window.length < this.windowLimit) this.scheduleFlush();
     else this.updateRef();
     if (this.idleWaiters.length > 0) this.notifyIfIdle();
+    return n;
+  }
+
+  /** Completes the window's finished tells (see reapFinished) and reports them. */
+  private reap(): number {
+    const head = this.window.peek();
+    if (head === undefined || this.worker === null) return 0;
+    const done = Atomics.load(this.ctrl, P.C_DONE);
+    if (head.seq > done || Atomics.load(this.ctrl, P.C_FAILS) !== this.failsSeen) return 0;
+    let n = 0;
+    for (let env: Envelope | undefined = head; env !== undefined && env.seq <= done && env.ask === null; env = this.window.peek()) {
+      this.window.shift();
+      this.processed++;
+      n++;
+      this.noteProcessed(env);
+    }
+    if (n === 0) return 0;
+    Atomics.store(this.ctrl, P.C_SEEN, done);
+    this.flushProcessed();
     return n;
   }
 
