@@ -6,7 +6,7 @@
  *   await signer.ready();
  *   const key = SigningKey.fromSecretKey(keypair.secretKey);   // once per key (~0.5 ms)
  *   const message = tx.compileMessage().serialize();
- *   const wire = await signMessageToWire(signer, message, [key]);
+ *   const { wire } = await signMessageToWire(signer, message, [key]);
  *   await connection.sendRawTransaction(wire);
  *   await signer.close();
  */
