@@ -64,6 +64,7 @@ export {
   type DeadLetterReason,
   type FaultKind,
   type Outcome,
+  type OutcomeSink,
   type Overflow,
   type Priority,
   type RemoteErrorInfo,

@@ -11,6 +11,8 @@
  *   ref.tell({ token: 'BONK' }, { priority: 'critical' });   // false if the mailbox refused it
  *   const score = await ref.ask({ token: 'BONK' }, { timeoutMs: 500 });
  *   ref.on('outcome', (o) => ...);           // processed | failed | dead-letter, per message
+ *   ref.setOutcomeSink({ processed(msgs, n) {...}, settled(o) {...} });  // the same, batched (hot paths)
+ *   ref.reapFinished();                       // account now for tells the worker finished (no ack wait)
  *   ref.on('state', (state, previous) => ...);
  *   sup.on('deadLetter', (dl) => ...);       // also sup.deadLetters(), sup.getStats()
  *   await sup.shutdown({ drainMs: 2000 });
@@ -46,8 +48,9 @@
  *   are handed to the worker through ring.ts, a SharedArrayBuffer ring with a compact codec
  *   (shapes sent once; structured-clone-only values go by postMessage, ordered by sequence
  *   number). A busy worker needs no message at all; a sleeping one gets one wake-up per burst.
- *   The worker acknowledges in batches; a control block in shared memory says which envelope was
- *   executing, so after a crash the host retries exactly that one and re-sends the rest.
+ *   The worker acknowledges in batches (a trickle's acks deferred 1 ms; the host can also read
+ *   finished tells from shared memory, reapFinished); a control block in shared memory says which
+ *   envelope was executing, so after a crash the host retries exactly that one and re-sends the rest.
  * - workers.ts: warm spares, generic and per module (module already imported), so a restart
  *   costs init + first message; the dying worker announces itself so recovery starts before
  *   its isolate is torn down.
@@ -88,6 +91,7 @@ export type {
   DeadLetter,
   DeadLetterReason,
   Outcome,
+  OutcomeSink,
   Overflow,
   Priority,
   RestartBackoff,
