@@ -140,20 +140,14 @@ export class InlineSubscriber implements Subscriber {
   }
 
   private enqueue(event: object, prio: number, exp: number, t0: number): void {
-    const box = this.mailbox;
-    if (box.live >= this.mailboxSize) {
-      // Full: shed the newest of the least important events queued if it is less important
-      // than the newcomer; otherwise the newcomer is the least important and is shed.
-      let shed = false;
-      for (let p = 2; p > prio && !shed; p--) {
-        if (box.shedNewest(p) !== undefined) {
-          this.drop(R.SUBSCRIBER_MAILBOX_FULL, p);
-          shed = true;
-        }
-      }
-      if (!shed) return this.drop(R.SUBSCRIBER_MAILBOX_FULL, prio);
+    // Full: the newest of the least important queued events goes if it is less important than
+    // the newcomer; otherwise the newcomer is the least important and is refused.
+    const shed = this.mailbox.makeRoom(prio, this.mailboxSize);
+    if (shed >= 0) {
+      this.drop(R.SUBSCRIBER_MAILBOX_FULL, shed);
+      if (shed === prio) return;
     }
-    box.push(event, prio, exp, t0, 0);
+    this.mailbox.push(event, prio, exp, t0, 0);
   }
 
   private deliverQuarantined(event: object, prio: number, exp: number, t0: number): void {

@@ -80,6 +80,19 @@ export class PriorityRing<T extends object> {
     return item;
   }
 
+  /**
+   * Makes room for one entry of priority `prio` in a ring bounded at `limit` live entries, least
+   * important first: returns -1 when there is room (nothing shed), the lane whose newest entry was
+   * shed to make room, or `prio` itself when the newcomer is the least important and must be refused.
+   */
+  makeRoom(prio: number, limit: number): number {
+    if (this.live < limit) return -1;
+    for (let p = 2; p > prio; p--) {
+      if (this.shedNewest(p) !== undefined) return p;
+    }
+    return prio;
+  }
+
   /** Tombstones the newest live entry of priority `prio`; returns it (fields in last*) or undefined. */
   shedNewest(prio: number): T | undefined {
     if (this.counts[prio] === 0) return undefined;

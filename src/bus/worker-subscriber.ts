@@ -171,18 +171,13 @@ export class WorkerSubscriber implements Subscriber {
   }
 
   private stage(event: object, prio: number, exp: number, t0: number): void {
-    const box = this.staged;
-    if (box.live >= this.mailboxSize) {
-      let shed = false;
-      for (let p = 2; p > prio && !shed; p--) {
-        if (box.shedNewest(p) !== undefined) {
-          this.drop(R.SUBSCRIBER_MAILBOX_FULL, p);
-          shed = true;
-        }
-      }
-      if (!shed) return this.drop(R.SUBSCRIBER_MAILBOX_FULL, prio);
+    // Full: shed as the inline mailbox does (least important first, else refuse the newcomer).
+    const shed = this.staged.makeRoom(prio, this.mailboxSize);
+    if (shed >= 0) {
+      this.drop(R.SUBSCRIBER_MAILBOX_FULL, shed);
+      if (shed === prio) return;
     }
-    box.push(event, prio, exp, t0, 0);
+    this.staged.push(event, prio, exp, t0, 0);
   }
 
   private pump(): void {
