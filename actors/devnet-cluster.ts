@@ -12,6 +12,7 @@ import { createLogger } from '../src/log/index.ts';
 import { startLocalCluster, type LocalCluster } from '../src/devnet/cluster.ts';
 import { DevnetError } from '../src/devnet/errors.ts';
 import { toWireError, type ClusterControlApi, type WorkerInit } from '../src/devnet/remote/protocol.ts';
+import { seededRandom } from '../src/random.ts';
 
 if (!parentPort) throw new Error('actors/devnet-cluster.ts runs as a worker thread (use startLocalClusterInWorker)');
 const init = workerData as WorkerInit;
@@ -27,23 +28,12 @@ const live = (): LocalCluster => {
   return cluster;
 };
 
-/** Small deterministic PRNG (mulberry32) for a seeded cluster. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const api: ClusterControlApi = {
   async start(options) {
     if (cluster) throw new DevnetError('DEVNET_ALREADY_STARTED', 'the cluster in this thread is already running');
     const { randomSeed, ...rest } = options;
-    cluster = await startLocalCluster({ ...rest, logger, ...(randomSeed !== undefined ? { random: seeded(randomSeed) } : {}) });
+    cluster = await startLocalCluster({ ...rest, logger, ...(randomSeed !== undefined ? { random: seededRandom(randomSeed) } : {}) });
     return { endpoints: cluster.endpoints.map((e) => ({ ...e })) };
   },
   faults: Comlink.proxy({

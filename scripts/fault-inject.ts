@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { Supervisor, killActor, type ActorRef, type FaultKind, type Outcome } from '../src/runtime/index.ts';
 import { LatencyHistogram } from '../src/stats/latency.ts';
 import { createLogger } from '../src/log/index.ts';
-import { seededRandom } from './demo/signals.ts';
+import { seededRandom } from '../src/random.ts';
 
 const KINDS: FaultKind[] = ['uncaught', 'async-uncaught', 'unhandled-rejection', 'exit', 'terminate', 'oom', 'hang'];
 

@@ -13,7 +13,7 @@ import { CheckRunner, ensure } from './lib/checks.ts';
 import { testCircuitBreakerUnderLoad } from './lib/seed-phase3.ts';
 import { sleep, waitFor, withDeadline } from './lib/wait.ts';
 import { Recorder } from './demo/recorder.ts';
-import { seededRandom } from './demo/signals.ts';
+import { seededRandom } from '../src/random.ts';
 import { STRESS_SUBSCRIBER } from './stress/bench.ts';
 import { concurrent } from './stress/concurrent.ts';
 import { startStack, type Stack } from './stress/stack.ts';

@@ -3,6 +3,7 @@
 // foundation
 export { systemClock, ManualClock, type Clock, type TimerHandle, type Random } from './clock.ts';
 export { PalisadeError, ConfigError } from './errors.ts';
+export { seededRandom } from './random.ts';
 export { LatencyHistogram, type LatencySummary } from './stats/latency.ts';
 export { createLogger, silentLogger, redactUrl, redactText, redactDeep, type Logger } from './log/index.ts';
 export { loadConfig, getRpcPoolConfig, OPTIONS, type PalisadeConfig, type RpcPoolConfig, type EndpointConfig, type LoadConfigOptions } from './config/index.ts';

@@ -22,7 +22,7 @@ import { LatencyHistogram, type LatencySummary } from '../../src/stats/latency.t
 import { describeError } from '../lib/checks.ts';
 import { intFlag } from '../lib/flags.ts';
 import { sleep } from '../lib/wait.ts';
-import { seededRandom } from './signals.ts';
+import { seededRandom } from '../../src/random.ts';
 
 export interface TargetOptions {
   target: string;

@@ -62,17 +62,7 @@ export function validateTradeSignal(s: Partial<TradeSignal> | null | undefined, 
   return { ok: true };
 }
 
-/** mulberry32: a small, fast, seedable PRNG (quality is ample for synthetic signals). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../src/random.ts';
 
 /** The name of the channel worker subscribers report what they received on (one per process). */
 export function ackChannelName(pid: number = process.pid): string {

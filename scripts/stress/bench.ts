@@ -14,7 +14,7 @@ import { exitCodeOf, type CheckResult } from '../lib/checks.ts';
 import { memoryMb } from '../lib/flags.ts';
 import { waitFor, withDeadline } from '../lib/wait.ts';
 import { Recorder } from '../demo/recorder.ts';
-import { seededRandom } from '../demo/signals.ts';
+import { seededRandom } from '../../src/random.ts';
 import { concurrent, type OpsResult } from './concurrent.ts';
 import { startStack } from './stack.ts';
 import { runSurge, type SurgeResult, type SurgeTopic } from './surge.ts';
