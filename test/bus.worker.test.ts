@@ -1,6 +1,7 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignalBus } from '../src/bus/index.ts';
+import { ManualClock } from '../src/clock.ts';
 import { Supervisor } from '../src/runtime/index.ts';
 import { waitFor } from './fixtures/bus/helpers.ts';
 
@@ -143,5 +144,31 @@ test('a worker handler failing most of the time is quarantined by the bus', { ti
   assert.ok(st.dropped.SUBSCRIBER_QUARANTINED >= 5);
   assert.equal(st.subscribers[0]!.quarantines, 1);
   assert.deepEqual(rec.values(), [], 'the healthy-looking events after quarantine never reached the worker');
+  await bus.close();
+});
+
+test('an event expired by the time it would be handed to a worker subscriber is dropped as EXPIRED, counted, never sent', { timeout: 30_000 }, async () => {
+  const supervisor = newSupervisor();
+  const clock = new ManualClock();
+  const bus = newBus({ supervisor, clock });
+  const rec = sharedLog(10);
+  // mailboxSize 2: two events in the runtime at a time, the rest wait on the host, where expiry is checked.
+  const sub = bus.subscribe('t', { module: RECORDER }, { init: rec.init, mailboxSize: 2 });
+  await sub.ready;
+  const now = clock.now();
+  bus.publish('t', {});
+  bus.publish('t', {});
+  bus.publish('t', { expiresAt: now + 100 });
+  bus.publish('t', {});
+  // Dispatch runs in a later microtask, so every hand-over to the worker happens after this: event 3 is too old by then.
+  clock.advance(200);
+  // Event 4 is handed over only after event 3 was checked, so once 4 is delivered the drop of 3 has been counted.
+  await waitFor(() => bus.getStats().delivered === 3, 10_000, 'events 1, 2 and 4 delivered');
+  assert.deepEqual(rec.values(), [1, 2, 4], 'the expired event never reached the worker; order kept');
+  const st = bus.getStats();
+  assert.equal(st.dropped.EXPIRED, 1);
+  assert.equal(st.droppedEvents, 1);
+  assert.equal(st.delivered, 3);
+  assert.equal(st.subscribers[0]!.dropped, 1);
   await bus.close();
 });
