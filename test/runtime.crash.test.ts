@@ -1,9 +1,14 @@
 // Crash detection and recovery: a crash-kind × restart-strategy matrix (as Erlang/OTP's
 // supervisor suite does), no loss and order kept across restarts (as Akka's supervision spec
 // checks), poison messages, restart intensity → quarantine → revive, and backoff.
+import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Worker } from 'node:worker_threads';
 import { ManualClock } from '../src/clock.ts';
+import { silentLogger } from '../src/log/index.ts';
+import { ActorCell, type CellContext } from '../src/runtime/actor.ts';
+import * as P from '../src/runtime/protocol.ts';
 import {
   ActorCrashedError,
   ActorQuarantinedError,
@@ -299,4 +304,86 @@ test('faults injected into an idle actor, every kind: each is detected, classifi
   } finally {
     await sup.shutdown({ drainMs: 0 });
   }
+});
+
+// A worker being terminated may still have messages on their way: here an incarnation whose
+// start timed out finishes loading and answers the envelope it was handed, after the host has
+// already given that envelope (same seq, 1) to the next incarnation. Driven through ActorCell with
+// fake workers so the interleaving is exact rather than a race.
+test('messages from an abandoned incarnation are ignored: its late reply does not settle an ask now owned by the next one', async () => {
+  class FakeWorker extends EventEmitter {
+    readonly posted: unknown[][] = [];
+    terminated = false;
+    postMessage(m: unknown[]): void {
+      this.posted.push(m);
+    }
+    terminate(): Promise<number> {
+      this.terminated = true;
+      setImmediate(() => this.emit('exit', 1));
+      return Promise.resolve(1);
+    }
+    ref(): void {}
+    unref(): void {}
+    delivered(): number[] {
+      return this.posted.filter((m) => m[0] === P.H_DELIVER1).map((m) => m[1] as number);
+    }
+  }
+  const clock = new ManualClock();
+  const workers: FakeWorker[] = [];
+  const crashes: string[] = [];
+  let cell!: ActorCell;
+  const ctx: CellContext = {
+    clock,
+    logger: silentLogger,
+    askTimeoutMs: 0,
+    acquireWorker: () => {
+      const w = new FakeWorker();
+      workers.push(w);
+      return w as unknown as Worker;
+    },
+    prewarmModule: () => {},
+    scheduleIdleCheck: () => {},
+    recordDeadLetter: () => {},
+    onCrash: (_c, kind) => {
+      crashes.push(kind);
+      cell.restart(0);
+    },
+    onStateChange: () => {},
+    isAccepting: () => true,
+  };
+  cell = new ActorCell(
+    { name: 'late', exportName: 'default', mailboxSize: 16, overflow: 'reject', heartbeatMs: 0, resourceLimits: undefined, maxAttempts: 3, init: undefined, startTimeoutMs: 1000, ringBytes: 0 },
+    ctx,
+  );
+  cell.start({ url: 'file:///late.mjs', path: '/late.mjs', exports: null });
+  const w1 = workers[0]!;
+  w1.emit('message', [P.W_LOADED, 1, 0]);
+  await cell.ready;
+  w1.emit('exit', 1); // incarnation 1 dies idle; incarnation 2 starts at once
+  assert.deepEqual(crashes, ['exit']);
+  const w2 = workers[1]!;
+
+  let settled: unknown = 'pending';
+  const answer = cell.ask('q').then((v) => (settled = v));
+  await tick();
+  assert.deepEqual(w2.delivered(), [1], 'the ask went out with incarnation 2 (seq 1)');
+  clock.advance(1000); // incarnation 2 never reported loaded: abandoned, incarnation 3 gets the ask
+  assert.deepEqual(crashes, ['exit', 'start-failed']);
+  assert.equal(w2.terminated, true);
+  const w3 = workers[2]!;
+  assert.deepEqual(w3.delivered(), [1], 'the ask went out again with incarnation 3, also as seq 1');
+
+  // Incarnation 2, being torn down, delivers what it posted just before: loaded, and a reply to seq 1.
+  w2.emit('message', [P.W_LOADED, 2, 5]);
+  w2.emit('message', [P.W_REPLY, 1, 'from the abandoned incarnation']);
+  await tick();
+  assert.equal(settled, 'pending', 'a reply from an older incarnation settles nothing');
+  assert.equal(cell.ref.stats.state, 'restarting', 'a load report from an older incarnation does not mark the actor running');
+
+  w3.emit('message', [P.W_LOADED, 3, 1]);
+  w3.emit('message', [P.W_REPLY, 1, 'from the current incarnation']);
+  assert.equal(await answer, 'from the current incarnation');
+  assert.equal(cell.ref.stats.state, 'running');
+  assert.equal(cell.ref.stats.processed, 1);
+  await cell.stop('stopped');
 });
