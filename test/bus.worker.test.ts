@@ -77,6 +77,27 @@ test('a worker subscriber crashing mid-stream is restarted and loses nothing', {
   await supervisor.shutdown();
 });
 
+test('a poison event that crashes its worker on every delivery is dead-lettered and counted as WORKER_DEAD_LETTER; the rest go on', { timeout: 30_000 }, async () => {
+  const supervisor = newSupervisor();
+  const bus = newBus({ supervisor });
+  const rec = sharedLog(100);
+  const sub = bus.subscribe('t', { module: RECORDER }, { init: rec.init, name: 'poisoned' });
+  await sub.ready;
+  for (let s = 1; s <= 5; s++) bus.publish('t', s === 3 ? { poison: true } : {});
+  await waitFor(() => rec.values().length === 4, 15_000, 'the four healthy events recorded');
+  await waitFor(() => (bus.getStats().dropped.WORKER_DEAD_LETTER ?? 0) === 1, 5000, 'the poison event counted');
+  assert.deepEqual(rec.values(), [1, 2, 4, 5], 'in order, the poison event never recorded');
+  const st = bus.getStats();
+  const w = st.subscribers[0]!;
+  assert.equal(w.dropped, 1);
+  assert.equal(w.delivered, 4);
+  assert.equal(w.restarts, 2, 'maxAttempts 2: two deliveries, two crashes, then the dead letter');
+  assert.equal(w.state, 'running', 'one poison event does not quarantine its subscriber');
+  assert.equal(st.droppedEvents, 1);
+  await bus.close();
+  await supervisor.shutdown();
+});
+
 test('events queued for a worker survive a kill from outside while it is busy', { timeout: 30_000 }, async () => {
   const supervisor = newSupervisor();
   const bus = newBus({ supervisor });
