@@ -98,6 +98,33 @@ test('a poison event that crashes its worker on every delivery is dead-lettered 
   await supervisor.shutdown();
 });
 
+test('a busy worker subscriber sheds overflow from its bounded mailbox, counted as SUBSCRIBER_MAILBOX_FULL; every event accounted for', { timeout: 30_000 }, async () => {
+  const supervisor = newSupervisor();
+  const bus = newBus({ supervisor });
+  const rec = sharedLog(10_000);
+  const sub = bus.subscribe('t', { module: RECORDER }, { init: rec.init, name: 'busy', mailboxSize: 2 });
+  await sub.ready;
+  // The first event keeps the worker busy while the rest arrive in the same turn: far more than
+  // the runtime's credit window plus a mailbox of 2 can hold.
+  const N = 5000;
+  bus.publish('t', { spinMs: 300 });
+  for (let s = 2; s <= N; s++) bus.publish('t', {});
+  await waitFor(() => {
+    const w = bus.getStats().subscribers[0]!;
+    return w.delivered + w.dropped === N;
+  }, 15_000, 'every event delivered or dropped');
+  const st = bus.getStats();
+  const w = st.subscribers[0]!;
+  assert.ok((st.dropped.SUBSCRIBER_MAILBOX_FULL ?? 0) > 0, 'overflow was shed');
+  assert.equal(st.dropped.SUBSCRIBER_MAILBOX_FULL, w.dropped, 'every drop has this reason');
+  assert.equal(st.droppedEvents, w.dropped);
+  const seen = rec.values();
+  assert.equal(seen.length, w.delivered);
+  assert.ok(seen.every((v, i) => i === 0 || v > seen[i - 1]!), 'what was delivered is in sequence order');
+  await bus.close();
+  await supervisor.shutdown();
+});
+
 test('events queued for a worker survive a kill from outside while it is busy', { timeout: 30_000 }, async () => {
   const supervisor = newSupervisor();
   const bus = newBus({ supervisor });
