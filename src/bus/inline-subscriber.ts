@@ -2,10 +2,10 @@ import { PriorityRing } from './priority-ring.ts';
 import type { QuarantinePolicy } from './outcome-window.ts';
 import { PROBE, QuarantineGate } from './quarantine-gate.ts';
 import { R } from './counters.ts';
-import { PRIORITY_NAMES, type SubscriberStats } from './types.ts';
+import type { SubscriberStats } from './types.ts';
 import type { BusContext, Subscriber } from './context.ts';
+import { FailureLog } from './failure-log.ts';
 
-const ERROR_LOG_INTERVAL_MS = 1000;
 
 type Handler = (event: never) => unknown;
 
@@ -26,8 +26,7 @@ export class InlineSubscriber implements Subscriber {
   private delivered = 0;
   private failed = 0;
   private dropped = 0;
-  private lastErrorLogAt = -Infinity;
-  private errorsSinceLog = 0;
+  private readonly failureLog: FailureLog;
   private readonly settledOk: () => void;
   private readonly settledErr: (error: unknown) => void;
 
@@ -40,6 +39,7 @@ export class InlineSubscriber implements Subscriber {
     private readonly ctx: BusContext,
   ) {
     this.gate = new QuarantineGate(policy, ctx.clock, ctx.logger, this);
+    this.failureLog = new FailureLog(ctx.logger, ctx.clock, id, topic, 'signal bus subscriber failed; continuing with the others');
     // Bound once here so that settling an async handler allocates no closure per event.
     this.settledOk = () => this.settle(true, undefined);
     this.settledErr = (error) => this.settle(false, error);
@@ -126,7 +126,7 @@ export class InlineSubscriber implements Subscriber {
     }
     this.failed++;
     this.ctx.counters.failed[prio]!++;
-    this.logFailure(error, prio);
+    this.failureLog.note(error, prio);
     if (!this.detached && this.gate.failure()) this.dropMailbox(R.SUBSCRIBER_QUARANTINED);
   }
 
@@ -163,17 +163,5 @@ export class InlineSubscriber implements Subscriber {
   private drop(reason: number, prio: number): void {
     this.dropped++;
     this.ctx.counters.drop(reason, prio, this.id);
-  }
-
-  private logFailure(error: unknown, prio: number): void {
-    this.errorsSinceLog++;
-    const now = this.ctx.clock.now();
-    if (now - this.lastErrorLogAt < ERROR_LOG_INTERVAL_MS) return;
-    this.ctx.logger.error(
-      { subscriber: this.id, topic: this.topic, priority: PRIORITY_NAMES[prio], failures: this.errorsSinceLog, err: error },
-      'signal bus subscriber failed; continuing with the others',
-    );
-    this.lastErrorLogAt = now;
-    this.errorsSinceLog = 0;
   }
 }

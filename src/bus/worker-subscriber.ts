@@ -7,6 +7,7 @@ import type { QuarantinePolicy } from './outcome-window.ts';
 import { PriorityRing } from './priority-ring.ts';
 import { PROBE, QuarantineGate } from './quarantine-gate.ts';
 import type { SubscribeOptions, SubscriberStats } from './types.ts';
+import { FailureLog } from './failure-log.ts';
 
 /**
  * Events handed to the runtime and not yet finished, per worker subscriber. Enough to keep
@@ -15,7 +16,6 @@ import type { SubscribeOptions, SubscriberStats } from './types.ts';
  */
 export const WORKER_CREDIT = 1024;
 
-const ERROR_LOG_INTERVAL_MS = 1000;
 
 export function createOwnSupervisor(logger: Logger, clock: Clock): Supervisor {
   return new Supervisor({ logger, clock });
@@ -51,8 +51,7 @@ export class WorkerSubscriber implements Subscriber {
   private delivered = 0;
   private failed = 0;
   private dropped = 0;
-  private lastErrorLogAt = -Infinity;
-  private errorsSinceLog = 0;
+  private readonly failureLog: FailureLog;
 
   constructor(
     readonly id: string,
@@ -65,6 +64,7 @@ export class WorkerSubscriber implements Subscriber {
   ) {
     this.credit = Math.min(WORKER_CREDIT, mailboxSize);
     this.gate = new QuarantineGate(policy, ctx.clock, ctx.logger, this);
+    this.failureLog = new FailureLog(ctx.logger, ctx.clock, id, topic, 'signal bus worker subscriber failed; continuing with the others');
     const opts: SpawnOptions = {
       name: spawn.name,
       module: spawn.module,
@@ -241,7 +241,7 @@ export class WorkerSubscriber implements Subscriber {
     } else if (o.kind === 'failed') {
       this.failed++;
       counters.failed[prio]!++;
-      this.logFailure(o.error, prio);
+      this.failureLog.note(o.error, prio);
       if (this.gate.failure()) this.staged.clear((p) => this.drop(R.SUBSCRIBER_QUARANTINED, p));
     } else {
       this.drop(this.reasonFor(o.reason), prio);
@@ -298,17 +298,5 @@ export class WorkerSubscriber implements Subscriber {
   private drop(reason: number, prio: number): void {
     this.dropped++;
     this.ctx.counters.drop(reason, prio, this.id);
-  }
-
-  private logFailure(error: unknown, prio: number): void {
-    this.errorsSinceLog++;
-    const now = this.ctx.clock.now();
-    if (now - this.lastErrorLogAt < ERROR_LOG_INTERVAL_MS) return;
-    this.ctx.logger.error(
-      { subscriber: this.id, topic: this.topic, priority: prio, failures: this.errorsSinceLog, err: error },
-      'signal bus worker subscriber failed; continuing with the others',
-    );
-    this.lastErrorLogAt = now;
-    this.errorsSinceLog = 0;
   }
 }
