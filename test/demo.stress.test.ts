@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { silentLogger } from '../src/log/index.ts';
 import type { SignalBusStats } from '../src/bus/index.ts';
 import { accountSubscribers } from '../scripts/lib/bus-accounting.ts';
-import { seededRandom } from '../scripts/demo/signals.ts';
+import { seededRandom } from '../src/random.ts';
 import { concurrent } from '../scripts/stress/concurrent.ts';
 import { runSurge } from '../scripts/stress/surge.ts';
 import { runStress } from '../scripts/stress/bench.ts';

@@ -1,6 +1,6 @@
 /**
  * The demo's meme-coin signals: topics, shapes, validation (shared by the validator worker and
- * the inline trade executor) and a seeded random source so a run's signal stream repeats.
+ * the inline trade executor).
  */
 
 export const TOPICS = {
@@ -61,8 +61,6 @@ export function validateTradeSignal(s: Partial<TradeSignal> | null | undefined, 
   if (typeof s.expiresAt === 'number' && s.expiresAt <= now) return { ok: false, reason: 'expired' };
   return { ok: true };
 }
-
-export { seededRandom } from '../../src/random.ts';
 
 /** The name of the channel worker subscribers report what they received on (one per process). */
 export function ackChannelName(pid: number = process.pid): string {
