@@ -115,6 +115,8 @@ export interface CircuitBreakerStats {
   /** The failure-rate window, when failureRateThreshold is set. */
   window: { size: number; calls: number; failures: number; failureRate: number } | null;
   transitions: number;
+  /** Transitions by the state entered. */
+  transitionsTo: Record<CircuitState, number>;
   lastTransition: StateChange | null;
   lastFailure: { label: string | undefined; code: string | undefined; message: string; at: number } | null;
   /**
@@ -211,6 +213,8 @@ export class CircuitBreaker {
   private lingering = 0;
   private lateSettlements = 0;
   private transitionCount = 0;
+  /** Transitions by the state entered (indexed by state code). */
+  private readonly transitionsByTarget = [0, 0, 0];
   private listenerErrors = 0;
   private classifierErrors = 0;
   private lastChange: StateChange | null = null;
@@ -359,6 +363,11 @@ export class CircuitBreaker {
       retryAfterMs: this.state === OPEN ? this.retryAfter(this.now()) : 0,
       window: w ? { size: w.size, calls: w.calls, failures: w.failures, failureRate: w.failureRate } : null,
       transitions: this.transitionCount,
+      transitionsTo: {
+        CLOSED: this.transitionsByTarget[CLOSED]!,
+        OPEN: this.transitionsByTarget[OPEN]!,
+        HALF_OPEN: this.transitionsByTarget[HALF_OPEN]!,
+      },
       lastTransition: this.lastChange ? { ...this.lastChange } : null,
       lastFailure: this.hasFailed
         ? {
@@ -676,6 +685,7 @@ export class CircuitBreaker {
     this.state = to;
     this.epoch++;
     this.transitionCount++;
+    this.transitionsByTarget[to]!++;
     this.probesInFlight = 0;
     this.cancelCooldownTimer();
     if (to === OPEN) {

@@ -31,8 +31,18 @@ export class BusCounters {
     private readonly logger: Logger,
   ) {}
 
-  drop(reason: number, prio: number, where: string, count = 1): void {
+  /** Drops by reason per topic (no priority split), for per-topic stats and metrics. */
+  private readonly topicDrops = new Map<string, Float64Array>();
+
+  /** `where` names the topic or subscriber in logs; `topic` defaults to it (the router's case). */
+  drop(reason: number, prio: number, where: string, count = 1, topic = where): void {
     this.dropped[reason * 4 + prio]! += count;
+    let perTopic = this.topicDrops.get(topic);
+    if (perTopic === undefined) {
+      perTopic = new Float64Array(DROP_REASONS.length);
+      this.topicDrops.set(topic, perTopic);
+    }
+    perTopic[reason]! += count;
     this.sinceLog[reason]! += count;
     const now = this.clock.now();
     if (now - this.lastLogAt[reason]! < LOG_INTERVAL_MS) return;
@@ -57,6 +67,20 @@ export class BusCounters {
       this.sinceLog[r] = 0;
       this.logger.warn({ reason: DROP_REASONS[r], count: n }, 'signal bus dropped events');
     }
+  }
+
+  /** The reasons this topic's events were dropped for (only reasons with a count). */
+  topicDropsByReason(topic: string): Partial<Record<DropReason, number>> {
+    const out: Partial<Record<DropReason, number>> = {};
+    const perTopic = this.topicDrops.get(topic);
+    if (perTopic === undefined) return out;
+    for (let r = 0; r < DROP_REASONS.length; r++) if (perTopic[r]! > 0) out[DROP_REASONS[r]!] = perTopic[r]!;
+    return out;
+  }
+
+  /** A topic the bus forgets: its drop tally goes with it (the bus-wide counts keep it). */
+  forgetTopic(topic: string): void {
+    this.topicDrops.delete(topic);
   }
 
   droppedFor(reason: DropReason): number {

@@ -162,6 +162,6 @@ export class InlineSubscriber implements Subscriber {
 
   private drop(reason: number, prio: number): void {
     this.dropped++;
-    this.ctx.counters.drop(reason, prio, this.id);
+    this.ctx.counters.drop(reason, prio, this.id, 1, this.topic);
   }
 }

@@ -55,6 +55,7 @@ export class Router {
   accept(t: Topic, kind: number, full: boolean, event: object, prio: number, seq: number, exp: number, t0: number): void {
     if (full) this.makeRoom(t);
     t.published++;
+    t.publishedByPriority[prio]!++;
     this.counters.published[prio]!++;
     if (kind === IN_ORDER) {
       t.appendInOrder(event, prio, exp, t0, seq);

@@ -48,6 +48,8 @@ export class Topic {
   skippedSequences = 0;
   baselineJumps = 0;
   published = 0;
+  /** Accepted events by priority (critical, normal, low). */
+  readonly publishedByPriority = [0, 0, 0];
   dropped = 0;
   refused = 0;
   displaced = 0;

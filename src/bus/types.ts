@@ -142,6 +142,9 @@ export interface TopicStats {
   /** Times the topic's first events started above its expected first sequence and the baseline moved. */
   baselineJumps: number;
   published: number;
+  publishedByPriority: Record<Priority, number>;
+  /** Every drop of this topic's events by reason, its subscribers' drops included (reasons with a count only). */
+  droppedByReason: Partial<Record<DropReason, number>>;
   /** Everything this topic dropped (refused at publish, displaced, or dispatched with no subscriber). */
   dropped: number;
   /** Refused at publish (QUEUE_FULL, DUPLICATE, STALE, BUS_CLOSED). */

@@ -461,6 +461,7 @@ export class RpcConnectionPool {
     const from = this.seenStates[idx]!;
     if (to === from) return;
     this.seenStates[idx] = to;
+    this.counters[idx]!.transitionsTo[stateName(to)]++;
     const ep = this.endpoints[idx]!;
     this.logger.info({ endpoint: ep.name, url: ep.redactedUrl, from: stateName(from), to: stateName(to) }, 'rpc endpoint state changed');
     if (!this.bus) return;
@@ -534,6 +535,7 @@ export class RpcConnectionPool {
         probes: this.health.probes(i),
         probeFailures: this.health.probeFailures(i),
         incarnations: this.health.generation(i),
+        transitionsTo: { ...c.transitionsTo },
       };
     });
     return {
@@ -549,6 +551,18 @@ export class RpcConnectionPool {
       bestSlot: best,
       endpoints,
     };
+  }
+
+  /**
+   * Attempt latency per endpoint as cumulative counts at the given bounds (ms), for exporting
+   * histograms (see src/observe/prometheus.ts). Read at scrape time, not on the call path.
+   */
+  latencyBuckets(boundsMs: readonly number[]): Record<string, { cumulative: number[]; count: number; sumMs: number }> {
+    const out: Record<string, { cumulative: number[]; count: number; sumMs: number }> = {};
+    this.endpoints.forEach((ep, i) => {
+      out[ep.name] = this.counters[i]!.latency.cumulative(boundsMs);
+    });
+    return out;
   }
 
   /** Stops probers, closes keep-alive sockets and endpoint actors. Later calls reject with RPC_POOL_CLOSED. */

@@ -13,6 +13,8 @@ export class EndpointCounters {
   aborted = 0;
   failures: Record<FailureClass, number> = zeroes(FAILURE_CLASSES);
   skipped: Record<SkipClass, number> = zeroes(SKIP_CLASSES);
+  /** Breaker transitions the pool observed, by the state entered. */
+  transitionsTo = { CLOSED: 0, OPEN: 0, HALF_OPEN: 0 };
 }
 
 export interface EndpointStats {
@@ -49,6 +51,8 @@ export interface EndpointStats {
   probeFailures: number;
   /** How many incarnations the endpoint has had (actor restarts + 1). */
   incarnations: number;
+  /** Breaker transitions the pool observed, by the state entered. */
+  transitionsTo: { CLOSED: number; OPEN: number; HALF_OPEN: number };
 }
 
 export interface PoolStats {

@@ -58,6 +58,24 @@ export class LatencyHistogram {
     return this.maxUs / 1000;
   }
 
+  /**
+   * Cumulative counts at each upper bound (ms, ascending), for exporting as a Prometheus
+   * histogram. A sample counts at a bound when its bucket lies wholly at or below it, so a count
+   * errs low by at most one bucket's width (~3%) at each bound; `sumMs` is exact.
+   */
+  cumulative(boundsMs: readonly number[]): { cumulative: number[]; count: number; sumMs: number } {
+    const out = new Array<number>(boundsMs.length).fill(0);
+    let seen = 0;
+    let b = 0;
+    for (let i = 0; i < this.counts.length && b < boundsMs.length; i++) {
+      const upperUs = upperOf(i);
+      while (b < boundsMs.length && upperUs > boundsMs[b]! * 1000) out[b++] = seen;
+      seen += this.counts[i]!;
+    }
+    while (b < boundsMs.length) out[b++] = seen;
+    return { cumulative: out, count: this.total, sumMs: this.sum / 1000 };
+  }
+
   summary(): LatencySummary {
     if (this.total === 0) return { count: 0, min: 0, max: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0 };
     return {
@@ -98,4 +116,12 @@ function valueOf(bucket: number): number {
   if (exp === 0) return sub + 0.5;
   const base = SUB_BUCKETS * 2 ** (exp - 1);
   return base + (sub + 0.5) * (base / SUB_BUCKETS);
+}
+
+function upperOf(bucket: number): number {
+  const exp = Math.floor(bucket / SUB_BUCKETS);
+  const sub = bucket % SUB_BUCKETS;
+  if (exp === 0) return sub + 1;
+  const base = SUB_BUCKETS * 2 ** (exp - 1);
+  return base + (sub + 1) * (base / SUB_BUCKETS);
 }
