@@ -8,10 +8,10 @@
 import { pino } from 'pino';
 import { createLogger } from '../src/log/index.ts';
 import { LatencyHistogram } from '../src/stats/latency.ts';
-import { accountSubscribers } from './lib/bus-accounting.ts';
-import { CheckRunner, ensure } from './lib/checks.ts';
-import { testCircuitBreakerUnderLoad } from './lib/seed-phase3.ts';
-import { sleep, waitFor, withDeadline } from './lib/wait.ts';
+import { accountSubscribers } from '../test/support/bus-accounting.ts';
+import { CheckRunner, ensure } from '../test/support/checks.ts';
+import { testCircuitBreakerUnderLoad } from '../test/fixtures/breaker/seed-checklist.ts';
+import { sleep, waitFor, withDeadline } from '../test/support/wait.ts';
 import { Recorder } from './demo/recorder.ts';
 import { seededRandom } from '../src/random.ts';
 import { STRESS_SUBSCRIBER } from './stress/bench.ts';

@@ -14,9 +14,9 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { createLogger } from '../src/log/index.ts';
-import { describeError, formatCheck, summaryLine } from './lib/checks.ts';
+import { describeError, formatCheck, summaryLine } from '../test/support/checks.ts';
 import { intFlag, numberFlag } from './lib/flags.ts';
-import { fmt, table } from './lib/table.ts';
+import { fmt, table } from '../test/support/table.ts';
 import { runStress, STRESS_DEFAULTS, type StressReport } from './stress/bench.ts';
 import { runSoak, SOAK_DEFAULTS, type SoakReport } from './stress/soak.ts';
 

@@ -18,9 +18,9 @@ import { createLogger, redactText } from '../src/log/index.ts';
 import { Supervisor } from '../src/runtime/index.ts';
 import { RpcConnectionPool, type RpcPoolDependencies } from '../src/rpc/pool.ts';
 import { RpcCallError } from '../src/rpc/errors.ts';
-import { CheckRunner, describeError, ensure } from './lib/checks.ts';
+import { CheckRunner, describeError, ensure } from '../test/support/checks.ts';
 import { refusedUrl } from './lib/loopback.ts';
-import { sleep } from './lib/wait.ts';
+import { sleep } from '../test/support/wait.ts';
 
 const inline = process.argv.includes('--inline');
 const logger = createLogger({ name: 'breaker-integration', level: process.env['PALISADE_LOG_LEVEL'] ?? 'error' });

@@ -23,7 +23,7 @@ import { Supervisor } from '../src/runtime/index.ts';
 import { RpcConnectionPool, type RpcPoolDependencies } from '../src/rpc/pool.ts';
 import type { PoolEndpointConfig, RpcPoolInputConfig } from '../src/rpc/config.ts';
 import { createSolanaConnection, type PoolConnection } from '../src/rpc/web3-adapter.ts';
-import { CheckRunner, describeError, ensure } from './lib/checks.ts';
+import { CheckRunner, describeError, ensure } from '../test/support/checks.ts';
 import { refusedUrl } from './lib/loopback.ts';
 
 const args = new Set(process.argv.slice(2));

@@ -15,7 +15,7 @@ import { TOPICS, validateTradeSignal } from '../scripts/demo/signals.ts';
 import { seededRandom } from '../src/random.ts';
 import { evaluateChecks } from '../scripts/demo/report.ts';
 import { renderFrame, renderLine, type ViewSnapshot } from '../scripts/demo/view.ts';
-import { CheckRunner } from '../scripts/lib/checks.ts';
+import { CheckRunner } from './support/checks.ts';
 import { parseDemoArgs } from '../scripts/demo/options.ts';
 import { baseReport } from './fixtures/demo/report.ts';
 

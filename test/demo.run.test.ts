@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DemoReport } from '../scripts/demo/report.ts';
-import { waitFor } from '../scripts/lib/wait.ts';
+import { waitFor } from './support/wait.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN_DEADLINE_MS = 120_000;

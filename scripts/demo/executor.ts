@@ -8,7 +8,7 @@ import type { Clock } from '../../src/clock.ts';
 import type { Logger } from '../../src/log/index.ts';
 import type { OffThreadSignerStats } from '../../src/signing/index.ts';
 import { LatencyHistogram, type LatencySummary } from '../../src/stats/latency.ts';
-import { describeError } from '../lib/checks.ts';
+import { describeError } from '../../test/support/checks.ts';
 import { validateTradeSignal, type TradeSignal } from './signals.ts';
 
 export interface TransferSender {

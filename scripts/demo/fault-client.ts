@@ -19,9 +19,9 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/errors.ts';
 import { LatencyHistogram, type LatencySummary } from '../../src/stats/latency.ts';
-import { describeError } from '../lib/checks.ts';
+import { describeError } from '../../test/support/checks.ts';
 import { intFlag } from '../lib/flags.ts';
-import { sleep } from '../lib/wait.ts';
+import { sleep } from '../../test/support/wait.ts';
 import { seededRandom } from '../../src/random.ts';
 
 export interface TargetOptions {
