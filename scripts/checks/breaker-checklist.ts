@@ -4,14 +4,14 @@
  *   npm run test-phase3-checklist
  * (The same check bodies, test/fixtures/breaker/seed-checklist.ts, run under node:test in test/breaker.seed.test.ts.)
  */
-import { CheckRunner } from '../test/support/checks.ts';
+import { CheckRunner } from '../../test/support/checks.ts';
 import {
   testCircuitBreakerUnderLoad,
   testCooldownPeriod,
   testFailureThreshold,
   testFalseTripPrevention,
   testRecoveryTransition,
-} from '../test/fixtures/breaker/seed-checklist.ts';
+} from '../../test/fixtures/breaker/seed-checklist.ts';
 
 const checks = new CheckRunner(undefined, { timing: true });
 await checks.run('P3.1 trips on exactly N consecutive failures', testFailureThreshold);
