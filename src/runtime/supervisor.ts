@@ -182,7 +182,7 @@ export class Supervisor extends EventEmitter {
   }
 
   /**
-   * Kills an actor's worker the way `kind` describes (fault injection: scripts/fault-inject.ts,
+   * Kills an actor's worker the way `kind` describes (fault injection: scripts/fault/inject.ts,
    * demos, tests). False if the actor has no running worker right now.
    */
   injectFault(name: string, kind: FaultKind): boolean {

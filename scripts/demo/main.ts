@@ -13,11 +13,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
-import { createLogger } from '../src/log/index.ts';
-import { describeError } from '../test/support/checks.ts';
-import { USAGE, parseDemoArgs, type DemoOptions } from './demo/options.ts';
-import { formatReport } from './demo/report.ts';
-import { runDemo } from './demo/run.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { describeError } from '../../test/support/checks.ts';
+import { USAGE, parseDemoArgs, type DemoOptions } from './options.ts';
+import { formatReport } from './report.ts';
+import { runDemo } from './run.ts';
 
 async function main(): Promise<number> {
   let options: DemoOptions | 'help';
