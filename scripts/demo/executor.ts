@@ -9,7 +9,7 @@ import type { Logger } from '../../src/log/index.ts';
 import type { OffThreadSignerStats } from '../../src/signing/index.ts';
 import { LatencyHistogram, type LatencySummary } from '../../src/stats/latency.ts';
 import { describeError } from '../../test/support/checks.ts';
-import { validateTradeSignal, type TradeSignal } from './signals.ts';
+import { validateTradeSignal, type TradeSignal } from '../../actors/demo/signals.ts';
 
 export interface TransferSender {
   /** Sends one transfer for a BUY of `token` and resolves once it is confirmed; rejects otherwise. */

@@ -30,7 +30,7 @@ import type { DemoOptions } from './options.ts';
 import { AckCollector, Recorder } from './recorder.ts';
 import { CRITICAL_LOST_DEFINITION, finishReport, type CriticalAccount, type DemoReport } from './report.ts';
 import { CountingRpc } from './rpc-client.ts';
-import { TOPICS, ackChannelName } from './signals.ts';
+import { TOPICS, ackChannelName } from '../../actors/demo/signals.ts';
 import { seededRandom } from '../../src/random.ts';
 import { SolTransferSender, loadKeypairFile } from './transfers.ts';
 import { OffThreadSigner } from '../../src/signing/index.ts';
