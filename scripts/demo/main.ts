@@ -1,5 +1,5 @@
 /**
- * npm start — the palisade demo trading process (see scripts/demo/README-section.md).
+ * npm start — the palisade demo trading process (see the README's "Run the demo" section).
  *
  *   npm start                                   # ~60 s run against a local Solana cluster, with faults
  *   npm start -- --duration-ms 20000 --surge-factor 100
