@@ -12,8 +12,12 @@ import { waitFor } from './support/wait.ts';
 
 const ECHO = new URL('./fixtures/demo/echo-actor.ts', import.meta.url);
 
-async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+const TOKEN = 'test-token-0123456789abcdef';
+
+async function post(url: string, body: unknown, token: string | null = TOKEN): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -53,6 +57,8 @@ describe('demo control server', () => {
         revive: async (n) => void killed.push(`revive ${n}`),
       },
       onAction: (a) => actions.push(a),
+      metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'palisade_test_metric 1\n' }),
+      token: TOKEN,
     });
   });
 
@@ -69,6 +75,46 @@ describe('demo control server', () => {
     assert.ok(actors.kinds.includes('hang'));
     const stats = (await get(`${server.url}/stats`)).body;
     assert.equal(stats.supervisor.actors[0].name, 'echo');
+  });
+
+  it('acting routes without the token (or with a wrong one) are refused with 401 and change nothing', async () => {
+    const before = sup.getStats().actors[0]!;
+    const actionsBefore = actions.length;
+    const refusedBefore = server.unauthorized();
+    const attempts: [string, unknown, string | null][] = [
+      ['/actors/kill', { actor: 'echo', kind: 'exit' }, null],
+      ['/actors/kill', { actor: 'echo', kind: 'exit' }, 'wrong-token-0123456789abcdef'],
+      ['/actors/kill', { actor: 'echo', kind: 'exit' }, TOKEN.slice(0, -1)],
+      ['/providers/kill', { provider: 'p1' }, null],
+      ['/providers/fault', { provider: 'p1', fault: { kind: '500' } }, ''],
+      ['/providers/clear', {}, null],
+    ];
+    for (const [path, body, token] of attempts) {
+      const r = await post(`${server.url}${path}`, body, token);
+      assert.equal(r.status, 401, `${path} with token ${JSON.stringify(token)}`);
+      assert.equal(r.body.error.code, 'CONTROL_UNAUTHORIZED');
+    }
+    // Nothing changed: no kill, no provider fault, no action heard, same incarnation.
+    await new Promise((r) => setTimeout(r, 50));
+    const afterStats = sup.getStats().actors[0]!;
+    assert.equal(afterStats.incarnation, before.incarnation);
+    assert.equal(afterStats.crashes, before.crashes);
+    assert.deepEqual(killed, []);
+    assert.deepEqual(faults, {});
+    assert.equal(actions.length, actionsBefore);
+    assert.equal(server.unauthorized() - refusedBefore, attempts.length);
+    // Reading stays open.
+    assert.equal((await get(`${server.url}/health`)).status, 200);
+  });
+
+  it('serves the dashboard page at / and the Prometheus text at /metrics without a token', async () => {
+    const page = await fetch(`${server.url}/`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await page.text(), /<title>palisade/);
+    const m = await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(5000) });
+    assert.equal(m.status, 200);
+    assert.equal(await m.text(), 'palisade_test_metric 1\n');
   });
 
   it('POST /actors/kill crashes the actor and the supervisor restarts it', async () => {
@@ -121,7 +167,7 @@ describe('demo control server', () => {
 
   it('the fault-inject target mode kills actors through it and sees each one recover', async () => {
     const lines: string[] = [];
-    const report = await runAgainstTarget({ target: server.url, durationMs: 600, intervalMs: 250, kinds: ['exit', 'terminate'], seed: 2, recoverTimeoutMs: 10_000, write: (l) => lines.push(l) });
+    const report = await runAgainstTarget({ target: server.url, token: TOKEN, durationMs: 600, intervalMs: 250, kinds: ['exit', 'terminate'], seed: 2, recoverTimeoutMs: 10_000, write: (l) => lines.push(l) });
     assert.ok(report.killed >= 1, `killed ${report.killed}`);
     assert.equal(report.notRecovered, 0);
     assert.equal(report.recovered, report.killed);
@@ -141,7 +187,7 @@ describe('demo control server', () => {
   });
 
   it('without a local cluster the provider routes answer 501', async () => {
-    const s = await startControlServer({ stats: () => ({}), actors: () => [], killActor: () => false });
+    const s = await startControlServer({ stats: () => ({}), actors: () => [], killActor: () => false, token: TOKEN });
     try {
       const r = await post(`${s.url}/providers/kill`, { provider: 'x' });
       assert.equal(r.status, 501);

@@ -2,7 +2,9 @@
  * The demo's control server, on 127.0.0.1 only: lets an operator (or `npm run fault-inject --
  * --target URL`) break the running demo on purpose and read its stats.
  *
+ *   GET  /                           the live dashboard (an HTML page that polls /stats)
  *   GET  /health                     { ok: true }
+ *   GET  /metrics                    Prometheus text exposition (when the demo registered metrics)
  *   GET  /stats                      the live stats (bus, supervisor, pool, generator, executor)
  *   GET  /actors                     actor names, states, incarnations; the crash kinds accepted
  *   POST /actors/kill                { "actor": "signal-validator", "kind": "uncaught" }
@@ -12,9 +14,17 @@
  *   POST /providers/kill             { "provider": "helius-local" }
  *   POST /providers/revive           { "provider": "helius-local" }
  *
- * Errors answer `{ error: { code, message } }` with 400 (bad request), 404 (unknown route, actor
- * or provider), 409 (the actor has no running worker right now) or 501 (no local cluster).
+ * Reading is open; acting is not. Every POST needs the server's token, sent as
+ * `Authorization: Bearer <token>`: loopback keeps other machines out, but any local process (or a
+ * web page in a local browser) can reach loopback, and a route that kills actors in a process
+ * with money behind it is a door. The demo prints the token at start.
+ *
+ * Errors answer `{ error: { code, message } }` with 400 (bad request), 401 (no or wrong token),
+ * 404 (unknown route, actor or provider), 409 (the actor has no running worker right now) or 501
+ * (no local cluster).
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PalisadeError } from '../../src/errors.ts';
@@ -60,6 +70,10 @@ export interface ControlDeps {
   logger?: Logger;
   /** Hears every accepted fault request (the demo shows them in its live view). */
   onAction?: (what: string) => void;
+  /** Prometheus exposition for GET /metrics (absent: 404). */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** The token acting routes require. Default: 32 random hex characters, made at start. */
+  token?: string;
 }
 
 export interface ControlServer {
@@ -67,14 +81,24 @@ export interface ControlServer {
   readonly url: string;
   /** Requests served per route (answered, errors included). */
   readonly served: Record<string, number>;
+  /** What POST routes need in `Authorization: Bearer <token>`. */
+  readonly token: string;
+  /** POST requests refused for a missing or wrong token. */
+  readonly unauthorized: () => number;
   close(): Promise<void>;
 }
 
 const MAX_BODY = 16 * 1024;
+const DASHBOARD = new URL('./dashboard.html', import.meta.url);
 
 export async function startControlServer(deps: ControlDeps, port = 0): Promise<ControlServer> {
   const logger = deps.logger ?? silentLogger;
   const served: Record<string, number> = {};
+  const token = deps.token ?? randomBytes(16).toString('hex');
+  if (typeof token !== 'string' || token.length < 16) throw new DemoControlError('CONTROL_BAD_TOKEN', 400, 'the control token must be a string of at least 16 characters');
+  const expected = Buffer.from(`Bearer ${token}`);
+  const dashboard = readFileSync(DASHBOARD);
+  let unauthorized = 0;
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       const e = err instanceof DemoControlError ? err : new DemoControlError('CONTROL_INTERNAL', 500, (err as Error)?.message ?? String(err));
@@ -87,9 +111,26 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
     const path = new URL(req.url ?? '/', 'http://control.local').pathname.replace(/\/+$/, '') || '/';
     const route = `${req.method} ${path}`;
     served[route] = (served[route] ?? 0) + 1;
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !authorized(req.headers.authorization)) {
+      unauthorized++;
+      logger.warn({ route }, 'demo control server: acting route refused without a valid token');
+      // Drain nothing, decide nothing: the body of an unauthorized request is never parsed.
+      throw new DemoControlError('CONTROL_UNAUTHORIZED', 401, 'acting routes need "Authorization: Bearer <token>" (the demo prints the token at start)');
+    }
     switch (route) {
+      case 'GET /':
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': dashboard.length, 'cache-control': 'no-store' });
+        res.end(dashboard);
+        return;
       case 'GET /health':
         return send(res, 200, { ok: true });
+      case 'GET /metrics': {
+        if (!deps.metrics) throw new DemoControlError('CONTROL_NOT_FOUND', 404, 'no metrics registered');
+        const m = await deps.metrics();
+        res.writeHead(200, { 'content-type': m.contentType, 'content-length': Buffer.byteLength(m.body) });
+        res.end(m.body);
+        return;
+      }
       case 'GET /stats':
         return send(res, 200, deps.stats());
       case 'GET /actors':
@@ -135,8 +176,14 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
         return send(res, 200, kill ? { killed: name } : { revived: name });
       }
       default:
-        throw new DemoControlError('CONTROL_NOT_FOUND', 404, `unknown route ${route}; routes: GET /health /stats /actors /providers, POST /actors/kill /providers/fault /providers/clear /providers/kill /providers/revive`);
+        throw new DemoControlError('CONTROL_NOT_FOUND', 404, `unknown route ${route}; routes: GET / /health /metrics /stats /actors /providers, POST (with the token) /actors/kill /providers/fault /providers/clear /providers/kill /providers/revive`);
     }
+  }
+
+  function authorized(header: string | undefined): boolean {
+    if (typeof header !== 'string') return false;
+    const got = Buffer.from(header);
+    return got.length === expected.length && timingSafeEqual(got, expected);
   }
 
   function providers(): ControlProviders {
@@ -157,6 +204,8 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
     port: actual,
     url: `http://127.0.0.1:${actual}`,
     served,
+    token,
+    unauthorized: () => unauthorized,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -26,6 +26,8 @@ import { seededRandom } from '../../src/random.ts';
 
 export interface TargetOptions {
   target: string;
+  /** The control server's token (the demo prints it; also PALISADE_CONTROL_TOKEN). */
+  token?: string;
   durationMs: number;
   intervalMs: number;
   /** Only these actors (default: every actor of the demo). */
@@ -82,7 +84,10 @@ interface Snapshot {
 }
 
 export class ControlClient {
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    private readonly token?: string,
+  ) {}
 
   async get<T>(path: string): Promise<T> {
     const res = await fetch(`${this.base}${path}`, { signal: AbortSignal.timeout(5000) });
@@ -92,7 +97,12 @@ export class ControlClient {
   }
 
   async post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-    const res = await fetch(`${this.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${this.base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5000),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
@@ -125,7 +135,7 @@ function delta(after: Record<string, number>, before: Record<string, number>): R
 }
 
 export async function runAgainstTarget(o: TargetOptions): Promise<TargetReport> {
-  const client = new ControlClient(o.target.replace(/\/+$/, ''));
+  const client = new ControlClient(o.target.replace(/\/+$/, ''), o.token ?? process.env.PALISADE_CONTROL_TOKEN);
   try {
     await client.get('/health');
   } catch (err) {
@@ -216,7 +226,7 @@ export function formatTargetReport(r: TargetReport): string {
   ].join('\n');
 }
 
-export const TARGET_USAGE = `usage: npm run fault-inject -- --target http://127.0.0.1:PORT [--duration-ms 20000] [--interval-ms 1500]
+export const TARGET_USAGE = `usage: npm run fault-inject -- --target http://127.0.0.1:PORT --token TOKEN [--duration-ms 20000] [--interval-ms 1500]
        [--actors a,b] [--kinds uncaught,exit,terminate,hang] [--provider-outage NAME] [--seed N] [--json PATH]`;
 
 /** CLI entry for target mode; returns the exit code. */
@@ -228,6 +238,7 @@ export async function faultInjectTarget(argv: readonly string[], write: (line: s
       args: [...argv],
       options: {
         target: { type: 'string' },
+        token: { type: 'string' },
         'duration-ms': { type: 'string' },
         'interval-ms': { type: 'string' },
         actors: { type: 'string' },
@@ -248,6 +259,7 @@ export async function faultInjectTarget(argv: readonly string[], write: (line: s
     const kinds = list(values.kinds);
     o = {
       target: values.target,
+      ...(values.token ? { token: values.token } : {}),
       durationMs: intFlag('duration-ms', values['duration-ms'], 20_000, 100, 3600_000),
       intervalMs: intFlag('interval-ms', values['interval-ms'], 1500, 10, 600_000),
       ...(actors ? { actors } : {}),
