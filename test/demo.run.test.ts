@@ -13,6 +13,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DemoReport } from '../scripts/demo/report.ts';
 import { waitFor } from './support/wait.ts';
+import { openDashboard } from './support/browser.ts';
+
+/** The page's document, as the browser-side predicates below use it (this project compiles without the DOM lib). */
+declare const document: {
+  body: { dataset: Record<string, string | undefined> };
+  querySelectorAll(selector: string): ArrayLike<{ dataset: Record<string, string | undefined> }>;
+  querySelector(selector: string): { getAttribute(name: string): string | null } | null;
+};
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN_DEADLINE_MS = 120_000;
@@ -41,10 +49,14 @@ describe('demo run (child process)', () => {
     try {
       // The control server is up before the run starts: crash the price subscriber through it.
       const url = await waitFor(() => /control server: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], 60_000, 'the control server line');
+      const token = await waitFor(() => /control token: ([0-9a-f]+)/.exec(out)?.[1], 10_000, 'the control token line');
       const actors = async () => ((await (await fetch(`${url}/actors`, { signal: AbortSignal.timeout(5000) })).json()) as { actors: { name: string; state: string; incarnation: number }[] }).actors;
       const before = (await actors()).find((a) => a.name === 'risk-monitor');
       assert.ok(before, 'the demo has a risk-monitor actor');
-      const kill = await fetch(`${url}/actors/kill`, { method: 'POST', body: JSON.stringify({ actor: 'risk-monitor', kind: 'terminate' }), signal: AbortSignal.timeout(5000) });
+      const body = JSON.stringify({ actor: 'risk-monitor', kind: 'terminate' });
+      const refused = await fetch(`${url}/actors/kill`, { method: 'POST', body, signal: AbortSignal.timeout(5000) });
+      assert.equal(refused.status, 401, 'no token, no kill');
+      const kill = await fetch(`${url}/actors/kill`, { method: 'POST', body, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
       assert.equal(kill.status, 200);
       const back = await waitFor(async () => (await actors()).find((a) => a.name === 'risk-monitor' && a.incarnation > before.incarnation && a.state === 'running'), 15_000, 'risk-monitor to run again');
       assert.ok(back.incarnation > before.incarnation);
@@ -90,8 +102,11 @@ describe('demo run (child process)', () => {
     const deadline = setTimeout(() => c.kill('SIGKILL'), RUN_DEADLINE_MS);
     try {
       await waitFor(() => /^run: /m.test(out), 60_000, 'the run to start');
-      // Let some trades confirm, then ask it to stop.
-      await new Promise((r) => setTimeout(r, 3000));
+      const url = /control server: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+      const token = /control token: ([0-9a-f]+)/.exec(out)![1]!;
+      // While trades confirm: the metrics, and the dashboard in a real browser watching a provider die.
+      await checkDashboard(url, token);
+      await checkMetrics(url);
       c.kill('SIGTERM');
       const code = await exited;
       assert.equal(code, 0, `exit ${code}\n--- stdout tail:\n${out.slice(-3000)}\n--- stderr tail:\n${err.slice(-2000)}`);
@@ -108,3 +123,58 @@ describe('demo run (child process)', () => {
     assert.equal(r.ok, true);
   });
 });
+
+/** Every family the issue names is there, with values that agree with the demo's own stats. */
+async function checkMetrics(url: string): Promise<void> {
+  const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  for (const family of [
+    'palisade_breaker_state',
+    'palisade_breaker_transitions_total',
+    'palisade_rpc_requests_total',
+    'palisade_rpc_request_duration_seconds',
+    'palisade_bus_published_total',
+    'palisade_bus_dropped_total',
+    'palisade_bus_queue_depth',
+    'palisade_mailbox_depth',
+    'palisade_actor_restarts_total',
+    'palisade_actor_state',
+  ]) {
+    assert.match(text, new RegExp(`^# TYPE ${family} `, 'm'), `${family} is exported`);
+  }
+  const num = (re: RegExp): number[] => [...text.matchAll(re)].map((m) => Number(m[1]));
+  const successes = num(/^palisade_rpc_requests_total\{endpoint="[^"]+",outcome="success"\} (\d+)$/gm);
+  assert.ok(successes.reduce((a, b) => a + b, 0) > 0, 'some RPC attempts succeeded');
+  const states = num(/^palisade_breaker_state\{breaker="endpoint:[^"]+"\} (-?\d+)$/gm);
+  assert.equal(states.length, 3, 'one breaker state per provider');
+  assert.ok(states.every((v) => v >= 0 && v <= 2));
+  const published = num(/^palisade_bus_published_total\{topic="[^"]+",priority="critical"\} (\d+)$/gm);
+  assert.ok(published.reduce((a, b) => a + b, 0) > 0, 'critical signals were published');
+  const actorStates = num(/^palisade_actor_state\{actor="[^"]+"\} (\d+)$/gm);
+  assert.ok(actorStates.length >= 3 && actorStates.every((v) => v >= 0 && v <= 4));
+}
+
+/** The dashboard loads, keeps updating, and shows a provider killed through the control route turning OPEN. */
+async function checkDashboard(url: string, token: string): Promise<void> {
+  const post = (path: string, body: unknown) =>
+    fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+  const page = await openDashboard(`${url}/`);
+  try {
+    await page.waitFor(() => Number(document.body.dataset.updates ?? 0) >= 3, 'three updates');
+    const names = await page.eval(() => Array.from(document.querySelectorAll('#endpoints tbody tr'), (tr) => tr.dataset.endpoint ?? ''));
+    assert.equal(names.length, 3, `three providers on the page, got ${JSON.stringify(names)}`);
+    const victim = names[names.length - 1]!;
+    assert.equal((await post('/providers/kill', { provider: victim })).status, 200);
+    try {
+      await page.waitFor(
+        (name) => document.querySelector(`#endpoints tr[data-endpoint="${name}"] [data-state]`)?.getAttribute('data-state') === 'OPEN',
+        `${victim} shown OPEN`,
+        victim,
+      );
+      await page.screenshot('dashboard.png');
+    } finally {
+      assert.equal((await post('/providers/revive', { provider: victim })).status, 200);
+    }
+  } finally {
+    await page.close();
+  }
+}

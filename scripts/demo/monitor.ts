@@ -7,6 +7,8 @@ import type { Clock } from '../../src/clock.ts';
 import { faultKindsFor, killActor } from '../../src/runtime/index.ts';
 import { memoryMb } from '../lib/flags.ts';
 import type { DemoContext, DemoIo } from './context.ts';
+import { Registry } from 'prom-client';
+import { registerPalisadeMetrics } from '../../src/observe/prometheus.ts';
 import { startControlServer } from './control-server.ts';
 import type { DemoLoad } from './load.ts';
 import type { DemoStack } from './stack.ts';
@@ -91,8 +93,10 @@ export function liveView(ctx: DemoContext, io: DemoIo, snapshot: () => ViewSnaps
 
 export async function startControl(ctx: DemoContext, stack: DemoStack, subs: DemoSubscribers, load: DemoLoad, snapshot: () => ViewSnapshot): Promise<void> {
   const { o, logger, closer, say, note } = ctx;
-  const { bus, supervisor, pool, cluster } = stack;
+  const { bus, supervisor, pool, cluster, breakers } = stack;
   const { generator, faults } = load;
+  const registry = new Registry();
+  await registerPalisadeMetrics({ registry, supervisor, bus, pool, breakers: [breakers] });
   const control = await startControlServer(
     {
       stats: () => ({ view: snapshot(), bus: bus.getStats(), supervisor: supervisor.getStats(), pool: pool.getStats(), generator: generator.stats(), executor: subs.executor.stats(), faults: faults.report() }),
@@ -118,11 +122,14 @@ export async function startControl(ctx: DemoContext, stack: DemoStack, subs: Dem
         : {}),
       logger,
       onAction: (what) => note(what),
+      metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+      ...(process.env.PALISADE_CONTROL_TOKEN ? { token: process.env.PALISADE_CONTROL_TOKEN } : {}),
     },
     o.controlPort,
   );
   closer.add('control server', () => control.close());
-  say(`control server: ${control.url}  (GET /stats /actors /providers; POST /actors/kill /providers/fault|clear|kill|revive)`);
-  say(`  e.g. curl -s -XPOST ${control.url}/actors/kill -d '{"actor":"${VALIDATOR}","kind":"uncaught"}'`);
-  say(`  or  npm run fault-inject -- --target ${control.url}`);
+  say(`control server: ${control.url}  (dashboard: ${control.url}/  GET /metrics /stats /actors /providers; POST /actors/kill /providers/fault|clear|kill|revive)`);
+  say(`control token: ${control.token}  (acting routes need: -H 'authorization: Bearer ${control.token}')`);
+  say(`  e.g. curl -s -XPOST ${control.url}/actors/kill -H 'authorization: Bearer ${control.token}' -d '{"actor":"${VALIDATOR}","kind":"uncaught"}'`);
+  say(`  or  npm run fault-inject -- --target ${control.url} --token ${control.token}`);
 }

@@ -36,6 +36,8 @@ export interface DemoStack {
   /** What the pool published on the bus, with the bus's refusals counted, by topic. */
   poolPublished: Record<string, { accepted: number; refused: number }>;
   pool: RpcConnectionPool;
+  /** The per-method breakers in front of the pool. */
+  breakers: CircuitBreakerManager;
   rpc: CountingRpc;
   conn: PoolConnection;
 }
@@ -115,5 +117,5 @@ export async function startStack(ctx: DemoContext): Promise<DemoStack> {
     throw new DemoStartError(`no provider answered getVersion: ${describeError(err)}`, { cause: err });
   }
   const conn = createSolanaConnection(rpc, { commitment: 'confirmed', confirmPollMs: 400 });
-  return { cluster, endpoints, supervisor, bus, busState, early, poolPublished, pool, rpc, conn };
+  return { cluster, endpoints, supervisor, bus, busState, early, poolPublished, pool, breakers, rpc, conn };
 }
