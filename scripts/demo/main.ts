@@ -11,13 +11,18 @@
  * with the checks' verdict; a second signal exits at once (130).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { createLogger } from '../../src/log/index.ts';
 import { describeError } from '../../test/support/checks.ts';
 import { USAGE, parseDemoArgs, type DemoOptions } from './options.ts';
 import { formatReport } from './report.ts';
 import { runDemo } from './run.ts';
+
+function defaultLogFile(): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return join('.reports', `demo-${stamp}.log`);
+}
 
 async function main(): Promise<number> {
   let options: DemoOptions | 'help';
@@ -32,7 +37,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const o = options;
-  const destination = o.logFile ? pino.destination({ dest: o.logFile, mkdir: true, sync: true }) : pino.destination({ fd: 2, sync: true });
+  // On a terminal the live view redraws in place; JSON log lines on the same terminal would
+  // scroll it away, so they go to a file there unless --log-file says where.
+  const logFile = o.logFile ?? (process.stderr.isTTY && process.stdout.isTTY && !o.quiet ? defaultLogFile() : undefined);
+  if (logFile && !o.logFile) process.stdout.write(`logs: ${logFile}\n`);
+  const destination = logFile ? pino.destination({ dest: logFile, mkdir: true, sync: true }) : pino.destination({ fd: 2, sync: true });
   const logger = createLogger({ name: 'palisade-demo', level: o.logLevel, destination });
 
   const stop = new AbortController();

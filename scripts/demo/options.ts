@@ -76,7 +76,7 @@ export const USAGE = `usage: npm start -- [options]
   --view-ms N         live view refresh (default 1000 on a TTY, 5000 otherwise)
   --quiet             no live view
   --log-level L       fatal|error|warn|info|debug (default ${DEFAULTS.logLevel}); logs go to stderr
-  --log-file PATH     write logs to a file instead of stderr
+  --log-file PATH     write logs to a file (default on a terminal with the live view: .reports/demo-<time>.log; else stderr)
   -h, --help`;
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
