@@ -13,6 +13,7 @@ import { concurrent } from '../scripts/stress/concurrent.ts';
 import { runSurge } from '../scripts/stress/surge.ts';
 import { runStress } from '../scripts/stress/bench.ts';
 import { runSoak } from '../scripts/stress/soak.ts';
+import { soakHtml, stressHtml } from '../scripts/stress/plots.ts';
 import { table } from './support/table.ts';
 
 describe('stress parts', () => {
@@ -112,6 +113,13 @@ describe('stress bench and soak, small real runs', () => {
     assert.ok(r.subscribers.every((s) => s.unaccounted === 0));
     assert.equal(r.runtime.liveWorkers > 0, true);
     assert.ok(lines.some((l) => l.startsWith('surge')));
+    // The report's plots: memory over time, flow and drops over time, latency percentiles.
+    assert.ok(r.timeline.length >= 4, 'sampled every 250 ms through the run');
+    assert.ok(r.timeline.at(-1)!.published >= r.surge.byPriority.critical.accepted);
+    const html = stressHtml(r);
+    for (const heading of ['Memory over time', 'Bus flow and drops over time', 'Latency percentiles', 'Drops by reason']) assert.ok(html.includes(heading), heading);
+    assert.equal((html.match(/<svg /g) ?? []).length >= 3, true);
+    assert.ok(!/NaN|Infinity/.test(html), 'no NaN or Infinity in the charts');
   });
 
   it('runSoak: every event accounted for; the growth check refuses to judge a run too short to have a baseline', { timeout: 120_000 }, async () => {
@@ -126,5 +134,8 @@ describe('stress bench and soak, small real runs', () => {
     const growth = r.checks.find((c) => c.name.startsWith('RSS growth'))!;
     if (r.durationMs < 12_000) assert.equal(growth.ok, false, 'a run of a few seconds has too few samples to judge growth');
     assert.ok(r.memory.series.length >= 2);
+    const html = soakHtml(r);
+    assert.ok(html.includes('Memory over events') && html.includes('<svg '));
+    assert.ok(!/NaN|Infinity/.test(html));
   });
 });

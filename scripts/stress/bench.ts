@@ -64,6 +64,15 @@ export interface KillRecord {
   recoveredMs: number | null;
 }
 
+export interface TimelineSample {
+  atMs: number;
+  rssMb: number;
+  heapMb: number;
+  published: number;
+  delivered: number;
+  dropped: number;
+}
+
 export interface StressReport {
   startedAt: string;
   options: Omit<StressOptions, 'logger' | 'write'>;
@@ -80,6 +89,8 @@ export interface StressReport {
   kills: { injected: number; notRunning: number; byKind: Record<string, number>; recovered: number; recovery: LatencySummary; list: KillRecord[] };
   runtime: { restarts: number; crashes: number; quarantined: number; deadLetters: number; deadLettersByReason: Record<string, number>; actors: number; liveWorkers: number };
   memory: { rssStartMb: number; rssPeakMb: number; rssEndMb: number; heapStartMb: number; heapPeakMb: number; heapEndMb: number };
+  /** Every 250 ms from the start: memory and the bus's running totals (for the report's plots). */
+  timeline: TimelineSample[];
   checks: CheckResult[];
   ok: boolean;
 }
@@ -97,16 +108,22 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   const mem0 = memoryMb();
   let rssPeak = mem0.rssMb;
   let heapPeak = mem0.heapUsedMb;
+  const timeline: TimelineSample[] = [];
+  const t0 = performance.now();
+  let busForTimeline: { getStats(): { published: number; delivered: number; droppedEvents: number } } | undefined;
   const memTimer = setInterval(() => {
     const m = memoryMb();
     rssPeak = Math.max(rssPeak, m.rssMb);
     heapPeak = Math.max(heapPeak, m.heapUsedMb);
+    const b = busForTimeline?.getStats();
+    timeline.push({ atMs: Math.round(performance.now() - t0), rssMb: m.rssMb, heapMb: m.heapUsedMb, published: b?.published ?? 0, delivered: b?.delivered ?? 0, dropped: b?.droppedEvents ?? 0 });
   }, 250);
   memTimer.unref();
 
   say(`starting the stack: local Solana cluster (${o.clusterInProcess ? 'in this thread' : 'in its own worker thread'}), supervisor, RPC pool (endpoint actors, per-method breakers), signal bus ...`);
   const stack = await startStack({ logger: o.logger, maxQueueSize: 10_000, heartbeatMs: 250, clusterInProcess: o.clusterInProcess === true });
   const { supervisor, bus, protectedPool } = stack;
+  busForTimeline = bus;
   try {
     // ------------------------------------------------------------ subscribers and ask actors
     const recorder = new Recorder();
@@ -251,6 +268,7 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
         liveWorkers: sup.workers.live,
       },
       memory: { rssStartMb: mem0.rssMb, rssPeakMb: rssPeak, rssEndMb: mem1.rssMb, heapStartMb: mem0.heapUsedMb, heapPeakMb: heapPeak, heapEndMb: mem1.heapUsedMb },
+      timeline,
     };
     const checks = stressChecks(partial, stressActors.every((a) => a.state === 'running'));
     return { ...partial, checks, ok: exitCodeOf(checks) === 0 };

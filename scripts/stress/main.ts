@@ -10,6 +10,7 @@
  * and exits 0 only when every check passed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { soakHtml, stressHtml } from './plots.ts';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -109,6 +110,9 @@ function save(report: StressReport | SoakReport, path: string, ok: boolean): num
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
   write(`report written to ${path}`);
+  const html = path.replace(/\.json$/, '') + '.html';
+  writeFileSync(html, 'timeline' in report ? stressHtml(report) : soakHtml(report));
+  write(`plots written to ${html}`);
   return ok ? 0 : 1;
 }
 
