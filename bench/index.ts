@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { chartSection } from './plot.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const AREAS = ['breaker', 'runtime', 'bus', 'rpc', 'signing'];
@@ -44,9 +45,12 @@ numbers. Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0
 Node ${process.version}.
 
 `;
-writeFileSync(
-  join(here, 'RESULTS.md'),
-  header + sections.map((f) => readFileSync(join(here, 'results', f), 'utf8').trim()).join('\n\n') + '\n',
-);
+// Each table's headline column is drawn beside it (bench/results/<area>-<n>.svg).
+const charted = sections.map((f) => {
+  const { markdown, charts } = chartSection(f.replace(/\.md$/, ''), readFileSync(join(here, 'results', f), 'utf8').trim());
+  for (const [file, svg] of charts) writeFileSync(join(here, 'results', file), svg);
+  return markdown;
+});
+writeFileSync(join(here, 'RESULTS.md'), header + charted.join('\n\n') + '\n');
 console.log(`[bench] wrote bench/RESULTS.md from ${sections.length} section(s)`);
 process.exit(failed ? 1 : 0);

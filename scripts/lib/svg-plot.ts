@@ -97,7 +97,7 @@ export function barChart(o: BarChartOptions): string {
   const W = o.width ?? 720;
   const rowH = 20;
   const labelW = Math.min(320, 8 + 6.6 * Math.max(4, ...o.bars.map((b) => b.label.length)));
-  const noteW = 120;
+  const noteW = 230;
   const H = 30 + o.bars.length * rowH + 8;
   const positive = o.bars.map((b) => b.value).filter((v) => v > 0);
   const max = Math.max(1e-12, ...positive);
