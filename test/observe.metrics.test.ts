@@ -163,3 +163,28 @@ test('metrics: a scrape reads each source once, and nothing runs between scrapes
     await bus.close();
   }
 });
+
+test('the Grafana dashboard in the repository queries only families the collectors export', async () => {
+  const { readFileSync } = await import('node:fs');
+  const dash = JSON.parse(readFileSync(new URL('../docs/grafana/palisade-dashboard.json', import.meta.url), 'utf8')) as {
+    panels: { targets: { expr: string }[] }[];
+  };
+  const registry = new Registry();
+  const bus = new SignalBus();
+  const sup = new Supervisor({ heartbeatMs: 0 });
+  const breakers = new CircuitBreakerManager();
+  const good = await startFixtureServer();
+  const t = await testPool([{ name: 'good', url: good.url }]);
+  try {
+    const reg = await registerPalisadeMetrics({ registry, bus, supervisor: sup, pool: t.pool, breakers: [breakers] });
+    const exported = new Set(reg.names.flatMap((n) => [n, `${n}_bucket`, `${n}_sum`, `${n}_count`]));
+    const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((x) => x.expr.match(/palisade_[a-z_]+/g) ?? [])));
+    assert.ok(used.size >= 10);
+    for (const name of used) assert.ok(exported.has(name), `${name} is exported`);
+  } finally {
+    await bus.close();
+    await sup.shutdown({ drainMs: 0 });
+    await t.close();
+    await good.close();
+  }
+});
