@@ -64,7 +64,7 @@ export async function startStack(ctx: DemoContext): Promise<DemoStack> {
   const bus = new SignalBus({ maxQueueSize: 4096, reorderWindowMs: 50, supervisor, logger, closeTimeoutMs: o.drainMs });
   const busState = { closed: false };
   closer.add('signal bus', () => (busState.closed ? undefined : bus.close({ timeoutMs: 0 })));
-  // The pool reports on the bus too (the seed's 'rpc_call_completed'); subscribed before the
+  // The pool reports on the bus too ('rpc_call_completed', as the specification asks); subscribed before the
   // pool exists so none of its events meets a topic without subscribers. The view shows state changes.
   const rpcEvents = { completed: 0, stateChanges: 0 };
   const early: NamedSubscription[] = [
@@ -104,7 +104,7 @@ export async function startStack(ctx: DemoContext): Promise<DemoStack> {
   closer.add('rpc pool', () => pool.close());
   say('starting the supervisor and one endpoint actor per provider ...');
   await withDeadline(pool.ready(), 60_000, 'endpoint actors start-up');
-  // The seed's integration pattern: a per-method breaker in front of the pool, same call().
+  // As the specification integrates them: a per-method breaker in front of the pool, same call().
   const breakers = new CircuitBreakerManager({ defaults: { failureThreshold: 20, cooldownMs: 1000 }, logger });
   const protectedPool = breakers.protect(pool);
   const rpc = new CountingRpc(protectedPool as never, () => pool.wsEndpoint());
