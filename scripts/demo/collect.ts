@@ -45,7 +45,9 @@ export function collectReport(
   const poolStats = pool.getStats();
   const clusterControl = cluster?.controlStats();
   if (clusterControl) {
-    say(`  cluster control (comlink to the cluster's thread): ${clusterControl.calls} calls, ${clusterControl.failed} refused by the cluster, ${clusterControl.timeouts} timed out, ${clusterControl.rejectedExited} cut by a thread exit; round trip p50 ${clusterControl.latency.p50.toFixed(2)} ms p99 ${clusterControl.latency.p99.toFixed(2)} ms`);
+    say(
+      `  cluster control (comlink to the cluster's thread): ${clusterControl.calls} calls, ${clusterControl.failed} refused by the cluster, ${clusterControl.timeouts} timed out, ${clusterControl.rejectedExited} cut by a thread exit; round trip p50 ${clusterControl.latency.p50.toFixed(2)} ms p99 ${clusterControl.latency.p99.toFixed(2)} ms`,
+    );
   }
   memory.sample();
   const mem = memoryMb();
@@ -75,7 +77,14 @@ export function collectReport(
       let handled = 0;
       for (const q of accepted) if (seen.has(q)) handled++;
       const dropped = s.dropped + tradePostAccept;
-      return { name: s.name, kind: s.kind, handled, redelivered, droppedWithReason: dropped, lost: Math.max(0, accepted.size - handled - dropped) };
+      return {
+        name: s.name,
+        kind: s.kind,
+        handled,
+        redelivered,
+        droppedWithReason: dropped,
+        lost: Math.max(0, accepted.size - handled - dropped),
+      };
     });
 
   const workerReported: Record<string, number> = {};
@@ -99,8 +108,21 @@ export function collectReport(
     durationMs: o.durationMs,
     ranMs: run.ranMs,
     startupMs: run.startupMs,
-    shutdown: { reason: run.reason, drainMs: o.drainMs, drainedInMs: drain.drainedInMs, droppedAtClose: drain.droppedAtClose, notDrained: drain.notDrained },
-    options: { rate: o.rate, surgeFactor: o.surgeFactor, faults: faultsOn, seed: o.seed, txPerSec: o.txPerSec, cluster: cluster?.mode ?? 'none' },
+    shutdown: {
+      reason: run.reason,
+      drainMs: o.drainMs,
+      drainedInMs: drain.drainedInMs,
+      droppedAtClose: drain.droppedAtClose,
+      notDrained: drain.notDrained,
+    },
+    options: {
+      rate: o.rate,
+      surgeFactor: o.surgeFactor,
+      faults: faultsOn,
+      seed: o.seed,
+      txPerSec: o.txPerSec,
+      cluster: cluster?.mode ?? 'none',
+    },
     signals: {
       byPriority: { critical: pri('critical'), normal: pri('normal'), low: pri('low') },
       byTopic: gen.byTopic,
@@ -150,9 +172,23 @@ export function collectReport(
       quarantined: supStats.quarantined,
       deadLetters: supStats.deadLetters,
       deadLettersByReason: supStats.deadLettersByReason as Record<string, number>,
-      actors: supStats.actors.map((a) => ({ name: a.name, state: a.state, incarnation: a.incarnation, restarts: a.restarts, crashes: a.crashes, processed: a.processed, deadLetters: a.deadLetters })),
+      actors: supStats.actors.map((a) => ({
+        name: a.name,
+        state: a.state,
+        incarnation: a.incarnation,
+        restarts: a.restarts,
+        crashes: a.crashes,
+        processed: a.processed,
+        deadLetters: a.deadLetters,
+      })),
     },
-    memory: { rssStartMb: run.rssStartMb, rssPeakMb: memory.peakRssMb, rssEndMb: mem.rssMb, heapEndMb: mem.heapUsedMb, series: memory.series },
+    memory: {
+      rssStartMb: run.rssStartMb,
+      rssPeakMb: memory.peakRssMb,
+      rssEndMb: mem.rssMb,
+      heapEndMb: mem.heapUsedMb,
+      series: memory.series,
+    },
     generator: gen,
   });
 }

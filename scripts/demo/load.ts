@@ -30,8 +30,12 @@ export function prepareLoad(ctx: DemoContext, stack: DemoStack, random: Random):
   const faultsOn = o.faults && !o.real;
   const surgeFromMs = Math.round(o.durationMs * o.surgeFrom);
   const surgeToMs = Math.round(o.durationMs * o.surgeTo);
-  const generator = new SignalGenerator({ rate: o.rate, surgeFactor: o.surgeFactor, surgeFromMs, surgeToMs }, stack.bus, clock, random, (err) =>
-    logger.error({ err: describeError(err) }, 'demo: publish threw'),
+  const generator = new SignalGenerator(
+    { rate: o.rate, surgeFactor: o.surgeFactor, surgeFromMs, surgeToMs },
+    stack.bus,
+    clock,
+    random,
+    (err) => logger.error({ err: describeError(err) }, 'demo: publish threw'),
   );
 
   const actorStats = (name: string) => supervisor.getStats().actors.find((a) => a.name === name);
@@ -40,7 +44,14 @@ export function prepareLoad(ctx: DemoContext, stack: DemoStack, random: Random):
     poolFailedCalls: () => rpc.failedTotal,
     actor: (name) => {
       const a = actorStats(name);
-      return a && { state: a.state, incarnation: a.incarnation, lastCrashAt: a.lastCrash?.at ?? null, lastCrashKind: a.lastCrash?.kind ?? null };
+      return (
+        a && {
+          state: a.state,
+          incarnation: a.incarnation,
+          lastCrashAt: a.lastCrash?.at ?? null,
+          lastCrashKind: a.lastCrash?.kind ?? null,
+        }
+      );
     },
   };
   const targets: FaultTargets = {
@@ -51,13 +62,27 @@ export function prepareLoad(ctx: DemoContext, stack: DemoStack, random: Random):
     killActor: (n, k: ActorFaultKind) => killActor(supervisor, n, k),
   };
   const names = endpoints.map((e) => e.name);
-  const steps = faultsOn ? defaultSchedule(o.durationMs, { primary: names[0]!, secondary: names[1] ?? names[0]!, crashTarget: VALIDATOR, hangTarget: RISK }) : [];
-  const faults = new FaultRunner(steps, targets, observed, clock, logger, (e) => note(`${(e.atMs / 1000).toFixed(1)}s ${e.ok ? '' : 'FAILED '}${e.step}${e.detail ? ` — ${e.detail}` : ''}`));
+  const steps = faultsOn
+    ? defaultSchedule(o.durationMs, {
+        primary: names[0]!,
+        secondary: names[1] ?? names[0]!,
+        crashTarget: VALIDATOR,
+        hangTarget: RISK,
+      })
+    : [];
+  const faults = new FaultRunner(steps, targets, observed, clock, logger, (e) =>
+    note(`${(e.atMs / 1000).toFixed(1)}s ${e.ok ? '' : 'FAILED '}${e.step}${e.detail ? ` — ${e.detail}` : ''}`),
+  );
   return { generator, faults, faultsOn, surgeFromMs, surgeToMs };
 }
 
 /** Starts the slot poll and the reads on the run's intervals (they stop with the intake). */
-export function startBackgroundRpc(ctx: DemoContext, stack: DemoStack, generator: SignalGenerator, payer: string | undefined): void {
+export function startBackgroundRpc(
+  ctx: DemoContext,
+  stack: DemoStack,
+  generator: SignalGenerator,
+  payer: string | undefined,
+): void {
   const { o, timers } = ctx;
   const { rpc } = stack;
   let slotInFlight = false;

@@ -67,16 +67,39 @@ export function snapshotter(
       durationMs: o.durationMs,
       phase: generator.phase,
       targetRate: generator.stats().rateNow,
-      published: { critical: b.byPriority.critical.published, normal: b.byPriority.normal.published, low: b.byPriority.low.published },
+      published: {
+        critical: b.byPriority.critical.published,
+        normal: b.byPriority.normal.published,
+        low: b.byPriority.low.published,
+      },
       delivered: b.delivered,
       dropped: b.dropped,
       latency: { p50: b.latency.p50, p99: b.latency.p99, count: b.latency.count },
       workerLatency: { p50: b.workerLatency.p50, p99: b.workerLatency.p99, count: b.workerLatency.count },
-      endpoints: p.endpoints.map((e) => ({ name: e.name, state: e.state, alive: e.alive, calls: e.calls, failures: e.failures, resting: e.rateLimitedUntil > 0 })),
-      subscribers: b.subscribers.map((sub) => ({ name: nameOf(sub.id), kind: sub.kind, state: sub.state, depth: sub.mailboxDepth, delivered: sub.delivered, restarts: sub.restarts })),
+      endpoints: p.endpoints.map((e) => ({
+        name: e.name,
+        state: e.state,
+        alive: e.alive,
+        calls: e.calls,
+        failures: e.failures,
+        resting: e.rateLimitedUntil > 0,
+      })),
+      subscribers: b.subscribers.map((sub) => ({
+        name: nameOf(sub.id),
+        kind: sub.kind,
+        state: sub.state,
+        depth: sub.mailboxDepth,
+        delivered: sub.delivered,
+        restarts: sub.restarts,
+      })),
       restarts: s.restarts,
       quarantined: s.quarantined,
-      tx: { started: x.started, confirmed: x.confirmed, failed: Object.values(x.failed).reduce((a, c) => a + c, 0), inFlight: x.inFlight },
+      tx: {
+        started: x.started,
+        confirmed: x.confirmed,
+        failed: Object.values(x.failed).reduce((a, c) => a + c, 0),
+        inFlight: x.inFlight,
+      },
       rpc: { calls: rpc.calls, failed: rpc.failedTotal },
       rssMb: m.rssMb,
       heapMb: m.heapUsedMb,
@@ -88,10 +111,18 @@ export function snapshotter(
 /** The live view, or null with --quiet. */
 export function liveView(ctx: DemoContext, io: DemoIo, snapshot: () => ViewSnapshot): LiveView | null {
   const { o, clock } = ctx;
-  return o.quiet ? null : new LiveView(snapshot, io.write, io.tty, o.viewMs ?? (io.tty ? 1000 : 5000), clock, io.columns);
+  return o.quiet
+    ? null
+    : new LiveView(snapshot, io.write, io.tty, o.viewMs ?? (io.tty ? 1000 : 5000), clock, io.columns);
 }
 
-export async function startControl(ctx: DemoContext, stack: DemoStack, subs: DemoSubscribers, load: DemoLoad, snapshot: () => ViewSnapshot): Promise<void> {
+export async function startControl(
+  ctx: DemoContext,
+  stack: DemoStack,
+  subs: DemoSubscribers,
+  load: DemoLoad,
+  snapshot: () => ViewSnapshot,
+): Promise<void> {
   const { o, logger, closer, say, note } = ctx;
   const { bus, supervisor, pool, cluster, breakers } = stack;
   const { generator, faults } = load;
@@ -99,7 +130,15 @@ export async function startControl(ctx: DemoContext, stack: DemoStack, subs: Dem
   await registerPalisadeMetrics({ registry, supervisor, bus, pool, breakers: [breakers] });
   const control = await startControlServer(
     {
-      stats: () => ({ view: snapshot(), bus: bus.getStats(), supervisor: supervisor.getStats(), pool: pool.getStats(), generator: generator.stats(), executor: subs.executor.stats(), faults: faults.report() }),
+      stats: () => ({
+        view: snapshot(),
+        bus: bus.getStats(),
+        supervisor: supervisor.getStats(),
+        pool: pool.getStats(),
+        generator: generator.stats(),
+        executor: subs.executor.stats(),
+        faults: faults.report(),
+      }),
       actors: () =>
         supervisor.getStats().actors.map((a) => ({
           name: a.name,

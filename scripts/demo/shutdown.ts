@@ -49,17 +49,30 @@ export async function drainGracefully(
   const sig = wallet.sender?.signerStats();
   if (sig) {
     const failures = Object.entries(sig.failed).filter(([, n]) => n > 0);
-    say(`  signing off-thread (piscina): ${sig.signed} signed, call→signature p50 ${sig.latency.p50.toFixed(2)} ms p99 ${sig.latency.p99.toFixed(2)} ms, failed ${failures.length ? JSON.stringify(Object.fromEntries(failures)) : 'none'}, workers started ${sig.workersStarted}`);
+    say(
+      `  signing off-thread (piscina): ${sig.signed} signed, call→signature p50 ${sig.latency.p50.toFixed(2)} ms p99 ${sig.latency.p99.toFixed(2)} ms, failed ${failures.length ? JSON.stringify(Object.fromEntries(failures)) : 'none'}, workers started ${sig.workersStarted}`,
+    );
   }
   const left = Math.max(0, o.drainMs - (clock.now() - drainT0));
   // Final bus numbers are read before close(): close stops the worker subscribers.
   await waitFor(() => busIdle(bus.getStats()), left, 'the bus to drain').catch(() => undefined);
   load.faults.stop();
   const busStatsBeforeClose = bus.getStats();
-  const notDrained = busStatsBeforeClose.subscribers.filter((x) => x.mailboxDepth > 0).map((x) => ({ name: nameOf(x.id), depth: x.mailboxDepth, state: x.state }));
+  const notDrained = busStatsBeforeClose.subscribers
+    .filter((x) => x.mailboxDepth > 0)
+    .map((x) => ({ name: nameOf(x.id), depth: x.mailboxDepth, state: x.state }));
   if (notDrained.length) {
     const actors = supervisor.getStats().actors.filter((a) => notDrained.some((n) => n.name === a.name));
-    const runtimeView = actors.map((a) => ({ name: a.name, state: a.state, incarnation: a.incarnation, mailboxDepth: a.mailboxDepth, inFlight: a.inFlight, accepted: a.accepted, processed: a.processed, heartbeats: a.heartbeats }));
+    const runtimeView = actors.map((a) => ({
+      name: a.name,
+      state: a.state,
+      incarnation: a.incarnation,
+      mailboxDepth: a.mailboxDepth,
+      inFlight: a.inFlight,
+      accepted: a.accepted,
+      processed: a.processed,
+      heartbeats: a.heartbeats,
+    }));
     logger.warn({ notDrained, runtimeView }, 'demo: subscribers still had events queued at the drain deadline');
   }
   const supStats = supervisor.getStats();
@@ -73,7 +86,9 @@ export async function drainGracefully(
   // A worker's ack is posted before its handler returns, but on another channel than the
   // runtime's outcome: wait (bounded) until every processed critical event's ack has arrived.
   const validatorSub = busStatsBeforeClose.subscribers.find((s) => nameOf(s.id) === VALIDATOR);
-  await waitFor(() => acks.record(VALIDATOR).handled >= (validatorSub?.delivered ?? 0), 2000, 'worker acks').catch(() => undefined);
+  await waitFor(() => acks.record(VALIDATOR).handled >= (validatorSub?.delivered ?? 0), 2000, 'worker acks').catch(
+    () => undefined,
+  );
   await sleep(20);
   return { drainedInMs, droppedAtClose, notDrained, supStats, busStats, poolPublishedAtClose };
 }

@@ -42,14 +42,25 @@ export interface DemoStack {
   conn: PoolConnection;
 }
 
-async function startProviders(ctx: DemoContext): Promise<{ cluster: ScriptCluster | null; endpoints: ProviderEndpoint[] }> {
+async function startProviders(
+  ctx: DemoContext,
+): Promise<{ cluster: ScriptCluster | null; endpoints: ProviderEndpoint[] }> {
   const { o, logger, closer, say } = ctx;
   if (o.real) {
-    const endpoints = getRpcPoolConfig(loadConfig()).endpoints.map((e) => ({ name: e.name, url: e.url, tier: e.tier, weight: e.weight }));
-    say(`real providers: ${endpoints.map((e) => e.name).join(' → ')} (from HELIUS_RPC_URL / CHAINSTACK_RPC_URL / SOLANA_RPC_URL); no local fault injection`);
+    const endpoints = getRpcPoolConfig(loadConfig()).endpoints.map((e) => ({
+      name: e.name,
+      url: e.url,
+      tier: e.tier,
+      weight: e.weight,
+    }));
+    say(
+      `real providers: ${endpoints.map((e) => e.name).join(' → ')} (from HELIUS_RPC_URL / CHAINSTACK_RPC_URL / SOLANA_RPC_URL); no local fault injection`,
+    );
     return { cluster: null, endpoints };
   }
-  say(`starting the local Solana cluster (litesvm; one chain, one port per provider) ${o.clusterInProcess ? 'in this thread (--cluster-in-process)' : 'in a worker thread of its own (comlink control)'} ...`);
+  say(
+    `starting the local Solana cluster (litesvm; one chain, one port per provider) ${o.clusterInProcess ? 'in this thread (--cluster-in-process)' : 'in a worker thread of its own (comlink control)'} ...`,
+  );
   const cluster = await startScriptCluster({ inProcess: o.clusterInProcess === true, logger });
   closer.add('local cluster', () => cluster.close());
   const endpoints = cluster.endpoints.map((e, i) => ({ name: e.name, url: e.url, wsUrl: e.wsUrl, tier: i }));
@@ -66,7 +77,7 @@ export async function startStack(ctx: DemoContext): Promise<DemoStack> {
   const bus = new SignalBus({ maxQueueSize: 4096, reorderWindowMs: 50, supervisor, logger, closeTimeoutMs: o.drainMs });
   const busState = { closed: false };
   closer.add('signal bus', () => (busState.closed ? undefined : bus.close({ timeoutMs: 0 })));
-  // The pool reports on the bus too (the seed's 'rpc_call_completed'); subscribed before the
+  // The pool reports on the bus too ('rpc_call_completed', as the specification asks); subscribed before the
   // pool exists so none of its events meets a topic without subscribers. The view shows state changes.
   const rpcEvents = { completed: 0, stateChanges: 0 };
   const early: NamedSubscription[] = [
@@ -83,7 +94,8 @@ export async function startStack(ctx: DemoContext): Promise<DemoStack> {
   const poolPublished: Record<string, { accepted: number; refused: number }> = {};
   const poolBus = {
     publish(topic: string, event: Record<string, unknown>, priority?: 'critical' | 'normal' | 'low'): boolean {
-      const c = (poolPublished[topic] ??= { accepted: 0, refused: 0 });
+      const c = poolPublished[topic] ?? { accepted: 0, refused: 0 };
+      poolPublished[topic] = c;
       const ok = bus.publish(topic, event, priority);
       if (ok) c.accepted++;
       else c.refused++;
@@ -106,13 +118,15 @@ export async function startStack(ctx: DemoContext): Promise<DemoStack> {
   closer.add('rpc pool', () => pool.close());
   say('starting the supervisor and one endpoint actor per provider ...');
   await withDeadline(pool.ready(), 60_000, 'endpoint actors start-up');
-  // The seed's integration pattern: a per-method breaker in front of the pool, same call().
+  // As the specification integrates them: a per-method breaker in front of the pool, same call().
   const breakers = new CircuitBreakerManager({ defaults: { failureThreshold: 20, cooldownMs: 1000 }, logger });
   const protectedPool = breakers.protect(pool);
   const rpc = new CountingRpc(protectedPool as never, () => pool.wsEndpoint());
   try {
     const v = await rpc.call('getVersion', [], { timeoutMs: 10_000 });
-    say(`  providers answer: solana-core ${(v.result as { 'solana-core'?: string })?.['solana-core'] ?? '?'} via ${v.endpoint}`);
+    say(
+      `  providers answer: solana-core ${(v.result as { 'solana-core'?: string })?.['solana-core'] ?? '?'} via ${v.endpoint}`,
+    );
   } catch (err) {
     throw new DemoStartError(`no provider answered getVersion: ${describeError(err)}`, { cause: err });
   }

@@ -35,7 +35,11 @@ export async function subscribeAll(ctx: DemoContext, stack: DemoStack, wallet: D
   const acks = new AckCollector(`${ackChannelName()}:${t0}`);
   closer.add('ack channel', () => acks.close());
   const executor = new TradeExecutor(
-    { txPerSec: o.txPerSec, maxInFlight: o.txInFlight, ...(wallet.maxTransfers !== undefined ? { maxTransfers: wallet.maxTransfers } : {}) },
+    {
+      txPerSec: o.txPerSec,
+      maxInFlight: o.txInFlight,
+      ...(wallet.maxTransfers !== undefined ? { maxTransfers: wallet.maxTransfers } : {}),
+    },
     wallet.sender,
     clock,
     logger,
@@ -46,11 +50,23 @@ export async function subscribeAll(ctx: DemoContext, stack: DemoStack, wallet: D
   say('subscribing: signal-validator and risk-monitor as worker actors; trade-executor and recorders inline ...');
   subscribe(
     VALIDATOR,
-    bus.subscribe(TOPICS.trade, { module: VALIDATOR_MODULE }, { name: VALIDATOR, heartbeatMs: HEARTBEAT_MS, mailboxSize: 16_384, init: { ackChannel: `${ackChannelName()}:${t0}` } }),
+    bus.subscribe(
+      TOPICS.trade,
+      { module: VALIDATOR_MODULE },
+      {
+        name: VALIDATOR,
+        heartbeatMs: HEARTBEAT_MS,
+        mailboxSize: 16_384,
+        init: { ackChannel: `${ackChannelName()}:${t0}` },
+      },
+    ),
   );
   subscribe('trade-executor', bus.subscribe(TOPICS.trade, executor.handle));
   subscribe('recorder:trade', bus.subscribe(TOPICS.trade, recorder.handlerFor(TOPICS.trade)));
-  subscribe(RISK, bus.subscribe(TOPICS.price, { module: RISK_MODULE }, { name: RISK, heartbeatMs: HEARTBEAT_MS, mailboxSize: 4096 }));
+  subscribe(
+    RISK,
+    bus.subscribe(TOPICS.price, { module: RISK_MODULE }, { name: RISK, heartbeatMs: HEARTBEAT_MS, mailboxSize: 4096 }),
+  );
   subscribe('recorder:price', bus.subscribe(TOPICS.price, recorder.handlerFor(TOPICS.price)));
   subscribe('recorder:slot', bus.subscribe(TOPICS.slot, recorder.handlerFor(TOPICS.slot)));
   subscribe('recorder:metrics', bus.subscribe(TOPICS.metrics, recorder.handlerFor(TOPICS.metrics)));

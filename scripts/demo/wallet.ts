@@ -32,7 +32,9 @@ export async function openWallet(ctx: DemoContext, conn: PoolConnection): Promis
   if (o.real) {
     const path = process.env['PALISADE_DEMO_KEYPAIR'];
     if (path) {
-      const sender = new SolTransferSender(conn, loadKeypairFile(path), await startSigner(), clock, { selfTransfer: true });
+      const sender = new SolTransferSender(conn, loadKeypairFile(path), await startSigner(), clock, {
+        selfTransfer: true,
+      });
       const wallet = `real key ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
       const walletNote = 'real mode: at most 3 self-transfers (payer to payer: only fees are spent)';
       say(`  wallet: ${wallet} (${walletNote})`);
