@@ -86,3 +86,7 @@ export type { RemoteLocalCluster, RemoteClusterOptions, RemoteClusterFaults, Rem
 
 // signing
 export * from './signing/index.ts';
+
+// observability (prom-client is an optional peer: it is only imported when no registry is passed)
+export { registerPalisadeMetrics, OTHER_LABEL, BREAKER_STATE_VALUE, ACTOR_STATE_VALUE } from './observe/prometheus.ts';
+export type { RegisterMetricsOptions, RegisteredMetrics, MetricsRegistry, MetricsSources } from './observe/prometheus.ts';
