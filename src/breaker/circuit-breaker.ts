@@ -20,6 +20,7 @@ import type { Clock, Random, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
 import { redactText } from '../log/redact.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
+import { MAX_TIMER_MS } from '../validate.ts';
 import {
   bulkheadFullError,
   circuitOpenError,
@@ -250,7 +251,6 @@ export class CircuitBreaker {
     const queued = this.bulkhead.queued;
     const settled = this.successes + this.failures + this.ignored + this.released + this.rejectedOpen + this.rejectedBulkhead;
     const w = this.rate?.window;
-    const err = this.lastError as { code?: unknown; message?: unknown } | undefined;
     return {
       name: this.name,
       state: STATE_NAMES[this.state]!,
@@ -277,7 +277,7 @@ export class CircuitBreaker {
       lastFailure: this.hasFailed
         ? {
             label: this.lastErrorLabel,
-            code: err && typeof err === 'object' && typeof err.code === 'string' ? err.code : undefined,
+            code: codeOf(this.lastError),
             message: describeError(this.lastError),
             at: this.lastErrorAt,
           }
@@ -482,7 +482,7 @@ export class CircuitBreaker {
     if (this.state !== OPEN || this.forced) return;
     const left = this.openUntil - this.now();
     // A timer may fire a little early against a wall clock that was adjusted: wait the rest.
-    if (left > 0) this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, left);
+    if (left > 0) this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, timerDelay(left));
     else this.transition(HALF_OPEN, 'COOLDOWN_ELAPSED', 'cooldown elapsed; admitting probes');
   }
 
@@ -570,7 +570,7 @@ export class CircuitBreaker {
         const unit = r > 0 ? (r < 1 ? r : 1) : 0;
         this.currentCooldownMs = base + unit * o.jitterRatio * base;
         this.openUntil = at + this.currentCooldownMs;
-        this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, this.currentCooldownMs);
+        this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, timerDelay(this.currentCooldownMs));
       }
     } else if (to === CLOSED) {
       this.closedHandlers = closedHandlers(this, this.epoch);
@@ -644,14 +644,37 @@ function closedHandlers(breaker: CircuitBreaker, epoch: number): ClosedHandlers 
   };
 }
 
+/**
+ * A cooldown with backoff and jitter may exceed what a timer honours (2^31−1 ms; beyond it Node
+ * fires at once). The timer then wakes early and wake() waits the rest.
+ */
+function timerDelay(ms: number): number {
+  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms;
+}
+
 function describeError(err: unknown): string {
   let text: string;
-  if (err instanceof Error) text = `${err.name}: ${err.message}`;
-  else if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
-    text = (err as { message: string }).message;
-  } else text = String(err);
+  try {
+    if (err instanceof Error) text = `${err.name}: ${err.message}`;
+    else if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
+      text = (err as { message: string }).message;
+    } else text = String(err);
+  } catch {
+    // Anything may be thrown: a null-prototype object, a revoked Proxy, a throwing getter.
+    text = `(a thrown ${typeof err} that cannot be shown)`;
+  }
   text = redactText(text);
   return text.length > 300 ? text.slice(0, 297) + '...' : text;
+}
+
+/** The error's string `code`, if reading it is safe. */
+function codeOf(err: unknown): string | undefined {
+  try {
+    const code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function failureText(err: unknown, label: string | undefined): string {

@@ -6,7 +6,7 @@
 import type { Clock, Random } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
 import { redactText } from '../log/redact.ts';
-import { safeShow } from '../errors.ts';
+import { ConfigError, safeShow } from '../errors.ts';
 import {
   CircuitBreaker,
   type CircuitBreakerStats,
@@ -141,6 +141,8 @@ export class CircuitBreakerManager {
       throw new TypeError(`${OWNER}: protect() needs an object with call(method, params, options)`);
     }
     const call = (method: string, params?: unknown, options?: unknown): Promise<unknown> => {
+      // A bad method is the caller's mistake: refused before any breaker exists or counts it.
+      if (typeof method !== 'string' || method.length === 0) return Promise.reject(new ConfigError('method', typeof method === 'symbol' ? String(method as unknown as symbol) : method, 'a non-empty JSON-RPC method name'));
       const key = `rpc_${method}`;
       const breaker = this.get(key);
       if (breaker.timeoutMs === undefined) return breaker.execute(key, () => rpcPool.call(method, params, options));
