@@ -1,5 +1,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
+import { BUS_DEFAULTS } from '../defaults.ts';
+import { integer, timeoutMs as checkTimeoutMs } from '../validate.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import type { Supervisor } from '../runtime/index.ts';
 import { findUncloneable } from './cloneable.ts';
@@ -102,16 +104,16 @@ export class SignalBus {
 
   constructor(options: SignalBusOptions = {}) {
     const o = options ?? {};
-    this.maxQueueSize = positiveInt('maxQueueSize', o.maxQueueSize, 10_000);
-    this.maxSubscribers = positiveInt('maxSubscribers', o.maxSubscribers, 100);
-    this.reorderWindowMs = nonNegative('reorderWindowMs', o.reorderWindowMs, 50);
+    this.maxQueueSize = positiveInt('maxQueueSize', o.maxQueueSize, BUS_DEFAULTS.maxQueueSize);
+    this.maxSubscribers = positiveInt('maxSubscribers', o.maxSubscribers, BUS_DEFAULTS.maxSubscribers);
+    this.reorderWindowMs = delayMs('reorderWindowMs', o.reorderWindowMs, BUS_DEFAULTS.reorderWindowMs);
     this.mailboxSize = positiveInt('mailboxSize', o.mailboxSize, this.maxQueueSize);
     this.quarantine = quarantinePolicy(DEFAULT_QUARANTINE, o.quarantine, 'quarantine');
-    const every = positiveInt('latencySampleEvery', o.latencySampleEvery, 16);
+    const every = positiveInt('latencySampleEvery', o.latencySampleEvery, BUS_DEFAULTS.latencySampleEvery);
     if ((every & (every - 1)) !== 0) throw new ConfigError('latencySampleEvery', every, 'a power of two (1, 2, 4, ...)');
     this.sampleMask = every - 1;
     this.freeze = o.freezeEvents ?? true;
-    this.closeTimeoutMs = nonNegative('closeTimeoutMs', o.closeTimeoutMs, 5000);
+    this.closeTimeoutMs = delayMs('closeTimeoutMs', o.closeTimeoutMs, BUS_DEFAULTS.closeTimeoutMs);
     this.logger = o.logger ?? silentLogger;
     const base = o.clock ?? systemClock;
     this.clock = o.now ? { now: o.now, setTimeout: (fn, ms) => base.setTimeout(fn, ms), clearTimeout: (h) => base.clearTimeout(h) } : base;
@@ -275,7 +277,7 @@ export class SignalBus {
    * stops worker subscribers and, if the bus made its own supervisor, shuts it down.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutdown(nonNegative('timeoutMs', options.timeoutMs, this.closeTimeoutMs));
+    this.closing ??= this.shutdown(delayMs('timeoutMs', options.timeoutMs, this.closeTimeoutMs));
     return this.closing;
   }
 
@@ -365,13 +367,10 @@ function isWorkerSpec(h: unknown): h is WorkerHandlerSpec {
 }
 
 function positiveInt(key: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new ConfigError(key, value, 'an integer >= 1');
-  return value;
+  return value === undefined ? fallback : integer(key, value, 1);
 }
 
-function nonNegative(key: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= 0)) throw new ConfigError(key, value, 'a number >= 0');
-  return value;
+/** A delay fed to a timer: 0 allowed, at most Node's 2^31−1 ms (beyond it a timer fires at once). */
+function delayMs(key: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : checkTimeoutMs(key, value, { min: 0 });
 }

@@ -5,6 +5,7 @@
  */
 import { systemClock, type Clock, type Random } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
+import { timeoutMs } from '../validate.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { LocalChain, type ChainOptions, type ChainStats } from './chain.ts';
 import { DevnetError } from './errors.ts';
@@ -89,8 +90,7 @@ function validate(options: LocalClusterOptions): Required<Pick<LocalClusterOptio
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + (providers.length - 1) * portStep > 65535) {
     throw new ConfigError('devnet.basePort', basePort, `0 (ephemeral) or a port that leaves room for ${providers.length} providers`);
   }
-  const slotMs = options.slotMs ?? 400;
-  if (!Number.isFinite(slotMs) || slotMs < 1) throw new ConfigError('devnet.slotMs', slotMs, 'a number of milliseconds >= 1');
+  const slotMs = options.slotMs === undefined ? 400 : timeoutMs('devnet.slotMs', options.slotMs, { min: 1 });
   return { providers, host, basePort, portStep, slotMs };
 }
 

@@ -5,6 +5,8 @@
  * to requests that call one of `methods`.
  */
 import type { Random } from '../clock.ts';
+import { safeShow, type ConfigError } from '../errors.ts';
+import * as check from '../validate.ts';
 import { DevnetError } from './errors.ts';
 
 export interface FaultLimits {
@@ -48,11 +50,13 @@ function bad(message: string): DevnetError {
   return new DevnetError('DEVNET_BAD_FAULT', message);
 }
 
-function nonNegative(v: unknown, what: string, integer: boolean): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-    throw bad(`fault ${what} must be a non-negative ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+/** The shared checks of src/validate.ts, reported as this module's typed error. */
+function nonNegative(v: unknown, what: string, integer: boolean, max?: number): number {
+  try {
+    return integer ? check.integer(what, v, 0, max) : check.finite(what, v, 0, max);
+  } catch (err) {
+    throw bad(`fault ${what} must be ${(err as ConfigError).expected}, got ${safeShow(v)}`);
   }
-  return v;
 }
 
 /**
@@ -92,8 +96,8 @@ export function parseFault(input: unknown): DevnetFault {
   }
   switch (kind) {
     case 'latency': {
-      const fault: DevnetFault = { kind, ms: nonNegative(o['ms'], 'ms', false), ...limits };
-      if (o['jitterMs'] !== undefined) fault.jitterMs = nonNegative(o['jitterMs'], 'jitterMs', false);
+      const fault: DevnetFault = { kind, ms: nonNegative(o['ms'], 'ms', false, check.MAX_TIMER_MS), ...limits };
+      if (o['jitterMs'] !== undefined) fault.jitterMs = nonNegative(o['jitterMs'], 'jitterMs', false, check.MAX_TIMER_MS);
       return fault;
     }
     case '429':
@@ -161,6 +165,8 @@ export class FaultState {
       }
     }
     if (spent) this.faults = this.faults.filter((f) => f.kind === 'slot-lag' || f.count === undefined || f.count > 0);
+    // Stacked latency faults may add up past what a timer honours; a longer delay would fire at once.
+    if (decision.delayMs > check.MAX_TIMER_MS) decision.delayMs = check.MAX_TIMER_MS;
     return decision;
   }
 }
