@@ -12,7 +12,7 @@ import type { Logger } from '../src/log/index.ts';
 import { RpcEndpoint } from '../src/rpc/endpoint.ts';
 import { HealthTable } from '../src/rpc/health.ts';
 import type { EndpointLogger } from '../src/rpc/breaker-link.ts';
-import type { AttemptOutcome } from '../src/rpc/endpoint.ts';
+import type { AttemptOutcome } from '../src/rpc/types.ts';
 import { MSG_ATTEMPT, MSG_CANCEL, NOTICE_STATE, type EndpointActorInit, type EndpointActorMessage, type EndpointActorReply } from '../src/rpc/actor-protocol.ts';
 
 let endpoint: RpcEndpoint | undefined;

@@ -7,7 +7,7 @@
  * back on a BroadcastChannel private to the endpoint, named in the actor's init data.
  */
 import type { NormalizedEndpoint, NormalizedPoolConfig } from './config.ts';
-import type { AttemptOutcome } from './endpoint.ts';
+import type { AttemptOutcome } from './types.ts';
 
 export const MSG_ATTEMPT = 1;
 export const MSG_CANCEL = 2;

@@ -27,24 +27,9 @@
  * mailbox refused the attempt).
  */
 import { EndpointActorError, RpcBadResponseError, RpcEndpointError, RpcHttpError, RpcTimeoutError } from './errors.ts';
+import type { FailureClass, OutcomeClass, SkipClass } from './types.ts';
 
-export type FailureClass =
-  | 'refused'
-  | 'dns'
-  | 'reset'
-  | 'transport'
-  | 'timeout'
-  | 'http_5xx'
-  | 'http_429'
-  | 'http_4xx'
-  | 'node_behind'
-  | 'server_error'
-  | 'bad_response'
-  | 'actor_crash';
-
-export type SkipClass = 'circuit_open' | 'throttled' | 'resting' | 'overloaded';
-
-export type OutcomeClass = 'ok' | 'caller_error' | 'aborted' | FailureClass | SkipClass;
+export type { FailureClass, SkipClass, OutcomeClass } from './types.ts';
 
 export const FAILURE_CLASSES: readonly FailureClass[] = [
   'refused',

@@ -9,34 +9,13 @@
 import type { Clock, Random, TimerHandle } from '../clock.ts';
 import { redactText } from '../log/redact.ts';
 import { quietLogger, type EndpointBreaker, type BreakerPermit, type EndpointLogger } from './breaker-link.ts';
-import { classifyError, classOfRpcCode, isEndpointRpcCode, provablyNotSent, type OutcomeClass } from './classify.ts';
+import { classifyError, classOfRpcCode, isEndpointRpcCode, provablyNotSent } from './classify.ts';
 import type { NormalizedEndpoint } from './config.ts';
 import { RpcBadResponseError, RpcEndpointError, RpcHttpError } from './errors.ts';
 import { STATE_CLOSED, stateCode, type HealthTable } from './health.ts';
 import { TokenBucket } from './token-bucket.ts';
+import type { AttemptOutcome, AttemptRequest } from './types.ts';
 import { HttpTransport } from './transport.ts';
-
-export interface AttemptRequest {
-  method: string;
-  params: unknown;
-  /** This attempt's deadline, already capped by the call's remaining time. */
-  timeoutMs: number;
-}
-
-export type AttemptOutcome =
-  | { ok: true; result: unknown; latencyMs: number }
-  | {
-      ok: false;
-      class: OutcomeClass;
-      latencyMs: number;
-      /** False when the request provably never reached the node. */
-      sent: boolean;
-      error?: string;
-      message?: string;
-      rpcCode?: number;
-      httpStatus?: number;
-      data?: unknown;
-    };
 
 export interface EndpointOptions {
   endpoint: NormalizedEndpoint;

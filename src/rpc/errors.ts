@@ -1,6 +1,6 @@
 import { PalisadeError, withoutStack } from '../errors.ts';
 import { redactText } from '../log/redact.ts';
-import type { OutcomeClass } from './classify.ts';
+import type { OutcomeClass } from './types.ts';
 
 /** One try on one endpoint (or one endpoint skipped without a request), as listed in errors. */
 export interface RpcAttempt {

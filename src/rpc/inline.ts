@@ -10,7 +10,7 @@ import type { EndpointBreaker } from './breaker-link.ts';
 import type { NormalizedPoolConfig } from './config.ts';
 import { RpcEndpoint } from './endpoint.ts';
 import type { HealthTable } from './health.ts';
-import type { EndpointHandle } from './pool.ts';
+import type { EndpointHandle } from './types.ts';
 
 /** Anything that hands out one breaker per endpoint URL (src/breaker's EndpointCircuitManager). */
 export interface EndpointCircuitsLike {

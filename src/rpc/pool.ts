@@ -17,9 +17,8 @@ import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log/index.ts';
 import { silentLogger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
-import { isFailureClass, isSkipClass, type FailureClass, type SkipClass } from './classify.ts';
+import { isFailureClass, isSkipClass } from './classify.ts';
 import { normalizePoolConfig, type NormalizedEndpoint, type NormalizedPoolConfig, type RpcPoolInputConfig } from './config.ts';
-import type { AttemptOutcome, AttemptRequest } from './endpoint.ts';
 import { RpcCallError, RpcPoolError, type RpcAttempt, type RpcPoolErrorCode } from './errors.ts';
 import { HealthTable, STATE_CLOSED, stateName } from './health.ts';
 import { earliestAvailable, selectEndpoint } from './select.ts';
@@ -27,14 +26,11 @@ import { signatureOfSendParams } from './signature.ts';
 import { EndpointCounters, type EndpointStats, type PoolStats } from './stats.ts';
 import { createInlineEndpoints, type EndpointCircuitsLike } from './inline.ts';
 import { createActorEndpoints, type SupervisorLike } from './actor-endpoints.ts';
+import type { AttemptOutcome, EndpointHandle, FailureClass, SkipClass } from './types.ts';
+
+export type { EndpointHandle } from './types.ts';
 
 export type PoolMode = 'inline' | 'actor';
-
-/** The seam between the pool and an endpoint, whichever thread the endpoint runs in. */
-export interface EndpointHandle {
-  attempt(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptOutcome>;
-  close(): Promise<void> | void;
-}
 
 export interface CallBreaker {
   execute<T>(label: string, fn: () => Promise<T>): Promise<T>;
