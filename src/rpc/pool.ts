@@ -21,7 +21,7 @@ import { isFailureClass, isSkipClass } from './classify.ts';
 import { normalizePoolConfig, type NormalizedEndpoint, type NormalizedPoolConfig, type RpcPoolInputConfig } from './config.ts';
 import { RpcCallError, RpcPoolError, type RpcAttempt, type RpcPoolErrorCode } from './errors.ts';
 import { HealthTable, STATE_CLOSED, stateName } from './health.ts';
-import { earliestAvailable, selectEndpoint } from './select.ts';
+import { attemptBudget, earliestAvailable, hasFallback, selectEndpoint } from './select.ts';
 import { signatureOfSendParams } from './signature.ts';
 import { EndpointCounters, type EndpointStats, type PoolStats } from './stats.ts';
 import { createInlineEndpoints, type EndpointCircuitsLike } from './inline.ts';
@@ -215,7 +215,7 @@ export class RpcConnectionPool {
         throw this.exhausted(method, attempts, tried);
       }
       const ep = this.endpoints[idx]!;
-      const timeoutMs = Math.min(ep.timeoutMs, remaining);
+      const timeoutMs = attemptBudget(ep.timeoutMs, remaining, hasFallback(this.endpoints, this.health, tried, idx));
       const handle = this.handles[idx]!;
       if (failingOver) {
         this.totals.failovers++;
@@ -308,7 +308,8 @@ export class RpcConnectionPool {
       const ctl = new AbortController();
       const ep = this.endpoints[idx]!;
       const r: Running = { idx, ctl, p: undefined as unknown as Running['p'] };
-      r.p = this.handles[idx]!.attempt({ method, params, timeoutMs: Math.min(ep.timeoutMs, deadline - now) }, ctl.signal).then((o) => ({ r, o }));
+      const timeoutMs = attemptBudget(ep.timeoutMs, deadline - now, hasFallback(this.endpoints, this.health, tried, idx));
+      r.p = this.handles[idx]!.attempt({ method, params, timeoutMs }, ctl.signal).then((o) => ({ r, o }));
       running.add(r);
       return true;
     };
