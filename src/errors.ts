@@ -14,10 +14,13 @@ export class PalisadeError extends Error {
 export class ConfigError extends PalisadeError {
   readonly key: string;
   readonly value: unknown;
+  /** What would have been accepted, in words. */
+  readonly expected: string;
   constructor(key: string, value: unknown, expected: string) {
     super('CONFIG_INVALID', `invalid configuration ${key}=${safeShow(value)}: expected ${expected}`);
     this.key = key;
     this.value = value;
+    this.expected = expected;
   }
 }
 

@@ -1,4 +1,4 @@
-import { PalisadeError, withoutStack } from '../errors.ts';
+import { ConfigError, PalisadeError, withoutStack } from '../errors.ts';
 import { redactText } from '../log/redact.ts';
 import type { OutcomeClass } from './types.ts';
 
@@ -78,6 +78,17 @@ function summarise(code: RpcPoolErrorCode, method: string, attempts: RpcAttempt[
     .map((a) => `${a.endpoint}=${a.class}${a.rpcCode !== undefined ? `(${a.rpcCode})` : a.httpStatus !== undefined ? `(${a.httpStatus})` : ''}`)
     .join(', ');
   return `${head}${detail ? ` (${detail})` : ''}${list ? ` [${list}]` : ''}`;
+}
+
+/**
+ * A call refused before anything was sent (bad method, params or options): a ConfigError that an
+ * injected breaker must not count (`isCallerError`), as no endpoint was involved.
+ */
+export class RpcCallArgumentError extends ConfigError {
+  readonly isCallerError = true;
+  static from(invalid: ConfigError): RpcCallArgumentError {
+    return new RpcCallArgumentError(invalid.key, invalid.value, invalid.expected);
+  }
 }
 
 /** A non-2xx HTTP answer. */

@@ -26,9 +26,11 @@ import { signatureOfSendParams } from './signature.ts';
 import { EndpointCounters, type EndpointStats, type PoolStats } from './stats.ts';
 import { createInlineEndpoints, type EndpointCircuitsLike } from './inline.ts';
 import { createActorEndpoints, type SupervisorLike } from './actor-endpoints.ts';
+import { checkCallArguments, type CallOptions } from './call-args.ts';
 import type { AttemptOutcome, EndpointHandle, FailureClass, SkipClass } from './types.ts';
 
 export type { EndpointHandle } from './types.ts';
+export type { CallOptions } from './call-args.ts';
 
 export type PoolMode = 'inline' | 'actor';
 
@@ -54,12 +56,6 @@ export interface RpcPoolDependencies {
   mode?: PoolMode;
   /** Actor mode: endpoint actors are named `${actorNamePrefix}-${endpoint name}` (default: unique per pool). */
   actorNamePrefix?: string;
-}
-
-export interface CallOptions {
-  /** Deadline of the whole call across attempts (default: requestTimeoutMs). */
-  timeoutMs?: number;
-  signal?: AbortSignal;
 }
 
 export interface RpcCallResult<T = unknown> {
@@ -168,9 +164,15 @@ export class RpcConnectionPool {
 
   /**
    * Calls a JSON-RPC method. Resolves `{ ok: true, result, endpoint, latencyMs, attempts }`;
-   * rejects with RpcCallError (the node's JSON-RPC error, `isCallerError`) or RpcPoolError.
+   * rejects with RpcCallError (the node's JSON-RPC error, `isCallerError`), RpcPoolError, or
+   * RpcCallArgumentError (a ConfigError: bad method, params or options; nothing was sent).
    */
   call<T = unknown>(method: string, params: unknown[] = [], options: CallOptions = {}): Promise<RpcCallResult<T>> {
+    try {
+      checkCallArguments(method, params, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (this.circuitBreaker) {
       return this.circuitBreaker.execute(`rpc_${method}`, async () => {
         return await this._executeRpcCall<T>(method, params, options);
@@ -180,7 +182,6 @@ export class RpcConnectionPool {
   }
 
   async _executeRpcCall<T>(method: string, params: unknown[], options: CallOptions): Promise<RpcCallResult<T>> {
-    if (typeof method !== 'string' || method === '') throw new TypeError(`method must be a non-empty string, got ${String(method)}`);
     if (this.closed) throw this.fail('RPC_POOL_CLOSED', method, []);
     if (this.starting) await this.starting;
     if (this.startError) throw this.fail('RPC_POOL_EXHAUSTED', method, [], 'endpoint actors failed to start');

@@ -1,0 +1,153 @@
+/**
+ * Hostile input at the RPC pool's boundaries: what a caller passes (configuration, call options)
+ * and what a provider sends back (sizes, ids, encodings, non-JSON, echoed secrets). For each: a
+ * typed error or a counted failure, nothing half-done, no crash, bounded memory, no secret in
+ * any output.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ConfigError } from '../src/errors.ts';
+import { RpcConnectionPool, type CallBreaker } from '../src/rpc/pool.ts';
+import { MAX_TIMER_MS } from '../src/validate.ts';
+import { startFixtureServer, type FixtureServer } from './fixtures/rpc/server.ts';
+import { testPool, type TestPool } from './fixtures/rpc/helpers.ts';
+import { assertProperty, fuzzParams } from './support/fuzz.ts';
+
+async function twoHealthy(deps: { circuitBreaker?: CallBreaker } = {}): Promise<{ t: TestPool; servers: FixtureServer[]; done(): Promise<void> }> {
+  const servers = await Promise.all([startFixtureServer(), startFixtureServer()]);
+  const t = await testPool(
+    servers.map((s, i) => ({ name: `e${i}`, url: s.url })),
+    {},
+    deps,
+  );
+  return {
+    t,
+    servers,
+    async done() {
+      await t.close();
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
+}
+
+/** A breaker injected around every call that only counts how often it was asked. */
+function spyBreaker(): CallBreaker & { executed: number } {
+  const spy = {
+    executed: 0,
+    execute<T>(_label: string, fn: () => Promise<T>): Promise<T> {
+      spy.executed++;
+      return fn();
+    },
+  };
+  return spy;
+}
+
+function assertUntouched(t: TestPool, servers: FixtureServer[], spy: { executed: number }): void {
+  const stats = t.pool.getStats();
+  assert.equal(spy.executed, 0, 'the injected call breaker was not asked');
+  assert.equal(stats.calls, 0, 'no call was counted');
+  for (const e of stats.endpoints) {
+    assert.equal(e.state, 'CLOSED', `${e.name} stays CLOSED`);
+    assert.equal(e.calls, 0, `${e.name} got no attempt`);
+    assert.equal(e.failures, 0, `${e.name} has no failure`);
+  }
+  for (const s of servers) assert.equal(s.counts.get('getVersion') ?? 0, 0, 'no request reached a provider');
+}
+
+const BAD_TIMEOUTS: unknown[] = [NaN, -1, -0.5, 0, Infinity, -Infinity, 2 ** 31, Number.MAX_VALUE, '100', null, true, 10n];
+
+test('call options: a bad timeoutMs is a typed error at the call and counts against no endpoint', async () => {
+  const spy = spyBreaker();
+  const h = await twoHealthy({ circuitBreaker: spy });
+  try {
+    for (const timeoutMs of BAD_TIMEOUTS) {
+      // Six in a row used to open every healthy endpoint's breaker (each attempt timed out in ~1 ms).
+      for (let i = 0; i < 6; i++) {
+        const err = await h.t.pool.call('getVersion', [], { timeoutMs: timeoutMs as number }).catch((e: unknown) => e);
+        assert.ok(err instanceof ConfigError, `timeoutMs=${String(timeoutMs)} gives ${String(err)}`);
+        assert.equal(err.code, 'CONFIG_INVALID');
+        assert.equal(err.key, 'call.timeoutMs');
+        assert.equal((err as ConfigError & { isCallerError?: boolean }).isCallerError, true);
+      }
+    }
+    assertUntouched(h.t, h.servers, spy);
+    // The pool still serves a good call afterwards, with the largest timeout a timer honours.
+    const ok = await h.t.pool.call('getVersion', [], { timeoutMs: MAX_TIMER_MS });
+    assert.equal(ok.ok, true);
+  } finally {
+    await h.done();
+  }
+});
+
+test('call arguments: bad method, params, options and signal are typed errors; nothing is sent', async () => {
+  const spy = spyBreaker();
+  const h = await twoHealthy({ circuitBreaker: spy });
+  try {
+    const cases: [string, () => Promise<unknown>][] = [
+      ['call.method', () => h.t.pool.call('', [])],
+      ['call.method', () => h.t.pool.call(42 as unknown as string, [])],
+      ['call.method', () => h.t.pool.call('x'.repeat(10_000), [])],
+      ['call.params', () => h.t.pool.call('getVersion', 'x' as unknown as unknown[])],
+      ['call.params', () => h.t.pool.call('getVersion', null as unknown as unknown[])],
+      ['call.options', () => h.t.pool.call('getVersion', [], 7 as unknown as object)],
+      ['call.options', () => h.t.pool.call('getVersion', [], [] as unknown as object)],
+      ['call.signal', () => h.t.pool.call('getVersion', [], { signal: {} as AbortSignal })],
+      ['call.timeOutMs', () => h.t.pool.call('getVersion', [], { timeOutMs: 5 } as object)],
+    ];
+    for (const [key, run] of cases) {
+      const err = await run().catch((e: unknown) => e);
+      assert.ok(err instanceof ConfigError, `${key}: ${String(err)}`);
+      assert.equal(err.key, key);
+    }
+    assertUntouched(h.t, h.servers, spy);
+  } finally {
+    await h.done();
+  }
+});
+
+test('call options: any value that is not a timer-safe timeout is refused before a request (property)', async () => {
+  const spy = spyBreaker();
+  const h = await twoHealthy({ circuitBreaker: spy });
+  // undefined is the default (requestTimeoutMs), not a bad value.
+  const valid = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 1 && v <= MAX_TIMER_MS;
+  try {
+    await assertProperty(
+      'test/rpc.hostile.test.ts',
+      fc.asyncProperty(
+        fc.oneof(fc.double(), fc.integer(), fc.anything(), fc.constantFrom(NaN, Infinity, -Infinity, 2 ** 31, 0, -0)).filter((v) => v !== undefined && !valid(v)),
+        async (timeoutMs) => {
+          const err = await h.t.pool.call('getVersion', [], { timeoutMs: timeoutMs as number }).catch((e: unknown) => e);
+          return err instanceof ConfigError && err.key === 'call.timeoutMs';
+        },
+      ),
+      fuzzParams(200),
+    );
+    assertUntouched(h.t, h.servers, spy);
+  } finally {
+    await h.done();
+  }
+});
+
+test('pool config: hostile values are ConfigErrors naming the key; nothing is started', () => {
+  const url = 'http://127.0.0.1:1/';
+  const cases: [string, Record<string, unknown>][] = [
+    ['requestTimeoutMs', { requestTimeoutMs: NaN }],
+    ['requestTimeoutMs', { requestTimeoutMs: -5 }],
+    ['attemptTimeoutMs', { attemptTimeoutMs: Infinity }],
+    ['maxResponseBytes', { maxResponseBytes: 0 }],
+    ['maxResponseBytes', { maxResponseBytes: NaN }],
+    ['maxResponseBytes', { maxResponseBytes: 2 ** 40 }],
+    ['endpoints', { endpoints: 'http://x' }],
+    ['endpoints[0].url', { endpoints: [{ url: 'ftp://x/' }] }],
+    ['endpoints[0].weight', { endpoints: [{ url, weight: NaN }] }],
+    ['bogus', { bogus: 1 }],
+  ];
+  for (const [key, patch] of cases) {
+    assert.throws(
+      () => new RpcConnectionPool({ endpoints: [{ url }], ...patch } as never, { mode: 'inline' }),
+      (e: unknown) => e instanceof ConfigError && e.key === key,
+      key,
+    );
+  }
+});
