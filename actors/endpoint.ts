@@ -50,6 +50,7 @@ export function init(data: EndpointActorInit): void {
     maxSlotLag: data.maxSlotLag,
     healthIntervalMs: data.healthIntervalMs,
     maxSockets: data.maxSockets,
+    maxResponseBytes: data.maxResponseBytes,
     stallAfterMs: data.stallAfterMs,
     // The health table already holds the new state; this only wakes the pool to publish it.
     onStateChange: () => replies?.postMessage([NOTICE_STATE, null] satisfies EndpointActorReply),

@@ -11,7 +11,7 @@ import { ConfigError } from '../src/errors.ts';
 import { RpcConnectionPool, type CallBreaker } from '../src/rpc/pool.ts';
 import { MAX_TIMER_MS } from '../src/validate.ts';
 import { startFixtureServer, type FixtureServer } from './fixtures/rpc/server.ts';
-import { testPool, type TestPool } from './fixtures/rpc/helpers.ts';
+import { testPool, until, type TestPool } from './fixtures/rpc/helpers.ts';
 import { assertProperty, fuzzParams } from './support/fuzz.ts';
 
 async function twoHealthy(deps: { circuitBreaker?: CallBreaker } = {}): Promise<{ t: TestPool; servers: FixtureServer[]; done(): Promise<void> }> {
@@ -149,5 +149,116 @@ test('pool config: hostile values are ConfigErrors naming the key; nothing is st
       (e: unknown) => e instanceof ConfigError && e.key === key,
       key,
     );
+  }
+});
+
+/** A pool of [hostile, healthy]: every hostile answer must fail over to the healthy one. */
+async function hostileThenHealthy(extra: Record<string, unknown> = {}): Promise<{ t: TestPool; bad: FixtureServer; good: FixtureServer; done(): Promise<void> }> {
+  const [bad, good] = await Promise.all([startFixtureServer(), startFixtureServer()]);
+  const t = await testPool(
+    [
+      { name: 'bad', url: bad.url },
+      { name: 'good', url: good.url },
+    ],
+    { stallAfterMs: 0, ...extra },
+  );
+  return {
+    t,
+    bad,
+    good,
+    async done() {
+      await t.close();
+      await bad.close();
+      await good.close();
+    },
+  };
+}
+
+test('response size: a body over maxResponseBytes is bad_response, its socket is cut and nothing more is buffered', async () => {
+  const h = await hostileThenHealthy({ maxResponseBytes: 1024 * 1024 });
+  try {
+    // 256 MiB streamed at the pace the client reads: only a bounded prefix may ever be read.
+    h.bad.methodFaults.set('getVersion', { kind: 'stream', bytes: 256 * 1024 * 1024 });
+    const r = await h.t.pool.call('getVersion');
+    assert.equal(r.endpoint, 'good');
+    const bad = h.t.pool.getStats().endpoints[0]!;
+    assert.equal(bad.failuresByClass.bad_response, 1, JSON.stringify(bad.failuresByClass));
+    assert.equal(bad.inFlight, 0);
+    await until(() => h.bad.streamed.cut === 1, 'the server to see its stream cut');
+    // The cap plus what loopback socket buffers hold; far from the 256 MiB offered.
+    assert.ok(h.bad.streamed.bytes < 48 * 1024 * 1024, `the client kept reading: ${h.bad.streamed.bytes} bytes`);
+    // A body under the cap still passes.
+    h.bad.methodFaults.set('getVersion', { kind: 'stream', bytes: 512 * 1024 });
+    h.good.methodFaults.set('getVersion', { kind: 'hang' });
+    const big = h.t.pool.call('getVersion');
+    const ok = await big;
+    assert.equal(ok.endpoint, 'bad');
+    assert.equal((ok.result as string).length, 512 * 1024);
+  } finally {
+    await h.done();
+  }
+});
+
+test('response size: a declared Content-Length over the cap is refused before the body is read', async () => {
+  const h = await hostileThenHealthy({ maxResponseBytes: 64 * 1024 });
+  try {
+    h.bad.methodFaults.set('getVersion', { kind: 'declared_length', contentLength: 2 ** 40 });
+    const r = await h.t.pool.call('getVersion');
+    assert.equal(r.endpoint, 'good');
+    assert.equal(h.t.pool.getStats().endpoints[0]!.failuresByClass.bad_response, 1);
+  } finally {
+    await h.done();
+  }
+});
+
+test('response ids: a reply for another request, or without an id, is bad_response and fails over', async () => {
+  const h = await hostileThenHealthy({ breaker: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 } });
+  try {
+    const wrong: { id?: unknown; omit?: boolean }[] = [{ id: 999_999 }, { omit: true }, { id: null }, { id: 'x' }, { id: { n: 1 } }];
+    for (const w of wrong) {
+      h.bad.methodFaults.set('getVersion', { kind: 'wrong_id', ...w });
+      const r = await h.t.pool.call('getVersion');
+      assert.equal(r.endpoint, 'good', JSON.stringify(w));
+      assert.deepEqual(r.result, { 'solana-core': '1.18.0-fixture', 'feature-set': 1 });
+    }
+    assert.equal(h.t.pool.getStats().endpoints[0]!.failuresByClass.bad_response, wrong.length);
+    // Still served once it answers properly; an error reply with id null (JSON-RPC allows it when
+    // the id could not be read) stays the caller's error.
+    h.bad.results.set('getVersion', () => 'echoed');
+    h.bad.methodFaults.delete('getVersion');
+    const r = await h.t.pool.call('getVersion');
+    assert.equal(r.endpoint, 'bad');
+    h.bad.methodFaults.set('getBalance', { kind: 'raw', body: '{"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"Invalid param: WrongSize"}}' });
+    const callerErr = await h.t.pool.call('getBalance', ['x']).catch((e: unknown) => e);
+    assert.equal((callerErr as { code?: string }).code, 'RPC_CALL_ERROR');
+  } finally {
+    await h.done();
+  }
+});
+
+test('response bodies: non-JSON, wrong shapes, odd encodings are bad_response; the call fails over, nothing crashes', async () => {
+  const h = await hostileThenHealthy({ breaker: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 } });
+  try {
+    const bodies: (string | Buffer)[] = [
+      '',
+      'null',
+      '[]',
+      '"ok"',
+      '42',
+      '{"jsonrpc":"2.0"}',
+      '\uFEFF{"jsonrpc":"2.0","id":1,"result":1}',
+      '['.repeat(200_000),
+      Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe, 0x00]),
+      '{"jsonrpc":"2.0","id":1,"error":{"code":"-32602","message":"x"}}',
+      '<html><body>502</body></html>',
+    ];
+    for (const body of bodies) {
+      h.bad.methodFaults.set('getVersion', { kind: 'raw', body });
+      const r = await h.t.pool.call('getVersion');
+      assert.equal(r.endpoint, 'good', `body ${JSON.stringify(String(body).slice(0, 40))}`);
+    }
+    assert.equal(h.t.pool.getStats().endpoints[0]!.failuresByClass.bad_response, bodies.length);
+  } finally {
+    await h.done();
   }
 });

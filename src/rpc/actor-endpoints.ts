@@ -105,6 +105,7 @@ class ActorEndpoint implements EndpointHandle {
       maxSlotLag: o.cfg.maxSlotLag,
       healthIntervalMs: o.cfg.healthIntervalMs,
       maxSockets: o.cfg.maxSockets,
+      maxResponseBytes: o.cfg.maxResponseBytes,
       stallAfterMs: o.cfg.stallAfterMs,
       logLevel: typeof o.logger.level === 'string' ? o.logger.level : 'info',
     };

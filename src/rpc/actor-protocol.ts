@@ -30,6 +30,7 @@ export interface EndpointActorInit {
   maxSlotLag: number;
   healthIntervalMs: number;
   maxSockets: number;
+  maxResponseBytes: number;
   stallAfterMs: number;
   /** The host logger's level: lower-level lines are not even sent across. */
   logLevel: string;

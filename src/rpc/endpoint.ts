@@ -27,6 +27,8 @@ export interface EndpointOptions {
   maxSlotLag: number;
   healthIntervalMs: number;
   maxSockets?: number;
+  /** See RpcPoolInputConfig.maxResponseBytes. */
+  maxResponseBytes?: number;
   /** See RpcPoolInputConfig.stallAfterMs (0 disables). */
   stallAfterMs?: number;
   /** Called after every breaker transition (the pool publishes state changes at once). */
@@ -98,7 +100,7 @@ export class RpcEndpoint {
     this.logger = o.logger ?? quietLogger;
     this.maxSlotLag = o.maxSlotLag;
     this.healthIntervalMs = o.healthIntervalMs;
-    this.transport = new HttpTransport(o.endpoint.url, { clock: o.clock, ...(o.maxSockets ? { maxSockets: o.maxSockets } : {}) });
+    this.transport = new HttpTransport(o.endpoint.url, { clock: o.clock, ...(o.maxResponseBytes ? { maxResponseBytes: o.maxResponseBytes } : {}), ...(o.maxSockets ? { maxSockets: o.maxSockets } : {}) });
     this.bucket = o.endpoint.rateLimitRps > 0 ? new TokenBucket(o.endpoint.rateLimitRps, o.endpoint.rateLimitRps, o.clock.now()) : undefined;
     this.probeEnabled = o.probe !== false;
     this.stallAfterMs = o.stallAfterMs ?? 0;
@@ -124,23 +126,24 @@ export class RpcEndpoint {
       this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now));
       return Promise.resolve(SKIP_THROTTLED);
     }
+    const id = this.nextId++;
     let body: string;
     try {
-      body = this.requestBody(req.method, req.params);
+      body = this.requestBody(id, req.method, req.params);
     } catch (err) {
       // BigInt, a cycle, ...: the caller's request cannot be sent anywhere. Nothing acquired yet.
       return Promise.resolve({ ok: false, class: 'caller_error', latencyMs: 0, sent: false, error: 'TypeError', message: `params cannot be sent as JSON: ${(err as Error).message}`, rpcCode: -32602 });
     }
     const permit = this.breaker.tryAcquire();
     if (!permit) return Promise.resolve(SKIP_CIRCUIT_OPEN);
-    return this.send(body, req.method, req.timeoutMs, permit, signal);
+    return this.send(id, body, req.method, req.timeoutMs, permit, signal);
   }
 
-  private requestBody(method: string, params: unknown): string {
-    return `{"jsonrpc":"2.0","id":${this.nextId++},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
+  private requestBody(id: number, method: string, params: unknown): string {
+    return `{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
   }
 
-  private async send(body: string, method: string, timeoutMs: number, permit: BreakerPermit, signal?: AbortSignal): Promise<AttemptOutcome> {
+  private async send(id: number, body: string, method: string, timeoutMs: number, permit: BreakerPermit, signal?: AbortSignal): Promise<AttemptOutcome> {
     const h = this.health;
     const i = this.i;
     const started = performance.now();
@@ -152,7 +155,7 @@ export class RpcEndpoint {
     try {
       const reply = await this.transport.post(body, timeoutMs, signal);
       const latencyMs = performance.now() - started;
-      outcome = this.interpret(reply.body, latencyMs, permit);
+      outcome = this.interpret(id, reply.body, latencyMs, permit);
     } catch (err) {
       const latencyMs = performance.now() - started;
       if (signal?.aborted) {
@@ -168,17 +171,27 @@ export class RpcEndpoint {
     return outcome;
   }
 
-  private interpret(text: string, latencyMs: number, permit: BreakerPermit): AttemptOutcome {
+  /**
+   * Reads one reply. It must be a JSON-RPC response object carrying the request's id (a number,
+   * or the same number as a string); an error reply may carry `id: null`, which JSON-RPC allows
+   * when the server could not read the id. Anything else is `bad_response`: a reply meant for
+   * another request must never be taken as this one's result.
+   */
+  private interpret(id: number, text: string, latencyMs: number, permit: BreakerPermit): AttemptOutcome {
     let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch {
-      return this.failed(new RpcBadResponseError(`not JSON: ${JSON.stringify(text.slice(0, 80))}`), latencyMs, permit);
+      return this.failed(new RpcBadResponseError(`not JSON: ${JSON.stringify(snippet(text, 80))}`), latencyMs, permit);
     }
     if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
       return this.failed(new RpcBadResponseError('not a JSON-RPC response object'), latencyMs, permit);
     }
-    const m = msg as { result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
+    const m = msg as { id?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
+    if (m.id !== id && m.id !== String(id) && !(m.id === null && m.error !== undefined)) {
+      const got = 'id' in m ? JSON.stringify(m.id) ?? String(m.id) : 'no id';
+      return this.failed(new RpcBadResponseError(`reply id ${snippet(got, 40)} does not match request id ${id}`), latencyMs, permit);
+    }
     if (m.error !== undefined) {
       const code = m.error?.code;
       const message = typeof m.error?.message === 'string' ? m.error.message : 'JSON-RPC error';
@@ -285,7 +298,8 @@ export class RpcEndpoint {
       // A suspect endpoint must prove it answers promptly: a trivial call gets twice the stall threshold.
       const limit = this.health.suspect(this.i) && this.stallAfterMs > 0 ? 2 * this.stallAfterMs : this.healthIntervalMs;
       const timeoutMs = Math.min(this.config.timeoutMs, Math.max(10, limit));
-      const outcome = await this.send(this.requestBody('getSlot', PROBE_PARAMS), 'getSlot', timeoutMs, permit);
+      const id = this.nextId++;
+      const outcome = await this.send(id, this.requestBody(id, 'getSlot', PROBE_PARAMS), 'getSlot', timeoutMs, permit);
       const ok = outcome.ok && typeof outcome.result === 'number';
       this.health.countProbe(this.i, !ok);
       if (outcome.ok && typeof outcome.result === 'number') this.recordSlot(outcome.result);
@@ -325,4 +339,12 @@ export class RpcEndpoint {
     this.transport.close();
     this.health.setAlive(this.i, false);
   }
+}
+
+/**
+ * The start of a provider's text for an error message, redacted before it is cut, so a secret
+ * that straddles the cut cannot leave a readable prefix behind.
+ */
+function snippet(text: string, max: number): string {
+  return redactText(text.slice(0, max + 512)).slice(0, max);
 }

@@ -51,6 +51,7 @@ export function createInlineEndpoints(o: InlineOptions): EndpointHandle[] {
       maxSlotLag: o.cfg.maxSlotLag,
       healthIntervalMs: o.cfg.healthIntervalMs,
       maxSockets: o.cfg.maxSockets,
+      maxResponseBytes: o.cfg.maxResponseBytes,
       stallAfterMs: o.cfg.stallAfterMs,
       ...(o.onStateChange ? { onStateChange: () => o.onStateChange!(endpoint.index) } : {}),
     });
