@@ -8,7 +8,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { actorLog } from './context.ts';
 import { systemClock } from '../src/clock.ts';
 import { CircuitBreaker } from '../src/breaker/index.ts';
-import type { Logger } from '../src/log/index.ts';
+import { registerSecretUrl, type Logger } from '../src/log/index.ts';
 import { RpcEndpoint } from '../src/rpc/endpoint.ts';
 import { HealthTable } from '../src/rpc/health.ts';
 import type { EndpointLogger } from '../src/rpc/breaker-link.ts';
@@ -29,6 +29,9 @@ function bridgeLogger(level: string): EndpointLogger {
 }
 
 export function init(data: EndpointActorInit): void {
+  // Outcome messages are written here: mask this endpoint's keys in this thread's redaction too.
+  registerSecretUrl(data.endpoint.url);
+  registerSecretUrl(data.endpoint.wsUrl);
   const logger = bridgeLogger(data.logLevel);
   const health = new HealthTable(data.health);
   const breaker = new CircuitBreaker({

@@ -7,7 +7,7 @@
  * cross a thread boundary unchanged and the pool decides what to do with it in one place.
  */
 import type { Clock, Random, TimerHandle } from '../clock.ts';
-import { redactText } from '../log/redact.ts';
+import { redactDeep, redactText } from '../log/redact.ts';
 import { quietLogger, type EndpointBreaker, type BreakerPermit, type EndpointLogger } from './breaker-link.ts';
 import { classifyError, classOfRpcCode, isEndpointRpcCode, provablyNotSent } from './classify.ts';
 import type { NormalizedEndpoint } from './config.ts';
@@ -200,7 +200,8 @@ export class RpcEndpoint {
       // The node answered; the request was at fault. Not the endpoint's failure, nor a success to count.
       permit.release();
       this.health.recordLatency(this.i, latencyMs);
-      return { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcCallError', message: redactText(message), rpcCode: code, data: m.error?.data };
+      const data = m.error?.data;
+      return { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcCallError', message: redactText(message), rpcCode: code, data: data === undefined ? undefined : redactDeep(data) };
     }
     if (!('result' in m)) return this.failed(new RpcBadResponseError('neither result nor error'), latencyMs, permit);
     permit.onSuccess(latencyMs);

@@ -1,5 +1,5 @@
 import { ConfigError, PalisadeError, withoutStack } from '../errors.ts';
-import { redactText } from '../log/redact.ts';
+import { redactDeep, redactText } from '../log/redact.ts';
 import type { OutcomeClass } from './types.ts';
 
 /** One try on one endpoint (or one endpoint skipped without a request), as listed in errors. */
@@ -29,13 +29,14 @@ export class RpcCallError extends PalisadeError {
   readonly isCallerError = true;
   /** The JSON-RPC numeric error code, e.g. -32602. */
   readonly rpcCode: number;
+  /** The node's `error.data`, with every string redacted (providers echo URLs and keys in it). */
   readonly data: unknown;
   readonly endpoint: string;
   readonly attempts: RpcAttempt[];
   constructor(rpcCode: number, message: string, data: unknown, endpoint: string, attempts: RpcAttempt[]) {
     super('RPC_CALL_ERROR', redactText(message));
     this.rpcCode = rpcCode;
-    this.data = data;
+    this.data = redactDeep(data);
     this.endpoint = endpoint;
     this.attempts = attempts;
   }
@@ -96,7 +97,8 @@ export class RpcHttpError extends PalisadeError {
   readonly status: number;
   readonly retryAfterMs: number | undefined;
   constructor(status: number, retryAfterMs: number | undefined, bodySnippet: string) {
-    super('RPC_HTTP_ERROR', `HTTP ${status}${bodySnippet ? `: ${redactText(bodySnippet)}` : ''}`);
+    // Redacted before it is cut, so a key straddling the cut leaves no readable prefix.
+    super('RPC_HTTP_ERROR', `HTTP ${status}${bodySnippet ? `: ${redactText(bodySnippet).slice(0, 200)}` : ''}`);
     this.status = status;
     this.retryAfterMs = retryAfterMs;
   }

@@ -15,7 +15,7 @@
 import { systemClock, type Clock, type Random, type TimerHandle } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log/index.ts';
-import { silentLogger } from '../log/index.ts';
+import { redactText, registerSecretUrl, silentLogger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
 import { isFailureClass, isSkipClass } from './classify.ts';
 import { normalizePoolConfig, type NormalizedEndpoint, type NormalizedPoolConfig, type RpcPoolInputConfig } from './config.ts';
@@ -101,10 +101,15 @@ export class RpcConnectionPool {
     sendTransaction: { statusChecks: 0, alreadyLanded: 0, resent: 0, notResent: 0 },
   };
   private readonly callLatency = new LatencyHistogram();
+  /** Stops masking this pool's endpoint keys in redacted text (on close). */
+  private readonly releaseSecrets: () => void;
 
   constructor(config: RpcPoolInputConfig, dependencies: RpcPoolDependencies = {}) {
     this.cfg = normalizePoolConfig(config);
     this.endpoints = this.cfg.endpoints;
+    // From here on every redacted text (errors, logs, stats) masks these endpoints' keys by value.
+    const releases = this.endpoints.flatMap((e) => [registerSecretUrl(e.url), registerSecretUrl(e.wsUrl)]);
+    this.releaseSecrets = () => releases.forEach((r) => r());
     this.circuitBreaker = dependencies.circuitBreaker; // injected, not embedded
     this.clock = dependencies.clock ?? systemClock;
     this.random = dependencies.random ?? Math.random;
@@ -556,6 +561,7 @@ export class RpcConnectionPool {
     if (this.watchTimer !== undefined) this.clock.clearTimeout(this.watchTimer);
     if (this.starting) await this.starting.catch(() => undefined);
     await Promise.all(this.handles.map((h) => h.close()));
+    this.releaseSecrets();
   }
 }
 
@@ -568,7 +574,8 @@ function toAttempt(ep: NormalizedEndpoint, o: AttemptOutcome, method?: string): 
   if (o.ok) return { endpoint: ep.name, url: ep.redactedUrl, class: 'ok', latencyMs: o.latencyMs, sent: true };
   const a: RpcAttempt = { endpoint: ep.name, url: ep.redactedUrl, class: o.class, latencyMs: o.latencyMs, sent: o.sent };
   if (o.error !== undefined) a.error = o.error;
-  if (o.message !== undefined) a.message = method ? `${method}: ${o.message}` : o.message;
+  // Redacted here too: in actor mode the message was written in a worker.
+  if (o.message !== undefined) a.message = redactText(method ? `${method}: ${o.message}` : o.message);
   if (o.rpcCode !== undefined) a.rpcCode = o.rpcCode;
   if (o.httpStatus !== undefined) a.httpStatus = o.httpStatus;
   return a;
