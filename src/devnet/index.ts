@@ -7,3 +7,5 @@ export { parseFault, FAULT_KINDS } from './faults.ts';
 export type { DevnetFault, FaultKind, FaultLimits } from './faults.ts';
 export { DevnetError, JsonRpcError, RPC_CODES } from './errors.ts';
 export type { ProviderStats } from './provider.ts';
+export { SUBSCRIPTION_LIMIT_CODE, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION, DEFAULT_MAX_BUFFERED_BYTES } from './subscriptions.ts';
+export type { SubscriptionLimits, SubscriptionStats } from './subscriptions.ts';
