@@ -109,13 +109,14 @@ test('provider keys never leak: echoed paths, error.data, JSON-escaped URLs, api
   });
   const log = capture();
   const logger = createLogger({ level: 'trace', destination: log.stream });
+  const endpointCircuits = new EndpointCircuitManager({ defaults: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 }, logger });
   const t = await testPool(
     [
       { name: 'echo', url: echo.url },
       { name: 'creds', url: creds.url },
     ],
-    { breaker: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 } },
-    { logger },
+    {},
+    { logger, endpointCircuits },
   );
   const outputs: [string, unknown][] = [];
   try {
@@ -156,6 +157,8 @@ test('provider keys never leak: echoed paths, error.data, JSON-escaped URLs, api
     assert.match(JSON.stringify((callerErr as RpcCallError).data), /\*\*\*/, 'data is redacted, not dropped');
     assertNoSecret('stats', JSON.stringify(t.pool.getStats()));
     assertNoSecret('endpoints', JSON.stringify(t.pool.getEndpoints()));
+    assertNoSecret('breaker states', JSON.stringify(endpointCircuits.states()));
+    assertNoSecret('breaker stats', JSON.stringify(endpointCircuits.getStats()));
     await t.close();
     const lines = log.text();
     assert.ok(lines.includes('rpc call failed on every endpoint'), 'the failures were logged');
