@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ConfigError } from '../src/errors.ts';
+import { RpcCallError } from '../src/rpc/errors.ts';
 import { RpcConnectionPool, type CallBreaker } from '../src/rpc/pool.ts';
 import { MAX_TIMER_MS } from '../src/validate.ts';
 import { startFixtureServer, type FixtureServer } from './fixtures/rpc/server.ts';
@@ -258,6 +259,28 @@ test('response bodies: non-JSON, wrong shapes, odd encodings are bad_response; t
       assert.equal(r.endpoint, 'good', `body ${JSON.stringify(String(body).slice(0, 40))}`);
     }
     assert.equal(h.t.pool.getStats().endpoints[0]!.failuresByClass.bad_response, bodies.length);
+  } finally {
+    await h.done();
+  }
+});
+
+test('request size: a provider refusing the request as too large (HTTP 413) is a caller error; no breaker counts it', async () => {
+  const h = await hostileThenHealthy();
+  try {
+    for (const s of [h.bad, h.good]) s.methodFaults.set('getMultipleAccounts', { kind: 'http', status: 413, body: 'Payload Too Large' });
+    const huge = ['x'.repeat(200_000)];
+    // Five oversized requests in a row must not open the breakers (threshold 2) of healthy endpoints.
+    for (let i = 0; i < 5; i++) {
+      const err = await h.t.pool.call('getMultipleAccounts', [huge]).catch((e: unknown) => e);
+      assert.ok(err instanceof RpcCallError, String(err));
+      assert.equal(err.isCallerError, true);
+      assert.match(err.message, /413|too large/i);
+    }
+    for (const e of h.t.pool.getStats().endpoints) {
+      assert.equal(e.state, 'CLOSED', e.name);
+      assert.equal(e.failures, 0, e.name);
+    }
+    assert.equal((await h.t.pool.call('getVersion')).ok, true);
   } finally {
     await h.done();
   }

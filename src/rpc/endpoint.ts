@@ -57,6 +57,8 @@ const LONG_RUNNING = new Set([
   'getInflationReward',
 ]);
 const PROBE_PARAMS = [{ commitment: 'confirmed' }];
+const HTTP_PAYLOAD_TOO_LARGE = 413;
+const JSON_RPC_INVALID_REQUEST = -32600;
 /** A slot report older than this many probe intervals is not used to judge lag. */
 const FRESH_INTERVALS = 3;
 
@@ -161,6 +163,12 @@ export class RpcEndpoint {
       if (signal?.aborted) {
         permit.release();
         outcome = { ok: false, class: 'aborted', latencyMs, sent: true, error: 'AbortError', message: 'aborted by the caller' };
+      } else if (err instanceof RpcHttpError && err.status === HTTP_PAYLOAD_TOO_LARGE) {
+        // The node answered about the request (its size), not about its own health: like a
+        // JSON-RPC invalid-request error, returned to the caller and counted against no one.
+        permit.release();
+        this.health.recordLatency(this.i, latencyMs);
+        outcome = { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcHttpError', message: `request too large for the endpoint: ${err.message}`, rpcCode: JSON_RPC_INVALID_REQUEST, httpStatus: err.status };
       } else {
         outcome = this.failed(err, latencyMs, permit);
       }
