@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ConfigError } from '../src/errors.ts';
-import { RpcCallError } from '../src/rpc/errors.ts';
+import { RpcCallError, RpcPoolError } from '../src/rpc/errors.ts';
 import { RpcConnectionPool, type CallBreaker } from '../src/rpc/pool.ts';
 import { MAX_TIMER_MS } from '../src/validate.ts';
 import { startFixtureServer, type FixtureServer } from './fixtures/rpc/server.ts';
@@ -281,6 +281,23 @@ test('request size: a provider refusing the request as too large (HTTP 413) is a
       assert.equal(e.failures, 0, e.name);
     }
     assert.equal((await h.t.pool.call('getVersion')).ok, true);
+  } finally {
+    await h.done();
+  }
+});
+
+test('provider text: a megabyte-long error message is cut to a bounded length in errors and attempts', async () => {
+  const h = await hostileThenHealthy();
+  try {
+    h.bad.methodFaults.set('getBalance', { kind: 'rpc_error', code: -32602, message: 'y'.repeat(1024 * 1024) });
+    const callerErr = await h.t.pool.call('getBalance', ['x']).catch((e: unknown) => e);
+    assert.ok(callerErr instanceof RpcCallError);
+    assert.ok(callerErr.message.length <= 2048, `message of ${callerErr.message.length} chars`);
+    h.bad.methodFaults.set('getVersion', { kind: 'rpc_error', code: -32005, message: 'z'.repeat(1024 * 1024) });
+    h.good.methodFaults.set('getVersion', { kind: 'http', status: 503, body: 'w'.repeat(1024 * 1024) });
+    const poolErr = await h.t.pool.call('getVersion').catch((e: unknown) => e);
+    assert.ok(poolErr instanceof RpcPoolError, String(poolErr));
+    assert.ok(JSON.stringify(poolErr.attempts).length <= 8192, `attempts of ${JSON.stringify(poolErr.attempts).length} chars`);
   } finally {
     await h.done();
   }

@@ -58,6 +58,8 @@ const LONG_RUNNING = new Set([
 ]);
 const PROBE_PARAMS = [{ commitment: 'confirmed' }];
 const HTTP_PAYLOAD_TOO_LARGE = 413;
+/** Longest provider text kept in an error message. */
+const MAX_MESSAGE_CHARS = 1024;
 const JSON_RPC_INVALID_REQUEST = -32600;
 /** A slot report older than this many probe intervals is not used to judge lag. */
 const FRESH_INTERVALS = 3;
@@ -202,14 +204,15 @@ export class RpcEndpoint {
     }
     if (m.error !== undefined) {
       const code = m.error?.code;
-      const message = typeof m.error?.message === 'string' ? m.error.message : 'JSON-RPC error';
+      // A provider's text is bounded before it becomes an error message or a log line.
+      const message = typeof m.error?.message === 'string' ? snippet(m.error.message, MAX_MESSAGE_CHARS) : 'JSON-RPC error';
       if (typeof code !== 'number') return this.failed(new RpcBadResponseError(`JSON-RPC error without a numeric code: ${message}`), latencyMs, permit);
       if (isEndpointRpcCode(code)) return this.failed(new RpcEndpointError(code, message), latencyMs, permit);
       // The node answered; the request was at fault. Not the endpoint's failure, nor a success to count.
       permit.release();
       this.health.recordLatency(this.i, latencyMs);
       const data = m.error?.data;
-      return { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcCallError', message: redactText(message), rpcCode: code, data: data === undefined ? undefined : redactDeep(data) };
+      return { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcCallError', message, rpcCode: code, data: data === undefined ? undefined : redactDeep(data) };
     }
     if (!('result' in m)) return this.failed(new RpcBadResponseError('neither result nor error'), latencyMs, permit);
     permit.onSuccess(latencyMs);
