@@ -14,10 +14,11 @@ export class PalisadeError extends Error {
 export class ConfigError extends PalisadeError {
   readonly key: string;
   readonly value: unknown;
-  /** What would have been accepted, in words. */
+  /** What the key accepts, e.g. "an integer >= 1". */
   readonly expected: string;
-  constructor(key: string, value: unknown, expected: string) {
-    super('CONFIG_INVALID', `invalid configuration ${key}=${safeShow(value)}: expected ${expected}`);
+  /** `code` lets a component keep its own stable code (e.g. BREAKER_OPTION_INVALID). */
+  constructor(key: string, value: unknown, expected: string, code = 'CONFIG_INVALID') {
+    super(code, `invalid configuration ${key}=${safeShow(value)}: expected ${expected}`);
     this.key = key;
     this.value = value;
     this.expected = expected;
