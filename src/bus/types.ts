@@ -1,8 +1,10 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { LatencySummary } from '../stats/latency.ts';
 
-/** Signal importance. Critical events are served first and shed last. */
-export type Priority = 'critical' | 'normal' | 'low';
+import type { Priority } from '../runtime/mailbox.ts';
+
+/** Signal importance (the runtime's mailbox lanes): critical events are served first and shed last. */
+export type { Priority };
 
 /** Priority codes used internally: lower is more important, so `a < b` reads "a beats b". */
 export const CRITICAL = 0;

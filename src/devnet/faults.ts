@@ -34,8 +34,8 @@ export type DevnetFault =
   /** The port answers as a node `slots` behind the chain tip (slots, blockhashes, statuses). */
   | { kind: 'slot-lag'; slots: number };
 
-export type FaultKind = DevnetFault['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', '429', '500', '503', 'node-behind', 'hang', 'reset', 'slot-lag'];
+export type DevnetFaultKind = DevnetFault['kind'];
+export const DEVNET_FAULT_KINDS: readonly DevnetFaultKind[] = ['latency', '429', '500', '503', 'node-behind', 'hang', 'reset', 'slot-lag'];
 
 /** What a request meets: a delay, then either an action or a normal answer from a lagging view. */
 export interface FaultDecision {
@@ -68,8 +68,8 @@ export function parseFault(input: unknown): DevnetFault {
   const o = input as Record<string, unknown>;
   let kind = typeof o['kind'] === 'number' ? String(o['kind']) : o['kind'];
   if (kind === '-32005') kind = 'node-behind';
-  if (typeof kind !== 'string' || !FAULT_KINDS.includes(kind as FaultKind)) {
-    throw bad(`unknown fault kind ${JSON.stringify(o['kind'])}; expected one of ${FAULT_KINDS.join(', ')}, or -32005`);
+  if (typeof kind !== 'string' || !DEVNET_FAULT_KINDS.includes(kind as DevnetFaultKind)) {
+    throw bad(`unknown fault kind ${JSON.stringify(o['kind'])}; expected one of ${DEVNET_FAULT_KINDS.join(', ')}, or -32005`);
   }
   const known = new Set(['kind', 'probability', 'count', 'methods', 'ms', 'jitterMs', 'retryAfterSec', 'numSlotsBehind', 'slots']);
   for (const key of Object.keys(o)) if (!known.has(key)) throw bad(`unknown fault field ${JSON.stringify(key)}`);

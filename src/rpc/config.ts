@@ -51,7 +51,21 @@ export interface RpcPoolInputConfig {
    * methods (getProgramAccounts, getBlock, ...) are not watched.
    */
   stallAfterMs?: number;
+  /**
+   * Largest response body read from a provider, in bytes (default 16 MiB, at most 512 MiB). A
+   * larger body is cut off, its socket destroyed, and the attempt fails as `bad_response`.
+   */
+  maxResponseBytes?: number;
 }
+
+/**
+ * 16 MiB: a decoded reply costs several times its size in memory, and a few concurrent calls must
+ * fit beside the trading process. Filtered getProgramAccounts (dataSlice, memcmp) and full blocks
+ * stay well under it; raise it for unfiltered scans.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** About the longest string V8 can hold: a body beyond it could not be decoded anyway. */
+export const MAX_RESPONSE_BYTES_LIMIT = 512 * 1024 * 1024;
 
 export interface NormalizedEndpoint {
   index: number;
@@ -75,10 +89,11 @@ export interface NormalizedPoolConfig {
   hedgeAfterMs: number | undefined;
   maxSockets: number;
   stallAfterMs: number;
+  maxResponseBytes: number;
 }
 
 export const MAX_ENDPOINTS = 31;
-const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs']);
+const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs', 'maxResponseBytes']);
 const ENDPOINT_KEYS = new Set(['name', 'url', 'wsUrl', 'weight', 'tier', 'rateLimitRps', 'timeoutMs']);
 const BREAKER_KEYS = new Set(['failureThreshold', 'cooldownMs', 'jitterRatio']);
 
@@ -173,5 +188,6 @@ export function normalizePoolConfig(input: unknown): NormalizedPoolConfig {
     hedgeAfterMs: hedge === undefined ? undefined : num(input, 'hedgeAfterMs', 'hedgeAfterMs', 0, { min: 1, int: true, max: MAX_TIMER_MS }),
     maxSockets: num(input, 'maxSockets', 'maxSockets', D.maxSockets, { min: 1, int: true }),
     stallAfterMs: num(input, 'stallAfterMs', 'stallAfterMs', D.stallAfterMs, { min: 0, int: true, max: MAX_TIMER_MS }),
+    maxResponseBytes: num(input, 'maxResponseBytes', 'maxResponseBytes', DEFAULT_MAX_RESPONSE_BYTES, { min: 1024, int: true, max: MAX_RESPONSE_BYTES_LIMIT }),
   };
 }
