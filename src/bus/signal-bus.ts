@@ -156,7 +156,7 @@ export class SignalBus {
     else if (priority === 'critical') prio = CRITICAL;
     else if (priority === 'low') prio = LOW;
     else throw invalidPriority(priority);
-    if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    if (typeof event !== 'object' || event === null || isArray(event)) {
       throw invalidEvent(`event must be a plain object, got ${describe(event)}`);
     }
     let t = this.lastTopic;
@@ -463,6 +463,15 @@ function field(event: object, key: 'sequence' | 'timestamp' | 'expiresAt'): unkn
     return (event as Record<string, unknown>)[key];
   } catch (err) {
     throw invalidEvent(`reading event.${key} threw: ${errorText(err)}`);
+  }
+}
+
+/** Array.isArray throws on a revoked Proxy: that is bad input too. */
+function isArray(event: object): boolean {
+  try {
+    return Array.isArray(event);
+  } catch (err) {
+    throw invalidEvent(`event cannot be read: ${errorText(err)}`);
   }
 }
 
