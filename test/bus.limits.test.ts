@@ -171,3 +171,16 @@ test('maxTopics and maxSequenceJump are checked at construction', () => {
   assert.throws(() => manualBus({ maxSequenceJump: 1.5 }), { code: 'CONFIG_INVALID' });
   manualBus({ maxSequenceJump: Infinity }); // no limit
 });
+
+test('a topic whose baseline is MAX_SAFE_INTEGER does not number events past the safe integers', async () => {
+  const { bus, clock } = manualBus({ reorderWindowMs: 50 });
+  bus.subscribe('t', () => {});
+  bus.publish('t', { sequence: Number.MAX_SAFE_INTEGER });
+  clock.advance(50);
+  await settle();
+  assert.equal(bus.publish('t', {}), false);
+  assert.equal(bus.getStats().dropped.SEQUENCE_TOO_FAR, 1);
+  assert.equal(bus.resetTopic('t', { firstSequence: 1 }), true);
+  assert.equal(bus.publish('t', {}), true);
+  await bus.close();
+});

@@ -192,7 +192,8 @@ export class SignalBus {
     }
 
     // Refusals are decided before the delivered copy is built: a storm of refusals allocates nothing.
-    if (seq - t.jumpBase > this.maxSequenceJump) return this.refuse(t, fresh, R.SEQUENCE_TOO_FAR, prio);
+    // Also when the bus numbers it past the safe integers (a topic whose baseline was MAX_SAFE_INTEGER).
+    if (seq - t.jumpBase > this.maxSequenceJump || seq > Number.MAX_SAFE_INTEGER) return this.refuse(t, fresh, R.SEQUENCE_TOO_FAR, prio);
     const kind = t.classify(seq, R.DUPLICATE, R.STALE);
     if (kind >= 0) return this.refuse(t, fresh, kind, prio);
     const full = t.ready.live + t.bufferLive >= t.maxQueueSize;
