@@ -305,7 +305,10 @@ const commands = [
   fc.constant(new Close()),
 ];
 
-test('bus model: accounting per subscriber, per-topic order, sequencing counts', { timeout: 60_000 }, async () => {
+// Bounded in npm test; `npm run fuzz -- --runs N` raises the budget, and the deadline with it.
+const deadlineMs = 60_000 + 20 * Number(process.env.PALISADE_FUZZ_RUNS ?? 0);
+
+test('bus model: accounting per subscriber, per-topic order, sequencing counts', { timeout: deadlineMs }, async () => {
   await assertProperty(
     'test/bus.model.test.ts',
     fc.asyncProperty(fc.commands(commands, { maxCommands: 40, ...(process.env.PALISADE_FUZZ_REPLAY ? { replayPath: process.env.PALISADE_FUZZ_REPLAY } : {}) }), async (cmds) => {
