@@ -200,3 +200,36 @@ test('worker subscribers: the ring size is configurable, and events over it stil
 
 /** Just past the clone check's depth limit. */
 const MAX_DEPTH_PROBE = 501;
+
+test('subscribe and configureTopic with hostile options: typed errors, no subscriber, no topic, nothing half-set', async () => {
+  const { bus } = manualBus();
+  const bad: [unknown, unknown][] = [
+    [() => {}, null],
+    [() => {}, { mailboxSize: NaN }],
+    [() => {}, { mailboxSize: 0 }],
+    [() => {}, { mailboxSize: Infinity }],
+    [() => {}, { mailboxSize: 2 ** 60 }],
+    [() => {}, { quarantine: { failureRate: NaN } }],
+    [() => {}, { quarantine: { cooloffMs: -1 } }],
+    [null, {}],
+    ['handler', {}],
+    [{ module: '' }, {}],
+    [{ module: 42 }, {}],
+    [{ module: 'x.ts', export: '' }, {}],
+  ];
+  bad.forEach(([handler, options], i) => {
+    assert.throws(() => bus.subscribe(`s${i}`, handler as never, options as never), (e: unknown) => e instanceof PalisadeError, `bad[${i}]`);
+  });
+  let st = bus.getStats();
+  assert.equal(st.subscribers.length, 0);
+  assert.equal(st.topicCount, 0);
+  // A bad option after a good one: the good one is not applied either.
+  bus.publish('cfg', { sequence: 1 });
+  await settle();
+  assert.throws(() => bus.configureTopic('cfg', { maxQueueSize: 5, ttlMs: NaN }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => bus.configureTopic('fresh', { firstSequence: 3, ttlMs: -1 }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => bus.configureTopic('cfg', { firstSequence: 9 }), { code: 'TOPIC_IN_USE' });
+  st = bus.getStats();
+  assert.deepEqual(st.topics.map((t) => [t.topic, t.maxQueueSize]), [['cfg', 10_000]]);
+  await bus.close();
+});

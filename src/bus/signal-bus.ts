@@ -279,19 +279,20 @@ export class SignalBus {
    */
   configureTopic(topic: string, options: TopicOptions): void {
     if (options === null || typeof options !== 'object') throw new ConfigError('topic options', options, 'an object');
-    const t = this.topic(topic);
+    checkTopicName(topic);
+    // Every option is checked before anything changes: a bad one leaves the topic as it was.
+    const f = options.firstSequence;
+    if (f !== undefined && (!Number.isSafeInteger(f) || f < 0)) throw new ConfigError('firstSequence', f, 'a non-negative safe integer');
+    const ttlMs = options.ttlMs;
+    if (ttlMs !== undefined && !(typeof ttlMs === 'number' && ttlMs > 0)) throw new ConfigError('ttlMs', ttlMs, 'milliseconds > 0 (Infinity for none)');
+    const maxQueueSize = options.maxQueueSize === undefined ? undefined : positiveInt('maxQueueSize', options.maxQueueSize, this.maxQueueSize);
+    const existing = this.topics.get(topic);
+    if (f !== undefined && existing?.started) throw new SignalBusError('TOPIC_IN_USE', `topic ${topic} already has events; its first sequence cannot change`);
+    const t = existing ?? this.topic(topic);
     t.configured = true;
-    if (options.firstSequence !== undefined) {
-      const f = options.firstSequence;
-      if (!Number.isSafeInteger(f) || f < 0) throw new ConfigError('firstSequence', f, 'a non-negative safe integer');
-      if (t.started) throw new SignalBusError('TOPIC_IN_USE', `topic ${topic} already has events; its first sequence cannot change`);
-      t.setFirstSequence(f);
-    }
-    if (options.ttlMs !== undefined) {
-      if (!(options.ttlMs > 0)) throw new ConfigError('ttlMs', options.ttlMs, 'milliseconds > 0 (Infinity for none)');
-      t.ttlMs = options.ttlMs;
-    }
-    if (options.maxQueueSize !== undefined) t.maxQueueSize = positiveInt('maxQueueSize', options.maxQueueSize, this.maxQueueSize);
+    if (f !== undefined) t.setFirstSequence(f);
+    if (ttlMs !== undefined) t.ttlMs = ttlMs;
+    if (maxQueueSize !== undefined) t.maxQueueSize = maxQueueSize;
   }
 
   /**
