@@ -6,12 +6,13 @@
 // small model of topic sequencing: in order, reorder buffer, baseline, gaps, jump bound.
 // Replay a failure with the command printed by assertProperty plus, for the shrunk command
 // list, PALISADE_FUZZ_REPLAY=<the replayPath fast-check printed in the counterexample>.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { SignalBus, type SignalBusStats, type Subscription } from '../src/bus/index.ts';
 import { ManualClock } from '../src/clock.ts';
-import { settle } from './fixtures/bus/helpers.ts';
+import { Supervisor } from '../src/runtime/index.ts';
+import { settle, waitFor } from './fixtures/bus/helpers.ts';
 import { assertProperty, fuzzParams } from './support/fuzz.ts';
 
 const TOPICS = ['a', 'b', 'c'];
@@ -323,5 +324,73 @@ test('bus model: accounting per subscriber, per-topic order, sequencing counts',
       }
     }),
     fuzzParams(60),
+  );
+});
+
+// A worker subscriber under random publish / failing-handler / worker-kill schedules: once the
+// bus is quiet, every event is delivered, failed or dropped with a reason, exactly once in the
+// counts, and the worker saw its topic in order (a kill may re-run the message it interrupted:
+// at-least-once). Few runs: each spawns a worker.
+const RECORDER = new URL('./fixtures/bus/recorder.ts', import.meta.url);
+const supervisor = new Supervisor({ heartbeatMs: 0, maxRestarts: 100, spares: 1 });
+after(() => supervisor.shutdown({ drainMs: 0 }));
+let workerRun = 0;
+
+type WorkerStep = { kind: 'publish'; n: number; fail: boolean } | { kind: 'kill' } | { kind: 'wait' };
+const workerStep: fc.Arbitrary<WorkerStep> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant<'publish'>('publish'), n: fc.integer({ min: 1, max: 40 }), fail: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.constant<WorkerStep>({ kind: 'kill' }) },
+  { weight: 1, arbitrary: fc.constant<WorkerStep>({ kind: 'wait' }) },
+);
+
+test('bus model: a worker subscriber accounts for every event across kills', { timeout: deadlineMs }, async () => {
+  await assertProperty(
+    'test/bus.model.test.ts',
+    fc.asyncProperty(fc.array(workerStep, { minLength: 1, maxLength: 8 }), async (steps) => {
+      const bus = new SignalBus({ supervisor, reorderWindowMs: 0 });
+      const log = new SharedArrayBuffer(4 * 2048);
+      const flags = new SharedArrayBuffer(16);
+      const name = `model-worker-${++workerRun}`;
+      try {
+        const sub = bus.subscribe('w', { module: RECORDER }, { name, init: { log, flags }, mailboxSize: 64, quarantine: { failureRate: 0.99 } });
+        await sub.ready;
+        let published = 0;
+        let refused = 0;
+        let kills = 0;
+        for (const step of steps) {
+          if (step.kind === 'publish') {
+            for (let i = 0; i < step.n; i++) {
+              if (bus.publish('w', step.fail && i % 3 === 0 ? { fail: true } : {})) published++;
+              else refused++;
+            }
+          } else if (step.kind === 'kill') {
+            if (supervisor.injectFault(name, 'terminate')) kills++;
+          }
+          else await settle();
+        }
+        const quiet = () => {
+          const st = bus.getStats();
+          const s = st.subscribers[0]!;
+          // A kill is noticed (a restart) even when the worker had nothing to do.
+          const restarted = kills === 0 || (s.restarts >= 1 && s.actor?.state === 'running');
+          return restarted && (st.topics[0]?.depth ?? 0) === 0 && s.mailboxDepth === 0 && s.state === 'running' && s.delivered + s.failed + s.dropped === published;
+        };
+        await waitFor(quiet, 15_000, 'every event accounted for');
+        const st = bus.getStats();
+        const s = st.subscribers[0]!;
+        assert.equal(st.published, published);
+        assert.equal(published + refused, steps.reduce((n, x) => n + (x.kind === 'publish' ? x.n : 0), 0));
+        assert.equal(st.droppedEvents, s.dropped + refused, 'every drop is the subscriber\'s or a refusal at publish');
+        const a = new Int32Array(log);
+        const seen = Array.from(a.subarray(1, 1 + Atomics.load(a, 0)));
+        const distinct = seen.filter((v, i) => i === 0 || v !== seen[i - 1]);
+        assert.ok(distinct.every((v, i) => i === 0 || v > distinct[i - 1]!), `worker saw ${seen.join(',')}`);
+        assert.ok(distinct.length >= s.delivered, `${s.delivered} delivered, ${distinct.length} recorded`);
+        assert.ok(s.restarts <= kills, `${kills} kills, ${s.restarts} restarts`);
+      } finally {
+        await bus.close({ timeoutMs: 0 });
+      }
+    }),
+    fuzzParams(6),
   );
 });
