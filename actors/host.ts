@@ -296,7 +296,8 @@ function succeeded(seq: number, isAsk: boolean, value: unknown): void {
       port!.postMessage([P.W_REPLY, seq, value]);
     } catch (err) {
       Atomics.add(ctrl, P.C_FAILS, 1);
-      port!.postMessage([P.W_FAILED, seq, { name: 'DataCloneError', message: `reply cannot be cloned: ${(err as Error).message}`, code: 'ACTOR_REPLY_NOT_CLONEABLE' }]);
+      // Cloning may also run the reply's getters, which can throw anything (null included).
+      port!.postMessage([P.W_FAILED, seq, { name: 'DataCloneError', message: `reply cannot be cloned: ${errorInfo(err).message}`, code: 'ACTOR_REPLY_NOT_CLONEABLE' }]);
     }
     reported = seq;
   }

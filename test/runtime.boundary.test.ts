@@ -129,11 +129,13 @@ test('a handler error that cannot be read or cloned fails that message, not the 
     assert.equal(typeof err.remote.message, 'string', op);
     assert.ok(err.remote.stack === undefined || typeof err.remote.stack === 'string', op);
   }
+  // A reply that cannot be cloned (its getter throws null) fails the ask the same way.
+  await assert.rejects(ref.ask({ op: 'reply-getter-throws-null' }), (e: unknown) => e instanceof ActorHandlerError && e.code === 'ACTOR_HANDLER_FAILED');
   // Tells fail the same way (no reply to carry the error): counted as failed, the worker lives on.
   ref.tell({ op: 'stack-number' });
   ref.tell({ op: 'message-fn' });
   assert.equal(await ref.ask({ op: 'echo', v: 'alive' }), 'alive');
-  assert.equal(ref.stats.failed, 7);
+  assert.equal(ref.stats.failed, 8);
   assert.equal(ref.stats.crashes, 0);
   assert.equal(ref.stats.incarnation, 1);
 });
