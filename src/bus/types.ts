@@ -152,7 +152,7 @@ export interface TopicStats {
   published: number;
   /** Everything this topic dropped (refused at publish, displaced, or dispatched with no subscriber). */
   dropped: number;
-  /** Refused at publish (QUEUE_FULL, DUPLICATE, STALE, BUS_CLOSED). */
+  /** Refused at publish (QUEUE_FULL, DUPLICATE, STALE, SEQUENCE_TOO_FAR, BUS_CLOSED). */
   refused: number;
   /** Accepted, then displaced by a critical event (SHED_FOR_PRIORITY). */
   displaced: number;
