@@ -139,3 +139,24 @@ test('a handler error that cannot be read or cloned fails that message, not the 
   assert.equal(ref.stats.crashes, 0);
   assert.equal(ref.stats.incarnation, 1);
 });
+
+test('hostile messages: deep, cyclic, huge, non-cloneable — a typed refusal or a delivery, never a stuck or dead actor', { timeout: 30_000 }, async () => {
+  const ref = sup.spawn({ name: 'hostile-messages', module: ECHO });
+  await ref.ready;
+  let deep: object = { leaf: 1 };
+  for (let i = 0; i < 100_000; i++) deep = { a: deep };
+  await assert.rejects(ref.ask(deep), MessageNotCloneableError, 'deeper than structured clone can go');
+  await assert.rejects(ref.ask({ f: () => 1 }), MessageNotCloneableError);
+  await assert.rejects(ref.ask(Symbol('s')), MessageNotCloneableError);
+  assert.throws(() => ref.tell(() => 1), MessageNotCloneableError);
+  const cyclic: Record<string, unknown> = { n: 1 };
+  cyclic['self'] = cyclic;
+  const back = (await ref.ask(cyclic)) as Record<string, unknown>;
+  assert.equal(back['self'], back);
+  const huge = 'h'.repeat(8 * 1024 * 1024);
+  assert.equal(((await ref.ask({ huge })) as { huge: string }).huge.length, huge.length);
+  for (const v of [NaN, Infinity, -0, 2n ** 70n, new Date(0), new Map([[1, { x: 1 }]])]) assert.deepEqual(await ref.ask(v), v);
+  assert.deepEqual(await ref.ask({ n: 'still fine' }), { n: 'still fine' });
+  assert.equal(ref.stats.crashes, 0);
+  assert.equal(ref.stats.deadLettersByReason['not-cloneable'], 2);
+});
