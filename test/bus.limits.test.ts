@@ -2,7 +2,8 @@
 // back from a poisoned topic (resetTopic).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignalBusError } from '../src/bus/index.ts';
+import { SignalBus, SignalBusError } from '../src/bus/index.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { manualBus, settle } from './fixtures/bus/helpers.ts';
 
 type Ev = { sequence: number };
@@ -182,5 +183,15 @@ test('a topic whose baseline is MAX_SAFE_INTEGER does not number events past the
   assert.equal(bus.getStats().dropped.SEQUENCE_TOO_FAR, 1);
   assert.equal(bus.resetTopic('t', { firstSequence: 1 }), true);
   assert.equal(bus.publish('t', {}), true);
+  await bus.close();
+});
+
+test('maxTopics and maxSequenceJump come from the configuration (environment) too', async () => {
+  const config = loadConfig({ env: { PALISADE_BUS_MAX_TOPICS: '2', PALISADE_BUS_MAX_SEQUENCE_JUMP: '10' } });
+  const bus = new SignalBus({ ...config.bus });
+  assert.equal(bus.maxTopics, 2);
+  assert.equal(bus.maxSequenceJump, 10);
+  assert.throws(() => loadConfig({ env: { PALISADE_BUS_MAX_TOPICS: '0' } }), { code: 'CONFIG_INVALID' });
+  assert.equal(loadConfig({ env: {} }).bus.maxSequenceJump, 1_000_000);
   await bus.close();
 });

@@ -29,6 +29,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'bus.maxQueueSize', env: 'PALISADE_BUS_MAX_QUEUE_SIZE', kind: 'int', min: 1, default: 10000, doc: 'events queued per topic before publish refuses or sheds' },
   { key: 'bus.maxSubscribers', env: 'PALISADE_BUS_MAX_SUBSCRIBERS', kind: 'int', min: 1, default: 100, doc: 'subscribers per bus' },
   { key: 'bus.reorderWindowMs', env: 'PALISADE_BUS_REORDER_WINDOW_MS', kind: 'int', min: 0, default: 50, doc: 'how long a sequence gap is waited for before it is skipped (ms)' },
+  { key: 'bus.maxTopics', env: 'PALISADE_BUS_MAX_TOPICS', kind: 'int', min: 1, default: 10000, doc: 'topics kept per bus; past it idle, empty topics are evicted, else TOO_MANY_TOPICS' },
+  { key: 'bus.maxSequenceJump', env: 'PALISADE_BUS_MAX_SEQUENCE_JUMP', kind: 'int', min: 1, default: 1000000, doc: "how far beyond a topic's sequence an event's may be; further is dropped SEQUENCE_TOO_FAR" },
   { key: 'runtime.maxRestarts', env: 'PALISADE_MAX_RESTARTS', kind: 'int', min: 0, default: 5, doc: 'restarts allowed per actor within runtime.withinMs before quarantine' },
   { key: 'runtime.withinMs', env: 'PALISADE_RESTART_WINDOW_MS', kind: 'int', min: 1, default: 60000, doc: 'restart-intensity window (ms)' },
   { key: 'log.level', env: 'PALISADE_LOG_LEVEL', kind: 'level', default: 'info', doc: 'pino log level' },
