@@ -34,6 +34,8 @@ export const BUS_DEFAULTS = {
   reorderWindowMs: 50,
   closeTimeoutMs: 5000,
   latencySampleEvery: 16,
+  maxTopics: 10_000,
+  maxSequenceJump: 1_000_000,
 } as const;
 
 export const RUNTIME_DEFAULTS = {

@@ -34,6 +34,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'bus.maxQueueSize', env: 'PALISADE_BUS_MAX_QUEUE_SIZE', kind: 'int', min: 1, default: BUS_DEFAULTS.maxQueueSize, doc: 'events queued per topic before publish refuses or sheds' },
   { key: 'bus.maxSubscribers', env: 'PALISADE_BUS_MAX_SUBSCRIBERS', kind: 'int', min: 1, default: BUS_DEFAULTS.maxSubscribers, doc: 'subscribers per bus' },
   { key: 'bus.reorderWindowMs', env: 'PALISADE_BUS_REORDER_WINDOW_MS', kind: 'ms', min: 0, max: MAX_TIMER_MS, default: BUS_DEFAULTS.reorderWindowMs, doc: 'how long a sequence gap is waited for before it is skipped (ms)' },
+  { key: 'bus.maxTopics', env: 'PALISADE_BUS_MAX_TOPICS', kind: 'int', min: 1, default: BUS_DEFAULTS.maxTopics, doc: 'topics kept per bus; past it idle, empty topics are evicted, else TOO_MANY_TOPICS' },
+  { key: 'bus.maxSequenceJump', env: 'PALISADE_BUS_MAX_SEQUENCE_JUMP', kind: 'int', min: 1, default: BUS_DEFAULTS.maxSequenceJump, doc: "how far beyond a topic's sequence an event's may be; further is dropped SEQUENCE_TOO_FAR" },
   { key: 'runtime.maxRestarts', env: 'PALISADE_MAX_RESTARTS', kind: 'int', min: 0, default: RUNTIME_DEFAULTS.maxRestarts, doc: 'restarts allowed per actor within runtime.withinMs before quarantine' },
   { key: 'runtime.withinMs', env: 'PALISADE_RESTART_WINDOW_MS', kind: 'ms', min: 1, max: MAX_TIMER_MS, default: RUNTIME_DEFAULTS.withinMs, doc: 'restart-intensity window (ms)' },
   { key: 'log.level', env: 'PALISADE_LOG_LEVEL', kind: 'level', default: 'info', doc: 'pino log level' },
