@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { parseFault } from '../src/devnet/faults.ts';
 import { DevnetError } from '../src/devnet/errors.ts';
 import { startLocalCluster } from '../src/devnet/index.ts';
+import { startLocalClusterInWorker } from '../src/devnet/remote/index.ts';
 import { OffThreadSigner } from '../src/signing/index.ts';
 import { ECHO } from './fixtures/actors/support.ts';
 
@@ -135,6 +136,14 @@ for (const [area, options] of [['breaker', BREAKER], ['bus', BUS], ['rpc pool co
 test('devnet: slotMs of the local cluster refuses the same values before binding a port', async () => {
   for (const v of [NaN, -1, 0, 2 ** 31, Infinity, '5']) {
     await assert.rejects(startLocalCluster({ slotMs: v as number }), (e: unknown) => e instanceof ConfigError && e.key.includes('slotMs'), String(v));
+  }
+});
+
+test('devnet in a worker: callTimeoutMs, startTimeoutMs and closeTimeoutMs refuse the same values before spawning it', async () => {
+  for (const key of ['callTimeoutMs', 'startTimeoutMs', 'closeTimeoutMs'] as const) {
+    for (const v of [NaN, -1, 0, 2 ** 31, Infinity, '5']) {
+      await assert.rejects(startLocalClusterInWorker({ [key]: v as number }), (e: unknown) => e instanceof ConfigError && e.key === `devnet.${key}`, `${key}=${String(v)}`);
+    }
   }
 });
 
