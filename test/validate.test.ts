@@ -172,6 +172,12 @@ describe('runtime: timer-fed options', () => {
     });
   }
 
+  test('Supervisor deadLetterLimit: a huge ring is a ConfigError, not a RangeError from the allocation', () => {
+    for (const v of [2 ** 32, 2 ** 53, Infinity, NaN, -1]) {
+      assert.throws(() => new Supervisor({ deadLetterLimit: v }), (e: unknown) => e instanceof ConfigError && e.key === 'deadLetterLimit', String(v));
+    }
+  });
+
   let sup: Supervisor;
   let echo: ActorRef;
   before(async () => {
