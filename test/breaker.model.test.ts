@@ -1,5 +1,6 @@
-// The breaker against a small model of its state machine (fast-check's commands API): random
-// sequences of successes, counted failures, timeouts, ignored (caller) errors, held half-open
+// The breaker against a small model of its state machine (fast-check's commands API), tripping on
+// consecutive failures and, in some runs, on a failure rate: random sequences of successes,
+// counted failures, timeouts, ignored (caller) errors, held half-open
 // probes settled later, operator force-open/reset and clock advances, with an injected clock and
 // jitter source. After every command the breaker's state, counts and cooldown must match the model.
 //
@@ -20,6 +21,10 @@ interface Config {
   backoffMultiplier: number;
   maxCooldownMs: number;
   halfOpenMaxCalls: number;
+  /** 0: no failure-rate trip; else failureRateThreshold over the last windowSize outcomes. */
+  failureRateThreshold: number;
+  windowSize: number;
+  minimumCalls: number;
   /** 0: no per-call deadline (the CLOSED fast path); else the breaker's timeoutMs. */
   timeoutMs: number;
   /** What the jitter source returns, in turn (some outside [0, 1): a misbehaving source). */
@@ -36,6 +41,8 @@ class Model {
   epoch = 0;
   forced = false;
   consecutive = 0;
+  /** The last windowSize CLOSED outcomes (true = failure), when a failure rate is configured. */
+  window: boolean[] = [];
   failedProbes = 0;
   probesInFlight = 0;
   openUntil = 0;
@@ -82,9 +89,22 @@ class Model {
     } else if (to === 'CLOSED') {
       this.forced = false;
       this.consecutive = 0;
+      this.window = [];
       this.failedProbes = 0;
       this.openUntil = 0;
     }
+  }
+
+  private record(failure: boolean): void {
+    if (this.cfg.failureRateThreshold === 0) return;
+    this.window.push(failure);
+    if (this.window.length > this.cfg.windowSize) this.window.shift();
+  }
+
+  private rateReached(): boolean {
+    const w = this.window;
+    if (this.cfg.failureRateThreshold === 0 || w.length < this.cfg.minimumCalls) return false;
+    return w.filter(Boolean).length / w.length >= this.cfg.failureRateThreshold;
   }
 
   /** A call arrives: admitted (true) or refused as open (false). */
@@ -110,8 +130,10 @@ class Model {
   success(epoch: number): void {
     this.successes++;
     if (epoch !== this.epoch) return;
-    if (this.state === 'CLOSED') this.consecutive = 0;
-    else if (this.state === 'HALF_OPEN') this.transition('CLOSED', 'PROBE_SUCCEEDED');
+    if (this.state === 'CLOSED') {
+      this.consecutive = 0;
+      this.record(false);
+    } else if (this.state === 'HALF_OPEN') this.transition('CLOSED', 'PROBE_SUCCEEDED');
   }
 
   failure(epoch: number): void {
@@ -119,7 +141,9 @@ class Model {
     if (epoch !== this.epoch) return;
     if (this.state === 'CLOSED') {
       this.consecutive++;
+      this.record(true);
       if (this.consecutive >= this.cfg.failureThreshold) this.transition('OPEN', 'FAILURE_THRESHOLD');
+      else if (this.rateReached()) this.transition('OPEN', 'FAILURE_RATE');
     } else if (this.state === 'HALF_OPEN') {
       this.failedProbes++;
       this.transition('OPEN', 'PROBE_FAILED');
@@ -155,6 +179,7 @@ class Model {
     if (this.state === 'CLOSED') {
       this.forced = false;
       this.consecutive = 0;
+      this.window = [];
       this.failedProbes = 0;
       return;
     }
@@ -187,6 +212,9 @@ function compare(m: Model, r: Real): void {
   assert.equal(s.timeouts, m.timeouts, where);
   assert.equal(s.rejections.open, m.rejectedOpen, where);
   assert.equal(s.rejections.bulkhead, 0, where);
+  if (m.cfg.failureRateThreshold > 0) {
+    assert.deepEqual(s.window && [s.window.calls, s.window.failures], [m.window.length, m.window.filter(Boolean).length], where);
+  } else assert.equal(s.window, null);
   if (m.state === 'OPEN') {
     assert.equal(s.cooldownMs, m.cooldownMs, where);
     assert.equal(s.retryAfterMs, m.forced ? m.cfg.cooldownMs : Math.max(0, m.openUntil - m.now), where);
@@ -344,10 +372,17 @@ const configArb: fc.Arbitrary<Config> = fc
     backoffMultiplier: fc.constantFrom(1, 2, 3),
     maxFactor: fc.constantFrom(1, 4),
     halfOpenMaxCalls: fc.integer({ min: 1, max: 3 }),
+    failureRateThreshold: fc.constantFrom(0, 0, 0.25, 0.5, 1),
+    windowSize: fc.integer({ min: 1, max: 6 }),
+    minimumFraction: fc.double({ min: 0, max: 1, noNaN: true }),
     timeoutMs: fc.constantFrom(0, 30),
     randoms: fc.array(fc.oneof(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.constantFrom(-0.5, 1, 1.5, Number.NaN)), { minLength: 1, maxLength: 8 }),
   })
-  .map(({ maxFactor, ...c }) => ({ ...c, maxCooldownMs: c.cooldownMs * maxFactor }));
+  .map(({ maxFactor, minimumFraction, ...c }) => ({
+    ...c,
+    maxCooldownMs: c.cooldownMs * maxFactor,
+    minimumCalls: Math.max(1, Math.ceil(minimumFraction * c.windowSize)),
+  }));
 
 const commandsArb = fc.commands(
   [
@@ -375,6 +410,7 @@ test('the breaker follows its state-machine model under random calls, probes, ti
         backoffMultiplier: cfg.backoffMultiplier,
         maxCooldownMs: cfg.maxCooldownMs,
         halfOpenMaxCalls: cfg.halfOpenMaxCalls,
+        ...(cfg.failureRateThreshold > 0 ? { failureRateThreshold: cfg.failureRateThreshold, windowSize: cfg.windowSize, minimumCalls: cfg.minimumCalls } : {}),
         ...(cfg.timeoutMs > 0 ? { timeoutMs: cfg.timeoutMs } : {}),
         clock,
         random: () => cfg.randoms[i++ % cfg.randoms.length]!,

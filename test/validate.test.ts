@@ -14,6 +14,7 @@ import { loadConfig } from '../src/config/index.ts';
 import { parseFault } from '../src/devnet/faults.ts';
 import { DevnetError } from '../src/devnet/errors.ts';
 import { startLocalCluster } from '../src/devnet/index.ts';
+import { startLocalClusterInWorker } from '../src/devnet/remote/index.ts';
 import { OffThreadSigner } from '../src/signing/index.ts';
 import { ECHO } from './fixtures/actors/support.ts';
 
@@ -138,6 +139,14 @@ test('devnet: slotMs of the local cluster refuses the same values before binding
   }
 });
 
+test('devnet in a worker: callTimeoutMs, startTimeoutMs and closeTimeoutMs refuse the same values before spawning it', async () => {
+  for (const key of ['callTimeoutMs', 'startTimeoutMs', 'closeTimeoutMs'] as const) {
+    for (const v of [NaN, -1, 0, 2 ** 31, Infinity, '5']) {
+      await assert.rejects(startLocalClusterInWorker({ [key]: v as number }), (e: unknown) => e instanceof ConfigError && e.key === `devnet.${key}`, `${key}=${String(v)}`);
+    }
+  }
+});
+
 test('signer: taskTimeoutMs and idleTimeout refuse 2^31 and Infinity before starting a thread', () => {
   for (const key of ['taskTimeoutMs', 'idleTimeout'] as const) {
     for (const v of [NaN, -1, 2 ** 31, Infinity, '5']) {
@@ -162,6 +171,12 @@ describe('runtime: timer-fed options', () => {
       }
     });
   }
+
+  test('Supervisor deadLetterLimit: a huge ring is a ConfigError, not a RangeError from the allocation', () => {
+    for (const v of [2 ** 32, 2 ** 53, Infinity, NaN, -1]) {
+      assert.throws(() => new Supervisor({ deadLetterLimit: v }), (e: unknown) => e instanceof ConfigError && e.key === 'deadLetterLimit', String(v));
+    }
+  });
 
   let sup: Supervisor;
   let echo: ActorRef;

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.ts';
+import { finite, integer } from '../validate.ts';
 import type { QuarantineOptions } from './types.ts';
 
 export interface QuarantinePolicy {
@@ -23,15 +24,11 @@ export function quarantinePolicy(base: QuarantinePolicy, o: QuarantineOptions | 
   if (o === undefined) return base;
   if (typeof o !== 'object' || o === null) throw new ConfigError(key, o, 'an object');
   const p = { ...base, ...definedOnly(o) };
-  const int = (k: keyof QuarantinePolicy, min: number) => {
-    if (!Number.isInteger(p[k]) || p[k] < min) throw new ConfigError(`${key}.${k}`, p[k], `an integer >= ${min}`);
-  };
-  int('windowSize', 1);
-  int('minSamples', 1);
-  if (p.minSamples > p.windowSize) throw new ConfigError(`${key}.minSamples`, p.minSamples, `<= windowSize (${p.windowSize})`);
+  integer(`${key}.windowSize`, p.windowSize, 1);
+  integer(`${key}.minSamples`, p.minSamples, 1, p.windowSize);
   if (!(p.failureRate >= 0 && p.failureRate < 1)) throw new ConfigError(`${key}.failureRate`, p.failureRate, 'a number in [0, 1)');
-  if (!(p.cooloffMs >= 0) || !Number.isFinite(p.cooloffMs)) throw new ConfigError(`${key}.cooloffMs`, p.cooloffMs, 'a finite number >= 0');
-  if (!(p.cooloffFactor >= 1)) throw new ConfigError(`${key}.cooloffFactor`, p.cooloffFactor, 'a number >= 1');
+  finite(`${key}.cooloffMs`, p.cooloffMs, 0);
+  finite(`${key}.cooloffFactor`, p.cooloffFactor, 1);
   if (!(p.maxCooloffMs >= p.cooloffMs)) throw new ConfigError(`${key}.maxCooloffMs`, p.maxCooloffMs, `>= cooloffMs (${p.cooloffMs})`);
   return p;
 }

@@ -38,7 +38,7 @@ export interface SupervisorOptions {
   random?: Random;
   /** Warm spare workers kept per resource-limits group. Default 1; 0 disables. */
   spares?: number;
-  /** Dead letters kept for inspection (all are counted). Default 1000. */
+  /** Dead letters kept for inspection (all are counted), at most 1,000,000. Default 1000. */
   deadLetterLimit?: number;
   /** Default ask timeout; 0 disables. Default 30000. */
   askTimeoutMs?: number;
@@ -122,10 +122,9 @@ export class Supervisor extends EventEmitter {
     this.random = o.random ?? Math.random;
     this.heartbeatMs = o.heartbeatMs === undefined ? RUNTIME_DEFAULTS.heartbeatMs : v.timeoutMs('heartbeatMs', o.heartbeatMs, { min: 0 });
     const askTimeoutMs = o.askTimeoutMs === undefined ? RUNTIME_DEFAULTS.askTimeoutMs : v.timeoutOrOffMs('askTimeoutMs', o.askTimeoutMs);
-    const spares = o.spares ?? 1;
-    if (!Number.isInteger(spares) || spares < 0) throw new ConfigError('spares', o.spares, 'an integer >= 0');
-    const limit = o.deadLetterLimit ?? 1000;
-    if (!Number.isInteger(limit) || limit < 0) throw new ConfigError('deadLetterLimit', o.deadLetterLimit, 'an integer >= 0');
+    const spares = o.spares === undefined ? 1 : v.integer('spares', o.spares, 0);
+    // The ring is allocated up front: a bound keeps a typo from asking for gigabytes (or a RangeError).
+    const limit = o.deadLetterLimit === undefined ? 1000 : v.integer('deadLetterLimit', o.deadLetterLimit, 0, 1_000_000);
     this.deadLetterRing = new Array<DeadLetter | undefined>(limit);
     this.cacheDir = o.cacheDir ?? defaultCacheDir();
     const execArgv = o.workerExecArgv ?? [];

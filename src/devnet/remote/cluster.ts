@@ -15,6 +15,7 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { systemClock, type Clock, type TimerHandle } from '../../clock.ts';
 import { ConfigError } from '../../errors.ts';
+import { timeoutMs } from '../../validate.ts';
 import { silentLogger, type Logger } from '../../log/index.ts';
 import { resolveActorModule } from '../../runtime/bundle.ts';
 import { LatencyHistogram, type LatencySummary } from '../../stats/latency.ts';
@@ -113,9 +114,7 @@ export interface RemoteLocalCluster {
 }
 
 function positiveMs(key: string, v: number | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new ConfigError(key, v, 'a number of milliseconds > 0');
-  return v;
+  return v === undefined ? fallback : timeoutMs(key, v, { min: 1 });
 }
 
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
