@@ -11,6 +11,7 @@ import { ConfigError } from '../src/errors.ts';
 import { RpcCallError, RpcPoolError } from '../src/rpc/errors.ts';
 import { RpcConnectionPool, type CallBreaker } from '../src/rpc/pool.ts';
 import { MAX_TIMER_MS } from '../src/validate.ts';
+import { Supervisor } from '../src/runtime/index.ts';
 import { startFixtureServer, type FixtureServer } from './fixtures/rpc/server.ts';
 import { testPool, until, type TestPool } from './fixtures/rpc/helpers.ts';
 import { assertProperty, fuzzParams } from './support/fuzz.ts';
@@ -300,5 +301,34 @@ test('provider text: a megabyte-long error message is cut to a bounded length in
     assert.ok(JSON.stringify(poolErr.attempts).length <= 8192, `attempts of ${JSON.stringify(poolErr.attempts).length} chars`);
   } finally {
     await h.done();
+  }
+});
+
+test('actor mode: the response cap and reply-id check apply inside the endpoint workers too', async () => {
+  const [bad, good] = await Promise.all([startFixtureServer(), startFixtureServer()]);
+  const sup = new Supervisor({});
+  const pool = new RpcConnectionPool(
+    {
+      endpoints: [
+        { name: 'bad', url: bad.url },
+        { name: 'good', url: good.url },
+      ],
+      maxResponseBytes: 4096,
+      breaker: { failureThreshold: 100 },
+    },
+    { supervisor: sup },
+  );
+  try {
+    await pool.ready();
+    bad.methodFaults.set('getVersion', { kind: 'stream', bytes: 1024 * 1024 });
+    assert.equal((await pool.call('getVersion')).endpoint, 'good');
+    bad.methodFaults.set('getVersion', { kind: 'wrong_id', id: 424242 });
+    assert.equal((await pool.call('getVersion')).endpoint, 'good');
+    assert.equal(pool.getStats().endpoints[0]!.failuresByClass.bad_response, 2);
+  } finally {
+    await pool.close();
+    await sup.shutdown({ drainMs: 100 });
+    await bad.close();
+    await good.close();
   }
 });

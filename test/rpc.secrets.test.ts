@@ -2,11 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
+import fc from 'fast-check';
 import { createLogger, redactText, registerSecretUrl } from '../src/log/index.ts';
 import { EndpointCircuitManager } from '../src/breaker/index.ts';
 import { RpcCallError, RpcPoolError } from '../src/rpc/errors.ts';
 import { refusedPort, startFixtureServer } from './fixtures/rpc/server.ts';
 import { count, testPool, until } from './fixtures/rpc/helpers.ts';
+import { assertProperty, fuzzParams } from './support/fuzz.ts';
 
 const QUERY_SECRET = 'QuerySecret0123456789abcdef';
 const PATH_SECRET = 'PathSecret9876543210fedcba';
@@ -191,4 +193,33 @@ test('redactText: secrets of configured URLs are masked in any text, in every en
   }
   // Released: a text that merely contains the path key (no URL around it) is left as it is.
   assert.equal(redactText(`id ${SECRETS.pathKey}`), `id ${SECRETS.pathKey}`);
+});
+
+test('redactText: a registered key never survives, whatever text surrounds it and however it is encoded (property)', async () => {
+  const keyChars = fc.constantFrom(...'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789-_'.split(''));
+  const key = fc
+    .tuple(fc.array(keyChars, { minLength: 14, maxLength: 48 }), fc.integer({ min: 0, max: 9 }), fc.constantFrom('a', 'Z', 'q'))
+    .map(([cs, d, l]) => `${l}${cs.join('')}${d}`);
+  const place = fc.constantFrom('path', 'api-key', 'api_token', 'access_key', 'client_secret', 'jwt', 'x');
+  const encode = fc.constantFrom<(s: string) => string>(
+    (s) => s,
+    (s) => encodeURIComponent(s),
+    (s) => JSON.stringify(s).slice(1, -1),
+    (s) => JSON.stringify({ url: `https://rpc.example.com/${s}/` }).replaceAll('/', '\\/'),
+    (s) => `Cannot POST /${s}/`,
+  );
+  await assertProperty(
+    'test/rpc.secrets.test.ts',
+    fc.property(key, place, encode, fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (k, where, enc, before, after) => {
+      const url = where === 'path' ? `https://rpc.example.com/v1/${k}/` : `https://rpc.example.com/?${where}=${k}`;
+      const release = registerSecretUrl(url);
+      try {
+        const out = redactText(`${before}${enc(k)}${after}`);
+        return !out.includes(k) && !out.includes(encodeURIComponent(k));
+      } finally {
+        release();
+      }
+    }),
+    fuzzParams(300),
+  );
 });

@@ -33,7 +33,11 @@ export interface RpcPoolInputConfig {
   endpoints: PoolEndpointConfig[];
   /** Deadline of one call across all its attempts (default 2000 ms). */
   requestTimeoutMs?: number;
-  /** Deadline of one attempt on one endpoint (default 800 ms). */
+  /**
+   * Deadline of one attempt on one endpoint (default 800 ms). While another endpoint remains to
+   * fail over to, an attempt also gets at most half of the call's remaining time, so a hung
+   * endpoint leaves room for the next one inside requestTimeoutMs.
+   */
   attemptTimeoutMs?: number;
   /** Slots behind the best endpoint before an endpoint is demoted (default 20). */
   maxSlotLag?: number;

@@ -18,6 +18,8 @@ import type { Logger } from '../log/index.ts';
 import { redactText, registerSecretUrl, silentLogger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
 import { isFailureClass, isSkipClass } from './classify.ts';
+import { checkCallArguments, type CallOptions } from './call-args.ts';
+import type { AttemptOutcome, EndpointHandle, FailureClass, SkipClass } from './types.ts';
 import { normalizePoolConfig, type NormalizedEndpoint, type NormalizedPoolConfig, type RpcPoolInputConfig } from './config.ts';
 import { RpcCallError, RpcPoolError, type RpcAttempt, type RpcPoolErrorCode } from './errors.ts';
 import { HealthTable, STATE_CLOSED, stateName } from './health.ts';
@@ -26,12 +28,9 @@ import { signatureOfSendParams } from './signature.ts';
 import { EndpointCounters, type EndpointStats, type PoolStats } from './stats.ts';
 import { createInlineEndpoints, type EndpointCircuitsLike } from './inline.ts';
 import { createActorEndpoints, type SupervisorLike } from './actor-endpoints.ts';
-import { checkCallArguments, type CallOptions } from './call-args.ts';
-import type { AttemptOutcome, EndpointHandle, FailureClass, SkipClass } from './types.ts';
 
 export type { EndpointHandle } from './types.ts';
 export type { CallOptions } from './call-args.ts';
-
 export type PoolMode = 'inline' | 'actor';
 
 export interface CallBreaker {
