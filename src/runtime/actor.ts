@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from '../clock.ts';
 import { ConfigError, withoutStack } from '../errors.ts';
 import type { Logger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
+import { timeoutMs as checkTimeout } from '../validate.ts';
 import type { ResolvedModule } from './bundle.ts';
 import { Deque } from './deque.ts';
 import { DeadlineQueue } from './deadlines.ts';
@@ -60,6 +61,8 @@ const MAX_IN_FLIGHT = 4096;
 const WINDOW_TARGET_MS = 2;
 /** Records waiting for a sleeping worker that make the host wake it at once rather than at the end of the tick. */
 const WAKE_BATCH = 256;
+/** Looks per message deadline at the message being executed: a hang is found within 1.25 × the deadline. */
+const STUCK_CHECKS_PER_LIMIT = 4;
 const SENT = 0;
 const FULL = 1;
 const REFUSED = 2;
@@ -82,6 +85,12 @@ export interface Envelope extends MailboxItem {
   /** 1 on first delivery; +1 each time the worker crashed while executing it. */
   attempt: number;
   ask: AskState | null;
+  /** An ask whose caller gave up (timeout, abort) after it was handed to the worker; it must never run again. */
+  gaveUp: 'ask-timeout' | 'ask-aborted' | null;
+  /** Withdrawn in the worker before it started (already dead-lettered); the worker skips it. */
+  skipped: boolean;
+  /** Longest the worker may spend on it once started before the actor counts as hung; 0: no limit. */
+  runLimitMs: number;
 }
 
 /** What the cell needs from its supervisor. */
@@ -89,16 +98,21 @@ export interface CellContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly askTimeoutMs: number;
-  acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker;
+  /** A worker for the next incarnation; null once the supervisor has closed its pool (shut down). */
+  acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker | null;
   prewarmModule(limits: ResourceLimits | undefined, moduleUrl: string): void;
   scheduleIdleCheck(cell: ActorCell): void;
   recordDeadLetter(dl: DeadLetter): void;
   onCrash(cell: ActorCell, kind: CrashKind | 'sibling', detail: string): void;
   onStateChange(cell: ActorCell, state: ActorState, previous: ActorState): void;
   isAccepting(): boolean;
+  /** Keeps the process alive (or lets go) while the actor has no worker whose handle could. */
+  holdProcess(cell: ActorCell, hold: boolean): void;
+  /** The actor stopped for good: the supervisor may forget it. */
+  onStopped(cell: ActorCell): void;
 }
 
-type KillIntent = 'hang' | 'terminated' | 'sibling' | 'stop' | 'start-failed';
+type KillIntent = 'hang' | 'stuck' | 'terminated' | 'sibling' | 'stop' | 'start-failed';
 
 export interface ResolvedSpawnOptions {
   name: string;
@@ -111,6 +125,8 @@ export interface ResolvedSpawnOptions {
   init: unknown;
   startTimeoutMs: number;
   ringBytes: number;
+  /** 0: no limit. */
+  messageTimeoutMs: number;
 }
 
 export class ActorCell {
@@ -126,6 +142,7 @@ export class ActorCell {
   private worker: Worker | null = null;
   private ctrl: Int32Array = new Int32Array(P.C_SLOTS);
   private busyIn: Float64Array = new Float64Array(1);
+  private cancelSlots: Int32Array = new Int32Array(P.CANCEL_SLOTS);
   private ring: RingWriter | null = null;
   private ringDirty = false;
   private sleepingRecords = 0;
@@ -163,6 +180,12 @@ export class ActorCell {
   private recoveringSince = 0;
   private idleWaiters: (() => void)[] = [];
   private unrefPending = false;
+  private holding = false;
+  /** Message deadlines: the envelope seen executing, since when (clock), and the check timer. */
+  private stuckTimer: TimerHandle | null = null;
+  private watchSeq = 0;
+  private watchSince = 0;
+  private stuckDetail = '';
   private readonly deadlines: DeadlineQueue<Envelope>;
 
   private readonly readyResolve: () => void;
@@ -206,6 +229,7 @@ export class ActorCell {
     this.readyResolve = res;
     this.readyReject = rej;
     this.ref = new ActorRef(this);
+    this.syncHold();
   }
 
   // ---------------------------------------------------------------- sending
@@ -214,7 +238,7 @@ export class ActorCell {
     const lane = laneOf(options?.priority);
     if (lane < 0) throw new ConfigError('priority', options?.priority, "'critical' | 'normal' | 'low'");
     checkCloneableShallow(this.name, message);
-    const env: Envelope = { message, lane, cancelled: false, seq: 0, attempt: 1, ask: null };
+    const env: Envelope = { message, lane, cancelled: false, seq: 0, attempt: 1, ask: null, gaveUp: null, skipped: false, runLimitMs: this.opts.messageTimeoutMs };
     return this.accept(env);
   }
 
@@ -227,12 +251,19 @@ export class ActorCell {
       return Promise.reject(e);
     }
     const signal = options?.signal ?? null;
+    if (signal !== null && !isAbortSignal(signal)) return Promise.reject(new ConfigError('signal', signal, 'an AbortSignal'));
     if (signal?.aborted) return Promise.reject(new AskAbortedError(this.name, signal.reason));
-    const timeoutMs = options?.timeoutMs ?? this.ctx.askTimeoutMs;
-    if (!(timeoutMs >= 0)) return Promise.reject(new ConfigError('timeoutMs', timeoutMs, 'a number of milliseconds >= 0'));
+    let timeoutMs = this.ctx.askTimeoutMs;
+    let runLimitMs = this.opts.messageTimeoutMs;
+    try {
+      if (options?.timeoutMs !== undefined) timeoutMs = noLimitAsZero(checkTimeout('timeoutMs', options.timeoutMs, { min: 0, infinity: true }));
+      if (options?.messageTimeoutMs !== undefined) runLimitMs = noLimitAsZero(checkTimeout('messageTimeoutMs', options.messageTimeoutMs, { min: 0, infinity: true }));
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise<unknown>((resolve, reject) => {
       const ask: AskState = { resolve, reject, deadline: 0, timeoutMs, t0: performance.now(), signal, onAbort: null };
-      const env: Envelope = { message, lane, cancelled: false, seq: 0, attempt: 1, ask };
+      const env: Envelope = { message, lane, cancelled: false, seq: 0, attempt: 1, ask, gaveUp: null, skipped: false, runLimitMs };
       if (!this.accept(env)) return; // rejected inside accept (dead-lettered with its reason)
       if (env.ask === null) return; // settled synchronously
       if (timeoutMs > 0) {
@@ -291,18 +322,39 @@ export class ActorCell {
     return true;
   }
 
-  /** An ask that timed out or was aborted: withdrawn if still queued, otherwise its reply will be discarded. */
-  private abandonAsk(env: Envelope, err: Error, reason: DeadLetterReason): void {
+  /**
+   * An ask that timed out or was aborted never runs after that: withdrawn from the mailbox if
+   * still queued, withdrawn in the worker if handed over but not started. One the worker has
+   * already started runs to its end (its reply is discarded) and is not retried after a crash.
+   */
+  private abandonAsk(env: Envelope, err: Error, reason: 'ask-timeout' | 'ask-aborted'): void {
     const a = env.ask;
     if (a === null) return;
     env.ask = null;
     if (a.signal && a.onAbort) a.signal.removeEventListener('abort', a.onAbort);
-    if (env.seq === 0 && !env.cancelled) {
-      this.mailbox.cancel(env);
-      this.deadLetter(env, reason, err);
-      this.notifyIfIdle();
+    if (env.seq === 0) {
+      if (!env.cancelled) {
+        this.mailbox.cancel(env);
+        this.deadLetter(env, reason, err);
+        this.notifyIfIdle();
+      }
+    } else {
+      env.gaveUp = reason;
+      if (this.withdrawInWorker(env.seq)) {
+        env.skipped = true;
+        this.deadLetter(env, reason, err);
+      }
     }
     a.reject(err);
+  }
+
+  /** True if the worker will skip this envelope; false if it has already started it. */
+  private withdrawInWorker(seq: number): boolean {
+    const slots = this.cancelSlots;
+    const i = seq & P.CANCEL_MASK;
+    const seen = Atomics.load(slots, i);
+    if (seen === -seq) return false;
+    return Atomics.compareExchange(slots, i, seen, seq) === seen;
   }
 
   /** Hands queued envelopes to the worker: into the ring, or batched into one message per tick. */
@@ -554,6 +606,7 @@ export class ActorCell {
   private completeThrough(seq: number): void {
     for (let env = this.window.peek(); env !== undefined && env.seq <= seq; env = this.window.peek()) {
       this.window.shift();
+      if (env.skipped) continue; // never ran; dead-lettered when withdrawn
       this.processed++;
       if (env.ask !== null) {
         // Cannot happen with a well-behaved worker (asks always reply); never leave a caller hanging.
@@ -590,8 +643,10 @@ export class ActorCell {
     const done = Atomics.load(this.ctrl, P.C_DONE);
     if (head.seq > done || Atomics.load(this.ctrl, P.C_FAILS) !== this.failsSeen) return 0;
     let n = 0;
-    for (let env: Envelope | undefined = head; env !== undefined && env.seq <= done && env.ask === null; env = this.window.peek()) {
+    // Stops at an ask (its reply carries the value), also one given up on while running (a reply is still coming).
+    for (let env: Envelope | undefined = head; env !== undefined && env.seq <= done && env.ask === null && (env.gaveUp === null || env.skipped); env = this.window.peek()) {
       this.window.shift();
+      if (env.skipped) continue;
       this.processed++;
       n++;
       this.noteProcessed(env);
@@ -673,6 +728,22 @@ export class ActorCell {
 
   private startIncarnation(): void {
     const module = this.module!;
+    let acquired: Worker | null;
+    try {
+      acquired = this.ctx.acquireWorker(this.opts.resourceLimits, module.url);
+    } catch (err) {
+      // Node refused to create the worker (resources, limits): a start failure, not a crash of the host.
+      const detail = `no worker could be created: ${(err as Error).message}`;
+      if (this.firstStart) this.failFirstStart(new ActorStartError(this.name, 'worker-crashed', detail, { cause: err }));
+      else this.startFailed('worker-crashed', detail, null);
+      return;
+    }
+    if (acquired === null) {
+      // The supervisor closed its worker pool: it is shutting down.
+      void this.stop('shutdown');
+      return;
+    }
+    const w = acquired;
     const inc = ++this.incarnation;
     this.seq = 0;
     this.failsSeen = 0;
@@ -684,13 +755,14 @@ export class ActorCell {
     const sab = new SharedArrayBuffer(P.CTRL_BYTES);
     this.ctrl = new Int32Array(sab, 0, P.C_SLOTS);
     this.busyIn = new Float64Array(sab, P.C_BUSY_BYTE_OFFSET, 1);
+    this.cancelSlots = new Int32Array(sab, P.C_CANCEL_BYTE_OFFSET, P.CANCEL_SLOTS);
+    this.watchSeq = 0;
     this.sampleBusy = 0;
     this.sampleDone = 0;
     const ringSab = this.opts.ringBytes > 0 ? new SharedArrayBuffer(ringCapacity(this.opts.ringBytes)) : null;
     this.ring = ringSab ? new RingWriter(ringSab, this.ctrl) : null;
     this.ringDirty = false;
     this.sleepingRecords = 0;
-    const w = this.ctx.acquireWorker(this.opts.resourceLimits, module.url);
     w.on('message', (m: unknown[]) => this.onWorkerMessage(inc, m));
     w.on('error', (e: Error) => {
       if (inc === this.incarnation) this.lastError = e;
@@ -719,6 +791,7 @@ export class ActorCell {
     // Envelopes go out with the load request: the worker serves them once loaded, saving a round trip on recovery.
     if (this.mailbox.size > 0) this.flush();
     this.updateRef();
+    this.syncHold();
   }
 
   private onLoaded(): void {
@@ -756,13 +829,63 @@ export class ActorCell {
     this.hbTimer = this.ctx.clock.setTimeout(this.beat, this.opts.heartbeatMs);
   };
 
+  /**
+   * Message deadlines. A handler whose promise never settles keeps answering heartbeats, so the
+   * host watches the envelope the worker is executing (the control block names it): one that is
+   * still running `runLimitMs` after the host first saw it start makes the actor hung. Checked a
+   * few times per limit while messages are in flight, by one timer, so a message costs nothing.
+   */
+  private armStuckCheck(limitMs: number): void {
+    this.stuckTimer = this.ctx.clock.setTimeout(this.checkStuck, Math.max(1, Math.ceil(limitMs / STUCK_CHECKS_PER_LIMIT)));
+  }
+
+  private readonly checkStuck = (): void => {
+    this.stuckTimer = null;
+    const head = this.window.peek();
+    if (this.worker === null || !this.loaded || this.halted || head === undefined) {
+      this.watchSeq = 0;
+      return;
+    }
+    const current = Atomics.load(this.ctrl, P.C_CURRENT);
+    const running = current > Atomics.load(this.ctrl, P.C_DONE) && current >= head.seq ? this.window.at(current - head.seq) : undefined;
+    if (running === undefined || running.seq !== current) {
+      // Between messages: look again while some are in flight.
+      this.watchSeq = 0;
+      if (head.runLimitMs > 0) this.armStuckCheck(head.runLimitMs);
+      else if (this.opts.messageTimeoutMs > 0) this.armStuckCheck(this.opts.messageTimeoutMs);
+      return;
+    }
+    const now = this.ctx.clock.now();
+    if (current !== this.watchSeq) {
+      this.watchSeq = current;
+      this.watchSince = now;
+    }
+    const limit = running.runLimitMs;
+    if (limit > 0 && now - this.watchSince >= limit) {
+      this.stuckDetail = `a message ran past its deadline (messageTimeoutMs ${limit} ms)`;
+      this.ctx.logger.error({ actor: this.name, messageTimeoutMs: limit, attempt: running.attempt }, 'palisade runtime: a message ran past its deadline, terminating the actor as hung');
+      this.kill('stuck');
+      return;
+    }
+    if (limit > 0) this.stuckTimer = this.ctx.clock.setTimeout(this.checkStuck, Math.max(1, Math.min(Math.ceil(limit / STUCK_CHECKS_PER_LIMIT), this.watchSince + limit - now)));
+    else if (this.opts.messageTimeoutMs > 0) this.armStuckCheck(this.opts.messageTimeoutMs);
+  };
+
   /** Terminates the current worker on purpose; its exit is then handled as `intent`. */
   kill(intent: KillIntent): boolean {
     const w = this.worker;
     if (w === null) return false;
     if (this.killIntent === null) this.killIntent = intent;
+    this.holdWorker(w);
     void w.terminate();
     return true;
+  }
+
+  /** A crash under way is pending work: the process stays up until the worker is gone and the restart begins. */
+  private holdWorker(w: Worker): void {
+    if (this.refd) return;
+    this.refd = true;
+    w.ref();
   }
 
   /** Sends a fault to the worker so it dies the way a real actor would. */
@@ -772,6 +895,7 @@ export class ActorCell {
     if (kind === 'terminate') return this.kill('terminated');
     if (kind === 'hang' && this.opts.heartbeatMs <= 0) throw new ConfigError('fault', kind, 'an actor with heartbeats (heartbeatMs > 0) so the hang is detected');
     if (kind === 'oom' && !this.opts.resourceLimits?.maxOldGenerationSizeMb) throw new ConfigError('fault', kind, 'an actor with resourceLimits.maxOldGenerationSizeMb');
+    this.holdWorker(w);
     w.postMessage([P.H_FAULT, kind]);
     return true;
   }
@@ -801,6 +925,9 @@ export class ActorCell {
     if (intent === 'hang') {
       kind = 'hang';
       detail = `no heartbeat answer within ${HEARTBEAT_MISSES + 1} × ${this.opts.heartbeatMs} ms`;
+    } else if (intent === 'stuck') {
+      kind = 'hang';
+      detail = this.stuckDetail;
     } else if (intent === 'sibling') {
       kind = 'sibling';
       detail = 'restarted with a sibling (one_for_all)';
@@ -824,10 +951,15 @@ export class ActorCell {
     const requeue: Envelope[] = [];
     const crashErrorKind: CrashKind = kind === 'sibling' ? 'terminated' : kind;
     for (let env = this.window.shift(); env !== undefined; env = this.window.shift()) {
+      if (env.skipped) continue; // withdrawn before it ran: already dead-lettered
       if (env.seq <= done) {
         this.processed++;
         if (env.ask !== null) this.settleAsk(env, new ActorCrashedError(this.name, crashErrorKind, 'the message was processed but its reply was lost in the crash', env.attempt));
         this.noteProcessed(env);
+      } else if (env.gaveUp !== null) {
+        // Its caller gave up after the worker started it: at most this one run, never a retry.
+        env.seq = 0;
+        this.deadLetter(env, env.gaveUp, new ActorCrashedError(this.name, crashErrorKind, `${detail} (its ask had already ${env.gaveUp === 'ask-timeout' ? 'timed out' : 'been aborted'}: not retried)`, env.attempt));
       } else if (env.seq === current && kind !== 'sibling') {
         if (env.attempt >= this.opts.maxAttempts) {
           env.seq = 0;
@@ -870,9 +1002,15 @@ export class ActorCell {
     }
     this.worker = null;
     this.clearIncarnationTimers();
-    // Nothing was executed by this incarnation: every envelope handed to it goes back in order.
-    const back = this.window.drain();
-    for (const env of back) env.seq = 0;
+    // Nothing was executed by this incarnation: every envelope handed to it goes back in order
+    // (but for asks withdrawn meanwhile, already dead-lettered).
+    const back: Envelope[] = [];
+    for (const env of this.window.drain()) {
+      if (env.skipped) continue;
+      env.seq = 0;
+      if (env.gaveUp !== null) this.deadLetter(env, env.gaveUp, new ActorStartError(this.name, reason, `${detail} (its ask had already given up: not re-sent)`));
+      else back.push(env);
+    }
     this.mailbox.requeueFront(back);
     if (this.firstStart) {
       this.failFirstStart(new ActorStartError(this.name, reason, detail, { cause: remote ?? undefined }));
@@ -902,6 +1040,7 @@ export class ActorCell {
     this.setState('stopped');
     this.deadLetterAll('start-failed', err);
     this.readyReject(err);
+    this.syncHold();
   }
 
   /** Called by the supervisor: start the next incarnation now or after `delayMs` of backoff. */
@@ -917,6 +1056,8 @@ export class ActorCell {
       this.restartTimer = null;
       if (!this.halted && this.state === 'restarting') this.startIncarnation();
     }, delayMs);
+    // The clock's timers do not hold the process; a restart under way must (messages wait for it).
+    this.syncHold();
   }
 
   quarantine(detail: string): void {
@@ -930,6 +1071,7 @@ export class ActorCell {
     this.deadLetterAll('quarantined', new ActorQuarantinedError(this.name, detail));
     this.recoveringSince = 0;
     this.notifyIfIdle();
+    this.syncHold();
   }
 
   revive(): boolean {
@@ -962,7 +1104,7 @@ export class ActorCell {
       void w.terminate();
     }
     const err = new ActorStoppedError(this.name, reason === 'shutdown' ? 'the supervisor shut down' : 'the actor was stopped');
-    const back = this.window.drain();
+    const back = this.window.drain().filter((env) => !env.skipped);
     for (const env of back) env.seq = 0;
     for (const env of back) this.deadLetter(env, reason, err);
     this.deadLetterAll(reason, err);
@@ -973,6 +1115,7 @@ export class ActorCell {
     }
     if (!wasHalted || this.state !== 'stopped') this.setState('stopped');
     this.notifyIfIdle();
+    this.syncHold();
     return exited;
   }
 
@@ -993,6 +1136,10 @@ export class ActorCell {
   }
 
   private clearIncarnationTimers(): void {
+    if (this.stuckTimer !== null) {
+      this.ctx.clock.clearTimeout(this.stuckTimer);
+      this.stuckTimer = null;
+    }
     if (this.hbTimer !== null) {
       this.ctx.clock.clearTimeout(this.hbTimer);
       this.hbTimer = null;
@@ -1023,6 +1170,20 @@ export class ActorCell {
     this.state = s;
     this.ctx.onStateChange(this, s, prev);
     this.ref.emit('state', s, prev);
+    if (s === 'stopped') this.ctx.onStopped(this);
+  }
+
+  /**
+   * Pending work keeps the process alive. A worker with work is ref'd (updateRef); while the
+   * actor has no worker but is getting one (starting, restarting, waiting out a backoff) it holds
+   * the process through the supervisor, so a caller awaiting an ask is not left with an empty
+   * event loop. An idle, running actor holds nothing.
+   */
+  private syncHold(): void {
+    const hold = this.worker === null && !this.halted && (this.state === 'starting' || this.state === 'restarting');
+    if (hold === this.holding) return;
+    this.holding = hold;
+    this.ctx.holdProcess(this, hold);
   }
 
   /**
@@ -1033,6 +1194,10 @@ export class ActorCell {
   private updateRef(): void {
     const w = this.worker;
     if (w === null) return;
+    if (this.stuckTimer === null && this.loaded && this.window.length > 0) {
+      const limit = this.window.peek()!.runLimitMs || this.opts.messageTimeoutMs;
+      if (limit > 0) this.armStuckCheck(limit);
+    }
     if (this.window.length > 0 || this.mailbox.size > 0 || !this.loaded) {
       if (!this.refd) {
         this.refd = true;
@@ -1087,6 +1252,16 @@ export class ActorCell {
       load: this.loadLatency.summary(),
     };
   }
+}
+
+function isAbortSignal(v: unknown): v is AbortSignal {
+  const s = v as AbortSignal | null;
+  return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
+}
+
+/** Infinity means no limit, which the runtime spells 0. */
+function noLimitAsZero(ms: number): number {
+  return ms === Infinity ? 0 : ms;
 }
 
 /** Functions and symbols can never cross a thread boundary: refuse them where the caller can see. */
@@ -1175,7 +1350,7 @@ export class ActorRef extends EventEmitter {
   }
 }
 
-export function resolveSpawnOptions(o: SpawnOptions, defaults: { heartbeatMs: number }): ResolvedSpawnOptions {
+export function resolveSpawnOptions(o: SpawnOptions, defaults: { heartbeatMs: number; messageTimeoutMs: number }): ResolvedSpawnOptions {
   if (o === null || typeof o !== 'object') throw new ConfigError('spawn', o, 'an options object');
   if (typeof o.name !== 'string' || o.name.length === 0) throw new ConfigError('name', o.name, 'a non-empty string');
   if (!(typeof o.module === 'string' && o.module.length > 0) && !(o.module instanceof URL)) throw new ConfigError('module', o.module, 'a path or file URL');
@@ -1193,6 +1368,7 @@ export function resolveSpawnOptions(o: SpawnOptions, defaults: { heartbeatMs: nu
   if (!Number.isInteger(ringBytes) || ringBytes < 0 || ringBytes > 64 * 1024 * 1024) throw new ConfigError('ringBytes', o.ringBytes, 'an integer number of bytes, 0 (no ring) to 64 MiB');
   const startTimeoutMs = o.startTimeoutMs ?? 30_000;
   if (!(startTimeoutMs >= 0)) throw new ConfigError('startTimeoutMs', o.startTimeoutMs, 'milliseconds >= 0 (0 disables)');
+  const messageTimeoutMs = noLimitAsZero(checkTimeout('messageTimeoutMs', o.messageTimeoutMs ?? defaults.messageTimeoutMs, { min: 0, infinity: true }));
   if (o.init !== undefined) {
     try {
       structuredClone(o.init);
@@ -1211,5 +1387,6 @@ export function resolveSpawnOptions(o: SpawnOptions, defaults: { heartbeatMs: nu
     init: o.init,
     startTimeoutMs,
     ringBytes,
+    messageTimeoutMs,
   };
 }

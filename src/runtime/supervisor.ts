@@ -12,6 +12,7 @@ import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type Random } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
+import { MAX_TIMER_MS, integer, timeoutMs as checkTimeout } from '../validate.ts';
 import { ActorCell, resolveSpawnOptions, type ActorRef, type CellContext } from './actor.ts';
 import { defaultCacheDir, resolveActorModule } from './bundle.ts';
 import { ActorStoppedError, type CrashKind } from './errors.ts';
@@ -37,8 +38,10 @@ export interface SupervisorOptions {
   spares?: number;
   /** Dead letters kept for inspection (all are counted). Default 1000. */
   deadLetterLimit?: number;
-  /** Default ask timeout; 0 disables. Default 30000. */
+  /** Default ask timeout; 0 or Infinity disables. Default 30000. */
   askTimeoutMs?: number;
+  /** Default run deadline of one message in its worker (SpawnOptions.messageTimeoutMs); 0 or Infinity disables. Default 60000. */
+  messageTimeoutMs?: number;
   /** Default heartbeat period for spawned actors; 0 disables. Default 1000. */
   heartbeatMs?: number;
   /** Where bundled TypeScript actor modules are cached. Default os.tmpdir()/palisade-bundles/v1. */
@@ -69,6 +72,10 @@ export interface SupervisorStats {
 const HOST_ENTRY = new URL('../../actors/host.ts', import.meta.url);
 /** An actor idle this long lets go of the process (its worker is unref'd). */
 const IDLE_UNREF_MS = 20;
+/** Period of the do-nothing interval that holds the process while an actor waits for a worker. */
+const KEEP_ALIVE_MS = 1 << 30;
+/** Dead letters kept for inspection at most (the list is allocated up front). */
+const MAX_DEAD_LETTER_LIMIT = 1_000_000;
 
 /**
  * Events: 'deadLetter' (DeadLetter), 'crash' (CrashInfo), 'restart' ({ actor, delayMs, kind }),
@@ -83,8 +90,14 @@ export class Supervisor extends EventEmitter {
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly heartbeatMs: number;
+  private readonly messageTimeoutMs: number;
   private readonly cacheDir: string;
+  /** Live actors (stopped ones are forgotten; their counts stay in `retired`). */
   private readonly cells = new Map<string, ActorCell>();
+  private readonly retired = { restarts: 0, crashes: 0 };
+  /** Actors without a worker that are getting one: while any, a ref'd handle holds the process. */
+  private readonly holders = new Set<ActorCell>();
+  private keepAlive: ReturnType<typeof setInterval> | null = null;
   private readonly live = new Map<Worker, Promise<void>>();
   private readonly deadLetterRing: (DeadLetter | undefined)[];
   private deadLetterNext = 0;
@@ -109,8 +122,8 @@ export class Supervisor extends EventEmitter {
     if (!(this.withinMs > 0)) throw new ConfigError('withinMs', o.withinMs, 'milliseconds > 0');
     const b = o.restartBackoff ?? {};
     this.backoff = { initialMs: b.initialMs ?? 50, maxMs: b.maxMs ?? 5000, multiplier: b.multiplier ?? 2, jitter: b.jitter ?? 0.2 };
-    if (!(this.backoff.initialMs >= 0) || !(this.backoff.maxMs >= 0) || !(this.backoff.multiplier >= 1) || !(this.backoff.jitter >= 0 && this.backoff.jitter <= 1)) {
-      throw new ConfigError('restartBackoff', b, '{ initialMs >= 0, maxMs >= 0, multiplier >= 1, 0 <= jitter <= 1 }');
+    if (!(this.backoff.initialMs >= 0) || !(this.backoff.maxMs >= 0 && this.backoff.maxMs <= MAX_TIMER_MS) || !(this.backoff.multiplier >= 1) || !(this.backoff.jitter >= 0 && this.backoff.jitter <= 1)) {
+      throw new ConfigError('restartBackoff', b, `{ initialMs >= 0, 0 <= maxMs <= ${MAX_TIMER_MS}, multiplier >= 1, 0 <= jitter <= 1 }`);
     }
     this.logger = o.logger ?? silentLogger;
     const base = o.clock ?? systemClock;
@@ -118,21 +131,20 @@ export class Supervisor extends EventEmitter {
     this.random = o.random ?? Math.random;
     this.heartbeatMs = o.heartbeatMs ?? 1000;
     if (!(this.heartbeatMs >= 0)) throw new ConfigError('heartbeatMs', o.heartbeatMs, 'milliseconds >= 0');
-    const askTimeoutMs = o.askTimeoutMs ?? 30_000;
-    if (!(askTimeoutMs >= 0)) throw new ConfigError('askTimeoutMs', o.askTimeoutMs, 'milliseconds >= 0');
+    const askTimeoutMs = noLimitAsZero(checkTimeout('askTimeoutMs', o.askTimeoutMs ?? 30_000, { min: 0, infinity: true }));
+    this.messageTimeoutMs = noLimitAsZero(checkTimeout('messageTimeoutMs', o.messageTimeoutMs ?? 60_000, { min: 0, infinity: true }));
     const spares = o.spares ?? 1;
     if (!Number.isInteger(spares) || spares < 0) throw new ConfigError('spares', o.spares, 'an integer >= 0');
-    const limit = o.deadLetterLimit ?? 1000;
-    if (!Number.isInteger(limit) || limit < 0) throw new ConfigError('deadLetterLimit', o.deadLetterLimit, 'an integer >= 0');
+    const limit = integer('deadLetterLimit', o.deadLetterLimit ?? 1000, 0, MAX_DEAD_LETTER_LIMIT);
     this.deadLetterRing = new Array<DeadLetter | undefined>(limit);
     this.cacheDir = o.cacheDir ?? defaultCacheDir();
     const execArgv = o.workerExecArgv ?? [];
     if (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== 'string')) throw new ConfigError('workerExecArgv', o.workerExecArgv, 'an array of strings');
 
+    // The pool is made even when shutdown() came first: actors spawned before it still drain their mailboxes.
     this.hostReady = resolveActorModule('palisade-host', HOST_ENTRY, this.cacheDir).then((host) => {
-      if (!this.accepting) return;
       this.pool = new WorkerPool(new URL(host.url), spares, this.logger, execArgv);
-      this.pool.prewarm();
+      if (this.accepting) this.pool.prewarm();
     });
     this.hostReady.catch((err: unknown) => this.logger.error({ err }, 'palisade runtime: the actor host could not be bundled'));
 
@@ -148,6 +160,8 @@ export class Supervisor extends EventEmitter {
       onCrash: (cell, kind, detail) => self.onCrash(cell, kind, detail),
       onStateChange: (cell, state, previous) => self.emit('state', { actor: cell.name, state, previous }),
       isAccepting: () => self.accepting,
+      holdProcess: (cell, hold) => self.holdProcess(cell, hold),
+      onStopped: (cell) => self.forget(cell),
     };
   }
 
@@ -158,16 +172,22 @@ export class Supervisor extends EventEmitter {
    */
   spawn(options: SpawnOptions): ActorRef {
     if (!this.accepting) throw new ActorStoppedError(String(options?.name), 'the supervisor is shut down');
-    const o = resolveSpawnOptions(options, { heartbeatMs: this.heartbeatMs });
+    const o = resolveSpawnOptions(options, { heartbeatMs: this.heartbeatMs, messageTimeoutMs: this.messageTimeoutMs });
     const existing = this.cells.get(o.name);
     if (existing && existing.state !== 'stopped') throw new ConfigError('name', o.name, 'a name not used by a live actor of this supervisor');
     const cell = new ActorCell(o, this.ctx);
     cell.ref.on('crash', (info) => this.emit('crash', info));
     this.cells.set(o.name, cell);
-    Promise.all([this.hostReady, resolveActorModule(o.name, options.module, this.cacheDir)]).then(
-      ([, mod]) => cell.start(mod),
-      (err: Error) => cell.failToResolve(err),
-    );
+    Promise.all([this.hostReady, resolveActorModule(o.name, options.module, this.cacheDir)])
+      .then(
+        ([, mod]) => cell.start(mod),
+        (err: Error) => cell.failToResolve(err),
+      )
+      .catch((err: unknown) => {
+        // Nothing thrown while starting may escape to the process: it fails this actor's start.
+        this.logger.error({ actor: o.name, err }, 'palisade runtime: actor start threw');
+        cell.failToResolve(err instanceof Error ? err : new Error(String(err)));
+      });
     return cell.ref;
   }
 
@@ -205,8 +225,8 @@ export class Supervisor extends EventEmitter {
 
   getStats(): SupervisorStats {
     const actors = [...this.cells.values()].map((c) => c.stats());
-    let restarts = 0;
-    let crashes = 0;
+    let restarts = this.retired.restarts;
+    let crashes = this.retired.crashes;
     let quarantined = 0;
     for (const a of actors) {
       restarts += a.restarts;
@@ -259,7 +279,31 @@ export class Supervisor extends EventEmitter {
     // Workers already being terminated (a kill in progress, a failed start) are waited for too.
     for (const w of this.live.keys()) void w.terminate();
     await Promise.all(this.live.values());
+    this.holders.clear();
+    if (this.keepAlive !== null) clearInterval(this.keepAlive);
+    this.keepAlive = null;
     this.logger.info({ actors: cells.length, deadLetters: this.deadLetterTotal }, 'palisade runtime: supervisor shut down');
+  }
+
+  /** Process liveness only (not logic), so a real ref'd handle rather than the injected clock. */
+  private holdProcess(cell: ActorCell, hold: boolean): void {
+    if (hold) this.holders.add(cell);
+    else this.holders.delete(cell);
+    if (this.holders.size > 0 && this.keepAlive === null) this.keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
+    else if (this.holders.size === 0 && this.keepAlive !== null) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = null;
+    }
+  }
+
+  /** A stopped actor is dropped (its name may be reused); what it did stays in the totals. */
+  private forget(cell: ActorCell): void {
+    if (this.cells.get(cell.name) !== cell) return;
+    this.cells.delete(cell.name);
+    this.idleCandidates.delete(cell);
+    const s = cell.stats();
+    this.retired.restarts += s.restarts;
+    this.retired.crashes += s.crashes;
   }
 
   /** Process liveness only (not logic), so a real unref'd timer rather than the injected clock. */
@@ -275,9 +319,11 @@ export class Supervisor extends EventEmitter {
     this.idleSweep.unref();
   }
 
-  private acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker {
-    if (!this.pool) throw new Error('palisade runtime: worker pool used before the actor host was ready');
-    const { worker } = this.pool.acquire(limits, moduleUrl);
+  private acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker | null {
+    // No pool: the host is not bundled yet (start waits for it) or the pool is closed (shut down).
+    const got = this.pool?.acquire(limits, moduleUrl) ?? null;
+    if (got === null) return null;
+    const { worker } = got;
     this.live.set(
       worker,
       new Promise<void>((r) =>
@@ -339,6 +385,11 @@ export class Supervisor extends EventEmitter {
     const jittered = raw * (1 - b.jitter + 2 * b.jitter * this.random());
     return Math.max(0, Math.min(b.maxMs, jittered));
   }
+}
+
+/** Infinity means no limit, which the runtime spells 0. */
+function noLimitAsZero(ms: number): number {
+  return ms === Infinity ? 0 : ms;
 }
 
 export type { ActorState };
