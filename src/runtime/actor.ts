@@ -14,8 +14,8 @@ import type { Clock, TimerHandle } from '../clock.ts';
 import { ConfigError, withoutStack } from '../errors.ts';
 import type { Logger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
-import { timeoutMs as checkTimeout } from '../validate.ts';
-import type { ResolvedModule } from './bundle.ts';
+import { timeoutMs as checkTimeout, finite, integer, knownKeys, nonEmptyString } from '../validate.ts';
+import { modulePath, type ResolvedModule } from './bundle.ts';
 import { Deque } from './deque.ts';
 import { DeadlineQueue } from './deadlines.ts';
 import {
@@ -256,8 +256,9 @@ export class ActorCell {
     let timeoutMs = this.ctx.askTimeoutMs;
     let runLimitMs = this.opts.messageTimeoutMs;
     try {
-      if (options?.timeoutMs !== undefined) timeoutMs = noLimitAsZero(checkTimeout('timeoutMs', options.timeoutMs, { min: 0, infinity: true }));
-      if (options?.messageTimeoutMs !== undefined) runLimitMs = noLimitAsZero(checkTimeout('messageTimeoutMs', options.messageTimeoutMs, { min: 0, infinity: true }));
+      // null, like undefined, means the default (as `??` reads it everywhere else).
+      if (options?.timeoutMs != null) timeoutMs = noLimitAsZero(checkTimeout('timeoutMs', options.timeoutMs, { min: 0, infinity: true }));
+      if (options?.messageTimeoutMs != null) runLimitMs = noLimitAsZero(checkTimeout('messageTimeoutMs', options.messageTimeoutMs, { min: 0, infinity: true }));
     } catch (e) {
       return Promise.reject(e);
     }
@@ -450,16 +451,19 @@ export class ActorCell {
     if (room <= 0 || this.mailbox.size === 0) return;
     const first = this.seq + 1;
     if (room === 1 || this.mailbox.size === 1) {
-      const env = this.mailbox.shift()!;
-      env.seq = ++this.seq;
-      this.window.push(env);
-      try {
-        w.postMessage([P.H_DELIVER1, env.seq, (env.attempt << 1) | (env.ask ? 1 : 0), env.message]);
-      } catch (err) {
-        this.window.pop();
-        this.seq--;
-        env.seq = 0;
-        this.deadLetter(env, 'not-cloneable', new MessageNotCloneableError(this.name, (err as Error).message));
+      // One at a time; a message that cannot be cloned is refused and the next one takes its place.
+      for (let env = this.mailbox.shift(); env !== undefined; env = this.mailbox.shift()) {
+        env.seq = ++this.seq;
+        this.window.push(env);
+        try {
+          w.postMessage([P.H_DELIVER1, env.seq, (env.attempt << 1) | (env.ask ? 1 : 0), env.message]);
+          return;
+        } catch (err) {
+          this.window.pop();
+          this.seq--;
+          env.seq = 0;
+          this.deadLetter(env, 'not-cloneable', new MessageNotCloneableError(this.name, (err as Error).message));
+        }
       }
       return;
     }
@@ -1254,6 +1258,42 @@ export class ActorCell {
   }
 }
 
+const MAX_RING_BYTES = 64 * 1024 * 1024;
+/** Worker memory limits (MB) Node accepts without failing to create the thread. */
+const RESOURCE_LIMIT_MAX_MB: Readonly<Record<keyof ResourceLimits, number>> = {
+  maxOldGenerationSizeMb: 1 << 20,
+  maxYoungGenerationSizeMb: 1 << 16,
+  codeRangeSizeMb: 1 << 16,
+  stackSizeMb: 1024,
+};
+
+/** A path, or a file: URL (as a URL or a string); refused here rather than failing once the actor starts. */
+function checkModule(module: unknown): void {
+  if (module instanceof URL) {
+    if (module.protocol !== 'file:') throw new ConfigError('module', module.href, 'a path or a file: URL');
+    return;
+  }
+  if (typeof module !== 'string' || module.length === 0) throw new ConfigError('module', module, 'a path or a file: URL');
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(module)?.[1];
+  if (scheme === undefined) return;
+  if (scheme.toLowerCase() !== 'file') throw new ConfigError('module', module, 'a path or a file: URL');
+  try {
+    modulePath(module);
+  } catch (e) {
+    throw new ConfigError('module', module, `a file: URL of this machine (${(e as Error).message})`);
+  }
+}
+
+function checkResourceLimits(limits: unknown): void {
+  if (limits === null || typeof limits !== 'object') throw new ConfigError('resourceLimits', limits, 'an object of memory limits in MB');
+  const keys = Object.keys(RESOURCE_LIMIT_MAX_MB) as (keyof ResourceLimits)[];
+  knownKeys('resourceLimits', limits, keys);
+  for (const k of keys) {
+    const v = (limits as ResourceLimits)[k];
+    if (v !== undefined) finite(`resourceLimits.${k}`, v, Number.MIN_VALUE, RESOURCE_LIMIT_MAX_MB[k]);
+  }
+}
+
 function isAbortSignal(v: unknown): v is AbortSignal {
   const s = v as AbortSignal | null;
   return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
@@ -1352,20 +1392,18 @@ export class ActorRef extends EventEmitter {
 
 export function resolveSpawnOptions(o: SpawnOptions, defaults: { heartbeatMs: number; messageTimeoutMs: number }): ResolvedSpawnOptions {
   if (o === null || typeof o !== 'object') throw new ConfigError('spawn', o, 'an options object');
-  if (typeof o.name !== 'string' || o.name.length === 0) throw new ConfigError('name', o.name, 'a non-empty string');
-  if (!(typeof o.module === 'string' && o.module.length > 0) && !(o.module instanceof URL)) throw new ConfigError('module', o.module, 'a path or file URL');
+  nonEmptyString('name', o.name);
+  checkModule(o.module);
   const exportName = o.export ?? 'default';
   if (typeof exportName !== 'string' || exportName.length === 0) throw new ConfigError('export', o.export, 'an export name');
-  const mailboxSize = o.mailboxSize ?? 1024;
-  if (!Number.isInteger(mailboxSize) || mailboxSize < 1) throw new ConfigError('mailboxSize', o.mailboxSize, 'an integer >= 1');
+  const mailboxSize = integer('mailboxSize', o.mailboxSize ?? 1024, 1);
   const overflow = o.overflow ?? 'reject';
   if (overflow !== 'reject' && overflow !== 'drop-oldest' && overflow !== 'drop-lowest') throw new ConfigError('overflow', o.overflow, "'reject' | 'drop-oldest' | 'drop-lowest'");
   const heartbeatMs = o.heartbeatMs ?? defaults.heartbeatMs;
   if (!(heartbeatMs >= 0) || !Number.isFinite(heartbeatMs)) throw new ConfigError('heartbeatMs', o.heartbeatMs, 'milliseconds >= 0 (0 disables)');
-  const maxAttempts = o.maxAttempts ?? 2;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new ConfigError('maxAttempts', o.maxAttempts, 'an integer >= 1');
-  const ringBytes = o.ringBytes ?? 256 * 1024;
-  if (!Number.isInteger(ringBytes) || ringBytes < 0 || ringBytes > 64 * 1024 * 1024) throw new ConfigError('ringBytes', o.ringBytes, 'an integer number of bytes, 0 (no ring) to 64 MiB');
+  const maxAttempts = integer('maxAttempts', o.maxAttempts ?? 2, 1);
+  const ringBytes = integer('ringBytes', o.ringBytes ?? 256 * 1024, 0, MAX_RING_BYTES);
+  if (o.resourceLimits !== undefined) checkResourceLimits(o.resourceLimits);
   const startTimeoutMs = o.startTimeoutMs ?? 30_000;
   if (!(startTimeoutMs >= 0)) throw new ConfigError('startTimeoutMs', o.startTimeoutMs, 'milliseconds >= 0 (0 disables)');
   const messageTimeoutMs = noLimitAsZero(checkTimeout('messageTimeoutMs', o.messageTimeoutMs ?? defaults.messageTimeoutMs, { min: 0, infinity: true }));

@@ -14,7 +14,7 @@ import { ConfigError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { MAX_TIMER_MS, integer, timeoutMs as checkTimeout } from '../validate.ts';
 import { ActorCell, resolveSpawnOptions, type ActorRef, type CellContext } from './actor.ts';
-import { defaultCacheDir, resolveActorModule } from './bundle.ts';
+import { defaultCacheDir, resolveActorModule, type ResolvedModule } from './bundle.ts';
 import { ActorStoppedError, type CrashKind } from './errors.ts';
 import type { FaultKind } from './protocol.ts';
 import type { ActorState, ActorStats, DeadLetter, DeadLetterReason, RestartBackoff, RestartStrategy, SpawnOptions } from './types.ts';
@@ -74,6 +74,8 @@ const HOST_ENTRY = new URL('../../actors/host.ts', import.meta.url);
 const IDLE_UNREF_MS = 20;
 /** Period of the do-nothing interval that holds the process while an actor waits for a worker. */
 const KEEP_ALIVE_MS = 1 << 30;
+/** Warm spares per group at most: each is a live worker thread (an isolate, tens of MB). */
+const MAX_SPARES = 16;
 /** Dead letters kept for inspection at most (the list is allocated up front). */
 const MAX_DEAD_LETTER_LIMIT = 1_000_000;
 
@@ -133,8 +135,7 @@ export class Supervisor extends EventEmitter {
     if (!(this.heartbeatMs >= 0)) throw new ConfigError('heartbeatMs', o.heartbeatMs, 'milliseconds >= 0');
     const askTimeoutMs = noLimitAsZero(checkTimeout('askTimeoutMs', o.askTimeoutMs ?? 30_000, { min: 0, infinity: true }));
     this.messageTimeoutMs = noLimitAsZero(checkTimeout('messageTimeoutMs', o.messageTimeoutMs ?? 60_000, { min: 0, infinity: true }));
-    const spares = o.spares ?? 1;
-    if (!Number.isInteger(spares) || spares < 0) throw new ConfigError('spares', o.spares, 'an integer >= 0');
+    const spares = integer('spares', o.spares ?? 1, 0, MAX_SPARES);
     const limit = integer('deadLetterLimit', o.deadLetterLimit ?? 1000, 0, MAX_DEAD_LETTER_LIMIT);
     this.deadLetterRing = new Array<DeadLetter | undefined>(limit);
     this.cacheDir = o.cacheDir ?? defaultCacheDir();
@@ -178,7 +179,9 @@ export class Supervisor extends EventEmitter {
     const cell = new ActorCell(o, this.ctx);
     cell.ref.on('crash', (info) => this.emit('crash', info));
     this.cells.set(o.name, cell);
-    Promise.all([this.hostReady, resolveActorModule(o.name, options.module, this.cacheDir)])
+    // A module that cannot be resolved rejects (a start failure), never throws out of spawn half-done.
+    const mod = new Promise<ResolvedModule>((r) => r(resolveActorModule(o.name, options.module, this.cacheDir)));
+    Promise.all([this.hostReady, mod])
       .then(
         ([, mod]) => cell.start(mod),
         (err: Error) => cell.failToResolve(err),
