@@ -387,13 +387,23 @@ export class ActorCell {
   }
 
   /**
-   * One envelope to the worker: into the ring; by message only when the ring cannot encode it
-   * (after publishing earlier records, so it cannot overtake them: the worker orders by seq).
+   * One envelope to the worker: into the ring; by message when the ring cannot encode it or it
+   * would take more than half the ring (after publishing earlier records, so it cannot overtake
+   * them: the worker orders by seq). Sending a large message by postMessage rather than
+   * refusing it keeps what a caller may send the same with or without a ring (structured clone
+   * has no size limit of its own); it costs one clone.
    */
   private send(w: Worker, env: Envelope): number {
     const meta = (env.attempt << 1) | (env.ask !== null ? 1 : 0);
     const seq = this.seq + 1;
-    const r = this.ring!.write(seq, meta, env.message);
+    let r: number;
+    try {
+      r = this.ring!.write(seq, meta, env.message);
+    } catch (err) {
+      // Reading the message threw (a getter, a revoked Proxy); the ring has undone the attempt.
+      this.deadLetter(env, 'not-cloneable', new MessageNotCloneableError(this.name, `reading it threw: ${describeError(err)}`));
+      return REFUSED;
+    }
     if (r === WRITE_OK) {
       this.ringDirty = true;
       this.seq = seq;
@@ -1302,6 +1312,14 @@ function isAbortSignal(v: unknown): v is AbortSignal {
 /** Infinity means no limit, which the runtime spells 0. */
 function noLimitAsZero(ms: number): number {
   return ms === Infinity ? 0 : ms;
+}
+
+function describeError(err: unknown): string {
+  try {
+    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  } catch {
+    return 'an error that cannot be described';
+  }
 }
 
 /** Functions and symbols can never cross a thread boundary: refuse them where the caller can see. */
