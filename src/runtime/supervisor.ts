@@ -13,11 +13,13 @@ import { systemClock, type Clock, type Random } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { MAX_TIMER_MS, integer, timeoutMs as checkTimeout } from '../validate.ts';
-import { ActorCell, resolveSpawnOptions, type ActorRef, type CellContext } from './actor.ts';
+import { ActorCell, type CellContext } from './actor.ts';
+import type { ActorRef } from './actor-ref.ts';
 import { defaultCacheDir, resolveActorModule, type ResolvedModule } from './bundle.ts';
 import { ActorStoppedError, type CrashKind } from './errors.ts';
 import type { FaultKind } from './protocol.ts';
 import type { ActorState, ActorStats, DeadLetter, DeadLetterReason, RestartBackoff, RestartStrategy, SpawnOptions } from './types.ts';
+import { noLimitAsZero, resolveSpawnOptions } from './spawn-options.ts';
 import { WorkerPool, type WorkerPoolStats } from './workers.ts';
 
 export interface SupervisorOptions {
@@ -388,11 +390,6 @@ export class Supervisor extends EventEmitter {
     const jittered = raw * (1 - b.jitter + 2 * b.jitter * this.random());
     return Math.max(0, Math.min(b.maxMs, jittered));
   }
-}
-
-/** Infinity means no limit, which the runtime spells 0. */
-function noLimitAsZero(ms: number): number {
-  return ms === Infinity ? 0 : ms;
 }
 
 export type { ActorState };
