@@ -208,7 +208,8 @@ export class Supervisor extends EventEmitter {
 
   /**
    * Kills an actor's worker the way `kind` describes (fault injection: scripts/fault-inject.ts,
-   * demos, tests). False if the actor has no running worker right now.
+   * demos, tests). False if the actor has no running worker right now; a ConfigError for a name
+   * the supervisor does not know (never spawned, or stopped and so forgotten).
    */
   injectFault(name: string, kind: FaultKind): boolean {
     const cell = this.cells.get(name);
