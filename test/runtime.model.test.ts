@@ -19,7 +19,7 @@ import {
   type Priority,
 } from '../src/runtime/index.ts';
 import { assertProperty, fuzzParams } from './support/fuzz.ts';
-import { ECHO, sleep, tick, until } from './fixtures/actors/support.ts';
+import { ECHO, sharedLog, sleep, tick, until } from './fixtures/actors/support.ts';
 
 const FILE = 'test/runtime.model.test.ts';
 
@@ -63,18 +63,19 @@ interface Sent {
   result?: { value: unknown } | { error: unknown };
 }
 
+/** The worker logs `runId` each time it starts the message, so the test sees how often each one ran. */
 function payload(id: number, body: Body): unknown {
   switch (body) {
     case 'echo':
-      return { op: 'echo', v: id, id };
+      return { op: 'echo', v: id, id, runId: id };
     case 'sleep':
-      return { op: 'sleep', ms: 2, v: id, id };
+      return { op: 'sleep', ms: 2, v: id, id, runId: id };
     case 'throw':
-      return { op: 'throw', v: String(id), id };
+      return { op: 'throw', v: String(id), id, runId: id };
     case 'crash':
-      return { op: 'crash', kind: 'exit', id };
+      return { op: 'crash', kind: 'exit', id, runId: id };
     case 'never':
-      return { op: 'never', id };
+      return { op: 'never', id, runId: id };
   }
 }
 
@@ -93,12 +94,13 @@ test('every tell and ask gets exactly one outcome, under random kill schedules (
         restartBackoff: { initialMs: 1, maxMs: 4, jitter: 0 },
       });
       const refs: ActorRef[] = [];
+      const log = sharedLog();
       const events = new Map<number, Outcome[]>();
       const sunk = new Map<number, string[]>();
       const dls: DeadLetter[] = [];
       sup.on('deadLetter', (d: DeadLetter) => dls.push(d));
       for (let i = 0; i < s.actors; i++) {
-        const ref = sup.spawn({ name: `m${i}`, module: ECHO, mailboxSize: s.mailboxSize, overflow: s.overflow, maxAttempts: s.maxAttempts, ringBytes: s.ringBytes });
+        const ref = sup.spawn({ name: `m${i}`, module: ECHO, mailboxSize: s.mailboxSize, overflow: s.overflow, maxAttempts: s.maxAttempts, ringBytes: s.ringBytes, init: { log: log.sab } });
         ref.on('outcome', (o: Outcome) => {
           const id = idOf(o.message);
           events.set(id, [...(events.get(id) ?? []), o]);
@@ -157,10 +159,17 @@ test('every tell and ask gets exactly one outcome, under random kill schedules (
       await Promise.all(asks);
 
       let deadLettered = 0;
+      const runs = new Map<number, number>();
+      for (const id of log.values()) runs.set(id, (runs.get(id) ?? 0) + 1);
       for (const rec of sent) {
+        const ran = runs.get(rec.id) ?? 0;
+        assert.ok(ran <= s.maxAttempts, `message ${rec.id} ran ${ran} times (maxAttempts ${s.maxAttempts})`);
         const got = events.get(rec.id) ?? [];
         assert.equal(got.length, 1, `message ${rec.id} (${rec.body}, ${rec.ask ? 'ask' : 'tell'}) has ${got.length} outcomes: ${JSON.stringify(got.map((o) => o.kind))}`);
         const o = got[0]!;
+        if (o.kind !== 'dead-letter') assert.ok(ran >= 1, `message ${rec.id} is ${o.kind} but never ran`);
+        // An ask withdrawn when it timed out (its dead letter carries the timeout) never ran, not even later.
+        if (o.kind === 'dead-letter' && o.error instanceof AskTimeoutError) assert.equal(ran, 0, `timed-out ask ${rec.id} ran`);
         assert.deepEqual(sunk.get(rec.id), [o.kind], `the sink saw message ${rec.id} as the listeners did`);
         if (o.kind === 'dead-letter') {
           deadLettered++;
