@@ -31,6 +31,8 @@ const IDLE_ACK_MS = 1;
 let handler: Handler | null = null;
 let ctrl: Int32Array = new Int32Array(P.C_SLOTS);
 let busyOut: Float64Array = new Float64Array(1);
+/** Asks the host withdrew before they started (see C_CANCEL_BYTE_OFFSET in the protocol). */
+let cancel: Int32Array = new Int32Array(P.CANCEL_SLOTS);
 /** Time spent with a message in hand (ms), published for the host's window sizing. */
 let busyMs = 0;
 let incarnation = 0;
@@ -131,6 +133,7 @@ async function load(req: LoadRequest): Promise<void> {
   const t0 = performance.now();
   ctrl = new Int32Array(req.ctrl, 0, P.C_SLOTS);
   busyOut = new Float64Array(req.ctrl, P.C_BUSY_BYTE_OFFSET, 1);
+  cancel = new Int32Array(req.ctrl, P.C_CANCEL_BYTE_OFFSET, P.CANCEL_SLOTS);
   ring = req.ring ? new RingReader(req.ring, ctrl) : null;
   incarnation = req.incarnation;
   (globalThis as { __palisadeActor?: unknown }).__palisadeActor = { name: req.name, incarnation: req.incarnation };
@@ -235,6 +238,11 @@ function pump(): void {
     const isAsk = (tMeta & 1) === 1;
     const payload = tPayload;
     tPayload = undefined;
+    // Claim the ask before running it; if the host withdrew it first (timed out, aborted), it never runs.
+    if (isAsk && Atomics.exchange(cancel, seq & P.CANCEL_MASK, -seq) === seq) {
+      finish(seq);
+      continue;
+    }
     // Plain store: the host reads it only after this thread is gone.
     ctrl[P.C_CURRENT] = seq;
     let r: unknown;

@@ -206,10 +206,11 @@ test("overflow 'drop-oldest' and 'drop-lowest': evicted messages are dead-letter
 });
 
 test('ask timeout (injected clock): a queued ask is withdrawn and dead-lettered; a late reply is discarded', async () => {
-  const ref = sup.spawn({ name: 'slow', module: ECHO });
+  const log = sharedLog();
+  const ref = sup.spawn({ name: 'slow', module: ECHO, init: { log: log.sab } });
   await ref.ready;
-  const inFlight = ref.ask({ op: 'sleep', ms: 30, v: 'late' }, { timeoutMs: 100 });
-  await tick();
+  const inFlight = ref.ask({ op: 'sleep', ms: 30, v: 'late', mark: 1 }, { timeoutMs: 100 });
+  await until(() => log.values().length === 1, 'the worker has started the first ask'); // one it has not started is withdrawn instead
   const queued = ref.ask('queued', { timeoutMs: 100 });
   const r1 = assert.rejects(inFlight, (e: unknown) => e instanceof AskTimeoutError && e.timeoutMs === 100);
   const r2 = assert.rejects(queued, AskTimeoutError);

@@ -350,9 +350,11 @@ test('messages from an abandoned incarnation are ignored: its late reply does no
     },
     onStateChange: () => {},
     isAccepting: () => true,
+    holdProcess: () => {},
+    onStopped: () => {},
   };
   cell = new ActorCell(
-    { name: 'late', exportName: 'default', mailboxSize: 16, overflow: 'reject', heartbeatMs: 0, resourceLimits: undefined, maxAttempts: 3, init: undefined, startTimeoutMs: 1000, ringBytes: 0 },
+    { name: 'late', exportName: 'default', mailboxSize: 16, overflow: 'reject', heartbeatMs: 0, resourceLimits: undefined, maxAttempts: 3, init: undefined, startTimeoutMs: 1000, ringBytes: 0, messageTimeoutMs: 0 },
     ctx,
   );
   cell.start({ url: 'file:///late.mjs', path: '/late.mjs', exports: null });

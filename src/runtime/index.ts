@@ -43,7 +43,8 @@
  *
  * How it works (src/runtime):
  * - mailbox.ts: host-side bounded lanes; overflow 'reject' | 'drop-oldest' | 'drop-lowest'.
- * - actor.ts: one ActorCell per actor. Envelopes leave the mailbox into an in-flight window
+ * - actor.ts: one ActorCell per actor, the coordinator of the parts below (delivery.ts, asks.ts,
+ *   incarnation.ts, actor-stats.ts, actor-ref.ts, spawn-options.ts). Envelopes leave the mailbox into an in-flight window
  *   (sized from measured service time: ~2 ms of work ahead of a critical message, 1..4096) and
  *   are handed to the worker through ring.ts, a SharedArrayBuffer ring with a compact codec
  *   (shapes sent once; structured-clone-only values go by postMessage, ordered by sequence
@@ -66,7 +67,7 @@
  * timeouts whose promises stay pending forever when the worker dies.
  */
 export { Supervisor, type SupervisorOptions, type SupervisorStats, type ShutdownOptions } from './supervisor.ts';
-export { ActorRef } from './actor.ts';
+export { ActorRef } from './actor-ref.ts';
 export {
   ActorError,
   ActorStartError,

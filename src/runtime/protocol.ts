@@ -68,7 +68,18 @@ export const C_SLOTS = 8;
  * (handler running or awaited). Host divides by messages done to size its in-flight window.
  */
 export const C_BUSY_BYTE_OFFSET = C_SLOTS * 4;
-export const CTRL_BYTES = C_BUSY_BYTE_OFFSET + 8;
+/**
+ * After the busy time, the cancellation slots (Int32): an ask the caller gave up on while it was
+ * already handed to the worker is withdrawn there, so the worker never starts it. Slot
+ * `seq & CANCEL_MASK` holds `seq` once the host cancelled that envelope, or `-seq` once the worker
+ * claimed it to run; both sides swap atomically, so exactly one of them wins. Envelopes handed
+ * over at once never exceed CANCEL_SLOTS (the host's in-flight window is at most that), so a
+ * slot is never needed by two of them.
+ */
+export const CANCEL_SLOTS = 4096;
+export const CANCEL_MASK = CANCEL_SLOTS - 1;
+export const C_CANCEL_BYTE_OFFSET = C_BUSY_BYTE_OFFSET + 8;
+export const CTRL_BYTES = C_CANCEL_BYTE_OFFSET + CANCEL_SLOTS * 4;
 
 export interface LoadRequest {
   url: string;

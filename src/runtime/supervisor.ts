@@ -14,11 +14,13 @@ import { ConfigError } from '../errors.ts';
 import { RUNTIME_DEFAULTS } from '../defaults.ts';
 import * as v from '../validate.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
-import { ActorCell, resolveSpawnOptions, type ActorRef, type CellContext } from './actor.ts';
-import { defaultCacheDir, resolveActorModule } from './bundle.ts';
+import { ActorCell, type CellContext } from './actor.ts';
+import type { ActorRef } from './actor-ref.ts';
+import { defaultCacheDir, resolveActorModule, type ResolvedModule } from './bundle.ts';
 import { ActorStoppedError, type CrashKind } from './errors.ts';
 import type { FaultKind } from './protocol.ts';
 import type { ActorState, ActorStats, DeadLetter, DeadLetterReason, RestartBackoff, RestartStrategy, SpawnOptions } from './types.ts';
+import { noLimitAsZero, resolveSpawnOptions } from './spawn-options.ts';
 import { WorkerPool, type WorkerPoolStats } from './workers.ts';
 import { workerEntry } from './worker-entry.ts';
 
@@ -40,8 +42,10 @@ export interface SupervisorOptions {
   spares?: number;
   /** Dead letters kept for inspection (all are counted), at most 1,000,000. Default 1000. */
   deadLetterLimit?: number;
-  /** Default ask timeout; 0 disables. Default 30000. */
+  /** Default ask timeout; 0 or Infinity disables. Default 30000. */
   askTimeoutMs?: number;
+  /** Default run deadline of one message in its worker (SpawnOptions.messageTimeoutMs); 0 or Infinity disables. Default 60000. */
+  messageTimeoutMs?: number;
   /** Default heartbeat period for spawned actors; 0 disables. Default 1000. */
   heartbeatMs?: number;
   /** Where bundled TypeScript actor modules are cached. Default os.tmpdir()/palisade-bundles/v1. */
@@ -72,6 +76,12 @@ export interface SupervisorStats {
 const HOST_ENTRY = workerEntry('host');
 /** An actor idle this long lets go of the process (its worker is unref'd). */
 const IDLE_UNREF_MS = 20;
+/** Period of the do-nothing interval that holds the process while an actor waits for a worker. */
+const KEEP_ALIVE_MS = 1 << 30;
+/** Warm spares per group at most: each is a live worker thread (an isolate, tens of MB). */
+const MAX_SPARES = 16;
+/** Dead letters kept for inspection at most (the list is allocated up front). */
+const MAX_DEAD_LETTER_LIMIT = 1_000_000;
 
 /**
  * Events: 'deadLetter' (DeadLetter), 'crash' (CrashInfo), 'restart' ({ actor, delayMs, kind }),
@@ -86,8 +96,14 @@ export class Supervisor extends EventEmitter {
   private readonly clock: Clock;
   private readonly random: Random;
   private readonly heartbeatMs: number;
+  private readonly messageTimeoutMs: number;
   private readonly cacheDir: string;
+  /** Live actors (stopped ones are forgotten; their counts stay in `retired`). */
   private readonly cells = new Map<string, ActorCell>();
+  private readonly retired = { restarts: 0, crashes: 0 };
+  /** Actors without a worker that are getting one: while any, a ref'd handle holds the process. */
+  private readonly holders = new Set<ActorCell>();
+  private keepAlive: ReturnType<typeof setInterval> | null = null;
   private readonly live = new Map<Worker, Promise<void>>();
   private readonly deadLetterRing: (DeadLetter | undefined)[];
   private deadLetterNext = 0;
@@ -121,19 +137,20 @@ export class Supervisor extends EventEmitter {
     this.clock = o.now ? { now: o.now, setTimeout: (fn, ms) => base.setTimeout(fn, ms), clearTimeout: (h) => base.clearTimeout(h) } : base;
     this.random = o.random ?? Math.random;
     this.heartbeatMs = o.heartbeatMs === undefined ? RUNTIME_DEFAULTS.heartbeatMs : v.timeoutMs('heartbeatMs', o.heartbeatMs, { min: 0 });
-    const askTimeoutMs = o.askTimeoutMs === undefined ? RUNTIME_DEFAULTS.askTimeoutMs : v.timeoutOrOffMs('askTimeoutMs', o.askTimeoutMs);
-    const spares = o.spares === undefined ? 1 : v.integer('spares', o.spares, 0);
+    const askTimeoutMs = noLimitAsZero(v.timeoutMs('askTimeoutMs', o.askTimeoutMs ?? RUNTIME_DEFAULTS.askTimeoutMs, { min: 0, infinity: true }));
+    this.messageTimeoutMs = noLimitAsZero(v.timeoutMs('messageTimeoutMs', o.messageTimeoutMs ?? 60_000, { min: 0, infinity: true }));
+    const spares = v.integer('spares', o.spares ?? 1, 0, MAX_SPARES);
     // The ring is allocated up front: a bound keeps a typo from asking for gigabytes (or a RangeError).
-    const limit = o.deadLetterLimit === undefined ? 1000 : v.integer('deadLetterLimit', o.deadLetterLimit, 0, 1_000_000);
+    const limit = v.integer('deadLetterLimit', o.deadLetterLimit ?? 1000, 0, MAX_DEAD_LETTER_LIMIT);
     this.deadLetterRing = new Array<DeadLetter | undefined>(limit);
     this.cacheDir = o.cacheDir ?? defaultCacheDir();
     const execArgv = o.workerExecArgv ?? [];
     if (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== 'string')) throw new ConfigError('workerExecArgv', o.workerExecArgv, 'an array of strings');
 
+    // The pool is made even when shutdown() came first: actors spawned before it still drain their mailboxes.
     this.hostReady = resolveActorModule('palisade-host', HOST_ENTRY, this.cacheDir).then((host) => {
-      if (!this.accepting) return;
       this.pool = new WorkerPool(new URL(host.url), spares, this.logger, execArgv);
-      this.pool.prewarm();
+      if (this.accepting) this.pool.prewarm();
     });
     this.hostReady.catch((err: unknown) => this.logger.error({ err }, 'palisade runtime: the actor host could not be bundled'));
 
@@ -149,6 +166,8 @@ export class Supervisor extends EventEmitter {
       onCrash: (cell, kind, detail) => self.onCrash(cell, kind, detail),
       onStateChange: (cell, state, previous) => self.emit('state', { actor: cell.name, state, previous }),
       isAccepting: () => self.accepting,
+      holdProcess: (cell, hold) => self.holdProcess(cell, hold),
+      onStopped: (cell) => self.forget(cell),
     };
   }
 
@@ -159,16 +178,24 @@ export class Supervisor extends EventEmitter {
    */
   spawn(options: SpawnOptions): ActorRef {
     if (!this.accepting) throw new ActorStoppedError(String(options?.name), 'the supervisor is shut down');
-    const o = resolveSpawnOptions(options, { heartbeatMs: this.heartbeatMs });
+    const o = resolveSpawnOptions(options, { heartbeatMs: this.heartbeatMs, messageTimeoutMs: this.messageTimeoutMs });
     const existing = this.cells.get(o.name);
     if (existing && existing.state !== 'stopped') throw new ConfigError('name', o.name, 'a name not used by a live actor of this supervisor');
     const cell = new ActorCell(o, this.ctx);
     cell.ref.on('crash', (info) => this.emit('crash', info));
     this.cells.set(o.name, cell);
-    Promise.all([this.hostReady, resolveActorModule(o.name, options.module, this.cacheDir)]).then(
-      ([, mod]) => cell.start(mod),
-      (err: Error) => cell.failToResolve(err),
-    );
+    // A module that cannot be resolved rejects (a start failure), never throws out of spawn half-done.
+    const mod = new Promise<ResolvedModule>((r) => r(resolveActorModule(o.name, options.module, this.cacheDir)));
+    Promise.all([this.hostReady, mod])
+      .then(
+        ([, mod]) => cell.start(mod),
+        (err: Error) => cell.failToResolve(err),
+      )
+      .catch((err: unknown) => {
+        // Nothing thrown while starting may escape to the process: it fails this actor's start.
+        this.logger.error({ actor: o.name, err }, 'palisade runtime: actor start threw');
+        cell.failToResolve(err instanceof Error ? err : new Error(String(err)));
+      });
     return cell.ref;
   }
 
@@ -184,7 +211,8 @@ export class Supervisor extends EventEmitter {
 
   /**
    * Kills an actor's worker the way `kind` describes (fault injection: scripts/fault/inject.ts,
-   * demos, tests). False if the actor has no running worker right now.
+   * demos, tests). False if the actor has no running worker right now; a ConfigError for a name
+   * the supervisor does not know (never spawned, or stopped and so forgotten).
    */
   injectFault(name: string, kind: FaultKind): boolean {
     const cell = this.cells.get(name);
@@ -206,8 +234,8 @@ export class Supervisor extends EventEmitter {
 
   getStats(): SupervisorStats {
     const actors = [...this.cells.values()].map((c) => c.stats());
-    let restarts = 0;
-    let crashes = 0;
+    let restarts = this.retired.restarts;
+    let crashes = this.retired.crashes;
     let quarantined = 0;
     for (const a of actors) {
       restarts += a.restarts;
@@ -259,7 +287,31 @@ export class Supervisor extends EventEmitter {
     // Workers already being terminated (a kill in progress, a failed start) are waited for too.
     for (const w of this.live.keys()) void w.terminate();
     await Promise.all(this.live.values());
+    this.holders.clear();
+    if (this.keepAlive !== null) clearInterval(this.keepAlive);
+    this.keepAlive = null;
     this.logger.info({ actors: cells.length, deadLetters: this.deadLetterTotal }, 'palisade runtime: supervisor shut down');
+  }
+
+  /** Process liveness only (not logic), so a real ref'd handle rather than the injected clock. */
+  private holdProcess(cell: ActorCell, hold: boolean): void {
+    if (hold) this.holders.add(cell);
+    else this.holders.delete(cell);
+    if (this.holders.size > 0 && this.keepAlive === null) this.keepAlive = setInterval(() => {}, KEEP_ALIVE_MS);
+    else if (this.holders.size === 0 && this.keepAlive !== null) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = null;
+    }
+  }
+
+  /** A stopped actor is dropped (its name may be reused); what it did stays in the totals. */
+  private forget(cell: ActorCell): void {
+    if (this.cells.get(cell.name) !== cell) return;
+    this.cells.delete(cell.name);
+    this.idleCandidates.delete(cell);
+    const s = cell.stats();
+    this.retired.restarts += s.restarts;
+    this.retired.crashes += s.crashes;
   }
 
   /** Process liveness only (not logic), so a real unref'd timer rather than the injected clock. */
@@ -275,9 +327,11 @@ export class Supervisor extends EventEmitter {
     this.idleSweep.unref();
   }
 
-  private acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker {
-    if (!this.pool) throw new Error('palisade runtime: worker pool used before the actor host was ready');
-    const { worker } = this.pool.acquire(limits, moduleUrl);
+  private acquireWorker(limits: ResourceLimits | undefined, moduleUrl: string): Worker | null {
+    // No pool: the host is not bundled yet (start waits for it) or the pool is closed (shut down).
+    const got = this.pool?.acquire(limits, moduleUrl) ?? null;
+    if (got === null) return null;
+    const { worker } = got;
     this.live.set(
       worker,
       new Promise<void>((r) =>

@@ -90,6 +90,14 @@ export interface SpawnOptions {
   overflow?: Overflow;
   /** Heartbeat period; a worker that misses 3 in a row is a hang (terminated, restarted). 0 disables. Default 1000. */
   heartbeatMs?: number;
+  /**
+   * Deadline of one message once the worker has started it: a message still running this long
+   * (found within 1.25 × it) makes the actor hung: its worker is terminated and restarted (crash
+   * kind 'hang'), and the message is handled as any crash's (retried up to maxAttempts, then
+   * dead-lettered 'max-attempts'). Catches a handler whose promise never settles, which
+   * heartbeats do not see. 0 or Infinity: no limit. Default: the supervisor's messageTimeoutMs (60000).
+   */
+  messageTimeoutMs?: number;
   /** Worker memory limits; exceeding them is a crash of kind 'oom'. */
   resourceLimits?: ResourceLimits;
   /** Deliveries per message when the worker crashes while processing it. Default 2. */
@@ -111,8 +119,15 @@ export interface TellOptions {
 
 export interface AskOptions {
   priority?: Priority;
-  /** Default: the supervisor's askTimeoutMs. 0 disables the timeout. */
+  /**
+   * How long the caller waits, from now: then the ask rejects with AskTimeoutError, and the
+   * message never runs if the worker has not started it yet. Default: the supervisor's
+   * askTimeoutMs. 0 or Infinity: no timeout.
+   */
   timeoutMs?: number;
+  /** This message's run deadline in the worker (see SpawnOptions.messageTimeoutMs). Default: the actor's. */
+  messageTimeoutMs?: number;
+  /** Aborting it rejects the ask with AskAbortedError; like a timeout, the message then never starts. */
   signal?: AbortSignal;
 }
 

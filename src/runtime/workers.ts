@@ -49,9 +49,10 @@ export class WorkerPool {
 
   /**
    * A worker running the actor host: a spare with `moduleUrl` preloaded if there is one, else a
-   * generic spare, else a cold spawn.
+   * generic spare, else a cold spawn. Null once closed.
    */
-  acquire(resourceLimits?: ResourceLimits, moduleUrl?: string): { worker: Worker; warm: boolean } {
+  acquire(resourceLimits?: ResourceLimits, moduleUrl?: string): { worker: Worker; warm: boolean } | null {
+    if (this.closed) return null;
     const key = groupKey(resourceLimits);
     if (!this.limitsByKey.has(key)) this.limitsByKey.set(key, resourceLimits);
     let spare: Spare | undefined;
