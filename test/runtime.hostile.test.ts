@@ -81,8 +81,8 @@ test('supervisor options: hostile values are ConfigErrors, not a huge allocation
     ['deadLetterLimit', { deadLetterLimit: Infinity }],
     ['spares', { spares: 1e6 }],
     ['spares', { spares: Number.NaN }],
-    ['restartBackoff', { restartBackoff: { maxMs: 2 ** 31 } }],
-    ['restartBackoff', { restartBackoff: { initialMs: Number.NaN } }],
+    ['restartBackoff.maxMs', { restartBackoff: { maxMs: 2 ** 31 } }],
+    ['restartBackoff.initialMs', { restartBackoff: { initialMs: Number.NaN } }],
     ['strategy', { strategy: 'all_for_one' as never }],
     ['workerExecArgv', { workerExecArgv: ['--ok', 5] as never }],
   ];
