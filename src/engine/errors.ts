@@ -11,6 +11,8 @@ export type EngineErrorCode =
   | 'ENGINE_CLOSED'
   /** A stream or consumer exists with settings palisade cannot use. */
   | 'ENGINE_SETUP_FAILED'
+  /** Something the engine link does not carry (e.g. worker subscribers). */
+  | 'ENGINE_UNSUPPORTED'
   /** A topic that cannot be part of a NATS subject (spaces, `*`, `>`, empty tokens). */
   | 'INVALID_SUBJECT'
   /** An event that cannot go on the wire: not JSON-serialisable, or larger than the bound. */
