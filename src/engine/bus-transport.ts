@@ -24,7 +24,7 @@ import { checkConnectionOptions, connectEngine, errMessage, type EngineConnectio
 import { EngineError } from './errors.ts';
 import { Outbox } from './outbox.ts';
 import { ENGINE_DROP_REASONS, type EngineDropReason, type EngineStats, type EngineSubscriptionStats, type NatsBusOptions } from './types.ts';
-import { checkSubjectPart, decodeSignal, encodeEvent, msgIdFor, subjectFor, wireHeaders } from './wire.ts';
+import { checkSubjectPart, decodeSignal, isSubjectSafe, encodeEvent, msgIdFor, subjectFor, wireHeaders } from './wire.ts';
 
 const BUS_KEYS = [
   'subjectPrefix', 'stream', 'retentionMs', 'duplicateWindowMs', 'storage', 'outboxSize', 'maxInflightPublishes',
@@ -60,12 +60,12 @@ interface Settings {
 
 function settings(o: NatsBusOptions): Settings {
   const { servers, name } = checkConnectionOptions('nats', o, BUS_KEYS);
-  const prefix = checkSubjectPart('nats.subjectPrefix', o.subjectPrefix ?? 'palisade.signal');
+  const prefix = subjectPrefix('nats.subjectPrefix', o.subjectPrefix ?? 'palisade.signal');
   const stream = o.stream ?? 'PALISADE_SIGNALS';
   if (typeof stream !== 'string' || !STREAM_NAME.test(stream)) throw new ConfigError('nats.stream', stream, '1-64 letters, digits, - or _');
   const deadStream = o.deadLetterStream ?? `${stream}_DEAD`;
   if (typeof deadStream !== 'string' || !STREAM_NAME.test(deadStream) || deadStream === stream) throw new ConfigError('nats.deadLetterStream', deadStream, 'a stream name (1-64 letters, digits, - or _) other than nats.stream');
-  const deadPrefix = checkSubjectPart('nats.deadLetterPrefix', o.deadLetterPrefix ?? `${prefix}_dead`);
+  const deadPrefix = subjectPrefix('nats.deadLetterPrefix', o.deadLetterPrefix ?? `${prefix}_dead`);
   if (deadPrefix === prefix || deadPrefix.startsWith(`${prefix}.`) || prefix.startsWith(`${deadPrefix}.`)) {
     throw new ConfigError('nats.deadLetterPrefix', deadPrefix, `a prefix whose subjects do not overlap ${prefix}.>`);
   }
@@ -494,6 +494,7 @@ class Inlet {
   private messages: ConsumerMessages | null = null;
   private stopped = false;
   private readonly publishers = new Map<string, Topic>();
+  private readonly unordered: Topic;
 
   constructor(
     private readonly t: BusTransport,
@@ -501,7 +502,11 @@ class Inlet {
     readonly sub: Subscriber,
     readonly consumer: string,
     readonly group: string | null,
-  ) {}
+  ) {
+    this.unordered = new Topic(`${topic}<-unordered`, t.ingressQueueSize);
+    this.unordered.subscribers = [sub];
+    this.unordered.inlineSubscribers = 1;
+  }
 
   async start(): Promise<void> {
     const s = this.t.settings;
@@ -571,10 +576,13 @@ class Inlet {
     const exp = typeof event['expiresAt'] === 'number' ? (event['expiresAt'] as number) : Infinity;
     t.expectAck(event, { msg, inlet: this, topic: this.topic });
     const t0 = performance.now();
-    // A redelivery is already past its place in the order; an event without a sequence has none.
-    if (attempt > 1 || !decoded.sequenced) return this.sub.deliver(event, prio, exp, t0);
-    const ordering = this.ordering(decoded.publisher, event.sequence);
-    const kind = ordering.classify(event.sequence, R.DUPLICATE, R.STALE);
+    // A redelivery is already past its place in its publisher's order, and an event without a
+    // sequence has none: both take the next place in a queue of their own, still through the
+    // router (priority first, and after anything this batch queued before them).
+    const inOrder = attempt === 1 && decoded.sequenced;
+    const ordering = inOrder ? this.ordering(decoded.publisher, event.sequence) : this.unordered;
+    const seq = inOrder ? event.sequence : ordering.lastSeq + 1;
+    const kind = ordering.classify(seq, R.DUPLICATE, R.STALE);
     if (kind >= 0) {
       t.drop(kind === R.DUPLICATE ? 'DUPLICATE' : 'STALE');
       msg.ack();
@@ -585,7 +593,7 @@ class Inlet {
       msg.nak(t.settings.retryBackoffMs);
       return;
     }
-    t.ingressRouter.accept(ordering, kind, false, event, prio, event.sequence, exp, t0);
+    t.ingressRouter.accept(ordering, kind, false, event, prio, seq, exp, t0);
   }
 
   private ordering(publisher: string, firstSeq: number): Topic {
@@ -602,6 +610,11 @@ class Inlet {
     }
     return o;
   }
+}
+
+function subjectPrefix(key: string, value: unknown): string {
+  if (!isSubjectSafe(value) || (value as string).length > 128) throw new ConfigError(key, value, "dot-separated subject tokens without spaces, '*' or '>' (at most 128 characters)");
+  return value as string;
 }
 
 function tokenFor(topic: string): string {
