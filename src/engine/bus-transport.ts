@@ -33,6 +33,8 @@ const BUS_KEYS = [
 ] as const;
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const GROUP_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Stream sequences a subscription remembers as handled, so a redelivery of one (an ack lost in an outage) is not handled again. */
+const HANDLED_MEMORY = 4096;
 /** Per-publisher ordering state kept per subscription; idle ones beyond this are forgotten. */
 const MAX_PUBLISHERS = 1024;
 
@@ -372,7 +374,7 @@ export class BusTransport {
 
   private succeeded(p: PendingAck): void {
     p.msg.ack();
-    p.inlet.acked++;
+    p.inlet.handledOk(p.msg.seq);
   }
 
   private failed(p: PendingAck, err: unknown): void {
@@ -495,6 +497,9 @@ class Inlet {
   private stopped = false;
   private readonly publishers = new Map<string, Topic>();
   private readonly unordered: Topic;
+  private readonly handled = new Set<number>();
+  private readonly handledOrder = new Float64Array(HANDLED_MEMORY);
+  private handledNext = 0;
 
   constructor(
     private readonly t: BusTransport,
@@ -506,6 +511,14 @@ class Inlet {
     this.unordered = new Topic(`${topic}<-unordered`, t.ingressQueueSize);
     this.unordered.subscribers = [sub];
     this.unordered.inlineSubscribers = 1;
+  }
+
+  handledOk(streamSeq: number): void {
+    this.acked++;
+    const slot = this.handledNext++ % HANDLED_MEMORY;
+    if (this.handledNext > HANDLED_MEMORY) this.handled.delete(this.handledOrder[slot]!);
+    this.handledOrder[slot] = streamSeq;
+    this.handled.add(streamSeq);
   }
 
   async start(): Promise<void> {
@@ -553,7 +566,15 @@ class Inlet {
     t.received++;
     this.received++;
     const attempt = msg.info.deliveryCount;
-    if (attempt > 1) t.redelivered++;
+    if (attempt > 1) {
+      t.redelivered++;
+      if (this.handled.has(msg.seq)) {
+        // Handled here already; only the acknowledgement was lost (an outage): acknowledge again.
+        t.drop('DUPLICATE');
+        msg.ack();
+        return;
+      }
+    }
     const decoded = decodeSignal(this.topic, msg.data, msg.headers, t.settings.maxEventBytes, msg.seq, msg.info.timestampNanos / 1e6);
     if (typeof decoded === 'string') {
       t.drop(decoded);
