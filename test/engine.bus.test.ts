@@ -31,11 +31,14 @@ test('a plain NATS client publishes signals palisade subscribers receive, and re
   // No priority header means normal; no sequence means the stream sequence stands in.
   await js.publish(`${opts('x').subjectPrefix}.trade_signal`, JSON.stringify({ token: 'WIF', action: 'SELL' }));
   await waitFor('two signals from the plain client', () => got.length === 2);
+  // Two publishers as far as order goes (a sequenced one, an unsequenced one): no order between them.
+  got.sort((x, y) => String(x.token).localeCompare(String(y.token)));
   assert.deepEqual(
     got.map((e) => [e.token, e.priority, e.topic]),
     [['BONK', 'critical', 'trade_signal'], ['WIF', 'normal', 'trade_signal']],
   );
   assert.equal(got[0]!.sequence, 7);
+  assert.equal(typeof got[1]!.sequence, 'number');
 
   // The other direction: palisade publishes, the plain client reads body and headers from the stream.
   assert.equal(bus.publish('exit_signal', { token: 'BONK', sequence: 42 }, 'critical'), true);
@@ -182,6 +185,7 @@ test('hostile messages on the wire are counted by reason and skipped; the next g
   await js.publish(subject, JSON.stringify({ sequence: -3 }));
   await js.publish(subject, JSON.stringify({ sequence: 'NaN' }));
   await js.publish(subject, JSON.stringify({ sequence: 1, __proto__: { polluted: true } }), { headers: hdr('Palisade-Publisher', 'p'.repeat(300)) });
+  await js.publish(subject, JSON.stringify({ stale: true, expiresAt: 1 }));
   await js.publish(subject, JSON.stringify({ ok: true, sequence: 9 }));
   await waitFor('the good message', () => got.length === 1);
   const d = bus.getStats().engine!.dropped;
@@ -190,6 +194,7 @@ test('hostile messages on the wire are counted by reason and skipped; the next g
   assert.equal(d.TOO_LARGE, 1);
   assert.equal(d.BAD_HEADER, 2);
   assert.equal(d.BAD_SEQUENCE, 2);
+  assert.equal(d.EXPIRED, 1);
   assert.deepEqual(got, [9]);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   await nc.close();
@@ -248,4 +253,30 @@ test('bad engine options are typed errors that never echo a password; an unreach
   assert.equal(bus.getStats().engine!.outboxDepth, 1);
   await bus.close();
   assert.equal(bus.getStats().engine!.dropped.BUS_CLOSED, 1);
+});
+
+test('order from the wire: one publisher\'s events out of stream order are put back in sequence order; a duplicate is counted, not handled', async () => {
+  const opts = uniqueEngine(server.url);
+  const bus = new SignalBus({ nats: opts('strat'), reorderWindowMs: 200 });
+  await bus.ready();
+  const got: number[] = [];
+  await bus.subscribe('t', (e) => void got.push(e.sequence)).ready;
+  const { nc, js } = await plainClient();
+  const subject = `${opts('x').subjectPrefix}.t`;
+  const send = async (sequence: number, publisher: string) => {
+    const h = headers();
+    h.set('Palisade-Publisher', publisher);
+    await js.publish(subject, JSON.stringify({ sequence }), { headers: h });
+  };
+  // As a retry after an outage would store them: 6 before 5, 8 before 7; then 7 again.
+  for (const s of [6, 5, 8, 7]) await send(s, 'feed-a');
+  await send(7, 'feed-a');
+  // Another publisher's sequences are its own, not stale against feed-a's.
+  await send(1, 'feed-b');
+  await waitFor('five events', () => got.length === 5);
+  await waitFor('the duplicate counted', () => bus.getStats().engine!.dropped.DUPLICATE === 1);
+  assert.deepEqual(got.filter((s) => s >= 5), [5, 6, 7, 8]);
+  assert.ok(got.includes(1));
+  await nc.close();
+  await bus.close();
 });

@@ -58,6 +58,8 @@ export const ENGINE_DROP_REASONS = [
   'DUPLICATE',
   /** A remote event older than what its publisher's order had passed (acknowledged, not handled). */
   'STALE',
+  /** Past its `expiresAt` when it arrived from the engine (acknowledged, not handled). */
+  'EXPIRED',
   /** Still in the outbox when the bus closed. */
   'BUS_CLOSED',
 ] as const;
