@@ -84,7 +84,7 @@ function settings(o: NatsBusOptions): Settings {
     duplicateWindowMs: ms('duplicateWindowMs', 120_000, 100),
     storage,
     outboxSize: opt('outboxSize', 10_000, 1, 10_000_000),
-    maxInflight: opt('maxInflightPublishes', 256, 1, 65_536),
+    maxInflight: opt('maxInflightPublishes', 1024, 1, 65_536),
     publishTimeoutMs: ms('publishTimeoutMs', 2000, 10),
     maxEventBytes: opt('maxEventBytes', 65_536, 64, 64 * 1024 * 1024),
     maxAckPending: opt('maxAckPending', 1000, 1, 1_000_000),
