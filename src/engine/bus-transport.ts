@@ -10,13 +10,13 @@
  *   throw), or after `maxAttempts` a dead letter and a term.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
 import { headers as makeHeaders, nanos } from '@nats-io/transport-node';
 import type { BusContext, Subscriber } from '../bus/context.ts';
 import { R } from '../bus/counters.ts';
 import { Router } from '../bus/router.ts';
 import { Topic } from '../bus/topic.ts';
-import { PRIORITY_NAMES, type Priority, type SubscriberStats } from '../bus/types.ts';
+import type { Priority, SubscriberStats } from '../bus/types.ts';
 import { ConfigError } from '../errors.ts';
 import { redactText } from '../log/index.ts';
 import { integer, timeoutMs } from '../validate.ts';
@@ -128,7 +128,7 @@ export class BusTransport {
   constructor(
     options: NatsBusOptions,
     private readonly ctx: BusContext,
-    private readonly reorderWindowMs: number,
+    reorderWindowMs: number,
     private readonly maxQueueSize: number,
   ) {
     this.s = settings(options);
@@ -282,7 +282,9 @@ export class BusTransport {
 
   stats(): EngineStats {
     const dropped = {} as Record<EngineDropReason, number>;
-    ENGINE_DROP_REASONS.forEach((r, i) => (dropped[r] = this.drops[i]!));
+    ENGINE_DROP_REASONS.forEach((r, i) => {
+      dropped[r] = this.drops[i]!;
+    });
     const ob = this.outbox;
     return {
       connected: this.conn?.connected ?? false,
@@ -442,7 +444,7 @@ export class BusTransport {
 
   private async ensureStream(name: string, subject: string, maxAgeMs: number): Promise<void> {
     const jsm = this.connection.jsm;
-    let info;
+    let info: StreamInfo | undefined;
     try {
       info = await jsm.streams.info(name);
     } catch (err) {
