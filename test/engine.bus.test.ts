@@ -247,6 +247,10 @@ test('bad engine options are typed errors that never echo a password; an unreach
   ];
   for (const nats of bad) assert.throws(() => new SignalBus({ nats: nats as never }), typed('CONFIG_INVALID'), JSON.stringify(nats));
 
+  const tooBig = new SignalBus({ nats: { servers: server.url, name: 'a', maxEventBytes: 64 * 1024 * 1024 } });
+  await assert.rejects(tooBig.ready(), (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_SETUP_FAILED' && /max_payload/.test(e.message));
+  await tooBig.close();
+
   const bus = new SignalBus({ nats: { servers: 'nats://trader:hunter2@127.0.0.1:1', name: 'a', connectTimeoutMs: 500 } });
   // Local delivery works while the engine was never reached; the events wait (bounded) for it.
   const got: unknown[] = [];

@@ -80,7 +80,8 @@ function settings(o: NatsBusOptions): Settings {
     name,
     prefix,
     stream,
-    retentionMs: ms('retentionMs', 24 * 3600_000, 1000),
+    // A retention is not a timer: it may exceed Node's timer limit (up to ten years).
+    retentionMs: integer('nats.retentionMs', o.retentionMs ?? 24 * 3600_000, 1000, 10 * 365 * 24 * 3600_000),
     duplicateWindowMs: ms('duplicateWindowMs', 120_000, 100),
     storage,
     outboxSize: opt('outboxSize', 10_000, 1, 10_000_000),
@@ -425,6 +426,12 @@ export class BusTransport {
       throw new EngineError('ENGINE_CLOSED', 'the signal bus closed before the engine connection was ready');
     }
     this.conn = conn;
+    const maxPayload = conn.nc.info?.max_payload ?? Infinity;
+    if (s.maxEventBytes + 1024 > maxPayload) {
+      // Otherwise every large event would fail to publish forever and hold the outbox behind it.
+      await conn.close();
+      throw new EngineError('ENGINE_SETUP_FAILED', `nats.maxEventBytes ${s.maxEventBytes} (+1 KiB for headers) exceeds the server's max_payload ${maxPayload}`);
+    }
     try {
       await this.ensureStream(s.stream, `${s.prefix}.>`, s.retentionMs);
       await this.ensureStream(s.deadStream, `${s.deadPrefix}.>`, s.retentionMs * 7);
