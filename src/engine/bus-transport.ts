@@ -439,7 +439,21 @@ export class BusTransport {
       await conn.close();
       throw err;
     }
-    const outbox = new Outbox(conn.js, { capacity: s.outboxSize, maxInflight: s.maxInflight, publishTimeoutMs: s.publishTimeoutMs, retryDelayMs: 100 }, this.ctx.clock, this.ctx.logger);
+    const outbox = new Outbox(
+      conn.js,
+      {
+        capacity: s.outboxSize,
+        maxInflight: s.maxInflight,
+        publishTimeoutMs: s.publishTimeoutMs,
+        retryDelayMs: 100,
+        onRejected: (item, err) => {
+          this.drop('REJECTED_BY_ENGINE');
+          this.ctx.logger.error({ subject: item.subject, msgId: item.msgId, err: redactText(errMessage(err)) }, 'the engine refused a signal; it is not retried');
+        },
+      },
+      this.ctx.clock,
+      this.ctx.logger,
+    );
     conn.onStatus((status) => {
       if (status === 'disconnected') outbox.pause();
       else if (status === 'reconnected') outbox.resume();
