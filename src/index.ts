@@ -20,6 +20,9 @@ export * from './runtime/index.ts';
 // bus
 export * from './bus/index.ts';
 
+// engine (NATS JetStream)
+export * from './engine/index.ts';
+
 // rpc
 export {
   RpcConnectionPool,
