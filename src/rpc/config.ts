@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../errors.ts';
 import { redactUrl } from '../log/redact.ts';
+import type { SharedHealthConfig } from '../engine/shared-health.ts';
 
 export interface PoolEndpointConfig {
   /** Defaults to the URL's host. */
@@ -49,6 +50,8 @@ export interface RpcPoolInputConfig {
    * methods (getProgramAccounts, getBlock, ...) are not watched.
    */
   stallAfterMs?: number;
+  /** Share breaker transitions and 429 rests with other processes over a JetStream KV bucket (src/engine/shared-health.ts). */
+  shared?: SharedHealthConfig;
 }
 
 export interface NormalizedEndpoint {
@@ -76,7 +79,7 @@ export interface NormalizedPoolConfig {
 }
 
 export const MAX_ENDPOINTS = 31;
-const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs']);
+const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs', 'shared']);
 const ENDPOINT_KEYS = new Set(['name', 'url', 'wsUrl', 'weight', 'tier', 'rateLimitRps', 'timeoutMs']);
 const BREAKER_KEYS = new Set(['failureThreshold', 'cooldownMs', 'jitterRatio']);
 

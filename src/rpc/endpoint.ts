@@ -294,6 +294,8 @@ export class RpcEndpoint {
    */
   async probe(): Promise<void> {
     if (this.probing || this.closed) return;
+    // Shared health: an OPEN endpoint is probed only by the process holding its probe lease.
+    if (this.health.probeBlocked(this.i)) return;
     const state = this.breaker.getState();
     if (state === 'OPEN') return;
     const now = this.clock.now();

@@ -1,0 +1,649 @@
+/**
+ * Endpoint health shared by every process that uses the same RPC providers, over a JetStream KV
+ * bucket. Each process reports its own breaker transitions and 429 rests; a watch on the bucket
+ * writes what the others report into the pool's health table, so all stop routing to an endpoint
+ * soon after one of them finds it dead or rate-limited.
+ *
+ * Keys (KV watch filters match whole tokens, so each part is its own token):
+ *   ep.<id>.state  {"v":1,"state":"OPEN"|"CLOSED","until":ms,"by":process,"at":ms,"endpoint":name}
+ *   ep.<id>.rest   {"v":1,"until":ms,"by":process,"at":ms,"endpoint":name}
+ *   ep.<id>.probe  {"v":1,"until":ms,"by":process,"at":ms}  — the probe lease
+ * `<id>` is a hash of the endpoint URL, so processes that name a provider differently still share
+ * it and an API key in the URL never reaches the bucket.
+ *
+ * One probe at a time: while an endpoint is OPEN, no process's prober may send (the health
+ * table's probe gate). When the OPEN report's cooldown has passed, a process whose own breaker is
+ * not OPEN takes the lease with a compare-and-set on the key's revision (create when absent,
+ * update at the read revision when expired); only the holder's gate opens. Its probe's result is
+ * written back (CLOSED, or OPEN with a new cooldown) and the lease released.
+ *
+ * Engine down: every process falls back to its own view (shared OPEN and gates cleared; rests
+ * already received expire on their own) and says so in stats; what it reports meanwhile is kept
+ * and written on reconnection, after the watch has re-read the bucket.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Clock, TimerHandle } from '../clock.ts';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../log/index.ts';
+import { redactText, redactUrl } from '../log/redact.ts';
+import type { NormalizedEndpoint } from '../rpc/config.ts';
+import { STATE_CLOSED, STATE_OPEN, STATE_HALF_OPEN, type HealthTable } from '../rpc/health.ts';
+import type { SharedHealthLink, SharedHealthStats } from '../rpc/shared-link.ts';
+import { timeoutMs } from '../validate.ts';
+import type { KV, NatsConnection } from './health-connection.ts';
+
+export interface SharedHealthConfig {
+  nats: {
+    /** One URL or several (nats://host:port). */
+    servers: string | string[];
+    /** Connection name shown by the server (default: palisade-health-<processId>). */
+    name?: string;
+    /** How long ready() waits for the engine before falling back to the local view (default 2000 ms). */
+    connectTimeoutMs?: number;
+    /** Delay between reconnect attempts (default 250 ms). */
+    reconnectTimeWaitMs?: number;
+  };
+  /** KV bucket name (default 'palisade_endpoint_health'); created when absent. */
+  bucket?: string;
+  /** This process in the bucket's records (default host-pid-random). */
+  processId?: string;
+  /** How long a probe lease holds (default: 2 × healthIntervalMs + attemptTimeoutMs). */
+  leaseMs?: number;
+}
+
+export interface NormalizedSharedHealthConfig {
+  servers: string[];
+  name: string;
+  connectTimeoutMs: number;
+  reconnectTimeWaitMs: number;
+  bucket: string;
+  processId: string;
+  leaseMs: number | undefined;
+}
+
+const SHARED_KEYS = new Set(['nats', 'bucket', 'processId', 'leaseMs']);
+const NATS_KEYS = new Set(['servers', 'name', 'connectTimeoutMs', 'reconnectTimeWaitMs']);
+const BUCKET_RE = /^[-\w]{1,64}$/;
+const PROCESS_RE = /^[-\w.:]{1,100}$/;
+/** Larger than any record palisade writes: anything bigger is another writer's garbage. */
+const MAX_VALUE_BYTES = 1024;
+/** A reported cooldown or rest longer than this is not believed (it would hold an endpoint out for good). */
+const MAX_HOLD_MS = 60 * 60_000;
+/** How often the lease holder looks at its prober's counters for the probe's result. */
+const PROBE_WATCH_MS = 10;
+/** Timeout of one KV write: short, so an outage the client has not noticed yet fails fast. */
+const WRITE_TIMEOUT_MS = 1000;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Validates `shared` at the boundary: every error is a ConfigError naming the key (URLs redacted). */
+export function normalizeSharedHealthConfig(input: unknown): NormalizedSharedHealthConfig {
+  if (!isObject(input)) throw new ConfigError('shared', input, 'an object { nats: { servers }, bucket? }');
+  for (const k of Object.keys(input)) if (!SHARED_KEYS.has(k)) throw new ConfigError(`shared.${k}`, input[k], `a known option (${[...SHARED_KEYS].join(', ')})`);
+  const nats = input['nats'];
+  if (!isObject(nats)) throw new ConfigError('shared.nats', nats, 'an object { servers }');
+  for (const k of Object.keys(nats)) if (!NATS_KEYS.has(k)) throw new ConfigError(`shared.nats.${k}`, nats[k], `a known option (${[...NATS_KEYS].join(', ')})`);
+  const raw = nats['servers'];
+  const list = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(list) || list.length === 0 || list.length > 32) throw new ConfigError('shared.nats.servers', raw, 'a nats:// URL or a non-empty array of them');
+  const servers = list.map((s: unknown, i) => {
+    const ok = typeof s === 'string' && s.length <= 2048 && URL.canParse(s.includes('://') ? s : `nats://${s}`);
+    if (!ok) throw new ConfigError(`shared.nats.servers[${i}]`, typeof s === 'string' ? redactText(s) : s, 'a nats://host:port URL');
+    const u = new URL((s as string).includes('://') ? (s as string) : `nats://${s as string}`);
+    if (!['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol) || u.hostname === '') {
+      throw new ConfigError(`shared.nats.servers[${i}]`, redactUrl(s as string), 'a nats://host:port URL');
+    }
+    return s as string;
+  });
+  const bucket = input['bucket'] ?? 'palisade_endpoint_health';
+  if (typeof bucket !== 'string' || !BUCKET_RE.test(bucket)) throw new ConfigError('shared.bucket', bucket, 'a KV bucket name of letters, digits, - and _ (at most 64)');
+  const processId = input['processId'] ?? `${hostname().replace(/[^-\w]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  if (typeof processId !== 'string' || !PROCESS_RE.test(processId)) throw new ConfigError('shared.processId', processId, 'letters, digits, - _ . : (at most 100)');
+  const name = nats['name'] ?? `palisade-health-${processId}`;
+  if (typeof name !== 'string' || name === '' || name.length > 200) throw new ConfigError('shared.nats.name', name, 'a non-empty string (at most 200)');
+  const leaseMs = input['leaseMs'];
+  return {
+    servers,
+    name,
+    connectTimeoutMs: nats['connectTimeoutMs'] === undefined ? 2000 : timeoutMs('shared.nats.connectTimeoutMs', nats['connectTimeoutMs']),
+    reconnectTimeWaitMs: nats['reconnectTimeWaitMs'] === undefined ? 250 : timeoutMs('shared.nats.reconnectTimeWaitMs', nats['reconnectTimeWaitMs'], { min: 10 }),
+    bucket,
+    processId,
+    leaseMs: leaseMs === undefined ? undefined : timeoutMs('shared.leaseMs', leaseMs, { min: 10 }),
+  };
+}
+
+/** The key token of an endpoint: a hash of its full URL (never the URL, which may hold an API key). */
+export function endpointKeyId(url: string): string {
+  return createHash('sha256').update(url).digest('hex').slice(0, 16);
+}
+
+export interface SharedHealthContext {
+  endpoints: readonly NormalizedEndpoint[];
+  health: HealthTable;
+  clock: Clock;
+  logger: Logger;
+  /** The pool's breaker cooldown: how long a failed lease probe holds the endpoint OPEN again. */
+  cooldownMs: number;
+  healthIntervalMs: number;
+  attemptTimeoutMs: number;
+}
+
+interface StateRecord {
+  state: 'OPEN' | 'CLOSED';
+  until: number;
+  by: string;
+  at: number;
+}
+interface TimedRecord {
+  until: number;
+  by: string;
+  at: number;
+}
+
+interface Lease {
+  revision: number;
+  until: number;
+  probes: number;
+  probeFailures: number;
+}
+
+interface EndpointShare {
+  readonly index: number;
+  readonly name: string;
+  readonly key: string;
+  /** The bucket's OPEN report (ours or another's); undefined when CLOSED. */
+  open: StateRecord | undefined;
+  restUntil: number;
+  lease: Lease | undefined;
+  leaseBy: string | undefined;
+  leaseTrying: boolean;
+  leaseTimer: TimerHandle | undefined;
+  /** What this process still has to write (latest wins), kept while the engine is down. */
+  pendingState: StateRecord | undefined;
+  pendingRest: TimedRecord | undefined;
+}
+
+export class SharedEndpointHealth implements SharedHealthLink {
+  readonly config: NormalizedSharedHealthConfig;
+  private readonly ctx: SharedHealthContext;
+  private readonly shares: EndpointShare[];
+  private readonly byId = new Map<string, EndpointShare>();
+  private readonly leaseMs: number;
+  private nc: NatsConnection | undefined;
+  private kv: KV | undefined;
+  private watchStop: (() => void) | undefined;
+  private starting: Promise<void> | undefined;
+  private connected = false;
+  private closed = false;
+  private lastError: string | undefined;
+  private probeWatch: ReturnType<typeof setInterval> | undefined;
+  private readonly counts = {
+    reconnects: 0,
+    resyncs: 0,
+    published: 0,
+    publishErrors: 0,
+    received: 0,
+    invalid: {} as Record<string, number>,
+    leases: { won: 0, lost: 0, released: 0, expired: 0 },
+    probesLed: { ok: 0, failed: 0 },
+    lastPropagationMs: undefined as number | undefined,
+  };
+
+  constructor(input: unknown, ctx: SharedHealthContext) {
+    this.config = normalizeSharedHealthConfig(input);
+    this.ctx = ctx;
+    this.leaseMs = this.config.leaseMs ?? 2 * ctx.healthIntervalMs + ctx.attemptTimeoutMs;
+    this.shares = ctx.endpoints.map((ep) => {
+      const id = endpointKeyId(ep.url);
+      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined };
+      this.byId.set(id, s);
+      return s;
+    });
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.connectOrFallBack();
+    return this.starting;
+  }
+
+  /** Waits up to connectTimeoutMs; past it the pool runs on its own view while connecting goes on. */
+  private async connectOrFallBack(): Promise<void> {
+    const connected = this.connectLoop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.config.connectTimeoutMs);
+      timer.unref();
+    });
+    const first = await Promise.race([connected.then(() => 'done' as const), timedOut]);
+    clearTimeout(timer);
+    if (first === 'timeout') {
+      this.lastError ??= `engine not reachable within ${this.config.connectTimeoutMs} ms`;
+      this.ctx.logger.warn({ servers: this.config.servers.map(redactUrl), bucket: this.config.bucket, err: this.lastError }, "shared endpoint health: engine not reachable yet; using this process's own view until it is");
+    }
+  }
+
+  /** Tries until connected or closed; failures leave the pool on its own view, said so in stats. */
+  private async connectLoop(): Promise<void> {
+    const { openHealthConnection } = await import('./health-connection.ts');
+    for (let attempt = 1; !this.closed; attempt++) {
+      try {
+        const nc = await openHealthConnection({ servers: this.config.servers, name: this.config.name, reconnectTimeWaitMs: this.config.reconnectTimeWaitMs });
+        await this.attach(nc);
+        return;
+      } catch (err) {
+        this.lastError = describe(err);
+        if (attempt === 1) this.ctx.logger.warn({ err: this.lastError }, "shared endpoint health: cannot connect to the engine; retrying, using this process's own view");
+      }
+      await new Promise<void>((resolve) => setTimeout(resolve, this.config.reconnectTimeWaitMs).unref());
+    }
+  }
+
+  private async attach(nc: NatsConnection): Promise<void> {
+    if (this.closed) {
+      await nc.close().catch(() => undefined);
+      return;
+    }
+    try {
+      const { openHealthBucket } = await import('./health-connection.ts');
+      this.kv = await openHealthBucket(nc, this.config.bucket);
+    } catch (err) {
+      await nc.close().catch(() => undefined);
+      throw err;
+    }
+    this.nc = nc;
+    void this.followStatus(nc);
+    await this.resync();
+    this.ctx.logger.info({ bucket: this.config.bucket, server: nc.info?.version }, 'shared endpoint health: connected');
+  }
+
+  private async followStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (this.closed) return;
+      if (s.type === 'disconnect') this.goDown('engine connection lost');
+      else if (s.type === 'reconnect') {
+        this.counts.reconnects++;
+        if (this.kv) {
+          void this.resync().catch((err: unknown) => {
+            this.lastError = describe(err);
+            this.ctx.logger.warn({ err: this.lastError }, 'shared endpoint health: resync failed');
+          });
+        }
+      }
+    }
+  }
+
+  /** Engine unreachable: this process decides alone until it is back. */
+  private goDown(why: string): void {
+    if (!this.connected) return;
+    this.connected = false;
+    this.lastError = why;
+    this.watchStop?.();
+    this.watchStop = undefined;
+    for (const s of this.shares) {
+      this.dropLease(s);
+      this.applyGate(s);
+    }
+    this.ctx.logger.warn({ bucket: this.config.bucket }, 'shared endpoint health: engine down; each process uses its own view');
+  }
+
+  /** Re-reads the whole bucket (the watch delivers every key's last value first), then writes what is pending. */
+  private async resync(): Promise<void> {
+    const kv = this.kv;
+    if (!kv || this.closed) return;
+    this.watchStop?.();
+    // What others reported before the outage is read again from the bucket, not trusted from memory.
+    for (const s of this.shares) if (s.open && s.open.by !== this.config.processId) s.open = undefined;
+    const watch = await kv.watch({ key: 'ep.>' });
+    this.watchStop = () => watch.stop();
+    void (async () => {
+      for await (const e of watch) this.onEntry(e.key, e.operation, e.value, e.revision, e.isUpdate);
+    })().catch((err: unknown) => {
+      this.lastError = describe(err);
+    });
+    this.connected = true;
+    this.counts.resyncs++;
+    const now = this.ctx.clock.now();
+    for (const s of this.shares) {
+      const i = s.index;
+      // Facts that still hold are written again: the bucket may have lost them with the engine's store.
+      if (this.ctx.health.state(i) === STATE_OPEN && !s.pendingState) s.pendingState = this.record('OPEN', this.ctx.health.openUntil(i));
+      const rest = this.ctx.health.rateLimitedUntil(i);
+      if (rest > now && !s.pendingRest) s.pendingRest = { until: rest, by: this.config.processId, at: now };
+      if (s.pendingState) this.writeState(s, s.pendingState);
+      if (s.pendingRest) this.writeRest(s, s.pendingRest);
+      this.applyGate(s);
+    }
+  }
+
+  // --- what the pool reports ---
+
+  breakerChanged(index: number, state: number, openUntil: number): void {
+    const s = this.shares[index];
+    if (!s || this.closed) return;
+    if (state === STATE_OPEN) {
+      const rec = this.record('OPEN', openUntil);
+      s.open = rec;
+      this.writeState(s, rec);
+    } else if (state === STATE_CLOSED) {
+      const wasOpen = s.open !== undefined;
+      s.open = undefined;
+      if (wasOpen || s.lease) this.writeState(s, this.record('CLOSED', 0));
+      this.releaseLease(s);
+    } else if (state === STATE_HALF_OPEN) {
+      void this.tryLease(s);
+    }
+    this.applyGate(s);
+  }
+
+  rateLimited(index: number, until: number): void {
+    const s = this.shares[index];
+    if (!s || this.closed || !(until > this.ctx.clock.now())) return;
+    this.writeRest(s, { until, by: this.config.processId, at: this.ctx.clock.now() });
+  }
+
+  private record(state: 'OPEN' | 'CLOSED', until: number): StateRecord {
+    return { state, until, by: this.config.processId, at: this.ctx.clock.now() };
+  }
+
+  private writeState(s: EndpointShare, rec: StateRecord): void {
+    s.pendingState = rec;
+    this.write(`${s.key}.state`, { v: 1, ...rec, endpoint: s.name }, () => {
+      if (s.pendingState === rec) s.pendingState = undefined;
+    });
+  }
+
+  private writeRest(s: EndpointShare, rec: TimedRecord): void {
+    if (s.pendingRest && s.pendingRest.until >= rec.until && s.pendingRest !== rec) return;
+    s.pendingRest = rec;
+    this.write(`${s.key}.rest`, { v: 1, ...rec, endpoint: s.name }, () => {
+      if (s.pendingRest === rec) s.pendingRest = undefined;
+    });
+  }
+
+  /** Writes when connected; otherwise the record stays pending for the next resync. */
+  private write(key: string, value: Record<string, unknown>, done: () => void): void {
+    const kv = this.kv;
+    if (!kv || !this.connected) return;
+    kv.put(key, JSON.stringify(value), { timeout: WRITE_TIMEOUT_MS }).then(
+      () => {
+        this.counts.published++;
+        done();
+      },
+      (err: unknown) => {
+        this.counts.publishErrors++;
+        this.lastError = describe(err);
+        this.ctx.logger.warn({ key, err: this.lastError }, 'shared endpoint health: write failed; kept for the next resync');
+      },
+    );
+  }
+
+  // --- what other processes report ---
+
+  private onEntry(key: string, op: string, value: Uint8Array, revision: number, isUpdate: boolean): void {
+    const parts = key.split('.');
+    const kind = parts[2];
+    if (parts.length !== 3 || parts[0] !== 'ep' || (kind !== 'state' && kind !== 'rest' && kind !== 'probe')) return this.invalid('bad_key', key);
+    const s = this.byId.get(parts[1]!);
+    if (!s) return; // another pool's endpoint
+    if (op !== 'PUT') {
+      if (kind === 'probe') s.leaseBy = undefined;
+      else if (kind === 'state' && s.open && s.open.by !== this.config.processId) {
+        s.open = undefined;
+        this.applyGate(s);
+      }
+      return;
+    }
+    const rec = this.parse(kind, value, key);
+    if (!rec) return;
+    if (kind === 'probe') {
+      s.leaseBy = rec.until > this.ctx.clock.now() ? rec.by : undefined;
+      if (rec.by === this.config.processId && s.lease && s.lease.revision !== revision && revision > s.lease.revision) {
+        // Our lease was taken over after it expired.
+        this.dropLease(s);
+        this.applyGate(s);
+      }
+      return;
+    }
+    if (rec.by === this.config.processId) return; // our own write, already applied
+    this.counts.received++;
+    const now = this.ctx.clock.now();
+    if (kind === 'rest') {
+      if (rec.until > s.restUntil) s.restUntil = rec.until;
+      if (rec.until > this.ctx.health.sharedRestUntil(s.index)) this.ctx.health.setSharedRestUntil(s.index, rec.until);
+      return;
+    }
+    if ((rec as StateRecord).state === 'OPEN') {
+      s.open = rec as StateRecord;
+      if (isUpdate) this.counts.lastPropagationMs = Math.max(0, now - rec.at);
+      this.ctx.logger.info({ endpoint: s.name, by: rec.by, until: rec.until }, 'shared endpoint health: another process reports the endpoint OPEN');
+      this.scheduleLease(s);
+    } else {
+      s.open = undefined;
+      this.releaseLease(s);
+    }
+    this.applyGate(s);
+  }
+
+  private parse(kind: 'state' | 'rest' | 'probe', value: Uint8Array, key: string): (TimedRecord & { state?: string }) | undefined {
+    if (value.length > MAX_VALUE_BYTES) return this.invalid('too_large', key);
+    let v: unknown;
+    try {
+      v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(value));
+    } catch {
+      return this.invalid('not_json', key);
+    }
+    if (!isObject(v) || v['v'] !== 1) return this.invalid('bad_shape', key);
+    const { until, by, at, state } = v;
+    if (typeof by !== 'string' || by === '' || by.length > 100) return this.invalid('bad_shape', key);
+    if (typeof until !== 'number' || !Number.isFinite(until) || until < 0 || typeof at !== 'number' || !Number.isFinite(at)) return this.invalid('bad_time', key);
+    if (until > this.ctx.clock.now() + MAX_HOLD_MS) return this.invalid('bad_time', key);
+    if (kind === 'state' && state !== 'OPEN' && state !== 'CLOSED') return this.invalid('bad_state', key);
+    return { until, by, at, ...(typeof state === 'string' ? { state } : {}) };
+  }
+
+  private invalid(reason: string, key: string): undefined {
+    const n = (this.counts.invalid[reason] = (this.counts.invalid[reason] ?? 0) + 1);
+    if (n === 1 || n % 100 === 0) this.ctx.logger.warn({ reason, key: redactText(key).slice(0, 200), count: n }, 'shared endpoint health: invalid record ignored');
+    return undefined;
+  }
+
+  // --- the probe gate and lease ---
+
+  /** Writes this process's view of one endpoint into the health table the pool and prober read. */
+  private applyGate(s: EndpointShare): void {
+    const h = this.ctx.health;
+    if (!this.connected) {
+      h.setSharedOpen(s.index, false);
+      h.setProbeBlocked(s.index, false);
+      return;
+    }
+    h.setSharedOpen(s.index, s.open !== undefined && s.open.by !== this.config.processId);
+    h.setProbeBlocked(s.index, s.open !== undefined && s.lease === undefined);
+  }
+
+  private scheduleLease(s: EndpointShare): void {
+    if (s.leaseTimer !== undefined) this.ctx.clock.clearTimeout(s.leaseTimer);
+    s.leaseTimer = undefined;
+    if (!s.open || this.closed) return;
+    const wait = Math.max(0, s.open.until - this.ctx.clock.now());
+    s.leaseTimer = this.ctx.clock.setTimeout(() => {
+      s.leaseTimer = undefined;
+      void this.tryLease(s);
+    }, wait);
+  }
+
+  /**
+   * Takes the probe lease when the OPEN report's cooldown has passed and this process can probe
+   * (its own breaker is not OPEN). Compare-and-set: create when there is no live lease, update at
+   * the revision read when the holder's lease expired; losing either race means someone else probes.
+   */
+  private async tryLease(s: EndpointShare): Promise<void> {
+    const kv = this.kv;
+    const now = this.ctx.clock.now();
+    if (!kv || !this.connected || this.closed || !s.open || s.lease || s.leaseTrying) return;
+    if (now < s.open.until) return this.scheduleLease(s);
+    if (this.ctx.health.state(s.index) === STATE_OPEN) return; // our breaker asks again when it turns HALF_OPEN
+    s.leaseTrying = true;
+    const key = `${s.key}.probe`;
+    const value = JSON.stringify({ v: 1, until: now + this.leaseMs, by: this.config.processId, at: now });
+    try {
+      const cur = await kv.get(key);
+      let revision: number;
+      if (!cur || cur.operation !== 'PUT') {
+        revision = await kv.create(key, value);
+      } else {
+        const held = this.parse('probe', cur.value, key);
+        if (held && held.until > this.ctx.clock.now() && held.by !== this.config.processId) {
+          this.counts.leases.lost++;
+          s.leaseBy = held.by;
+          this.retryLeaseAfter(s, held.until - this.ctx.clock.now());
+          return;
+        }
+        revision = await kv.update(key, value, cur.revision);
+      }
+      if (!this.connected || !s.open) {
+        // The picture changed while we were asking: give it straight back.
+        await kv.delete(key, { previousSeq: revision }).catch(() => undefined);
+        return;
+      }
+      const h = this.ctx.health;
+      s.lease = { revision, until: now + this.leaseMs, probes: h.probes(s.index), probeFailures: h.probeFailures(s.index) };
+      s.leaseBy = this.config.processId;
+      this.counts.leases.won++;
+      this.ctx.logger.info({ endpoint: s.name, leaseMs: this.leaseMs }, 'shared endpoint health: probe lease taken; this process probes recovery');
+      this.applyGate(s);
+      this.watchProbes();
+    } catch (err) {
+      // "wrong last sequence": another process won the compare-and-set.
+      this.counts.leases.lost++;
+      if (!/wrong last sequence|key exists/i.test(String((err as Error)?.message))) this.lastError = describe(err);
+      this.retryLeaseAfter(s, this.ctx.healthIntervalMs);
+    } finally {
+      s.leaseTrying = false;
+    }
+  }
+
+  private retryLeaseAfter(s: EndpointShare, ms: number): void {
+    if (s.leaseTimer !== undefined) this.ctx.clock.clearTimeout(s.leaseTimer);
+    s.leaseTimer = this.ctx.clock.setTimeout(() => {
+      s.leaseTimer = undefined;
+      void this.tryLease(s);
+    }, Math.max(1, Math.min(ms, MAX_HOLD_MS)));
+  }
+
+  /** While a lease is held, watches the prober's counters for its result (the prober may run in a worker). */
+  private watchProbes(): void {
+    if (this.probeWatch !== undefined) return;
+    this.probeWatch = setInterval(() => {
+      let holding = false;
+      for (const s of this.shares) if (s.lease) holding = this.checkLease(s) || holding;
+      if (!holding) {
+        clearInterval(this.probeWatch);
+        this.probeWatch = undefined;
+      }
+    }, PROBE_WATCH_MS);
+    this.probeWatch.unref();
+  }
+
+  /** Returns whether the lease is still held. */
+  private checkLease(s: EndpointShare): boolean {
+    const lease = s.lease!;
+    const h = this.ctx.health;
+    const now = this.ctx.clock.now();
+    if (h.probes(s.index) > lease.probes) {
+      const failed = h.probeFailures(s.index) > lease.probeFailures;
+      if (failed) {
+        this.counts.probesLed.failed++;
+        // The breaker may have reopened on its own (HALF_OPEN probe); otherwise hold it OPEN for a cooldown.
+        const until = h.state(s.index) === STATE_OPEN ? h.openUntil(s.index) : now + this.ctx.cooldownMs;
+        s.open = this.record('OPEN', until);
+        this.writeState(s, s.open);
+        this.scheduleLease(s);
+      } else {
+        this.counts.probesLed.ok++;
+        s.open = undefined;
+        this.writeState(s, this.record('CLOSED', 0));
+      }
+      this.ctx.logger.info({ endpoint: s.name, recovered: !failed }, 'shared endpoint health: lease probe done');
+      this.releaseLease(s);
+      this.applyGate(s);
+      return false;
+    }
+    if (now >= lease.until) {
+      this.counts.leases.expired++;
+      this.releaseLease(s);
+      this.applyGate(s);
+      this.retryLeaseAfter(s, this.ctx.healthIntervalMs);
+      return false;
+    }
+    return true;
+  }
+
+  private releaseLease(s: EndpointShare): void {
+    const lease = s.lease;
+    if (!lease) return;
+    s.lease = undefined;
+    s.leaseBy = undefined;
+    this.counts.leases.released++;
+    // Only our own revision: if someone took it over meanwhile, theirs stays.
+    void this.kv?.delete(`${s.key}.probe`, { previousSeq: lease.revision }).catch(() => undefined);
+  }
+
+  private dropLease(s: EndpointShare): void {
+    s.lease = undefined;
+    if (s.leaseTimer !== undefined) this.ctx.clock.clearTimeout(s.leaseTimer);
+    s.leaseTimer = undefined;
+  }
+
+  stats(): SharedHealthStats {
+    const now = this.ctx.clock.now();
+    return {
+      connected: this.connected,
+      fallback: !this.connected,
+      lastError: this.lastError,
+      bucket: this.config.bucket,
+      processId: this.config.processId,
+      reconnects: this.counts.reconnects,
+      resyncs: this.counts.resyncs,
+      published: this.counts.published,
+      publishErrors: this.counts.publishErrors,
+      received: this.counts.received,
+      invalid: { ...this.counts.invalid },
+      leases: { ...this.counts.leases },
+      probesLed: { ...this.counts.probesLed },
+      lastPropagationMs: this.counts.lastPropagationMs,
+      endpoints: this.shares.map((s) => ({
+        name: s.name,
+        sharedOpen: this.ctx.health.sharedOpen(s.index),
+        openBy: s.open?.by,
+        openUntil: s.open?.until ?? 0,
+        restUntil: s.restUntil > now ? s.restUntil : 0,
+        leaseHeld: s.lease !== undefined,
+      })),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.probeWatch !== undefined) clearInterval(this.probeWatch);
+    for (const s of this.shares) {
+      if (s.lease) await this.kv?.delete(`${s.key}.probe`, { previousSeq: s.lease.revision }).catch(() => undefined);
+      this.dropLease(s);
+    }
+    this.watchStop?.();
+    this.connected = false;
+    const nc = this.nc;
+    this.nc = undefined;
+    this.kv = undefined;
+    if (nc) await nc.close().catch(() => undefined);
+  }
+}
+
+function describe(err: unknown): string {
+  return redactText(String((err as Error)?.message ?? err)).slice(0, 300);
+}
