@@ -165,6 +165,8 @@ interface EndpointShare {
   /** What this process still has to write (latest wins), kept while the engine is down. */
   pendingState: StateRecord | undefined;
   pendingRest: TimedRecord | undefined;
+  /** The latest rest this process has reported, so a burst of 429s writes once. */
+  reportedRestUntil: number;
 }
 
 export class SharedEndpointHealth implements SharedHealthLink {
@@ -199,7 +201,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     this.leaseMs = this.config.leaseMs ?? 2 * ctx.healthIntervalMs + ctx.attemptTimeoutMs;
     this.shares = ctx.endpoints.map((ep) => {
       const id = endpointKeyId(ep.url);
-      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined };
+      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined, reportedRestUntil: 0 };
       this.byId.set(id, s);
       return s;
     });
@@ -325,10 +327,15 @@ export class SharedEndpointHealth implements SharedHealthLink {
     const s = this.shares[index];
     if (!s || this.closed) return;
     if (state === STATE_OPEN) {
+      // Reopened while holding the lease: the HALF_OPEN probe failed.
+      if (s.lease) this.counts.probesLed.failed++;
       const rec = this.record('OPEN', openUntil);
       s.open = rec;
       this.writeState(s, rec);
+      this.releaseLease(s);
+      this.scheduleLease(s);
     } else if (state === STATE_CLOSED) {
+      if (s.lease) this.counts.probesLed.ok++;
       const wasOpen = s.open !== undefined;
       s.open = undefined;
       if (wasOpen || s.lease) this.writeState(s, this.record('CLOSED', 0));
@@ -341,7 +348,8 @@ export class SharedEndpointHealth implements SharedHealthLink {
 
   rateLimited(index: number, until: number): void {
     const s = this.shares[index];
-    if (!s || this.closed || !(until > this.ctx.clock.now())) return;
+    if (!s || this.closed || !(until > this.ctx.clock.now()) || until <= s.reportedRestUntil) return;
+    s.reportedRestUntil = until;
     this.writeRest(s, { until, by: this.config.processId, at: this.ctx.clock.now() });
   }
 
