@@ -1,4 +1,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { BusTransport } from '../engine/bus-transport.ts';
+import { EngineError } from '../engine/errors.ts';
+import type { NatsBusOptions } from '../engine/types.ts';
 import { ConfigError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import type { Supervisor } from '../runtime/index.ts';
@@ -53,6 +56,8 @@ export interface SignalBusOptions {
   clock?: Clock;
   /** Shorthand for a clock whose now() is this (timers stay the system's). */
   now?: () => number;
+  /** Carry signals between processes over NATS JetStream (README: "Beyond one process"). Absent: in-process only. */
+  nats?: NatsBusOptions;
 }
 
 export interface CloseOptions {
@@ -99,6 +104,8 @@ export class SignalBus {
   private supervisor: Supervisor | null;
   private ownsSupervisor = false;
   private readonly busId = ++busCount;
+  /** The NATS JetStream link; null for an in-process bus, whose paths never look at it. */
+  private readonly engine: BusTransport | null = null;
 
   constructor(options: SignalBusOptions = {}) {
     const o = options ?? {};
@@ -125,6 +132,21 @@ export class SignalBus {
       counters: this.counters,
       subscriberIdle: () => self.idleWaiter?.(),
     };
+    if (o.nats !== undefined) {
+      this.engine = new BusTransport(o.nats, this.ctx, this.reorderWindowMs, this.maxQueueSize);
+      // An own property: the in-process bus keeps the prototype's publish untouched.
+      this.publish = this.publishWithEngine;
+    }
+  }
+
+  /** Resolves when the bus can carry events: at once in-process; with `nats`, once connected and its streams exist (rejects with an EngineError otherwise). */
+  ready(): Promise<void> {
+    return this.engine === null ? Promise.resolve() : this.engine.ready();
+  }
+
+  private publishWithEngine(topic: string, event: object, priority: Priority = 'normal'): boolean {
+    if (typeof event === 'object' && event !== null && !Array.isArray(event) && !this.engine!.admit(topic, event)) return false;
+    return SignalBus.prototype.publish.call(this, topic, event, priority);
   }
 
   /**
@@ -198,12 +220,14 @@ export class SignalBus {
     if (this.subscribers.size >= this.maxSubscribers) {
       throw new SignalBusError('TOO_MANY_SUBSCRIBERS', `the bus already has ${this.subscribers.size} subscribers (maxSubscribers ${this.maxSubscribers})`);
     }
+    if (this.engine !== null && !isFn) throw new EngineError('ENGINE_UNSUPPORTED', 'worker subscribers do not receive events from the engine; subscribe inline and hand work to an actor');
     const mailboxSize = positiveInt('mailboxSize', options.mailboxSize, this.mailboxSize);
     const policy = quarantinePolicy(this.quarantine, options.quarantine, 'quarantine');
     const id = `${topic}#${++this.subscriberSeq}`;
     let sub: Subscriber;
     if (isFn) {
-      sub = new InlineSubscriber(id, topic, handler as (e: never) => unknown, mailboxSize, policy, this.ctx);
+      const fn = this.engine === null ? (handler as (e: never) => unknown) : this.engine.wrapHandler(handler as (e: never) => unknown);
+      sub = new InlineSubscriber(id, topic, fn, mailboxSize, policy, this.ctx);
       t.inlineSubscribers++;
     } else {
       const spec = handler as WorkerHandlerSpec;
@@ -213,9 +237,11 @@ export class SignalBus {
       t.workerSubscribers++;
     }
     this.subscribers.set(id, sub);
-    t.subscribers = [...t.subscribers, sub];
+    // A group member takes its work from the engine only: one member per event, this bus's own publishes included.
+    const local = this.engine === null || options.group === undefined;
+    if (local) t.subscribers = [...t.subscribers, sub];
     const kind = sub.kind;
-    const ready = sub instanceof WorkerSubscriber ? sub.ready : Promise.resolve();
+    const ready = sub instanceof WorkerSubscriber ? sub.ready : this.engine !== null ? this.engine.attach(topic, sub, options) : Promise.resolve();
     let done: Promise<void> | null = null;
     return {
       id,
@@ -264,6 +290,7 @@ export class SignalBus {
       })),
       subscribers: [...this.subscribers.values()].map((s) => s.stats()),
       closed: this.closed,
+      ...(this.engine === null ? {} : { engine: this.engine.stats() }),
     };
   }
 
@@ -287,6 +314,7 @@ export class SignalBus {
     for (const sub of this.subscribers.values()) sub.detach(R.BUS_CLOSED);
     for (const t of this.topics.values()) t.clear((p) => this.counters.drop(R.BUS_CLOSED, p, t.name));
     this.router.stop(this.topics.values());
+    if (this.engine !== null) await this.engine.close(timeoutMs);
     await Promise.all([...this.subscribers.values()].map((s) => s.dispose()));
     if (this.ownsSupervisor && this.supervisor !== null) await this.supervisor.shutdown({ drainMs: 0 });
     this.counters.flushLog();
@@ -319,6 +347,7 @@ export class SignalBus {
   private async unsubscribe(t: Topic, sub: Subscriber): Promise<void> {
     if (!this.subscribers.delete(sub.id)) return;
     t.subscribers = t.subscribers.filter((s) => s !== sub);
+    if (this.engine !== null) await this.engine.detach(sub);
     if (sub.kind === 'worker') t.workerSubscribers--;
     else t.inlineSubscribers--;
     sub.detach(R.UNSUBSCRIBED);
@@ -330,6 +359,7 @@ export class SignalBus {
     let t = this.topics.get(name);
     if (t === undefined) {
       t = new Topic(name, this.maxQueueSize);
+      if (this.engine !== null) t.subscribers = [this.engine.outletSubscriber];
       this.topics.set(name, t);
     }
     return t;

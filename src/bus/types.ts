@@ -1,4 +1,5 @@
 import type { ResourceLimits } from 'node:worker_threads';
+import type { EngineStats } from '../engine/types.ts';
 import type { LatencySummary } from '../stats/latency.ts';
 
 /** Signal importance. Critical events are served first and shed last. */
@@ -68,11 +69,13 @@ export interface QuarantineOptions {
 }
 
 export interface SubscribeOptions {
+  /** On a bus with `nats`: share the topic's events among every subscriber of this group, in any process (each event to one member). */
+  group?: string;
   /** Events this subscriber may hold while busy; overflow sheds the least important. Default: the bus's maxQueueSize. */
   mailboxSize?: number;
   /** Overrides the bus's quarantine settings for this subscriber (inline subscribers). */
   quarantine?: QuarantineOptions;
-  /** Worker subscribers: actor name (default `bus:<topic>:<n>`). */
+  /** Worker subscribers: actor name (default `bus:<topic>:<n>`). On a bus with `nats`: names the subscription's durable consumer (default: its ordinal on the topic). */
   name?: string;
   /** Worker subscribers: passed to the supervisor's spawn (see SpawnOptions). */
   heartbeatMs?: number;
@@ -175,4 +178,6 @@ export interface SignalBusStats {
    */
   workerLatency: LatencySummary & { sampleEvery: number };
   closed: boolean;
+  /** Present on a bus with `nats`. */
+  engine?: EngineStats;
 }
