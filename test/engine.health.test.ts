@@ -254,6 +254,8 @@ test('bad shared config is refused with a ConfigError naming the key, before any
     [{ nats: { servers: natsUrlShape() }, leaseMs: Infinity }, /shared\.leaseMs/],
     [{ nats: { servers: natsUrlShape(), connectTimeoutMs: -1 } }, /connectTimeoutMs/],
     [{ nats: { servers: natsUrlShape() }, processId: 'a b' }, /processId/],
+    [{ nats: { servers: natsUrlShape() }, processId: 'x'.repeat(49) }, /processId/],
+    [{ nats: { servers: natsUrlShape(), name: 'has space' } }, /shared\.nats\.name/],
     [{ nats: { servers: natsUrlShape() }, surprise: true }, /shared\.surprise/],
     [{ nats: { servers: natsUrlShape(), tls: true } }, /shared\.nats\.tls/],
   ];

@@ -31,7 +31,7 @@ import type { NormalizedEndpoint } from '../rpc/config.ts';
 import { STATE_CLOSED, STATE_OPEN, STATE_HALF_OPEN, type HealthTable } from '../rpc/health.ts';
 import type { SharedHealthLink, SharedHealthStats } from '../rpc/shared-link.ts';
 import { timeoutMs } from '../validate.ts';
-import type { KV, NatsConnection } from './health-connection.ts';
+import type { EngineConnection, KV } from './health-connection.ts';
 
 export interface SharedHealthConfig {
   nats: {
@@ -65,7 +65,9 @@ export interface NormalizedSharedHealthConfig {
 const SHARED_KEYS = new Set(['nats', 'bucket', 'processId', 'leaseMs']);
 const NATS_KEYS = new Set(['servers', 'name', 'connectTimeoutMs', 'reconnectTimeWaitMs']);
 const BUCKET_RE = /^[-\w]{1,64}$/;
-const PROCESS_RE = /^[-\w.:]{1,100}$/;
+/** The engine's connection names allow these; `palisade-health-` + this stays within its 64. */
+const PROCESS_RE = /^[-\w]{1,48}$/;
+const CONNECTION_NAME_RE = /^[-\w]{1,64}$/;
 /** Larger than any record palisade writes: anything bigger is another writer's garbage. */
 const MAX_VALUE_BYTES = 1024;
 /** A reported cooldown or rest longer than this is not believed (it would hold an endpoint out for good). */
@@ -100,10 +102,10 @@ export function normalizeSharedHealthConfig(input: unknown): NormalizedSharedHea
   });
   const bucket = input['bucket'] ?? 'palisade_endpoint_health';
   if (typeof bucket !== 'string' || !BUCKET_RE.test(bucket)) throw new ConfigError('shared.bucket', bucket, 'a KV bucket name of letters, digits, - and _ (at most 64)');
-  const processId = input['processId'] ?? `${hostname().replace(/[^-\w]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  if (typeof processId !== 'string' || !PROCESS_RE.test(processId)) throw new ConfigError('shared.processId', processId, 'letters, digits, - _ . : (at most 100)');
+  const processId = input['processId'] ?? `${hostname().replace(/[^-\w]/g, '_').slice(0, 24)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  if (typeof processId !== 'string' || !PROCESS_RE.test(processId)) throw new ConfigError('shared.processId', processId, '1-48 letters, digits, - or _');
   const name = nats['name'] ?? `palisade-health-${processId}`;
-  if (typeof name !== 'string' || name === '' || name.length > 200) throw new ConfigError('shared.nats.name', name, 'a non-empty string (at most 200)');
+  if (typeof name !== 'string' || !CONNECTION_NAME_RE.test(name)) throw new ConfigError('shared.nats.name', name, '1-64 letters, digits, - or _');
   const leaseMs = input['leaseMs'];
   return {
     servers,
@@ -175,7 +177,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
   private readonly shares: EndpointShare[];
   private readonly byId = new Map<string, EndpointShare>();
   private readonly leaseMs: number;
-  private nc: NatsConnection | undefined;
+  private conn: EngineConnection | undefined;
   private kv: KV | undefined;
   private watchStop: (() => void) | undefined;
   private starting: Promise<void> | undefined;
@@ -233,8 +235,8 @@ export class SharedEndpointHealth implements SharedHealthLink {
     const { openHealthConnection } = await import('./health-connection.ts');
     for (let attempt = 1; !this.closed; attempt++) {
       try {
-        const nc = await openHealthConnection({ servers: this.config.servers, name: this.config.name, reconnectTimeWaitMs: this.config.reconnectTimeWaitMs });
-        await this.attach(nc);
+        const conn = await openHealthConnection({ servers: this.config.servers, name: this.config.name, reconnectTimeWaitMs: this.config.reconnectTimeWaitMs, logger: this.ctx.logger });
+        await this.attach(conn);
         return;
       } catch (err) {
         this.lastError = describe(err);
@@ -244,38 +246,32 @@ export class SharedEndpointHealth implements SharedHealthLink {
     }
   }
 
-  private async attach(nc: NatsConnection): Promise<void> {
+  private async attach(conn: EngineConnection): Promise<void> {
     if (this.closed) {
-      await nc.close().catch(() => undefined);
+      await conn.close();
       return;
     }
     try {
       const { openHealthBucket } = await import('./health-connection.ts');
-      this.kv = await openHealthBucket(nc, this.config.bucket);
+      this.kv = await openHealthBucket(conn, this.config.bucket);
     } catch (err) {
-      await nc.close().catch(() => undefined);
+      await conn.close();
       throw err;
     }
-    this.nc = nc;
-    void this.followStatus(nc);
+    this.conn = conn;
+    conn.onStatus((status) => this.onStatus(status));
     await this.resync();
-    this.ctx.logger.info({ bucket: this.config.bucket, server: nc.info?.version }, 'shared endpoint health: connected');
+    this.ctx.logger.info({ bucket: this.config.bucket, server: conn.serverVersion }, 'shared endpoint health: connected');
   }
 
-  private async followStatus(nc: NatsConnection): Promise<void> {
-    for await (const s of nc.status()) {
-      if (this.closed) return;
-      if (s.type === 'disconnect') this.goDown('engine connection lost');
-      else if (s.type === 'reconnect') {
-        this.counts.reconnects++;
-        if (this.kv) {
-          void this.resync().catch((err: unknown) => {
-            this.lastError = describe(err);
-            this.ctx.logger.warn({ err: this.lastError }, 'shared endpoint health: resync failed');
-          });
-        }
-      }
-    }
+  private onStatus(status: 'disconnected' | 'reconnected' | 'closed'): void {
+    if (this.closed) return;
+    if (status !== 'reconnected') return this.goDown(status === 'closed' ? 'engine connection closed' : 'engine connection lost');
+    this.counts.reconnects++;
+    void this.resync().catch((err: unknown) => {
+      this.lastError = describe(err);
+      this.ctx.logger.warn({ err: this.lastError }, 'shared endpoint health: resync failed');
+    });
   }
 
   /** Engine unreachable: this process decides alone until it is back. */
@@ -645,10 +641,10 @@ export class SharedEndpointHealth implements SharedHealthLink {
     }
     this.watchStop?.();
     this.connected = false;
-    const nc = this.nc;
-    this.nc = undefined;
+    const conn = this.conn;
+    this.conn = undefined;
     this.kv = undefined;
-    if (nc) await nc.close().catch(() => undefined);
+    if (conn) await conn.close();
   }
 }
 
