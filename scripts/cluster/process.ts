@@ -30,6 +30,8 @@ export interface ProcessConfig {
   /** Feed: trade signals per second at surge factor 1, and market ticks per trade signal. */
   tradeRate: number;
   ticksPerTrade: number;
+  /** Trading processes: market-scan RPC calls per second besides the trades (0: none). */
+  scanPerSec: number;
   /** Where this process's pino lines go. */
   logFile: string;
 }
@@ -74,7 +76,21 @@ export interface TraderStats {
   engine: { connected: boolean; received: number; redelivered: number; deadLettered: number; reconnects: number };
   pool: {
     endpoints: { name: string; state: string; calls: number; failures: number; sharedOpen: boolean }[];
-    shared: { connected: boolean; fallback: boolean; lastError: string | undefined; received: number; lastPropagationMs: number | undefined; invalid: number; leasesWon: number; probesLed: number; openBy: (string | undefined)[] } | undefined;
+    shared:
+      | {
+          connected: boolean;
+          fallback: boolean;
+          lastError: string | undefined;
+          received: number;
+          lastPropagationMs: number | undefined;
+          invalid: number;
+          leasesWon: number;
+          probesLed: number;
+          openBy: (string | undefined)[];
+          reportedOpenAt: number[];
+          learnedOpenAt: number[];
+        }
+      | undefined;
   };
 }
 
@@ -209,6 +225,8 @@ async function trader(c: ProcessConfig, logger: Logger): Promise<void> {
     { name: 'risk' },
   );
   await Promise.all([executors.ready, risk.ready]);
+  // A market scanner: extra RPC traffic of this process's own (its failures are its pool's business).
+  const scan = c.scanPerSec > 0 ? setInterval(() => void pool.call('getSlot').catch(() => undefined), Math.max(1, Math.round(1000 / c.scanPerSec))) : undefined;
   send({ type: 'ready', name: c.name });
   const report = setInterval(() => {
     const e = bus.getStats().engine!;
@@ -231,6 +249,8 @@ async function trader(c: ProcessConfig, logger: Logger): Promise<void> {
           leasesWon: sh.leases.won,
           probesLed: sh.probesLed.ok + sh.probesLed.failed,
           openBy: sh.endpoints.map((x) => x.openBy),
+          reportedOpenAt: sh.endpoints.map((x) => x.reportedOpenAt),
+          learnedOpenAt: sh.endpoints.map((x) => x.learnedOpenAt),
         },
       },
     };
@@ -239,6 +259,7 @@ async function trader(c: ProcessConfig, logger: Logger): Promise<void> {
   }, 200);
   await untilExit();
   clearInterval(report);
+  if (scan) clearInterval(scan);
   await bus.close({ timeoutMs: 2000 });
   await pool.close();
   await conn.close();

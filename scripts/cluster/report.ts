@@ -116,33 +116,37 @@ export function buildReport(r: ReportInput): ClusterReport {
       : 'trader-1 sent no stats after its restart',
   });
 
-  // 4. A provider found dead by one process, avoided by all.
+  // 4. A provider found dead by one process, avoided by all: who reported it OPEN first, who learned it from that report.
   const pi = r.providerIndex;
   const killedAt = tl.providerKilledAt ?? Infinity;
-  const firstSeen = new Map<string, { at: number; how: 'own breaker' | 'shared report'; failures: number; propagationMs: number | undefined; openBy: string | undefined }>();
-  for (const h of r.history) {
-    if (h.stats.role !== 'trader' || h.at < killedAt || firstSeen.has(h.name)) continue;
-    const ep = h.stats.pool.endpoints[pi];
-    if (!ep) continue;
-    if (ep.state !== 'CLOSED' || ep.sharedOpen) {
-      firstSeen.set(h.name, { at: h.at, how: ep.state !== 'CLOSED' ? 'own breaker' : 'shared report', failures: ep.failures, propagationMs: h.stats.pool.shared?.lastPropagationMs, openBy: h.stats.pool.shared?.openBy[pi] });
-    }
-  }
-  const finder = [...firstSeen].find(([, v]) => v.how === 'own breaker');
-  const avoiders = [...firstSeen].filter(([, v]) => v.how === 'shared report');
-  const avoidedByAll = r.traders.every((t) => firstSeen.has(t.name));
-  const failuresAfter = r.traders.map((t) => {
+  const views = r.traders.map((t) => {
+    const sh = t.stats?.pool.shared;
+    const reported = sh?.reportedOpenAt[pi] ?? 0;
+    const learned = sh?.learnedOpenAt[pi] ?? 0;
+    // The first event after the kill of each kind (the stats carry the latest; the earliest after the kill is in the history).
+    const firstAfter = (pick: (s: TraderStats) => number) => {
+      for (const h of r.history) if (h.name === t.name && h.stats.role === 'trader' && pick(h.stats) >= killedAt) return pick(h.stats);
+      return 0;
+    };
+    const ownAt = reported >= killedAt ? firstAfter((s) => s.pool.shared?.reportedOpenAt[pi] ?? 0) : 0;
+    const learnedAt = learned >= killedAt ? firstAfter((s) => s.pool.shared?.learnedOpenAt[pi] ?? 0) : 0;
     const before = lastBefore(r, t.name, killedAt)?.pool.endpoints[pi]?.failures ?? 0;
-    const after = (t.stats?.pool.endpoints[pi]?.failures ?? 0) - before;
-    return `${t.name} ${Math.max(0, after)}`;
+    const failed = Math.max(0, (t.stats?.pool.endpoints[pi]?.failures ?? 0) - before);
+    const learnedFirst = learnedAt > 0 && (ownAt === 0 || learnedAt < ownAt);
+    return { name: t.name, ownAt, learnedAt, learnedFirst, failed, propagationMs: firstPropagation(r, t.name, killedAt) };
   });
-  numbers['providerPropagationMs'] = avoiders.map(([n, v]) => ({ process: n, ms: v.propagationMs }));
+  const finder = views.filter((v) => v.ownAt > 0).sort((a, b) => a.ownAt - b.ownAt)[0];
+  const avoiders = views.filter((v) => v.learnedFirst);
+  const avoidedByAll = views.every((v) => v.ownAt > 0 || v.learnedAt > 0);
+  numbers['providerPropagationMs'] = avoiders.map((v) => ({ process: v.name, ms: v.propagationMs }));
   checks.push({
     name: 'a provider found dead by one process is avoided by all',
-    ok: avoidedByAll && finder !== undefined,
-    detail: `${r.killedProvider} killed; ${finder ? `${finder[0]} found it dead (its own breaker opened)` : 'no process opened its own breaker'}; ${
-      avoiders.length ? avoiders.map(([n, v]) => `${n} avoided it on the shared report from ${v.openBy ?? '?'}, which reached it ${v.propagationMs === undefined ? '?' : `${v.propagationMs} ms`} after it was written`).join('; ') : 'every process found it dead on its own (no process needed the shared report)'
-    }; failed attempts there per process after the kill: ${failuresAfter.join(', ')}`,
+    ok: avoidedByAll && finder !== undefined && avoiders.length > 0,
+    detail: `${r.killedProvider} killed; ${finder ? `${finder.name} found it dead ${finder.ownAt - killedAt} ms after the kill (its own breaker opened)` : 'no process opened its own breaker'}; ${
+      avoiders.length
+        ? avoiders.map((v) => `${v.name} stopped routing to it on that report, ${v.propagationMs === undefined ? '?' : `${v.propagationMs} ms`} after it was written (${v.learnedAt - killedAt} ms after the kill)${v.ownAt ? `; its own breaker opened later (${v.ownAt - killedAt} ms after the kill: a probe once it was on its own view, e.g. while the engine was down)` : ', without opening its own breaker'}`).join('; ')
+        : 'every process found it dead on its own before the shared report reached it'
+    }; failed attempts there after the kill: ${views.map((v) => `${v.name} ${v.failed}`).join(', ')}`,
   });
 
   // 5. The engine stopped for a few seconds.
@@ -187,6 +191,16 @@ function sumTraders(r: ReportInput, f: (s: TraderStats) => number): number {
   let total = 0;
   for (const s of lastOf.values()) total += f(s);
   return total;
+}
+
+/** The propagation time of the first OPEN report a process applied after `at` (its stats keep the latest). */
+function firstPropagation(r: ReportInput, name: string, at: number): number | undefined {
+  for (const h of r.history) {
+    if (h.name !== name || h.stats.role !== 'trader') continue;
+    const sh = h.stats.pool.shared;
+    if (sh && sh.learnedOpenAt.some((t) => t >= at)) return sh.lastPropagationMs;
+  }
+  return undefined;
 }
 
 function lastBefore(r: ReportInput, name: string, at: number): TraderStats | undefined {

@@ -118,8 +118,9 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: { say(line: stri
     })();
 
     const base = { nats: engine.url, endpoints, healthBucket, ledgerBucket, tradeRate: o.tradeRate, ticksPerTrade: 4 };
+    // trader-2 also scans the market (100 RPC calls/s), so it meets a dead provider first; trader-1 learns of it from trader-2.
     const start = (role: 'feed' | 'trader', name: string): Child => {
-      const cfg: ProcessConfig = { role, name, ...base, logFile: join(logDir, `${name}.log`) };
+      const cfg: ProcessConfig = { role, name, ...base, scanPerSec: name === 'trader-2' ? 100 : 0, logFile: join(logDir, `${name}.log`) };
       const proc = fork(PROCESS_MODULE, [JSON.stringify(cfg)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       let onReady: () => void = () => undefined;
       let onFail: (e: Error) => void = () => undefined;
@@ -165,7 +166,7 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: { say(line: stri
     } catch (err) {
       throw new ClusterDemoStartError(`a trading process did not start: ${(err as Error).message} (logs in ${logDir})`, { cause: err });
     }
-    mark('trading processes up', 'trader-1, trader-2: executors in group "executors", each with its own risk monitor and RPC pool');
+    mark('trading processes up', 'trader-1, trader-2: executors in group "executors", each with its own risk monitor and RPC pool (trader-2 also scans the market)');
     const feed = start('feed', 'feed');
     try {
       await Promise.race([feed.ready, sleep(30_000).then(() => Promise.reject(new Error('not ready within 30 s')))]);

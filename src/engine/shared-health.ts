@@ -169,6 +169,8 @@ interface EndpointShare {
   pendingRest: TimedRecord | undefined;
   /** The latest rest this process has reported, so a burst of 429s writes once. */
   reportedRestUntil: number;
+  reportedOpenAt: number;
+  learnedOpenAt: number;
 }
 
 export class SharedEndpointHealth implements SharedHealthLink {
@@ -203,7 +205,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     this.leaseMs = this.config.leaseMs ?? 2 * ctx.healthIntervalMs + ctx.attemptTimeoutMs;
     this.shares = ctx.endpoints.map((ep) => {
       const id = endpointKeyId(ep.url);
-      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined, reportedRestUntil: 0 };
+      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined, reportedRestUntil: 0, reportedOpenAt: 0, learnedOpenAt: 0 };
       this.byId.set(id, s);
       return s;
     });
@@ -327,6 +329,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
       if (s.lease) this.counts.probesLed.failed++;
       const rec = this.record('OPEN', openUntil);
       s.open = rec;
+      s.reportedOpenAt = rec.at;
       this.writeState(s, rec);
       this.releaseLease(s);
       this.scheduleLease(s);
@@ -422,6 +425,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     }
     if ((rec as StateRecord).state === 'OPEN') {
       s.open = rec as StateRecord;
+      s.learnedOpenAt = now;
       if (isUpdate) this.counts.lastPropagationMs = Math.max(0, now - rec.at);
       this.ctx.logger.info({ endpoint: s.name, by: rec.by, until: rec.until }, 'shared endpoint health: another process reports the endpoint OPEN');
       this.scheduleLease(s);
@@ -627,6 +631,8 @@ export class SharedEndpointHealth implements SharedHealthLink {
         openUntil: s.open?.until ?? 0,
         restUntil: s.restUntil > now ? s.restUntil : 0,
         leaseHeld: s.lease !== undefined,
+        reportedOpenAt: s.reportedOpenAt,
+        learnedOpenAt: s.learnedOpenAt,
       })),
     };
   }

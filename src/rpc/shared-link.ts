@@ -26,6 +26,9 @@ export interface SharedEndpointView {
   restUntil: number;
   /** This process holds the probe lease (it is the one probing recovery). */
   leaseHeld: boolean;
+  /** When (this pool's clock) this process last reported the endpoint OPEN itself, and last learned another's OPEN report; 0 when never. */
+  reportedOpenAt: number;
+  learnedOpenAt: number;
 }
 
 export interface SharedHealthStats {
