@@ -39,6 +39,9 @@ export {
   type SignalBusStats,
 } from './bus/index.ts';
 
+// engine (NATS JetStream)
+export * from './engine/index.ts';
+
 // rpc
 export {
   RpcConnectionPool,

@@ -145,7 +145,8 @@ export class SignalBus {
   }
 
   private publishWithEngine(topic: string, event: object, priority: Priority = 'normal'): boolean {
-    if (typeof event === 'object' && event !== null && !Array.isArray(event) && !this.engine!.admit(topic, event)) return false;
+    // Malformed arguments fall through to publish's own checks and errors.
+    if (typeof topic === 'string' && topic.length > 0 && typeof event === 'object' && event !== null && !Array.isArray(event) && !this.engine!.admit(topic, event)) return false;
     return SignalBus.prototype.publish.call(this, topic, event, priority);
   }
 

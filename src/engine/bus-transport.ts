@@ -24,7 +24,7 @@ import { checkConnectionOptions, connectEngine, errMessage, type EngineConnectio
 import { EngineError } from './errors.ts';
 import { Outbox } from './outbox.ts';
 import { ENGINE_DROP_REASONS, type EngineDropReason, type EngineStats, type EngineSubscriptionStats, type NatsBusOptions } from './types.ts';
-import { checkSubjectPart, decodeSignal, encodeEvent, msgIdFor, subjectFor, wireHeaders } from './wire.ts';
+import { checkSubjectPart, decodeSignal, isSubjectSafe, encodeEvent, msgIdFor, subjectFor, wireHeaders } from './wire.ts';
 
 const BUS_KEYS = [
   'subjectPrefix', 'stream', 'retentionMs', 'duplicateWindowMs', 'storage', 'outboxSize', 'maxInflightPublishes',
@@ -33,6 +33,8 @@ const BUS_KEYS = [
 ] as const;
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const GROUP_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/** Stream sequences a subscription remembers as handled, so a redelivery of one (an ack lost in an outage) is not handled again. */
+const HANDLED_MEMORY = 4096;
 /** Per-publisher ordering state kept per subscription; idle ones beyond this are forgotten. */
 const MAX_PUBLISHERS = 1024;
 
@@ -60,12 +62,12 @@ interface Settings {
 
 function settings(o: NatsBusOptions): Settings {
   const { servers, name } = checkConnectionOptions('nats', o, BUS_KEYS);
-  const prefix = checkSubjectPart('nats.subjectPrefix', o.subjectPrefix ?? 'palisade.signal');
+  const prefix = subjectPrefix('nats.subjectPrefix', o.subjectPrefix ?? 'palisade.signal');
   const stream = o.stream ?? 'PALISADE_SIGNALS';
   if (typeof stream !== 'string' || !STREAM_NAME.test(stream)) throw new ConfigError('nats.stream', stream, '1-64 letters, digits, - or _');
   const deadStream = o.deadLetterStream ?? `${stream}_DEAD`;
   if (typeof deadStream !== 'string' || !STREAM_NAME.test(deadStream) || deadStream === stream) throw new ConfigError('nats.deadLetterStream', deadStream, 'a stream name (1-64 letters, digits, - or _) other than nats.stream');
-  const deadPrefix = checkSubjectPart('nats.deadLetterPrefix', o.deadLetterPrefix ?? `${prefix}_dead`);
+  const deadPrefix = subjectPrefix('nats.deadLetterPrefix', o.deadLetterPrefix ?? `${prefix}_dead`);
   if (deadPrefix === prefix || deadPrefix.startsWith(`${prefix}.`) || prefix.startsWith(`${deadPrefix}.`)) {
     throw new ConfigError('nats.deadLetterPrefix', deadPrefix, `a prefix whose subjects do not overlap ${prefix}.>`);
   }
@@ -245,7 +247,7 @@ export class BusTransport {
     const group = options.group;
     if (group !== undefined && (typeof group !== 'string' || !GROUP_NAME.test(group))) throw new ConfigError('group', group, '1-64 letters, digits, - or _');
     let consumer: string;
-    if (group !== undefined) consumer = `g-${group}-${tokenFor(topic)}`;
+    if (group !== undefined) consumer = consumerName('g', group, topic, '');
     else {
       let key = options.name;
       if (key === undefined) {
@@ -253,7 +255,7 @@ export class BusTransport {
         this.fanOutOrdinal.set(topic, n);
         key = String(n);
       } else if (typeof key !== 'string' || !GROUP_NAME.test(key)) throw new ConfigError('name', key, '1-64 letters, digits, - or _ (it names the durable consumer)');
-      consumer = `${this.s.name}-${tokenFor(topic)}-${key}`;
+      consumer = consumerName('s', this.s.name, topic, key);
     }
     const inlet = new Inlet(this, topic, sub, consumer, group ?? null);
     this.inlets.add(inlet);
@@ -371,8 +373,8 @@ export class BusTransport {
   private readonly lastLogAt = new Float64Array(ENGINE_DROP_REASONS.length).fill(-Infinity);
 
   private succeeded(p: PendingAck): void {
-    p.msg.ack();
-    p.inlet.acked++;
+    settle(p.msg, 'ack');
+    p.inlet.handledOk(p.msg.seq);
   }
 
   private failed(p: PendingAck, err: unknown): void {
@@ -382,7 +384,7 @@ export class BusTransport {
       return;
     }
     const delay = Math.min(this.s.retryBackoffMs * 2 ** (attempt - 1), this.s.maxRetryBackoffMs);
-    p.msg.nak(delay);
+    settle(p.msg, 'nak', delay);
   }
 
   /** Copies the message to the dead-letter subject, then terminates it; if the copy fails the message is redelivered later and tried again. */
@@ -395,11 +397,11 @@ export class BusTransport {
     h.set('Palisade-Attempts', String(msg.info.deliveryCount));
     try {
       await this.connection.js.publish(`${this.s.deadPrefix}.${topic}`, msg.data, { headers: h, msgID: `dead:${this.s.stream}:${consumer}:${msg.seq}`, timeout: this.s.publishTimeoutMs });
-      msg.term(`dead-lettered after ${msg.info.deliveryCount} attempts`);
+      settle(msg, 'term');
       this.deadLettered++;
       this.ctx.logger.error({ topic, consumer, streamSequence: msg.seq, attempts: msg.info.deliveryCount, reason: redactText(reason) }, 'signal dead-lettered');
     } catch (err) {
-      msg.nak(this.s.maxRetryBackoffMs);
+      settle(msg, 'nak', this.s.maxRetryBackoffMs);
       this.ctx.logger.warn({ topic, consumer, err: errMessage(err) }, 'dead-letter publish failed; the event will be redelivered and tried again');
     }
   }
@@ -494,6 +496,10 @@ class Inlet {
   private messages: ConsumerMessages | null = null;
   private stopped = false;
   private readonly publishers = new Map<string, Topic>();
+  private readonly unordered: Topic;
+  private readonly handled = new Set<number>();
+  private readonly handledOrder = new Float64Array(HANDLED_MEMORY);
+  private handledNext = 0;
 
   constructor(
     private readonly t: BusTransport,
@@ -501,7 +507,19 @@ class Inlet {
     readonly sub: Subscriber,
     readonly consumer: string,
     readonly group: string | null,
-  ) {}
+  ) {
+    this.unordered = new Topic(`${topic}<-unordered`, t.ingressQueueSize);
+    this.unordered.subscribers = [sub];
+    this.unordered.inlineSubscribers = 1;
+  }
+
+  handledOk(streamSeq: number): void {
+    this.acked++;
+    const slot = this.handledNext++ % HANDLED_MEMORY;
+    if (this.handledNext > HANDLED_MEMORY) this.handled.delete(this.handledOrder[slot]!);
+    this.handledOrder[slot] = streamSeq;
+    this.handled.add(streamSeq);
+  }
 
   async start(): Promise<void> {
     const s = this.t.settings;
@@ -528,7 +546,15 @@ class Inlet {
     this.messages = await c.consume({
       max_messages: Math.min(s.maxAckPending, 512),
       expires: s.pullExpiresMs,
-      callback: (m) => this.onMessage(m),
+      callback: (m) => {
+        try {
+          this.onMessage(m);
+        } catch (err) {
+          // Never into the client's dispatch loop: the message is left unacknowledged and comes back.
+          this.error = errMessage(err);
+          this.t.context.logger.error({ topic: this.topic, consumer: this.consumer, err: this.error }, 'signal bus could not take a message from the engine');
+        }
+      },
     });
   }
 
@@ -548,17 +574,25 @@ class Inlet {
     t.received++;
     this.received++;
     const attempt = msg.info.deliveryCount;
-    if (attempt > 1) t.redelivered++;
+    if (attempt > 1) {
+      t.redelivered++;
+      if (this.handled.has(msg.seq)) {
+        // Handled here already; only the acknowledgement was lost (an outage): acknowledge again.
+        t.drop('DUPLICATE');
+        settle(msg, 'ack');
+        return;
+      }
+    }
     const decoded = decodeSignal(this.topic, msg.data, msg.headers, t.settings.maxEventBytes, msg.seq, msg.info.timestampNanos / 1e6);
     if (typeof decoded === 'string') {
       t.drop(decoded);
-      msg.term(decoded);
+      settle(msg, 'term');
       return;
     }
     if (this.group === null && t.isOwn(decoded.publisher)) {
       // Delivered locally when it was published.
       t.ownEchoes++;
-      msg.ack();
+      settle(msg, 'ack');
       return;
     }
     if (attempt > t.settings.maxAttempts) {
@@ -569,33 +603,43 @@ class Inlet {
     const event = decoded.event;
     const prio = decoded.priority === 'critical' ? 0 : decoded.priority === 'normal' ? 1 : 2;
     const exp = typeof event['expiresAt'] === 'number' ? (event['expiresAt'] as number) : Infinity;
+    if (exp !== Infinity && t.context.clock.now() >= exp) {
+      // Redelivering it could only expire it again.
+      t.drop('EXPIRED');
+      settle(msg, 'ack');
+      return;
+    }
     t.expectAck(event, { msg, inlet: this, topic: this.topic });
     const t0 = performance.now();
-    // A redelivery is already past its place in the order; an event without a sequence has none.
-    if (attempt > 1 || !decoded.sequenced) return this.sub.deliver(event, prio, exp, t0);
-    const ordering = this.ordering(decoded.publisher, event.sequence);
-    const kind = ordering.classify(event.sequence, R.DUPLICATE, R.STALE);
+    // A redelivery is already past its place in its publisher's order, and an event without a
+    // sequence has none: both take the next place in a queue of their own, still through the
+    // router (priority first, and after anything this batch queued before them).
+    const inOrder = attempt === 1 && decoded.sequenced;
+    const ordering = inOrder ? this.ordering(decoded.publisher) : this.unordered;
+    const seq = inOrder ? event.sequence : ordering.lastSeq + 1;
+    const kind = ordering.classify(seq, R.DUPLICATE, R.STALE);
     if (kind >= 0) {
       t.drop(kind === R.DUPLICATE ? 'DUPLICATE' : 'STALE');
-      msg.ack();
+      settle(msg, 'ack');
       return;
     }
     if (ordering.depth >= ordering.maxQueueSize) {
       // Held here beyond the bound: let the engine keep it a little longer.
-      msg.nak(t.settings.retryBackoffMs);
+      settle(msg, 'nak', t.settings.retryBackoffMs);
       return;
     }
-    t.ingressRouter.accept(ordering, kind, false, event, prio, event.sequence, exp, t0);
+    t.ingressRouter.accept(ordering, kind, false, event, prio, seq, exp, t0);
   }
 
-  private ordering(publisher: string, firstSeq: number): Topic {
+  private ordering(publisher: string): Topic {
     let o = this.publishers.get(publisher);
     if (o === undefined) {
       if (this.publishers.size >= MAX_PUBLISHERS) {
         for (const [k, v] of this.publishers) if (v.depth === 0 && v.gapTimer === null) this.publishers.delete(k);
       }
-      // The first event seen from a publisher sets its baseline (a process joining late, or resuming).
-      o = new Topic(`${this.topic}<-${publisher || 'anonymous'}`, this.t.ingressQueueSize, firstSeq);
+      // As in-process: the first events seen from a publisher (a process joining late, or
+      // resuming) wait up to the reorder window for lower sequences, then set its baseline.
+      o = new Topic(`${this.topic}<-${publisher || 'anonymous'}`, this.t.ingressQueueSize);
       o.subscribers = [this.sub];
       o.inlineSubscribers = 1;
       this.publishers.set(publisher, o);
@@ -604,10 +648,33 @@ class Inlet {
   }
 }
 
-function tokenFor(topic: string): string {
-  const clean = topic.replace(/[^A-Za-z0-9_-]/g, '_');
-  if (clean === topic && topic.length <= 80) return topic;
-  return `${clean.slice(0, 60)}_${createHash('sha256').update(topic).digest('hex').slice(0, 8)}`;
+function subjectPrefix(key: string, value: unknown): string {
+  if (!isSubjectSafe(value) || (value as string).length > 128) throw new ConfigError(key, value, "dot-separated subject tokens without spaces, '*' or '>' (at most 128 characters)");
+  return value as string;
+}
+
+/**
+ * A durable consumer name that reads well (`s_strategy_trade_signal_1_…`) and cannot collide:
+ * names and topics may contain the separator, so a hash of the exact parts ends it.
+ */
+function consumerName(kind: 'g' | 's', owner: string, topic: string, key: string): string {
+  const readable = `${kind}_${owner}_${topic.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60)}${key === '' ? '' : `_${key}`}`;
+  const hash = createHash('sha256').update(JSON.stringify([kind, owner, topic, key])).digest('hex').slice(0, 10);
+  return `${readable}_${hash}`;
+}
+
+/**
+ * Acknowledges, naks or terminates. On a closed or broken connection this fails; the engine then
+ * redelivers after ackWaitMs, which is the outcome the caller would want anyway.
+ */
+function settle(msg: JsMsg, how: 'ack' | 'nak' | 'term', delayMs?: number): void {
+  try {
+    if (how === 'ack') msg.ack();
+    else if (how === 'nak') msg.nak(delayMs);
+    else msg.term();
+  } catch {
+    // See above: the engine's redelivery covers it.
+  }
 }
 
 function isNotFound(err: unknown): boolean {

@@ -54,10 +54,12 @@ export const ENGINE_DROP_REASONS = [
   ...(['NOT_JSON', 'NOT_AN_OBJECT', 'TOO_LARGE', 'BAD_HEADER', 'BAD_SEQUENCE'] as const satisfies readonly WireReject[]),
   /** publish() refused: the outbox was full. */
   'OUTBOX_FULL',
-  /** A remote event the subscription's ordering refused as already seen (acknowledged, not handled). */
+  /** A remote event already seen: refused by its publisher's order, or redelivered after this process handled it (acknowledged, not handled again). */
   'DUPLICATE',
   /** A remote event older than what its publisher's order had passed (acknowledged, not handled). */
   'STALE',
+  /** Past its `expiresAt` when it arrived from the engine (acknowledged, not handled). */
+  'EXPIRED',
   /** Still in the outbox when the bus closed. */
   'BUS_CLOSED',
 ] as const;

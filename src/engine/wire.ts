@@ -12,6 +12,7 @@
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { headers as makeHeaders } from '@nats-io/transport-node';
 import type { Priority } from '../bus/types.ts';
+import { safeShow } from '../errors.ts';
 import { EngineError } from './errors.ts';
 
 export const PRIORITY_HEADER = 'Palisade-Priority';
@@ -27,17 +28,17 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Whether `s` is one or more dot-separated NATS subject tokens without wildcards or spaces. */
-export function isSubjectSafe(s: string): boolean {
-  if (s.length === 0 || s.length > 256) return false;
+export function isSubjectSafe(s: unknown): boolean {
+  if (typeof s !== 'string' || s.length === 0 || s.length > 256) return false;
   for (const token of s.split('.')) if (!TOKEN.test(token)) return false;
   return true;
 }
 
-export function checkSubjectPart(key: string, value: string): string {
+export function checkSubjectPart(key: string, value: unknown): string {
   if (!isSubjectSafe(value)) {
-    throw new EngineError('INVALID_SUBJECT', `${key} ${JSON.stringify(value.slice(0, 80))} cannot be part of a NATS subject: use dot-separated tokens without spaces, '*' or '>' (at most 256 characters)`);
+    throw new EngineError('INVALID_SUBJECT', `${key} ${safeShow(value)} cannot be part of a NATS subject: use dot-separated tokens without spaces, '*' or '>' (at most 256 characters)`);
   }
-  return value;
+  return value as string;
 }
 
 export function subjectFor(prefix: string, topic: string): string {

@@ -1,0 +1,92 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { SignalBus } from '../src/bus/index.ts';
+import { natsUrlForTests, startNatsServer } from './support/nats.ts';
+import { sleep, uniqueEngine, waitFor } from './support/engine.ts';
+
+const shared = await natsUrlForTests();
+after(() => shared.dispose());
+
+/** Starts the subscriber process; collects the sequences it reports handling. */
+function tradingProcess(args: string[], handled: number[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/engine/subscriber-process.ts', import.meta.url).pathname, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let markReady: () => void;
+  const ready = new Promise<void>((r) => (markReady = r));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (line === 'ready') markReady();
+    const m = /^handled (\d+)$/.exec(line);
+    if (m) handled.push(Number(m[1]));
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { ready, stop: () => (child.kill('SIGTERM'), exited) };
+}
+
+test('a process restarting under the same name gets what it missed, in order, and nothing it had handled', async () => {
+  const opts = uniqueEngine(shared.url);
+  const o = opts('feed');
+  const feed = new SignalBus({ nats: o });
+  await feed.ready();
+  const args = [shared.url, 'strategy', o.subjectPrefix, o.stream, 'trade'];
+
+  const before: number[] = [];
+  const p1 = tradingProcess(args, before);
+  await p1.ready;
+  for (let n = 1; n <= 20; n++) feed.publish('trade', { sequence: n });
+  await waitFor('the first process to handle 20', () => before.length === 20, 10_000);
+  assert.equal(await p1.stop(), 0);
+
+  for (let n = 21; n <= 40; n++) feed.publish('trade', { sequence: n });
+  await waitFor('the feed to have 40 acknowledged', () => feed.getStats().engine!.published === 40);
+
+  const afterRestart: number[] = [];
+  const p2 = tradingProcess(args, afterRestart);
+  await p2.ready;
+  await waitFor('the restarted process to catch up', () => afterRestart.length === 20, 10_000);
+  for (let n = 41; n <= 45; n++) feed.publish('trade', { sequence: n });
+  await waitFor('the live tail', () => afterRestart.length === 25, 10_000);
+  await sleep(100);
+  assert.equal(await p2.stop(), 0);
+  assert.deepEqual(before, Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.deepEqual(afterRestart, Array.from({ length: 25 }, (_, i) => i + 21));
+  await feed.close();
+});
+
+test('the engine stopped and restarted: local delivery goes on, the outbox drains after reconnect, nothing lost or doubled', async () => {
+  const server = await startNatsServer();
+  try {
+    const opts = uniqueEngine(server.url);
+    const feed = new SignalBus({ nats: opts('feed', { storage: 'file', publishTimeoutMs: 500 }) });
+    const strat = new SignalBus({ nats: opts('strat', { storage: 'file' }) });
+    await Promise.all([feed.ready(), strat.ready()]);
+    const local: number[] = [];
+    const remote: number[] = [];
+    await feed.subscribe('t', (e) => void local.push(e.sequence)).ready;
+    await strat.subscribe('t', (e) => void remote.push(e.sequence)).ready;
+    for (let n = 1; n <= 10; n++) feed.publish('t', { sequence: n }, n % 5 === 0 ? 'critical' : 'normal');
+    await waitFor('the first ten across', () => remote.length === 10);
+
+    await server.stop();
+    await waitFor('the feed to notice the outage', () => !feed.getStats().engine!.connected);
+    for (let n = 11; n <= 30; n++) assert.equal(feed.publish('t', { sequence: n }), true);
+    await waitFor('local delivery during the outage', () => local.length === 30);
+    await sleep(50);
+    assert.equal(feed.getStats().engine!.outboxDepth, 20, JSON.stringify(feed.getStats().engine));
+    assert.equal(remote.length, 10);
+
+    await server.restart();
+    await waitFor('the outbox to drain and the other process to catch up', () => remote.length === 30 && feed.getStats().engine!.outboxDepth === 0, 15_000);
+    await sleep(200);
+    const fs = feed.getStats().engine!;
+    assert.ok(fs.reconnects >= 1);
+    assert.equal(fs.connected, true);
+    assert.deepEqual(local, Array.from({ length: 30 }, (_, i) => i + 1));
+    assert.deepEqual(remote, Array.from({ length: 30 }, (_, i) => i + 1), JSON.stringify(strat.getStats().engine));
+    await Promise.all([feed.close(), strat.close()]);
+  } finally {
+    await server.dispose();
+  }
+});
