@@ -12,7 +12,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
+import { createServer, type Socket } from 'node:net';
 import { ManualClock } from '../src/clock.ts';
+import { Supervisor } from '../src/runtime/index.ts';
 import { ConfigError } from '../src/errors.ts';
 import { RpcConnectionPool } from '../src/rpc/pool.ts';
 import { endpointKeyId } from '../src/engine/shared-health.ts';
@@ -357,6 +359,65 @@ test('a closed pool with shared health closes its engine connection and answers 
     assert.equal((await p2.pool.call('getSlot')).endpoint, 'flaky');
   } finally {
     await close();
+    await flaky.close();
+    await good.close();
+  }
+});
+
+test('engine that accepts connections and never answers: ready() resolves on the own view; a password in the URL is never echoed', async () => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as { port: number }).port;
+  const good = await startFixtureServer();
+  const t = await testPool([{ name: 'good', url: good.url }], { shared: { nats: { servers: `nats://palisade:s3cretPassw0rd@127.0.0.1:${port}`, connectTimeoutMs: 300, reconnectTimeWaitMs: 50 } } });
+  try {
+    await t.pool.ready();
+    const s = t.pool.getStats().shared!;
+    assert.equal(s.connected, false);
+    assert.equal(s.fallback, true);
+    assert.equal((await t.pool.call('getSlot')).endpoint, 'good');
+    await until(() => t.pool.getStats().shared!.lastError !== undefined && !/within/.test(t.pool.getStats().shared!.lastError!), 'the connect attempt to fail', 10_000);
+    assert.ok(!JSON.stringify(t.pool.getStats()).includes('s3cretPassw0rd'), 'no password in stats');
+  } finally {
+    await t.close();
+    await good.close();
+    for (const sock of sockets) sock.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+  }
+});
+
+test('actor mode: a pool whose endpoints run in workers learns of a dead endpoint from another pool, and its prober stays off it', async () => {
+  const { flaky, good, endpoints } = await servers();
+  const b = bucket();
+  const sup = new Supervisor({});
+  const make = (id: string) =>
+    new RpcConnectionPool(
+      // A probe's deadline is min(attemptTimeoutMs, healthIntervalMs): 250 ms keeps a busy machine from failing a healthy endpoint.
+      { endpoints, healthIntervalMs: 250, breaker: { failureThreshold: 2, cooldownMs: 60_000 }, shared: { nats: { servers: natsUrl, reconnectTimeWaitMs: 50 }, bucket: b, processId: id } },
+      { supervisor: sup },
+    );
+  const p1 = make('actor-1');
+  const p2 = make('actor-2');
+  try {
+    await Promise.all([p1.ready(), p2.ready()]);
+    assert.equal(p2.mode, 'actor');
+    flaky.fault = { kind: 'http', status: 503 };
+    for (let i = 0; i < 4 && p1.getStats().endpoints[0]!.state !== 'OPEN'; i++) await p1.call('getVersion');
+    await until(() => p1.getStats().endpoints[0]!.state === 'OPEN', "p1's worker breaker to open");
+    await until(() => p2.getStats().shared!.endpoints[0]!.sharedOpen, 'p2 to learn it');
+    const probes = p2.getStats().endpoints[0]!.probes;
+    for (let i = 0; i < 3; i++) assert.equal((await p2.call('getVersion')).endpoint, 'good');
+    assert.equal(p2.getStats().endpoints[0]!.calls, 0);
+    // Several probe intervals pass: p2's prober, in its worker, sends nothing to the OPEN endpoint.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(p2.getStats().endpoints[0]!.probes, probes);
+  } finally {
+    await Promise.all([p1.close(), p2.close()]);
+    await sup.shutdown({ drainMs: 100 });
     await flaky.close();
     await good.close();
   }
