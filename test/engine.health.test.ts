@@ -422,3 +422,29 @@ test('actor mode: a pool whose endpoints run in workers learns of a dead endpoin
     await good.close();
   }
 });
+
+test('a process restarting under the same processId takes its previous incarnation’s OPEN report as news', async () => {
+  const { flaky, good, endpoints } = await servers();
+  const b = bucket();
+  const clock = new ManualClock();
+  const shared = { nats: { servers: natsUrl, reconnectTimeWaitMs: 50 }, bucket: b, processId: 'trader-x' };
+  const first = await testPool(endpoints, { shared }, { clock });
+  let second: TestPool | undefined;
+  try {
+    await first.pool.ready();
+    flaky.fault = { kind: 'http', status: 503 };
+    await openBreaker(first, 'flaky');
+    await until(() => first.pool.getStats().shared!.published >= 1, 'the OPEN record to be written');
+    await first.close();
+    second = await testPool(endpoints, { shared }, { clock });
+    await second.pool.ready();
+    await until(() => sharedView(second!, 'flaky').sharedOpen, 'the restarted incarnation to honour the OPEN record');
+    assert.equal(ep(second, 'flaky').state, 'CLOSED', 'its own breaker is fresh');
+    assert.equal((await second.pool.call('getBalance', ['x'])).endpoint, 'good');
+  } finally {
+    await first.close();
+    await second?.close();
+    await flaky.close();
+    await good.close();
+  }
+});

@@ -159,6 +159,10 @@ interface EndpointShare {
   readonly key: string;
   /** The bucket's OPEN report (ours or another's); undefined when CLOSED. */
   open: StateRecord | undefined;
+  /** The OPEN report is this incarnation's own breaker speaking: the pool already holds the endpoint out. */
+  openByOwnBreaker: boolean;
+  /** This incarnation has written a state record: a record under our id seen after that is our own echo. */
+  wroteState: boolean;
   restUntil: number;
   lease: Lease | undefined;
   leaseBy: string | undefined;
@@ -205,7 +209,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     this.leaseMs = this.config.leaseMs ?? 2 * ctx.healthIntervalMs + ctx.attemptTimeoutMs;
     this.shares = ctx.endpoints.map((ep) => {
       const id = endpointKeyId(ep.url);
-      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined, reportedRestUntil: 0, reportedOpenAt: 0, learnedOpenAt: 0 };
+      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, openByOwnBreaker: false, wroteState: false, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined, reportedRestUntil: 0, reportedOpenAt: 0, learnedOpenAt: 0 };
       this.byId.set(id, s);
       return s;
     });
@@ -296,7 +300,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     if (!kv || this.closed) return;
     this.watchStop?.();
     // What others reported before the outage is read again from the bucket, not trusted from memory.
-    for (const s of this.shares) if (s.open && s.open.by !== this.config.processId) s.open = undefined;
+    for (const s of this.shares) if (s.open && !s.openByOwnBreaker) s.open = undefined;
     const watch = await kv.watch({ key: 'ep.>' });
     this.watchStop = () => watch.stop();
     void (async () => {
@@ -329,6 +333,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
       if (s.lease) this.counts.probesLed.failed++;
       const rec = this.record('OPEN', openUntil);
       s.open = rec;
+      s.openByOwnBreaker = true;
       s.reportedOpenAt = rec.at;
       this.writeState(s, rec);
       this.releaseLease(s);
@@ -358,6 +363,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
 
   private writeState(s: EndpointShare, rec: StateRecord): void {
     s.pendingState = rec;
+    s.wroteState = true;
     this.write(`${s.key}.state`, { v: 1, ...rec, endpoint: s.name }, () => {
       if (s.pendingState === rec) s.pendingState = undefined;
     });
@@ -398,7 +404,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     if (!s) return; // another pool's endpoint
     if (op !== 'PUT') {
       if (kind === 'probe') s.leaseBy = undefined;
-      else if (kind === 'state' && s.open && s.open.by !== this.config.processId) {
+      else if (kind === 'state' && s.open && !s.openByOwnBreaker) {
         s.open = undefined;
         this.applyGate(s);
       }
@@ -415,7 +421,9 @@ export class SharedEndpointHealth implements SharedHealthLink {
       }
       return;
     }
-    if (rec.by === this.config.processId) return; // our own write, already applied
+    // Our own write, already applied. A record under our id from before this incarnation wrote
+    // anything (a restart under the same processId) is news like any other.
+    if (rec.by === this.config.processId && (kind === 'rest' || s.wroteState)) return;
     this.counts.received++;
     const now = this.ctx.clock.now();
     if (kind === 'rest') {
@@ -425,6 +433,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     }
     if ((rec as StateRecord).state === 'OPEN') {
       s.open = rec as StateRecord;
+      s.openByOwnBreaker = false;
       s.learnedOpenAt = now;
       if (isUpdate) this.counts.lastPropagationMs = Math.max(0, now - rec.at);
       this.ctx.logger.info({ endpoint: s.name, by: rec.by, until: rec.until }, 'shared endpoint health: another process reports the endpoint OPEN');
@@ -469,7 +478,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
       h.setProbeBlocked(s.index, false);
       return;
     }
-    h.setSharedOpen(s.index, s.open !== undefined && s.open.by !== this.config.processId);
+    h.setSharedOpen(s.index, s.open !== undefined && !s.openByOwnBreaker);
     h.setProbeBlocked(s.index, s.open !== undefined && s.lease === undefined);
   }
 
@@ -568,7 +577,9 @@ export class SharedEndpointHealth implements SharedHealthLink {
         this.counts.probesLed.failed++;
         // The breaker may have reopened on its own (HALF_OPEN probe); otherwise hold it OPEN for a cooldown.
         const until = h.state(s.index) === STATE_OPEN ? h.openUntil(s.index) : now + this.ctx.cooldownMs;
+        // Hold it out here too: our own breaker may still be CLOSED after a failed freshness probe.
         s.open = this.record('OPEN', until);
+        s.openByOwnBreaker = h.state(s.index) === STATE_OPEN;
         this.writeState(s, s.open);
         this.scheduleLease(s);
       } else {
