@@ -144,7 +144,7 @@ export function buildReport(r: ReportInput): ClusterReport {
     ok: avoidedByAll && finder !== undefined && avoiders.length > 0,
     detail: `${r.killedProvider} killed; ${finder ? `${finder.name} found it dead ${finder.ownAt - killedAt} ms after the kill (its own breaker opened)` : 'no process opened its own breaker'}; ${
       avoiders.length
-        ? avoiders.map((v) => `${v.name} stopped routing to it on that report, ${v.propagationMs === undefined ? '?' : `${v.propagationMs} ms`} after it was written (${v.learnedAt - killedAt} ms after the kill)${v.ownAt ? `; its own breaker opened later (${v.ownAt - killedAt} ms after the kill: a probe once it was on its own view, e.g. while the engine was down)` : ', without opening its own breaker'}`).join('; ')
+        ? avoiders.map((v) => `${v.name} stopped routing to it on that report, ${v.propagationMs === undefined ? '?' : `${v.propagationMs} ms`} after it was written (${v.learnedAt - killedAt} ms after the kill)${v.ownAt ? `; its own breaker opened later, ${v.ownAt - killedAt} ms after the kill, from probes of its own (the lease's recovery probes, or its prober while the engine was down)` : ', without opening its own breaker'}`).join('; ')
         : 'every process found it dead on its own before the shared report reached it'
     }; failed attempts there after the kill: ${views.map((v) => `${v.name} ${v.failed}`).join(', ')}`,
   });
