@@ -26,7 +26,7 @@ import { hostname } from 'node:os';
 import type { Clock, TimerHandle } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log/index.ts';
-import { redactText, redactUrl } from '../log/redact.ts';
+import { redactDeep, redactText, redactUrl } from '../log/redact.ts';
 import type { NormalizedEndpoint } from '../rpc/config.ts';
 import { STATE_CLOSED, STATE_OPEN, STATE_HALF_OPEN, type HealthTable } from '../rpc/health.ts';
 import type { SharedHealthLink, SharedHealthStats } from '../rpc/shared-link.ts';
@@ -83,39 +83,50 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 /** Validates `shared` at the boundary: every error is a ConfigError naming the key (URLs redacted). */
 export function normalizeSharedHealthConfig(input: unknown): NormalizedSharedHealthConfig {
-  if (!isObject(input)) throw new ConfigError('shared', input, 'an object { nats: { servers }, bucket? }');
-  for (const k of Object.keys(input)) if (!SHARED_KEYS.has(k)) throw new ConfigError(`shared.${k}`, input[k], `a known option (${[...SHARED_KEYS].join(', ')})`);
+  if (!isObject(input)) throw bad('shared', input, 'an object { nats: { servers }, bucket? }');
+  for (const k of Object.keys(input)) if (!SHARED_KEYS.has(k)) throw bad(`shared.${k}`, input[k], `a known option (${[...SHARED_KEYS].join(', ')})`);
   const nats = input['nats'];
-  if (!isObject(nats)) throw new ConfigError('shared.nats', nats, 'an object { servers }');
-  for (const k of Object.keys(nats)) if (!NATS_KEYS.has(k)) throw new ConfigError(`shared.nats.${k}`, nats[k], `a known option (${[...NATS_KEYS].join(', ')})`);
+  if (!isObject(nats)) throw bad('shared.nats', nats, 'an object { servers }');
+  for (const k of Object.keys(nats)) if (!NATS_KEYS.has(k)) throw bad(`shared.nats.${k}`, nats[k], `a known option (${[...NATS_KEYS].join(', ')})`);
   const raw = nats['servers'];
   const list = typeof raw === 'string' ? [raw] : raw;
-  if (!Array.isArray(list) || list.length === 0 || list.length > 32) throw new ConfigError('shared.nats.servers', raw, 'a nats:// URL or a non-empty array of them');
+  if (!Array.isArray(list) || list.length === 0 || list.length > 32) throw bad('shared.nats.servers', raw, 'a nats:// URL or a non-empty array of them');
   const servers = list.map((s: unknown, i) => {
     const ok = typeof s === 'string' && s.length <= 2048 && URL.canParse(s.includes('://') ? s : `nats://${s}`);
-    if (!ok) throw new ConfigError(`shared.nats.servers[${i}]`, typeof s === 'string' ? redactText(s) : s, 'a nats://host:port URL');
+    if (!ok) throw bad(`shared.nats.servers[${i}]`, typeof s === 'string' ? redactText(s) : s, 'a nats://host:port URL');
     const u = new URL((s as string).includes('://') ? (s as string) : `nats://${s as string}`);
     if (!['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol) || u.hostname === '') {
-      throw new ConfigError(`shared.nats.servers[${i}]`, redactUrl(s as string), 'a nats://host:port URL');
+      throw bad(`shared.nats.servers[${i}]`, redactUrl(s as string), 'a nats://host:port URL');
     }
     return s as string;
   });
   const bucket = input['bucket'] ?? 'palisade_endpoint_health';
-  if (typeof bucket !== 'string' || !BUCKET_RE.test(bucket)) throw new ConfigError('shared.bucket', bucket, 'a KV bucket name of letters, digits, - and _ (at most 64)');
+  if (typeof bucket !== 'string' || !BUCKET_RE.test(bucket)) throw bad('shared.bucket', bucket, 'a KV bucket name of letters, digits, - and _ (at most 64)');
   const processId = input['processId'] ?? `${hostname().replace(/[^-\w]/g, '_').slice(0, 24)}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  if (typeof processId !== 'string' || !PROCESS_RE.test(processId)) throw new ConfigError('shared.processId', processId, '1-48 letters, digits, - or _');
+  if (typeof processId !== 'string' || !PROCESS_RE.test(processId)) throw bad('shared.processId', processId, '1-48 letters, digits, - or _');
   const name = nats['name'] ?? `palisade-health-${processId}`;
-  if (typeof name !== 'string' || !CONNECTION_NAME_RE.test(name)) throw new ConfigError('shared.nats.name', name, '1-64 letters, digits, - or _');
+  if (typeof name !== 'string' || !CONNECTION_NAME_RE.test(name)) throw bad('shared.nats.name', name, '1-64 letters, digits, - or _');
   const leaseMs = input['leaseMs'];
   return {
     servers,
     name,
-    connectTimeoutMs: nats['connectTimeoutMs'] === undefined ? 2000 : timeoutMs('shared.nats.connectTimeoutMs', nats['connectTimeoutMs']),
-    reconnectTimeWaitMs: nats['reconnectTimeWaitMs'] === undefined ? 250 : timeoutMs('shared.nats.reconnectTimeWaitMs', nats['reconnectTimeWaitMs'], { min: 10 }),
+    connectTimeoutMs: nats['connectTimeoutMs'] === undefined ? 2000 : timeoutMs('shared.nats.connectTimeoutMs', numberOrBad('shared.nats.connectTimeoutMs', nats['connectTimeoutMs'])),
+    reconnectTimeWaitMs: nats['reconnectTimeWaitMs'] === undefined ? 250 : timeoutMs('shared.nats.reconnectTimeWaitMs', numberOrBad('shared.nats.reconnectTimeWaitMs', nats['reconnectTimeWaitMs']), { min: 10 }),
     bucket,
     processId,
-    leaseMs: leaseMs === undefined ? undefined : timeoutMs('shared.leaseMs', leaseMs, { min: 10 }),
+    leaseMs: leaseMs === undefined ? undefined : timeoutMs('shared.leaseMs', numberOrBad('shared.leaseMs', leaseMs), { min: 10 }),
   };
+}
+
+/** A ConfigError whose shown value has credentials redacted (a server URL may carry a password). */
+function bad(key: string, value: unknown, expected: string): ConfigError {
+  return new ConfigError(key, redactDeep(value), expected);
+}
+
+/** Numbers go on to the timeout rule; anything else is refused here, redacted. */
+function numberOrBad(key: string, value: unknown): number {
+  if (typeof value !== 'number') throw bad(key, value, 'a number of milliseconds');
+  return value;
 }
 
 /** The key token of an endpoint: a hash of its full URL (never the URL, which may hold an API key). */

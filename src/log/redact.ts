@@ -55,9 +55,9 @@ function redactLoose(input: string): string {
     .join('/');
 }
 
-const URL_IN_TEXT = /\b(?:https?|wss?):\/\/[^\s"'<>`]+/gi;
+const URL_IN_TEXT = /\b(?:https?|wss?|nats|tls):\/\/[^\s"'<>`]+/gi;
 
-/** Redacts every URL found inside free text (error messages, log messages). */
+/** Redacts every URL found inside free text (error messages, log messages); NATS server URLs (nats://, tls://) carry credentials too. */
 export function redactText(text: string): string {
   if (!text.includes('://')) return text;
   return text.replace(URL_IN_TEXT, (m) => redactUrl(m));
