@@ -280,3 +280,23 @@ test('order from the wire: one publisher\'s events out of stream order are put b
   await nc.close();
   await bus.close();
 });
+
+test('a publisher restarted under the same name with bus-assigned sequences is not mistaken for a retry of its previous run', async () => {
+  const opts = uniqueEngine(server.url);
+  const sub = new SignalBus({ nats: opts('strat') });
+  await sub.ready();
+  const got: unknown[] = [];
+  await sub.subscribe('t', (e) => void got.push(e.run)).ready;
+  for (const run of [1, 2]) {
+    const feed = new SignalBus({ nats: opts('feed') });
+    await feed.ready();
+    // No sequence: the bus numbers them 1, 2, 3 in each run.
+    for (let i = 0; i < 3; i++) feed.publish('t', { run });
+    await waitFor('the run stored', () => feed.getStats().engine!.published === 3);
+    assert.equal(feed.getStats().engine!.publishDuplicates, 0);
+    await feed.close();
+  }
+  await waitFor('both runs delivered', () => got.length === 6);
+  assert.deepEqual(got, [1, 1, 1, 2, 2, 2]);
+  await sub.close();
+});

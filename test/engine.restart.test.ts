@@ -1,6 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { SignalBus } from '../src/bus/index.ts';
 import { natsUrlForTests, startNatsServer } from './support/nats.ts';
@@ -89,4 +90,42 @@ test('the engine stopped and restarted: local delivery goes on, the outbox drain
   } finally {
     await server.dispose();
   }
+});
+
+test('the outbox is bounded while the engine is down: publish refuses beyond it, counted OUTBOX_FULL, and local delivery of what it took goes on', async () => {
+  const server = await startNatsServer();
+  try {
+    const opts = uniqueEngine(server.url);
+    const feed = new SignalBus({ nats: opts('feed', { outboxSize: 5, publishTimeoutMs: 300 }) });
+    await feed.ready();
+    const local: number[] = [];
+    feed.subscribe('t', (e) => void local.push(e.sequence));
+    await server.stop();
+    await waitFor('the feed to notice the outage', () => !feed.getStats().engine!.connected);
+    const accepted = Array.from({ length: 8 }, (_, i) => feed.publish('t', { sequence: i + 1 }));
+    assert.deepEqual(accepted, [true, true, true, true, true, false, false, false]);
+    await sleep(10);
+    assert.deepEqual(local, [1, 2, 3, 4, 5]);
+    const st = feed.getStats();
+    assert.equal(st.engine!.outboxDepth, 5);
+    assert.equal(st.engine!.dropped.OUTBOX_FULL, 3);
+    // Refused before the bus took it: not published, so not delivered locally either.
+    assert.equal(st.published, 5);
+    await feed.close({ timeoutMs: 100 });
+    assert.equal(feed.getStats().engine!.dropped.BUS_CLOSED, 5);
+  } finally {
+    await server.dispose();
+  }
+});
+
+test('a peer that accepts connections and never answers: ready() rejects ENGINE_UNREACHABLE after connectTimeoutMs', async () => {
+  const sockets: Socket[] = [];
+  const silent = createServer((s) => void sockets.push(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as { port: number }).port;
+  const bus = new SignalBus({ nats: { servers: `nats://127.0.0.1:${port}`, name: 'feed', connectTimeoutMs: 300 } });
+  await assert.rejects(bus.ready(), (e: unknown) => (e as { code?: string }).code === 'ENGINE_UNREACHABLE');
+  await bus.close();
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => silent.close(r));
 });

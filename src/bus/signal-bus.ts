@@ -146,8 +146,18 @@ export class SignalBus {
 
   private publishWithEngine(topic: string, event: object, priority: Priority = 'normal'): boolean {
     // Malformed arguments fall through to publish's own checks and errors.
-    if (typeof topic === 'string' && topic.length > 0 && typeof event === 'object' && event !== null && !Array.isArray(event) && !this.engine!.admit(topic, event)) return false;
-    return SignalBus.prototype.publish.call(this, topic, event, priority);
+    if (typeof topic !== 'string' || topic.length === 0 || typeof event !== 'object' || event === null || Array.isArray(event)) {
+      return SignalBus.prototype.publish.call(this, topic, event, priority);
+    }
+    const engine = this.engine!;
+    const json = engine.admit(topic, event);
+    if (json === null) return false;
+    const now = this.clock.now();
+    if (!SignalBus.prototype.publish.call(this, topic, event, priority)) return false;
+    const s = (event as { sequence?: unknown }).sequence;
+    // publish() left the topic it used in lastTopic; its lastSeq is the sequence it just gave.
+    engine.send(topic, event, json, typeof s === 'number' ? s : this.lastTopic!.lastSeq, now, priority);
+    return true;
   }
 
   /**

@@ -2,8 +2,8 @@
  * The signal bus's link to NATS JetStream. The bus stays in charge of local delivery; this
  * transport adds the two directions across processes:
  *
- * - out: an extra subscriber on every topic (`EngineOutlet`) receives each accepted event in
- *   the topic's order, critical first, and puts it in the bounded outbox;
+ * - out: each event the bus accepts goes to the bounded outbox at once, in publish order (a
+ *   receiver puts each publisher's events back in sequence order);
  * - in: each subscription gets a durable pull consumer on `${prefix}.${topic}`. Messages are
  *   decoded, put back in per-publisher sequence order by a router of their own, and handed to
  *   the subscriber; the handler's outcome becomes the ack (success), a nak with backoff (a
@@ -24,7 +24,7 @@ import { checkConnectionOptions, connectEngine, errMessage, type EngineConnectio
 import { EngineError } from './errors.ts';
 import { Outbox } from './outbox.ts';
 import { ENGINE_DROP_REASONS, type EngineDropReason, type EngineStats, type EngineSubscriptionStats, type NatsBusOptions } from './types.ts';
-import { checkSubjectPart, decodeSignal, isSubjectSafe, encodeEvent, msgIdFor, subjectFor, wireHeaders } from './wire.ts';
+import { checkSubjectPart, decodeSignal, eventJson, isSubjectSafe, msgIdFor, subjectFor, wireHeaders } from './wire.ts';
 
 const BUS_KEYS = [
   'subjectPrefix', 'stream', 'retentionMs', 'duplicateWindowMs', 'storage', 'outboxSize', 'maxInflightPublishes',
@@ -84,7 +84,7 @@ function settings(o: NatsBusOptions): Settings {
     duplicateWindowMs: ms('duplicateWindowMs', 120_000, 100),
     storage,
     outboxSize: opt('outboxSize', 10_000, 1, 10_000_000),
-    maxInflight: opt('maxInflightPublishes', 256, 1, 65_536),
+    maxInflight: opt('maxInflightPublishes', 1024, 1, 65_536),
     publishTimeoutMs: ms('publishTimeoutMs', 2000, 10),
     maxEventBytes: opt('maxEventBytes', 65_536, 64, 64 * 1024 * 1024),
     maxAckPending: opt('maxAckPending', 1000, 1, 1_000_000),
@@ -133,7 +133,7 @@ export class BusTransport {
     private readonly maxQueueSize: number,
   ) {
     this.s = settings(options);
-    this.outlet = new EngineOutlet(this);
+    this.outlet = new EngineOutlet();
     this.router = new Router(ctx.clock, ctx.counters, ctx.logger, reorderWindowMs);
     this.starting = this.start(options);
     // The failure is reported by ready() and in stats; an unobserved rejection must not crash the process.
@@ -149,57 +149,47 @@ export class BusTransport {
     return this.starting;
   }
 
-  /** The subscriber every topic gets, so accepted events reach the outbox. */
+  /**
+   * The subscriber every topic of a bus with an engine has, so that a topic no local handler
+   * subscribes to does not count each event as NO_SUBSCRIBERS: the engine is its subscriber.
+   */
   get outletSubscriber(): Subscriber {
     return this.outlet;
   }
 
   /**
    * Checks an event before the bus accepts it: the topic must make a subject and the event
-   * must serialise within the bound (throws EngineError), and the outbox must have room
-   * (false, counted OUTBOX_FULL).
+   * must serialise within the bound (throws EngineError). Returns its JSON, or null when the
+   * outbox is full (counted OUTBOX_FULL; the bus must then refuse the event).
    */
-  admit(topic: string, event: object): boolean {
+  admit(topic: string, event: object): string | null {
     if (!this.subjectChecked.has(topic)) {
       checkSubjectPart('topic', topic);
       this.subjectChecked.add(topic);
     }
-    encodeEvent(topic, event, this.s.maxEventBytes);
-    if (this.closed) return true; // the bus refuses it as BUS_CLOSED
-    if (this.outbox !== null && this.outbox.full) {
+    const json = eventJson(topic, event, this.s.maxEventBytes - WIRE_FIELDS_BYTES);
+    if (!this.closed && (this.outbox?.depth ?? this.early.length) >= this.s.outboxSize) {
       this.drop('OUTBOX_FULL');
-      return false;
+      return null;
     }
-    return true;
+    return json;
   }
 
-  /** Called by the outlet for each accepted event, in topic order. */
-  send(event: object, prio: number): void {
+  /**
+   * Queues an event the bus accepted for the engine. `json` is admit()'s; `sequence` is the
+   * event's own or the one the bus gave it; `timestamp` stands in when the event has none.
+   */
+  send(topic: string, event: object, json: string, sequence: number, timestamp: number, priority: Priority): void {
     if (this.closed) return this.drop('BUS_CLOSED');
-    const e = event as { topic: string; sequence: number };
-    const priority = PRIORITY_NAMES[prio] as Priority;
-    let body: Uint8Array;
-    try {
-      body = encodeEvent(e.topic, event, this.s.maxEventBytes);
-    } catch {
-      // admit() checked the publisher's event; the bus's own fields cannot make it unsendable.
-      return this.drop('TOO_LARGE');
-    }
-    const sequenced = (event as { sequence?: unknown }).sequence !== undefined;
+    const e = event as { sequence?: unknown; timestamp?: unknown };
+    const sequenced = e.sequence !== undefined;
     const publisher = this.publisherKey(sequenced);
-    const msgId = msgIdFor(publisher, e.topic, e.sequence);
-    const item = { subject: subjectFor(this.s.prefix, e.topic), body, headers: wireHeaders(priority, publisher, msgId), msgId, attempts: 0 };
-    if (this.outbox === null) {
-      // Not connected yet: hold it until start() makes the outbox.
-      this.early.push(item);
-      if (this.early.length > this.s.outboxSize) {
-        this.early.shift();
-        this.drop('OUTBOX_FULL');
-      }
-      return;
-    }
-    if (this.outbox.full) return this.drop('OUTBOX_FULL');
-    this.outbox.push(item);
+    const msgId = msgIdFor(publisher, topic, sequence);
+    const body = encoder.encode(withWireFields(json, sequenced ? undefined : sequence, e.timestamp !== undefined ? undefined : timestamp));
+    const item = { subject: subjectFor(this.s.prefix, topic), body, headers: wireHeaders(priority, publisher, msgId), msgId, attempts: 0 };
+    if (this.outbox !== null) return this.outbox.push(item);
+    // Not connected yet: held until start() makes the outbox (admit() bounded it).
+    this.early.push(item);
   }
   private early: Parameters<Outbox['push']>[0][] = [];
 
@@ -469,16 +459,13 @@ export class BusTransport {
   }
 }
 
-/** The subscriber every topic of a bus with an engine gets: it forwards accepted events to the outbox. */
+/** Stands for the engine among a topic's subscribers (publish sends to the engine itself, at once). */
 class EngineOutlet implements Subscriber {
   readonly id = 'engine';
   readonly topic = '*';
   readonly kind = 'inline' as const;
   readonly idle = true;
-  constructor(private readonly transport: BusTransport) {}
-  deliver(event: object, prio: number): void {
-    this.transport.send(event, prio);
-  }
+  deliver(): void {}
   detach(): void {}
   dispose(): Promise<void> {
     return Promise.resolve();
@@ -675,6 +662,19 @@ function settle(msg: JsMsg, how: 'ack' | 'nak' | 'term', delayMs?: number): void
   } catch {
     // See above: the engine's redelivery covers it.
   }
+}
+
+const encoder = new TextEncoder();
+/** Room kept in maxEventBytes for the `sequence` and `timestamp` the wire body may add. */
+const WIRE_FIELDS_BYTES = 64;
+
+/** Adds `sequence` / `timestamp` in front of the event's own fields, only where it has none (no repeated keys). */
+function withWireFields(json: string, sequence: number | undefined, timestamp: number | undefined): string {
+  let head = '';
+  if (sequence !== undefined) head += `"sequence":${sequence},`;
+  if (timestamp !== undefined) head += `"timestamp":${timestamp},`;
+  if (head === '') return json;
+  return json === '{}' ? `{${head.slice(0, -1)}}` : `{${head}${json.slice(1)}`;
 }
 
 function isNotFound(err: unknown): boolean {

@@ -22,7 +22,7 @@ export interface NatsBusOptions {
   storage?: 'file' | 'memory';
   /** Events held for the engine while it is slow or down; beyond it publish() refuses (OUTBOX_FULL). Default 10000. */
   outboxSize?: number;
-  /** Publishes awaiting the engine's acknowledgement at once. Default 256. */
+  /** Publishes awaiting the engine's acknowledgement at once (a wide window keeps throughput up when acknowledgements are slow). Default 1024. */
   maxInflightPublishes?: number;
   /** Wait for one publish acknowledgement before retrying it. Default 2000 ms. */
   publishTimeoutMs?: number;

@@ -24,7 +24,6 @@ export const WIRE_REJECTS = ['NOT_JSON', 'NOT_AN_OBJECT', 'TOO_LARGE', 'BAD_HEAD
 export type WireReject = (typeof WIRE_REJECTS)[number];
 
 const TOKEN = /^[^\s.*>]+$/;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Whether `s` is one or more dot-separated NATS subject tokens without wildcards or spaces. */
@@ -53,19 +52,19 @@ export function msgIdFor(publisher: string, topic: string, sequence: number): st
  * The event's JSON, checked before anything is queued: it must serialise and fit `maxBytes`.
  * Throws EVENT_NOT_SENDABLE otherwise.
  */
-export function encodeEvent(topic: string, event: object, maxBytes: number): Uint8Array {
+export function eventJson(topic: string, event: object, maxBytes: number): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(event);
   } catch (err) {
     throw new EngineError('EVENT_NOT_SENDABLE', `an event on ${topic} cannot be sent to the engine: it is not JSON-serialisable (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
-  if (json === undefined) throw new EngineError('EVENT_NOT_SENDABLE', `an event on ${topic} serialises to nothing`);
-  const bytes = encoder.encode(json);
-  if (bytes.byteLength > maxBytes) {
-    throw new EngineError('EVENT_NOT_SENDABLE', `an event on ${topic} is ${bytes.byteLength} bytes as JSON, over the ${maxBytes}-byte bound (nats.maxEventBytes)`);
+  if (json === undefined || json[0] !== '{') throw new EngineError('EVENT_NOT_SENDABLE', `an event on ${topic} does not serialise to a JSON object (a toJSON method?)`);
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > maxBytes) {
+    throw new EngineError('EVENT_NOT_SENDABLE', `an event on ${topic} is ${bytes} bytes as JSON, over the ${maxBytes}-byte bound (nats.maxEventBytes, less room for the bus's fields)`);
   }
-  return bytes;
+  return json;
 }
 
 export function wireHeaders(priority: Priority, publisher: string, msgId: string): MsgHdrs {
