@@ -218,7 +218,12 @@ test('bad input at the publishing boundary is a typed error and nothing is queue
   assert.throws(() => bus.publish('t', { pad: 'x'.repeat(300) }), typed('EVENT_NOT_SENDABLE'));
   assert.throws(() => bus.subscribe('t', { module: './x.ts' }), typed('ENGINE_UNSUPPORTED'));
   assert.throws(() => bus.subscribe('t', () => {}, { group: 'no spaces allowed' }), typed('CONFIG_INVALID'));
+  assert.throws(() => bus.subscribe('t', () => {}, { name: 'a.b' }), typed('CONFIG_INVALID'));
+  assert.throws(() => bus.subscribe('t >', () => {}), typed('INVALID_SUBJECT'));
   assert.equal(bus.getStats().published, 0);
+  // Refused subscriptions left nothing behind.
+  assert.equal(bus.getStats().subscribers.length, 0);
+  assert.equal(bus.getStats().engine!.subscriptions.length, 0);
   await bus.close();
   assert.equal(bus.publish('t', {}), false);
   assert.equal(bus.getStats().engine!.published, 0);

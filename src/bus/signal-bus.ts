@@ -231,7 +231,10 @@ export class SignalBus {
     if (this.subscribers.size >= this.maxSubscribers) {
       throw new SignalBusError('TOO_MANY_SUBSCRIBERS', `the bus already has ${this.subscribers.size} subscribers (maxSubscribers ${this.maxSubscribers})`);
     }
-    if (this.engine !== null && !isFn) throw new EngineError('ENGINE_UNSUPPORTED', 'worker subscribers do not receive events from the engine; subscribe inline and hand work to an actor');
+    if (this.engine !== null) {
+      if (!isFn) throw new EngineError('ENGINE_UNSUPPORTED', 'worker subscribers do not receive events from the engine; subscribe inline and hand work to an actor');
+      this.engine.checkSubscribe(topic, options);
+    }
     const mailboxSize = positiveInt('mailboxSize', options.mailboxSize, this.mailboxSize);
     const policy = quarantinePolicy(this.quarantine, options.quarantine, 'quarantine');
     const id = `${topic}#${++this.subscriberSeq}`;

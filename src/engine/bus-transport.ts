@@ -110,7 +110,6 @@ export class BusTransport {
   private conn: EngineConnection | null = null;
   private outbox: Outbox | null = null;
   private readonly starting: Promise<void>;
-  private startError: unknown = null;
   private closed = false;
   /** Bus-assigned sequences restart at 1 in every process: this instance's id keeps their message ids apart. */
   private readonly instance = randomBytes(4).toString('hex');
@@ -233,9 +232,8 @@ export class BusTransport {
    * Resolves when the consumer is consuming.
    */
   attach(topic: string, sub: Subscriber, options: { group?: string; name?: string }): Promise<void> {
-    checkSubjectPart('topic', topic);
+    this.checkSubscribe(topic, options);
     const group = options.group;
-    if (group !== undefined && (typeof group !== 'string' || !GROUP_NAME.test(group))) throw new ConfigError('group', group, '1-64 letters, digits, - or _');
     let consumer: string;
     if (group !== undefined) consumer = consumerName('g', group, topic, '');
     else {
@@ -244,7 +242,7 @@ export class BusTransport {
         const n = (this.fanOutOrdinal.get(topic) ?? 0) + 1;
         this.fanOutOrdinal.set(topic, n);
         key = String(n);
-      } else if (typeof key !== 'string' || !GROUP_NAME.test(key)) throw new ConfigError('name', key, '1-64 letters, digits, - or _ (it names the durable consumer)');
+      }
       consumer = consumerName('s', this.s.name, topic, key);
     }
     const inlet = new Inlet(this, topic, sub, consumer, group ?? null);
@@ -255,6 +253,16 @@ export class BusTransport {
       this.ctx.logger.error({ topic, consumer, err: redactText(errMessage(err)) }, 'signal bus subscription could not start consuming from the engine');
     });
     return started;
+  }
+
+  /** Throws for a topic, group or name the engine cannot use; called before the bus registers anything. */
+  checkSubscribe(topic: string, options: { group?: unknown; name?: unknown }): void {
+    checkSubjectPart('topic', topic);
+    const { group, name } = options;
+    if (group !== undefined && (typeof group !== 'string' || !GROUP_NAME.test(group))) throw new ConfigError('group', group, '1-64 letters, digits, - or _');
+    if (group === undefined && name !== undefined && (typeof name !== 'string' || !GROUP_NAME.test(name))) {
+      throw new ConfigError('name', name, '1-64 letters, digits, - or _ (it names the durable consumer)');
+    }
   }
 
   detach(sub: Subscriber): Promise<void> {
