@@ -448,3 +448,32 @@ test('a process restarting under the same processId takes its previous incarnati
     await good.close();
   }
 });
+
+test("a provider's client-side rate is divided among the processes using it, and returns whole when one leaves", async () => {
+  const limited = await startFixtureServer();
+  const good = await startFixtureServer();
+  const endpoints = [
+    { name: 'limited', url: limited.url, tier: 0, rateLimitRps: 10 },
+    { name: 'good', url: good.url, tier: 1 },
+  ];
+  const { p1, p2, clock, close } = await pair(endpoints);
+  try {
+    await until(() => sharedView(p1, 'limited').rateShare === 0.5 && sharedView(p2, 'limited').rateShare === 0.5, 'both pools to see two members');
+    assert.equal(sharedView(p1, 'good').rateShare, 1, 'an endpoint without a rate is not divided');
+    // Time stands still: p1's bucket holds half the burst (5 of 10); the 6th call goes elsewhere.
+    const at = [];
+    for (let i = 0; i < 7; i++) at.push((await p1.pool.call('getBalance', ['x'])).endpoint);
+    assert.deepEqual(at, ['limited', 'limited', 'limited', 'limited', 'limited', 'good', 'good']);
+    // p2 leaves: after its membership is gone p1 gets the whole rate back.
+    await p2.close();
+    await until(() => sharedView(p1, 'limited').rateShare === 1, 'p1 to use the whole rate again');
+    clock.advance(1000); // a second refills the bucket
+    const again = [];
+    for (let i = 0; i < 11; i++) again.push((await p1.pool.call('getBalance', ['x'])).endpoint);
+    assert.equal(again.filter((e) => e === 'limited').length, 10);
+  } finally {
+    await close();
+    await limited.close();
+    await good.close();
+  }
+});

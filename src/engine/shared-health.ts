@@ -74,6 +74,8 @@ const MAX_VALUE_BYTES = 1024;
 const MAX_HOLD_MS = 60 * 60_000;
 /** How often the lease holder looks at its prober's counters for the probe's result. */
 const PROBE_WATCH_MS = 10;
+/** How often a process renews its membership of a rate-limited endpoint (it lapses after three missed renewals). */
+const MEMBER_HEARTBEAT_MS = 1000;
 /** Timeout of one KV write: short, so an outage the client has not noticed yet fails fast. */
 const WRITE_TIMEOUT_MS = 1000;
 
@@ -186,6 +188,8 @@ interface EndpointShare {
   reportedRestUntil: number;
   reportedOpenAt: number;
   learnedOpenAt: number;
+  /** Endpoints with a client-side rate: the other live processes using it (processId → membership until). */
+  readonly members: Map<string, number> | undefined;
 }
 
 export class SharedEndpointHealth implements SharedHealthLink {
@@ -202,6 +206,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
   private closed = false;
   private lastError: string | undefined;
   private probeWatch: ReturnType<typeof setInterval> | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
   private readonly counts = {
     reconnects: 0,
     resyncs: 0,
@@ -220,7 +225,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     this.leaseMs = this.config.leaseMs ?? 2 * ctx.healthIntervalMs + ctx.attemptTimeoutMs;
     this.shares = ctx.endpoints.map((ep) => {
       const id = endpointKeyId(ep.url);
-      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, openByOwnBreaker: false, wroteState: false, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined, reportedRestUntil: 0, reportedOpenAt: 0, learnedOpenAt: 0 };
+      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, openByOwnBreaker: false, wroteState: false, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined, reportedRestUntil: 0, reportedOpenAt: 0, learnedOpenAt: 0, members: ep.rateLimitRps > 0 ? new Map() : undefined };
       this.byId.set(id, s);
       return s;
     });
@@ -321,6 +326,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     });
     this.connected = true;
     this.counts.resyncs++;
+    this.heartbeat();
     const now = this.ctx.clock.now();
     for (const s of this.shares) {
       const i = s.index;
@@ -410,6 +416,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
   private onEntry(key: string, op: string, value: Uint8Array, revision: number, isUpdate: boolean): void {
     const parts = key.split('.');
     const kind = parts[2];
+    if (parts.length === 4 && parts[0] === 'ep' && kind === 'member') return this.onMember(parts[1]!, parts[3]!, op, value, key);
     if (parts.length !== 3 || parts[0] !== 'ep' || (kind !== 'state' && kind !== 'rest' && kind !== 'probe')) return this.invalid('bad_key', key);
     const s = this.byId.get(parts[1]!);
     if (!s) return; // another pool's endpoint
@@ -456,7 +463,51 @@ export class SharedEndpointHealth implements SharedHealthLink {
     this.applyGate(s);
   }
 
-  private parse(kind: 'state' | 'rest' | 'probe', value: Uint8Array, key: string): (TimedRecord & { state?: string }) | undefined {
+  // --- the provider's rate, divided among the processes using it ---
+
+  /**
+   * Another process's membership of an endpoint with a client-side rate. Each live member uses
+   * rateLimitRps / members, so processes sharing one API key stay under its rate together.
+   */
+  private onMember(id: string, processId: string, op: string, value: Uint8Array, key: string): void {
+    const s = this.byId.get(id);
+    if (!s?.members || processId === this.config.processId) return;
+    if (op !== 'PUT') s.members.delete(processId);
+    else {
+      const rec = this.parse('member', value, key);
+      if (!rec) return;
+      if (rec.by !== processId) return void this.invalid('bad_shape', key);
+      s.members.set(processId, rec.until);
+    }
+    this.applyShare(s);
+  }
+
+  private applyShare(s: EndpointShare): void {
+    if (!s.members) return;
+    const now = this.ctx.clock.now();
+    let live = 1;
+    for (const [pid, until] of s.members) {
+      if (until > now) live++;
+      else s.members.delete(pid);
+    }
+    this.ctx.health.setRateShare(s.index, 1 / live);
+  }
+
+  /** Renews this process's memberships; expired ones of others lapse. While the engine is down the last share stays (a whole rate per process could exceed the key's). */
+  private heartbeat(): void {
+    if (this.heartbeatTimer !== undefined) this.ctx.clock.clearTimeout(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    if (this.closed || !this.shares.some((s) => s.members)) return;
+    const now = this.ctx.clock.now();
+    for (const s of this.shares) {
+      if (!s.members || !this.connected) continue;
+      this.applyShare(s);
+      this.write(`${s.key}.member.${this.config.processId}`, { v: 1, until: now + 3 * MEMBER_HEARTBEAT_MS, by: this.config.processId, at: now }, () => undefined);
+    }
+    this.heartbeatTimer = this.ctx.clock.setTimeout(() => this.heartbeat(), MEMBER_HEARTBEAT_MS);
+  }
+
+  private parse(kind: 'state' | 'rest' | 'probe' | 'member', value: Uint8Array, key: string): (TimedRecord & { state?: string }) | undefined {
     if (value.length > MAX_VALUE_BYTES) return this.invalid('too_large', key);
     let v: unknown;
     try {
@@ -655,6 +706,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
         leaseHeld: s.lease !== undefined,
         reportedOpenAt: s.reportedOpenAt,
         learnedOpenAt: s.learnedOpenAt,
+        rateShare: this.ctx.health.rateShare(s.index),
       })),
     };
   }
@@ -663,6 +715,8 @@ export class SharedEndpointHealth implements SharedHealthLink {
     if (this.closed) return;
     this.closed = true;
     if (this.probeWatch !== undefined) clearInterval(this.probeWatch);
+    if (this.heartbeatTimer !== undefined) this.ctx.clock.clearTimeout(this.heartbeatTimer);
+    for (const s of this.shares) if (s.members) await this.kv?.delete(`${s.key}.member.${this.config.processId}`).catch(() => undefined);
     for (const s of this.shares) {
       if (s.lease) await this.kv?.delete(`${s.key}.probe`, { previousSeq: s.lease.revision }).catch(() => undefined);
       this.dropLease(s);

@@ -141,8 +141,8 @@ export class RpcEndpoint {
     const restUntil = this.health.rateLimitedUntil(this.i);
     const now = restUntil > 0 || this.bucket ? this.clock.now() : 0;
     if (restUntil > now) return Promise.resolve(SKIP_RESTING);
-    if (this.bucket && !this.bucket.tryTake(now)) {
-      this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now));
+    if (this.bucket && !this.bucket.tryTake(now, this.health.rateShare(this.i))) {
+      this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now, this.health.rateShare(this.i)));
       return Promise.resolve(SKIP_THROTTLED);
     }
     let body: string;
@@ -300,7 +300,7 @@ export class RpcEndpoint {
     if (state === 'OPEN') return;
     const now = this.clock.now();
     if (state === 'CLOSED' && this.health.rateLimitedUntil(this.i) > now) return;
-    if (this.bucket && !this.bucket.tryTake(now)) return;
+    if (this.bucket && !this.bucket.tryTake(now, this.health.rateShare(this.i))) return;
     const permit = this.breaker.tryAcquire();
     if (!permit) return;
     this.probing = true;

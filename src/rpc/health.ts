@@ -43,6 +43,8 @@ const F_PROBES = 6;
 const F_PROBE_FAILURES = 7;
 /** Shared health: a 429 rest another process observed on the same provider URL. */
 const F_SHARED_REST_UNTIL = 8;
+/** Shared health: this process's share of the endpoint's rateLimitRps (0 = not shared: the whole rate). */
+const F_RATE_SHARE = 9;
 const F_STRIDE = 10;
 
 const EWMA_ALPHA = 0.2;
@@ -113,6 +115,10 @@ export class HealthTable {
   }
   sharedRestUntil(i: number): number {
     return this.floats[i * F_STRIDE + F_SHARED_REST_UNTIL]!;
+  }
+  /** The fraction of the endpoint's client-side rate this process may use (1 when not shared). */
+  rateShare(i: number): number {
+    return this.floats[i * F_STRIDE + F_RATE_SHARE]! || 1;
   }
   slot(i: number): number {
     return this.floats[i * F_STRIDE + F_SLOT]!;
@@ -189,6 +195,9 @@ export class HealthTable {
   }
   setSharedRestUntil(i: number, at: number): void {
     this.floats[i * F_STRIDE + F_SHARED_REST_UNTIL] = at;
+  }
+  setRateShare(i: number, share: number): void {
+    this.floats[i * F_STRIDE + F_RATE_SHARE] = share;
   }
   countProbe(i: number, failed: boolean): void {
     this.floats[i * F_STRIDE + F_PROBES]!++;

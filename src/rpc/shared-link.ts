@@ -29,6 +29,8 @@ export interface SharedEndpointView {
   /** When (this pool's clock) this process last reported the endpoint OPEN itself, and last learned another's OPEN report; 0 when never. */
   reportedOpenAt: number;
   learnedOpenAt: number;
+  /** The fraction of the endpoint's rateLimitRps this process uses: 1 / live processes using it (1 without a rate). */
+  rateShare: number;
 }
 
 export interface SharedHealthStats {
