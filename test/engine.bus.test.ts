@@ -305,3 +305,29 @@ test('a publisher restarted under the same name with bus-assigned sequences is n
   assert.deepEqual(got, [1, 1, 1, 2, 2, 2]);
   await sub.close();
 });
+
+test('closing mid-stream: what the closing process held is handled or left to the next one under its name, none lost or doubled', async () => {
+  const opts = uniqueEngine(server.url);
+  const feed = new SignalBus({ nats: opts('feed') });
+  const s1 = new SignalBus({ nats: opts('strat', { maxAckPending: 5 }) });
+  await Promise.all([feed.ready(), s1.ready()]);
+  const handled: number[] = [];
+  const slow = async (e: { sequence: number }) => {
+    await sleep(2);
+    handled.push(e.sequence);
+  };
+  await s1.subscribe('t', slow).ready;
+  for (let n = 1; n <= 60; n++) feed.publish('t', { sequence: n });
+  await waitFor('a few handled', () => handled.length >= 5);
+  await s1.close();
+  const byFirst = handled.length;
+  assert.equal(s1.getStats().droppedEvents, 0);
+  const s2 = new SignalBus({ nats: opts('strat', { maxAckPending: 5 }) });
+  await s2.ready();
+  await s2.subscribe('t', slow).ready;
+  await waitFor('all sixty', () => handled.length >= 60, 10_000);
+  await sleep(100);
+  assert.ok(byFirst < 60);
+  assert.deepEqual(handled, Array.from({ length: 60 }, (_, i) => i + 1));
+  await Promise.all([feed.close(), s2.close()]);
+});

@@ -322,6 +322,8 @@ export class SignalBus {
     this.closed = true;
     // If close() was called from a handler, let the router finish its turn first.
     await null;
+    // Take nothing more from the engine; what it has not had acknowledged it delivers again later.
+    if (this.engine !== null) await this.engine.stopConsuming();
     this.router.flush(this.topics.values());
     const drained = await this.waitIdle(timeoutMs);
     if (!drained) this.logger.warn({ timeoutMs }, 'signal bus close: subscribers did not finish in time; dropping what is left');

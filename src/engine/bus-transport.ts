@@ -265,6 +265,11 @@ export class BusTransport {
     }
   }
 
+  /** Stops every subscription's consumer (a closing bus); acknowledgements can still be sent. */
+  async stopConsuming(): Promise<void> {
+    await Promise.all([...this.inlets].map((i) => i.stop()));
+  }
+
   detach(sub: Subscriber): Promise<void> {
     const stops: Promise<void>[] = [];
     for (const inlet of this.inlets) {
