@@ -201,6 +201,27 @@ test('hostile messages on the wire are counted by reason and skipped; the next g
   await bus.close();
 });
 
+test('a publish the stream refuses for good is counted REJECTED_BY_ENGINE and does not hold up the ones after it', async () => {
+  const opts = uniqueEngine(server.url);
+  const o = opts('feed');
+  const { nc, jsm } = await plainClient();
+  // A stream someone else made, with a smaller message limit than the bus's maxEventBytes.
+  await jsm.streams.add({ name: o.stream, subjects: [`${o.subjectPrefix}.>`], max_msg_size: 300 });
+  const feed = new SignalBus({ nats: o });
+  const other = new SignalBus({ nats: opts('strat') });
+  await Promise.all([feed.ready(), other.ready()]);
+  const got: unknown[] = [];
+  await other.subscribe('t', (e) => void got.push(e.n)).ready;
+  feed.publish('t', { n: 1, pad: 'x'.repeat(500) });
+  feed.publish('t', { n: 2 });
+  await waitFor('the small one across', () => got.length === 1);
+  await waitFor('the refusal counted', () => feed.getStats().engine!.dropped.REJECTED_BY_ENGINE === 1);
+  assert.deepEqual(got, [2]);
+  assert.equal(feed.getStats().engine!.outboxDepth, 0);
+  await nc.close();
+  await Promise.all([feed.close(), other.close()]);
+});
+
 test('bad input at the publishing boundary is a typed error and nothing is queued or sent', async () => {
   const opts = uniqueEngine(server.url);
   const bus = new SignalBus({ nats: opts('feed', { maxEventBytes: 256 }) });
@@ -246,6 +267,10 @@ test('bad engine options are typed errors that never echo a password; an unreach
     null,
   ];
   for (const nats of bad) assert.throws(() => new SignalBus({ nats: nats as never }), typed('CONFIG_INVALID'), JSON.stringify(nats));
+
+  const tooBig = new SignalBus({ nats: { servers: server.url, name: 'a', maxEventBytes: 64 * 1024 * 1024 } });
+  await assert.rejects(tooBig.ready(), (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_SETUP_FAILED' && /max_payload/.test(e.message));
+  await tooBig.close();
 
   const bus = new SignalBus({ nats: { servers: 'nats://trader:hunter2@127.0.0.1:1', name: 'a', connectTimeoutMs: 500 } });
   // Local delivery works while the engine was never reached; the events wait (bounded) for it.

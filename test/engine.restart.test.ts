@@ -23,7 +23,11 @@ function tradingProcess(args: string[], handled: number[]) {
     if (m) handled.push(Number(m[1]));
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { ready, stop: () => (child.kill('SIGTERM'), exited) };
+  const stop = () => {
+    child.kill('SIGTERM');
+    return exited;
+  };
+  return { ready, stop };
 }
 
 test('a process restarting under the same name gets what it missed, in order, and nothing it had handled', async () => {

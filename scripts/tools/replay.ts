@@ -31,7 +31,7 @@ function parseFrom(raw: string): number | Date {
 }
 
 async function main(): Promise<void> {
-  let values;
+  let values: { topic?: string; from?: string; limit?: string; servers?: string; stream?: string; prefix?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       options: {

@@ -10,13 +10,13 @@
  *   throw), or after `maxAttempts` a dead letter and a term.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
 import { headers as makeHeaders, nanos } from '@nats-io/transport-node';
 import type { BusContext, Subscriber } from '../bus/context.ts';
 import { R } from '../bus/counters.ts';
 import { Router } from '../bus/router.ts';
 import { Topic } from '../bus/topic.ts';
-import { PRIORITY_NAMES, type Priority, type SubscriberStats } from '../bus/types.ts';
+import type { Priority, SubscriberStats } from '../bus/types.ts';
 import { ConfigError } from '../errors.ts';
 import { redactText } from '../log/index.ts';
 import { integer, timeoutMs } from '../validate.ts';
@@ -80,7 +80,8 @@ function settings(o: NatsBusOptions): Settings {
     name,
     prefix,
     stream,
-    retentionMs: ms('retentionMs', 24 * 3600_000, 1000),
+    // A retention is not a timer: it may exceed Node's timer limit (up to ten years).
+    retentionMs: integer('nats.retentionMs', o.retentionMs ?? 24 * 3600_000, 1000, 10 * 365 * 24 * 3600_000),
     duplicateWindowMs: ms('duplicateWindowMs', 120_000, 100),
     storage,
     outboxSize: opt('outboxSize', 10_000, 1, 10_000_000),
@@ -128,7 +129,7 @@ export class BusTransport {
   constructor(
     options: NatsBusOptions,
     private readonly ctx: BusContext,
-    private readonly reorderWindowMs: number,
+    reorderWindowMs: number,
     private readonly maxQueueSize: number,
   ) {
     this.s = settings(options);
@@ -282,7 +283,9 @@ export class BusTransport {
 
   stats(): EngineStats {
     const dropped = {} as Record<EngineDropReason, number>;
-    ENGINE_DROP_REASONS.forEach((r, i) => (dropped[r] = this.drops[i]!));
+    ENGINE_DROP_REASONS.forEach((r, i) => {
+      dropped[r] = this.drops[i]!;
+    });
     const ob = this.outbox;
     return {
       connected: this.conn?.connected ?? false,
@@ -423,6 +426,12 @@ export class BusTransport {
       throw new EngineError('ENGINE_CLOSED', 'the signal bus closed before the engine connection was ready');
     }
     this.conn = conn;
+    const maxPayload = conn.nc.info?.max_payload ?? Infinity;
+    if (s.maxEventBytes + 1024 > maxPayload) {
+      // Otherwise every large event would fail to publish forever and hold the outbox behind it.
+      await conn.close();
+      throw new EngineError('ENGINE_SETUP_FAILED', `nats.maxEventBytes ${s.maxEventBytes} (+1 KiB for headers) exceeds the server's max_payload ${maxPayload}`);
+    }
     try {
       await this.ensureStream(s.stream, `${s.prefix}.>`, s.retentionMs);
       await this.ensureStream(s.deadStream, `${s.deadPrefix}.>`, s.retentionMs * 7);
@@ -430,7 +439,21 @@ export class BusTransport {
       await conn.close();
       throw err;
     }
-    const outbox = new Outbox(conn.js, { capacity: s.outboxSize, maxInflight: s.maxInflight, publishTimeoutMs: s.publishTimeoutMs, retryDelayMs: 100 }, this.ctx.clock, this.ctx.logger);
+    const outbox = new Outbox(
+      conn.js,
+      {
+        capacity: s.outboxSize,
+        maxInflight: s.maxInflight,
+        publishTimeoutMs: s.publishTimeoutMs,
+        retryDelayMs: 100,
+        onRejected: (item, err) => {
+          this.drop('REJECTED_BY_ENGINE');
+          this.ctx.logger.error({ subject: item.subject, msgId: item.msgId, err: redactText(errMessage(err)) }, 'the engine refused a signal; it is not retried');
+        },
+      },
+      this.ctx.clock,
+      this.ctx.logger,
+    );
     conn.onStatus((status) => {
       if (status === 'disconnected') outbox.pause();
       else if (status === 'reconnected') outbox.resume();
@@ -442,7 +465,7 @@ export class BusTransport {
 
   private async ensureStream(name: string, subject: string, maxAgeMs: number): Promise<void> {
     const jsm = this.connection.jsm;
-    let info;
+    let info: StreamInfo | undefined;
     try {
       info = await jsm.streams.info(name);
     } catch (err) {

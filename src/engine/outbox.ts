@@ -2,6 +2,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
+import { JetStreamApiError } from '@nats-io/jetstream';
 import { errMessage } from './connect.ts';
 
 export interface OutboxItem {
@@ -21,6 +22,8 @@ export interface OutboxOptions {
   publishTimeoutMs: number;
   /** Pause before retrying after a failure while connected. */
   retryDelayMs: number;
+  /** Called for a publish the engine refused for good (a JetStream API error such as a message over the stream's size limit): it is not retried. */
+  onRejected(item: OutboxItem, err: unknown): void;
 }
 
 /**
@@ -121,6 +124,12 @@ export class Outbox {
         },
         (err: unknown) => {
           this.inflight--;
+          if (isPermanent(err)) {
+            // Retrying would fail the same way and hold every later event behind it.
+            this.opts.onRejected(item, err);
+            this.pump();
+            return;
+          }
           this.retries++;
           // Back to the front: it keeps its place ahead of later events, and its message id.
           if (this.head > 0) this.queue[--this.head] = item;
@@ -137,4 +146,9 @@ export class Outbox {
         },
       );
   }
+}
+
+/** A refusal by the stream itself (HTTP-like 4xx), as opposed to a timeout, an outage or no stream answering (retried). */
+function isPermanent(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.status >= 400 && err.status < 500;
 }

@@ -11,7 +11,7 @@
  * sequences overlap and would be refused as stale); where it came from is kept in `replayed`.
  * `expiresAt` moves into `replayed` as well, so old signals are not all dropped as expired.
  */
-import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type ConsumerInfo } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { SignalBus } from '../bus/signal-bus.ts';
 import { ConfigError } from '../errors.ts';
@@ -91,7 +91,7 @@ async function replayWith(
   conn: EngineConnection,
   r: { stream: string; subject: string; topic: string; start: object; into: SignalBus; limit: number; maxBytes: number },
 ): Promise<ReplayResult> {
-  let info;
+  let info: ConsumerInfo;
   try {
     info = await conn.jsm.consumers.add(r.stream, {
       ...r.start,

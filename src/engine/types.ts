@@ -60,6 +60,8 @@ export const ENGINE_DROP_REASONS = [
   'STALE',
   /** Past its `expiresAt` when it arrived from the engine (acknowledged, not handled). */
   'EXPIRED',
+  /** Refused by the stream for good (e.g. over its max_msg_size); not retried. */
+  'REJECTED_BY_ENGINE',
   /** Still in the outbox when the bus closed. */
   'BUS_CLOSED',
 ] as const;
