@@ -93,7 +93,7 @@ async function finder(): Promise<void> {
   const waiters: (() => void)[] = [];
   child.on('message', (m) => {
     inbox.push(m as Record<string, unknown>);
-    waiters.splice(0).forEach((w) => w());
+    for (const w of waiters.splice(0)) w();
   });
   const next = async (type: string, deadlineMs = 10_000): Promise<Record<string, unknown>> => {
     const until = Date.now() + deadlineMs;
@@ -159,7 +159,7 @@ async function finder(): Promise<void> {
   ];
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(join(here, 'results', 'engine-health.md'), lines.join('\n'));
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 function serverVersion(): string {

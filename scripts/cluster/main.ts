@@ -64,10 +64,10 @@ async function main(): Promise<number> {
   process.stdout.write('palisade cluster demo: feed + 2 trading processes over NATS JetStream\n');
   try {
     const report = await runClusterDemo(args.o, { say: (l) => process.stdout.write(`${l}\n`), logger });
-    process.stdout.write(formatReport(report) + '\n');
+    process.stdout.write(`${formatReport(report)}\n`);
     if (args.json) {
       mkdirSync(dirname(args.json), { recursive: true });
-      writeFileSync(args.json, JSON.stringify(report, null, 2) + '\n');
+      writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(`report written to ${args.json}\n`);
     }
     return report.ok ? 0 : 1;

@@ -198,7 +198,7 @@ function firstPropagation(r: ReportInput, name: string, at: number): number | un
   for (const h of r.history) {
     if (h.name !== name || h.stats.role !== 'trader') continue;
     const sh = h.stats.pool.shared;
-    if (sh && sh.learnedOpenAt.some((t) => t >= at)) return sh.lastPropagationMs;
+    if (sh?.learnedOpenAt.some((t) => t >= at)) return sh.lastPropagationMs;
   }
   return undefined;
 }

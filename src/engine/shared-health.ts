@@ -525,7 +525,8 @@ export class SharedEndpointHealth implements SharedHealthLink {
   }
 
   private invalid(reason: string, key: string): undefined {
-    const n = (this.counts.invalid[reason] = (this.counts.invalid[reason] ?? 0) + 1);
+    const n = (this.counts.invalid[reason] ?? 0) + 1;
+    this.counts.invalid[reason] = n;
     if (n === 1 || n % 100 === 0) this.ctx.logger.warn({ reason, key: redactText(key).slice(0, 200), count: n }, 'shared endpoint health: invalid record ignored');
     return undefined;
   }
@@ -572,7 +573,7 @@ export class SharedEndpointHealth implements SharedHealthLink {
     try {
       const cur = await kv.get(key);
       let revision: number;
-      if (!cur || cur.operation !== 'PUT') {
+      if (cur?.operation !== 'PUT') {
         revision = await kv.create(key, value);
       } else {
         const held = this.parse('probe', cur.value, key);
