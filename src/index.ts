@@ -61,6 +61,9 @@ export {
   type CallablePool,
   type SolanaConnectionConfig,
   type WsStats,
+  type SharedHealthLink,
+  type SharedHealthStats,
+  type SharedEndpointView,
 } from './rpc/index.ts';
 
 // signing

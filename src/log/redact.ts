@@ -155,11 +155,11 @@ function redactLoose(input: string): string {
     .join('/');
 }
 
-const URL_IN_TEXT = /\b(?:https?|wss?):\/\/[^\s"'<>`\\]+/gi;
+const URL_IN_TEXT = /\b(?:https?|wss?|nats|tls):\/\/[^\s"'<>`\\]+/gi;
 /** A URL inside JSON text with its slashes escaped: `https:\/\/host\/path?api-key=…`. */
-const ESCAPED_URL_IN_TEXT = /\b(?:https?|wss?):\\\/\\\/[^\s"'<>`]+/gi;
+const ESCAPED_URL_IN_TEXT = /\b(?:https?|wss?|nats|tls):\\\/\\\/[^\s"'<>`]+/gi;
 
-/** Redacts every secret found inside free text (error messages, log messages, provider bodies). */
+/** Redacts every secret found inside free text (error messages, log messages, provider bodies); NATS server URLs (nats://, tls://) carry credentials too. */
 export function redactText(text: string): string {
   let out = maskRegistered(text);
   if (out.includes(':\\/\\/')) out = out.replace(ESCAPED_URL_IN_TEXT, (m) => redactUrl(m.replaceAll('\\/', '/')).replaceAll('/', '\\/'));

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { BREAKER_DEFAULTS, RPC_POOL_DEFAULTS as D } from '../defaults.ts';
 import { MAX_TIMER_MS, finite, integer } from '../validate.ts';
 import { redactUrl } from '../log/redact.ts';
+import type { SharedHealthConfig } from '../engine/shared-health.ts';
 
 export interface PoolEndpointConfig {
   /** Defaults to the URL's host. */
@@ -60,6 +61,8 @@ export interface RpcPoolInputConfig {
    * larger body is cut off, its socket destroyed, and the attempt fails as `bad_response`.
    */
   maxResponseBytes?: number;
+  /** Share breaker transitions and 429 rests with other processes over a JetStream KV bucket (src/engine/shared-health.ts). */
+  shared?: SharedHealthConfig;
 }
 
 /**
@@ -97,7 +100,7 @@ export interface NormalizedPoolConfig {
 }
 
 export const MAX_ENDPOINTS = 31;
-const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs', 'maxResponseBytes']);
+const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs', 'maxResponseBytes', 'shared']);
 const ENDPOINT_KEYS = new Set(['name', 'url', 'wsUrl', 'weight', 'tier', 'rateLimitRps', 'timeoutMs']);
 const BREAKER_KEYS = new Set(['failureThreshold', 'cooldownMs', 'jitterRatio']);
 

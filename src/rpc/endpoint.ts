@@ -126,8 +126,8 @@ export class RpcEndpoint {
     const restUntil = this.health.rateLimitedUntil(this.i);
     const now = restUntil > 0 || this.bucket ? this.clock.now() : 0;
     if (restUntil > now) return Promise.resolve(SKIP_RESTING);
-    if (this.bucket && !this.bucket.tryTake(now)) {
-      this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now));
+    if (this.bucket && !this.bucket.tryTake(now, this.health.rateShare(this.i))) {
+      this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now, this.health.rateShare(this.i)));
       return Promise.resolve(SKIP_THROTTLED);
     }
     const id = this.nextId++;
@@ -298,11 +298,13 @@ export class RpcEndpoint {
    */
   async probe(): Promise<void> {
     if (this.probing || this.closed) return;
+    // Shared health: an OPEN endpoint is probed only by the process holding its probe lease.
+    if (this.health.probeBlocked(this.i)) return;
     const state = this.breaker.getState();
     if (state === 'OPEN') return;
     const now = this.clock.now();
     if (state === 'CLOSED' && this.health.rateLimitedUntil(this.i) > now) return;
-    if (this.bucket && !this.bucket.tryTake(now)) return;
+    if (this.bucket && !this.bucket.tryTake(now, this.health.rateShare(this.i))) return;
     const permit = this.breaker.tryAcquire();
     if (!permit) return;
     this.probing = true;

@@ -26,7 +26,11 @@ const I_ALIVE = 3;
 const I_GENERATION = 4;
 const I_STATE_CHANGES = 5;
 const I_SUSPECT = 6;
-const I_STRIDE = 8;
+/** Shared health (src/engine/shared-health.ts): another process reports this endpoint OPEN. */
+const I_SHARED_OPEN = 7;
+/** Shared health: the endpoint is OPEN (here or elsewhere) and this process does not hold its probe lease. */
+const I_PROBE_BLOCKED = 8;
+const I_STRIDE = 10;
 
 // Float64 fields per endpoint
 const F_RATE_LIMITED_UNTIL = 0;
@@ -37,7 +41,11 @@ const F_LATENCY_EWMA = 4;
 const F_OPEN_UNTIL = 5;
 const F_PROBES = 6;
 const F_PROBE_FAILURES = 7;
-const F_STRIDE = 8;
+/** Shared health: a 429 rest another process observed on the same provider URL. */
+const F_SHARED_REST_UNTIL = 8;
+/** Shared health: this process's share of the endpoint's rateLimitRps (0 = not shared: the whole rate). */
+const F_RATE_SHARE = 9;
+const F_STRIDE = 10;
 
 const EWMA_ALPHA = 0.2;
 
@@ -89,11 +97,28 @@ export class HealthTable {
   throttledUntil(i: number): number {
     return this.floats[i * F_STRIDE + F_THROTTLED_UNTIL]!;
   }
-  /** The later of the 429 rest and the client-side throttle: not selectable before it. */
+  /** The latest of the 429 rest (own or shared) and the client-side throttle: not selectable before it. */
   unavailableUntil(i: number): number {
     const a = this.floats[i * F_STRIDE + F_RATE_LIMITED_UNTIL]!;
     const b = this.floats[i * F_STRIDE + F_THROTTLED_UNTIL]!;
-    return a > b ? a : b;
+    const c = this.floats[i * F_STRIDE + F_SHARED_REST_UNTIL]!;
+    const ab = a > b ? a : b;
+    return ab > c ? ab : c;
+  }
+  /** Another process reports the endpoint OPEN: not selectable, whatever the local breaker says. */
+  sharedOpen(i: number): boolean {
+    return Atomics.load(this.ints, i * I_STRIDE + I_SHARED_OPEN) === 1;
+  }
+  /** The endpoint's prober must not send: only the holder of the shared probe lease probes an OPEN endpoint. */
+  probeBlocked(i: number): boolean {
+    return Atomics.load(this.ints, i * I_STRIDE + I_PROBE_BLOCKED) === 1;
+  }
+  sharedRestUntil(i: number): number {
+    return this.floats[i * F_STRIDE + F_SHARED_REST_UNTIL]!;
+  }
+  /** The fraction of the endpoint's client-side rate this process may use (1 when not shared). */
+  rateShare(i: number): number {
+    return this.floats[i * F_STRIDE + F_RATE_SHARE]! || 1;
   }
   slot(i: number): number {
     return this.floats[i * F_STRIDE + F_SLOT]!;
@@ -160,6 +185,19 @@ export class HealthTable {
     const k = i * F_STRIDE + F_LATENCY_EWMA;
     const prev = this.floats[k]!;
     this.floats[k] = prev === 0 ? ms : prev + EWMA_ALPHA * (ms - prev);
+  }
+  // --- shared-health writes (only the host's shared-health link) ---
+  setSharedOpen(i: number, open: boolean): void {
+    Atomics.store(this.ints, i * I_STRIDE + I_SHARED_OPEN, open ? 1 : 0);
+  }
+  setProbeBlocked(i: number, blocked: boolean): void {
+    Atomics.store(this.ints, i * I_STRIDE + I_PROBE_BLOCKED, blocked ? 1 : 0);
+  }
+  setSharedRestUntil(i: number, at: number): void {
+    this.floats[i * F_STRIDE + F_SHARED_REST_UNTIL] = at;
+  }
+  setRateShare(i: number, share: number): void {
+    this.floats[i * F_STRIDE + F_RATE_SHARE] = share;
   }
   countProbe(i: number, failed: boolean): void {
     this.floats[i * F_STRIDE + F_PROBES]!++;

@@ -23,3 +23,4 @@ export { classifyError, isEndpointRpcCode, provablyNotSent, FAILURE_CLASSES, SKI
 export type { PoolStats, EndpointStats } from './stats.ts';
 export { createSolanaConnection, createPoolFetch, PoolConnection, POOL_PSEUDO_ENDPOINT, type CallablePool, type SolanaConnectionConfig, type WsStats } from './web3-adapter.ts';
 export { signatureOfSendParams } from './signature.ts';
+export type { SharedHealthLink, SharedHealthStats, SharedEndpointView } from './shared-link.ts';

@@ -28,6 +28,8 @@ import { signatureOfSendParams } from './signature.ts';
 import { EndpointCounters, type EndpointStats, type PoolStats } from './stats.ts';
 import { createInlineEndpoints, type EndpointCircuitsLike } from './inline.ts';
 import { createActorEndpoints, type SupervisorLike } from './actor-endpoints.ts';
+import type { SharedHealthLink } from './shared-link.ts';
+import { SharedEndpointHealth } from '../engine/shared-health.ts';
 
 export type { EndpointHandle } from './types.ts';
 export type { CallOptions } from './call-args.ts';
@@ -55,6 +57,8 @@ export interface RpcPoolDependencies {
   mode?: PoolMode;
   /** Actor mode: endpoint actors are named `${actorNamePrefix}-${endpoint name}` (default: unique per pool). */
   actorNamePrefix?: string;
+  /** Endpoint health shared with other processes (default: built from the config's `shared`). */
+  sharedHealth?: SharedHealthLink;
 }
 
 export interface RpcCallResult<T = unknown> {
@@ -89,6 +93,7 @@ export class RpcConnectionPool {
   private readonly seenStateChanges: number[];
   private readonly seenStates: number[];
   private watchTimer: TimerHandle | undefined;
+  private readonly shared: SharedHealthLink | undefined;
   private readonly totals = {
     calls: 0,
     successes: 0,
@@ -122,6 +127,12 @@ export class RpcConnectionPool {
     }
     this.mode = mode;
     this.health = new HealthTable(this.endpoints.length);
+    // Built (and its config checked) before any endpoint exists, so a bad `shared` leaves nothing running.
+    this.shared =
+      dependencies.sharedHealth ??
+      (config.shared !== undefined
+        ? new SharedEndpointHealth(config.shared, { endpoints: this.endpoints, health: this.health, clock: this.clock, logger: this.logger, cooldownMs: this.cfg.breaker.cooldownMs, healthIntervalMs: this.cfg.healthIntervalMs, attemptTimeoutMs: this.cfg.attemptTimeoutMs })
+        : undefined);
     this.counters = this.endpoints.map(() => new EndpointCounters());
     this.seenStateChanges = this.endpoints.map(() => 0);
     this.seenStates = this.endpoints.map(() => STATE_CLOSED);
@@ -160,10 +171,14 @@ export class RpcConnectionPool {
     this.scheduleWatch();
   }
 
-  /** Resolves once every endpoint is up (actor mode spawns workers; inline mode is ready at once). */
+  /**
+   * Resolves once every endpoint is up (actor mode spawns workers; inline mode is ready at once)
+   * and shared health has connected or fallen back to this process's own view (see getStats().shared).
+   */
   async ready(): Promise<void> {
     if (this.starting) await this.starting;
     if (this.startError) throw this.startError;
+    if (this.shared) await this.shared.start();
   }
 
   /**
@@ -402,6 +417,7 @@ export class RpcConnectionPool {
       c.latency.record(o.latencyMs);
     }
     if (this.health.stateChanges(idx) !== this.seenStateChanges[idx]) this.noticeStateChange(idx);
+    if (this.shared && !o.ok && o.class === 'http_429') this.shared.rateLimited(idx, this.health.rateLimitedUntil(idx));
   }
 
   private exhausted(method: string, attempts: RpcAttempt[], tried: number): RpcPoolError {
@@ -413,9 +429,9 @@ export class RpcConnectionPool {
       const ep = this.endpoints[i]!;
       const cls: SkipClass | FailureClass = !this.health.alive(i)
         ? 'actor_crash'
-        : this.health.state(i) !== STATE_CLOSED
+        : this.health.state(i) !== STATE_CLOSED || this.health.sharedOpen(i)
           ? 'circuit_open'
-          : this.health.rateLimitedUntil(i) > now
+          : this.health.rateLimitedUntil(i) > now || this.health.sharedRestUntil(i) > now
             ? 'resting'
             : 'throttled';
       all.push({ endpoint: ep.name, url: ep.redactedUrl, class: cls, latencyMs: 0, sent: false });
@@ -464,6 +480,7 @@ export class RpcConnectionPool {
     if (to === from) return;
     this.seenStates[idx] = to;
     this.counters[idx]!.transitionsTo[stateName(to)]++;
+    this.shared?.breakerChanged(idx, to, this.health.openUntil(idx));
     const ep = this.endpoints[idx]!;
     this.logger.info({ endpoint: ep.name, url: ep.redactedUrl, from: stateName(from), to: stateName(to) }, 'rpc endpoint state changed');
     if (!this.bus) return;
@@ -552,6 +569,7 @@ export class RpcConnectionPool {
       latency: this.callLatency.summary(),
       bestSlot: best,
       endpoints,
+      ...(this.shared ? { shared: this.shared.stats() } : {}),
     };
   }
 
@@ -575,6 +593,7 @@ export class RpcConnectionPool {
     if (this.starting) await this.starting.catch(() => undefined);
     await Promise.all(this.handles.map((h) => h.close()));
     this.releaseSecrets();
+    await this.shared?.close();
   }
 }
 

@@ -2,7 +2,8 @@
  * Chooses the endpoint for the next attempt from the shared health table: no message round trip,
  * no allocation. Order: the lowest tier (Helius → Chainstack → public) among endpoints that are
  * alive, CLOSED, not resting after a 429, not throttled, not demoted for slot lag and not suspect
- * (a stalled attempt, nothing answered since); weighted random among equals of that tier.
+ * (a stalled attempt, nothing answered since) and not reported OPEN by another process (shared
+ * health); weighted random among equals of that tier.
  * Demoted and suspect endpoints are used only when no other one is permitted. OPEN and HALF_OPEN endpoints are never chosen: their recovery is probed by the
  * endpoint's own prober, so a user's request is never the probe.
  */
@@ -34,6 +35,7 @@ function usable(health: HealthTable, i: number, now: number, tried: number, allo
     (tried & (1 << i)) === 0 &&
     health.alive(i) &&
     health.state(i) === STATE_CLOSED &&
+    !health.sharedOpen(i) &&
     health.unavailableUntil(i) <= now &&
     (allowDemoted || (!health.demoted(i) && !health.suspect(i)))
   );
@@ -84,7 +86,7 @@ function pass(
 export function earliestAvailable(endpoints: readonly SelectableEndpoint[], health: HealthTable, now: number, tried: number): number {
   let at = Infinity;
   for (let i = 0; i < endpoints.length; i++) {
-    if ((tried & (1 << i)) !== 0 || !health.alive(i) || health.state(i) !== STATE_CLOSED) continue;
+    if ((tried & (1 << i)) !== 0 || !health.alive(i) || health.state(i) !== STATE_CLOSED || health.sharedOpen(i)) continue;
     const u = health.unavailableUntil(i);
     if (u > now && u < at) at = u;
   }

@@ -4,6 +4,7 @@
  */
 import { LatencyHistogram, type LatencySummary } from '../stats/latency.ts';
 import { FAILURE_CLASSES, SKIP_CLASSES, type FailureClass, type SkipClass } from './classify.ts';
+import type { SharedHealthStats } from './shared-link.ts';
 
 export class EndpointCounters {
   readonly latency = new LatencyHistogram();
@@ -71,6 +72,8 @@ export interface PoolStats {
   latency: LatencySummary;
   bestSlot: number;
   endpoints: EndpointStats[];
+  /** Present when endpoint health is shared with other processes (`shared` in the config). */
+  shared?: SharedHealthStats;
 }
 
 function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {

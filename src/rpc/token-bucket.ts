@@ -1,6 +1,7 @@
 /**
  * A client-side token bucket per endpoint, so the pool stays under a provider's published rate
- * instead of learning it from 429s. Time is passed in so the owner's clock drives it.
+ * instead of learning it from 429s. Time is passed in so the owner's clock drives it. `share`
+ * (0, 1] scales rate and burst: processes sharing one provider key each use their part of it.
  */
 export class TokenBucket {
   private tokens: number;
@@ -20,16 +21,17 @@ export class TokenBucket {
     this.perMs = ratePerSec / 1000;
   }
 
-  private refill(now: number): void {
+  private refill(now: number, share: number): void {
+    const cap = Math.max(1, this.burst * share);
     if (now > this.last) {
-      this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perMs);
+      this.tokens = Math.min(cap, this.tokens + (now - this.last) * this.perMs * share);
       this.last = now;
-    }
+    } else if (this.tokens > cap) this.tokens = cap;
   }
 
   /** Takes one token if there is one. */
-  tryTake(now: number): boolean {
-    this.refill(now);
+  tryTake(now: number, share = 1): boolean {
+    this.refill(now, share);
     if (this.tokens >= 1) {
       this.tokens -= 1;
       return true;
@@ -38,10 +40,10 @@ export class TokenBucket {
   }
 
   /** When the next whole token will be there (now if there is one already). */
-  nextTokenAt(now: number): number {
-    this.refill(now);
+  nextTokenAt(now: number, share = 1): number {
+    this.refill(now, share);
     if (this.tokens >= 1) return now;
-    return now + Math.ceil((1 - this.tokens) / this.perMs);
+    return now + Math.ceil((1 - this.tokens) / (this.perMs * share));
   }
 
   get rate(): number {
