@@ -11,7 +11,7 @@ import { CircuitBreaker } from '../breaker/index.ts';
 import { ConfigError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { normalizePoolConfig, type PoolEndpointConfig, type NormalizedEndpoint } from '../rpc/config.ts';
-import { RpcEndpoint, type AttemptOutcome } from '../rpc/endpoint.ts';
+import { RpcEndpoint } from '../rpc/endpoint.ts';
 import { HealthTable, STATE_CLOSED, stateName } from '../rpc/health.ts';
 import { finite, integer, knownKeys, timeoutMs } from '../validate.ts';
 
@@ -33,9 +33,12 @@ export interface SendEndpointsOptions {
   logger?: Logger;
 }
 
+/** What one attempt came back with (the pool's own outcome shape). */
+export type SendOutcome = Awaited<ReturnType<RpcEndpoint['attempt']>>;
+
 export interface SendAttempt {
   endpoint: string;
-  outcome: AttemptOutcome;
+  outcome: SendOutcome;
 }
 
 export interface SendEndpointStats {
