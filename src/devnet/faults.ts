@@ -30,15 +30,28 @@ export type DevnetFault =
   /** Destroys the connection (TCP RST) once the request is read. */
   | ({ kind: 'reset' } & FaultLimits)
   /** The port answers as a node `slots` behind the chain tip (slots, blockhashes, statuses). */
-  | { kind: 'slot-lag'; slots: number };
+  | { kind: 'slot-lag'; slots: number }
+  /**
+   * PubSub hangs without a close frame: its WebSocket connections stay open but nothing more is
+   * read or sent (no answers, no notifications, no pongs), as a wedged node or proxy does.
+   */
+  | { kind: 'ws-stall' }
+  /**
+   * PubSub silently drops subscriptions: connections stay open and answer requests and pings,
+   * but no notification is sent, as when a provider ends subscriptions without telling the client.
+   */
+  | { kind: 'ws-drop' };
 
 export type FaultKind = DevnetFault['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', '429', '500', '503', 'node-behind', 'hang', 'reset', 'slot-lag'];
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', '429', '500', '503', 'node-behind', 'hang', 'reset', 'slot-lag', 'ws-stall', 'ws-drop'];
+
+/** Port states that act on PubSub only; HTTP requests never meet them. */
+const PUBSUB_KINDS = new Set<string>(['ws-stall', 'ws-drop']);
 
 /** What a request meets: a delay, then either an action or a normal answer from a lagging view. */
 export interface FaultDecision {
   delayMs: number;
-  action: Exclude<DevnetFault, { kind: 'latency' } | { kind: 'slot-lag' }> | null;
+  action: Exclude<DevnetFault, { kind: 'latency' } | { kind: 'slot-lag' } | { kind: 'ws-stall' } | { kind: 'ws-drop' }> | null;
   lag: number;
 }
 
@@ -74,6 +87,12 @@ export function parseFault(input: unknown): DevnetFault {
       throw bad('slot-lag is a state of the port: it takes no probability, count or methods');
     }
     return { kind, slots: nonNegative(o['slots'], 'slots', true) };
+  }
+  if (PUBSUB_KINDS.has(kind)) {
+    if (o['probability'] !== undefined || o['count'] !== undefined || o['methods'] !== undefined) {
+      throw bad(`${kind} is a state of the port's PubSub: it takes no probability, count or methods`);
+    }
+    return { kind: kind as 'ws-stall' | 'ws-drop' };
   }
   const limits: FaultLimits = {};
   if (o['probability'] !== undefined) {
@@ -139,6 +158,17 @@ export class FaultState {
     return lag;
   }
 
+  /** Whether the port's PubSub is stalled (ws-stall) or silently dropping notifications (ws-drop). */
+  get pubsub(): { stalled: boolean; silent: boolean } {
+    let stalled = false;
+    let silent = false;
+    for (const f of this.faults) {
+      if (f.kind === 'ws-stall') stalled = true;
+      else if (f.kind === 'ws-drop') silent = true;
+    }
+    return { stalled, silent };
+  }
+
   /** Decides what the request calling `methods` meets, consuming counts of the faults that strike. */
   decide(methods: readonly string[]): FaultDecision {
     if (this.faults.length === 0) return NO_FAULT;
@@ -149,6 +179,7 @@ export class FaultState {
         if (f.slots > decision.lag) decision.lag = f.slots;
         continue;
       }
+      if (f.kind === 'ws-stall' || f.kind === 'ws-drop') continue;
       if (f.kind !== 'latency' && decision.action) continue;
       if (f.methods && !methods.some((m) => f.methods!.includes(m))) continue;
       if (f.probability !== undefined && f.probability < 1 && this.random() >= f.probability) continue;
@@ -160,7 +191,7 @@ export class FaultState {
         if (f.count === 0) spent = true;
       }
     }
-    if (spent) this.faults = this.faults.filter((f) => f.kind === 'slot-lag' || f.count === undefined || f.count > 0);
+    if (spent) this.faults = this.faults.filter((f) => f.kind === 'slot-lag' || PUBSUB_KINDS.has(f.kind) || (f as FaultLimits).count === undefined || (f as FaultLimits).count! > 0);
     return decision;
   }
 }

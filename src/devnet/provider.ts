@@ -108,7 +108,7 @@ export class ProviderServer {
     this.admin = options.admin;
     this.faults = new FaultState(options.random);
     this.identity = encodeBase58(createHash('sha256').update(`palisade-devnet-node:${options.name}`).digest());
-    this.hub = new SubscriptionHub(this.chain, () => this.faults.lag, this.logger);
+    this.hub = new SubscriptionHub(this.chain, () => this.faults.lag, this.logger, () => this.faults.pubsub);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     this.server = this.createListener((req, res) => this.onRequest(req, res));
     if (options.wsCompanionPort !== undefined) {

@@ -1,13 +1,17 @@
 /**
  * The PubSub side of one provider port: `signatureSubscribe` (what web3.js `confirmTransaction`
- * waits on), `slotSubscribe` and `rootSubscribe`, over WebSocket connections accepted by the
- * provider's HTTP server. Notification shapes follow Solana's PubSub API.
+ * waits on), `slotSubscribe`, `rootSubscribe`, `logsSubscribe` and `accountSubscribe` (from the
+ * chain's own transactions, sent once they reach the subscription's commitment), over WebSocket
+ * connections accepted by the provider's HTTP server. Notification shapes follow Solana's PubSub
+ * API. The port's `ws-stall` and `ws-drop` faults act here.
  */
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log/index.ts';
 import type { BlockInfo, Commitment, LocalChain, TxRecord } from './chain.ts';
 import { JsonRpcError, invalidParams, RPC_CODES, rpcError } from './errors.ts';
-import { commitmentOf, configAt, paramList, required, signatureParam } from './params.ts';
+import { encodeBase58 } from '../encoding/base58.ts';
+import { accountJson, accountView, type AccountView } from './methods.ts';
+import { commitmentOf, configAt, paramList, pubkeyParam, required, signatureParam } from './params.ts';
 
 interface SignatureSub {
   kind: 'signature';
@@ -23,12 +27,46 @@ interface SlotSub {
   ws: WebSocket;
 }
 
-type Sub = SignatureSub | SlotSub;
+/** logsSubscribe: `mentions` one address, or every transaction when null ("all"). */
+interface LogsSub {
+  kind: 'logs';
+  id: number;
+  ws: WebSocket;
+  mentions: string | null;
+  commitment: Commitment;
+  /** Matching transactions not yet at the subscription's commitment, oldest first. */
+  pending: TxRecord[];
+}
+
+/** accountSubscribe: one notification per slot in which a transaction touched the account. */
+interface AccountSub {
+  kind: 'account';
+  id: number;
+  ws: WebSocket;
+  address: string;
+  addressBytes: Uint8Array;
+  commitment: Commitment;
+  view: AccountView;
+  pending: TxRecord[];
+}
+
+type Sub = SignatureSub | SlotSub | LogsSub | AccountSub;
+
+export interface PubsubFaults {
+  /** Read and send nothing on any connection (no close frame). */
+  stalled: boolean;
+  /** Send no notifications; requests are still answered. */
+  silent: boolean;
+}
+
+const NO_PUBSUB_FAULTS: PubsubFaults = Object.freeze({ stalled: false, silent: false });
 
 export interface SubscriptionStats {
   connections: number;
   subscriptions: number;
   notificationsSent: number;
+  /** Messages not sent because of a ws-stall or ws-drop fault. */
+  suppressedByFaults: number;
 }
 
 export class SubscriptionHub {
@@ -42,17 +80,22 @@ export class SubscriptionHub {
   private notificationsSent = 0;
   private readonly offSlot: () => void;
   private readonly offTx: () => void;
+  private readonly pubsubFaults: () => PubsubFaults;
+  private paused = false;
+  private suppressed = 0;
 
-  constructor(chain: LocalChain, lag: () => number, logger: Logger) {
+  constructor(chain: LocalChain, lag: () => number, logger: Logger, pubsubFaults: () => PubsubFaults = () => NO_PUBSUB_FAULTS) {
     this.chain = chain;
     this.lag = lag;
     this.logger = logger;
+    this.pubsubFaults = pubsubFaults;
     this.offSlot = chain.onSlot((b) => this.onSlot(b));
     this.offTx = chain.onTransaction((r) => this.onTransaction(r));
   }
 
   attach(ws: WebSocket): void {
     this.sockets.add(ws);
+    if (this.paused) ws.pause();
     ws.on('message', (data) => this.onMessage(ws, data.toString()));
     ws.on('close', () => this.detach(ws));
     ws.on('error', (err) => this.logger.debug({ err }, 'devnet: websocket error'));
@@ -100,7 +143,7 @@ export class SubscriptionHub {
   }
 
   getStats(): SubscriptionStats {
-    return { connections: this.sockets.size, subscriptions: this.subs.size, notificationsSent: this.notificationsSent };
+    return { connections: this.sockets.size, subscriptions: this.subs.size, notificationsSent: this.notificationsSent, suppressedByFaults: this.suppressed };
   }
 
   private detach(ws: WebSocket): void {
@@ -156,6 +199,37 @@ export class SubscriptionHub {
         this.subs.set(sub.id, sub);
         return { value: sub.id };
       }
+      case 'logsSubscribe': {
+        const filter = required<unknown>(params, 0, 'filter');
+        let mentions: string | null;
+        if (filter === 'all' || filter === 'allWithVotes') mentions = null;
+        else {
+          const list = (filter as { mentions?: unknown } | null)?.mentions;
+          if (!Array.isArray(list) || list.length !== 1) throw invalidParams('Invalid params: filter must be "all", "allWithVotes" or { mentions: [one address] }');
+          mentions = encodeBase58(pubkeyParam(list[0]));
+        }
+        const sub: LogsSub = { kind: 'logs', id: this.nextId++, ws, mentions, commitment: commitmentOf(configAt(params, 1)), pending: [] };
+        this.subs.set(sub.id, sub);
+        return { value: sub.id };
+      }
+      case 'accountSubscribe': {
+        const addressBytes = pubkeyParam(required(params, 0, 'pubkey'));
+        const config = configAt(params, 1);
+        const sub: AccountSub = {
+          kind: 'account',
+          id: this.nextId++,
+          ws,
+          address: encodeBase58(addressBytes),
+          addressBytes,
+          commitment: commitmentOf(config),
+          view: accountView(config),
+          pending: [],
+        };
+        this.subs.set(sub.id, sub);
+        return { value: sub.id };
+      }
+      case 'logsUnsubscribe':
+      case 'accountUnsubscribe':
       case 'signatureUnsubscribe':
       case 'slotUnsubscribe':
       case 'rootUnsubscribe': {
@@ -173,8 +247,10 @@ export class SubscriptionHub {
   }
 
   private onSlot(block: BlockInfo): void {
+    this.syncStall();
     const lag = this.lag();
     for (const sub of this.pendingSignatures.values()) this.checkSignature(sub);
+    for (const sub of this.subs.values()) if (sub.kind === 'logs' || sub.kind === 'account') this.flush(sub);
     if (this.subs.size === this.pendingSignatures.size) return;
     const slot = block.slot - lag;
     const root = this.chain.slotFor('finalized', lag);
@@ -186,6 +262,45 @@ export class SubscriptionHub {
 
   private onTransaction(record: TxRecord): void {
     for (const sub of this.pendingSignatures.values()) if (sub.signature === record.signature) this.checkSignature(sub);
+    for (const sub of this.subs.values()) {
+      if (sub.kind === 'logs' && (sub.mentions === null || record.accountKeys.includes(sub.mentions))) sub.pending.push(record);
+      else if (sub.kind === 'account' && record.accountKeys.includes(sub.address)) sub.pending.push(record);
+      else continue;
+      if (sub.commitment === 'processed') this.flush(sub);
+    }
+  }
+
+  /** Sends what reached the subscription's commitment: logs per transaction, account state once per slot. */
+  private flush(sub: LogsSub | AccountSub): void {
+    if (sub.pending.length === 0) return;
+    const lag = this.lag();
+    let n = 0;
+    while (n < sub.pending.length && this.chain.reached(sub.pending[n]!.signature, sub.commitment, lag)) n++;
+    if (n === 0) return;
+    const ready = sub.pending.splice(0, n);
+    if (sub.kind === 'logs') {
+      for (const rec of ready) {
+        this.notify(sub, 'logsNotification', { context: { slot: rec.slot }, value: { signature: rec.signature, err: rec.err, logs: rec.logs } });
+      }
+      return;
+    }
+    // The local chain keeps only the tip state: each slot's notification carries the state now.
+    const slots = [...new Set(ready.map((r) => r.slot))];
+    const account = this.chain.getAccount(sub.addressBytes);
+    for (const slot of slots) {
+      this.notify(sub, 'accountNotification', { context: { slot }, value: account ? accountJson(account, sub.view) : null });
+    }
+  }
+
+  /** ws-stall: stop reading every connection (so pings go unanswered too) until the fault is cleared. */
+  private syncStall(): void {
+    const stalled = this.pubsubFaults().stalled;
+    if (stalled === this.paused) return;
+    this.paused = stalled;
+    for (const ws of this.sockets) {
+      if (stalled) ws.pause();
+      else ws.resume();
+    }
   }
 
   private checkSignature(sub: SignatureSub): void {
@@ -199,11 +314,19 @@ export class SubscriptionHub {
   }
 
   private notify(sub: Sub, method: string, result: unknown): void {
+    if (this.pubsubFaults().silent) {
+      this.suppressed++;
+      return;
+    }
     this.notificationsSent++;
     this.send(sub.ws, { jsonrpc: '2.0', method, params: { result, subscription: sub.id } });
   }
 
   private send(ws: WebSocket, msg: unknown): void {
+    if (this.pubsubFaults().stalled) {
+      this.suppressed++;
+      return;
+    }
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
   }
 }
