@@ -1,0 +1,114 @@
+/**
+ * The subscription watchdog on a hand-driven clock with scripted sockets: the verdict depends
+ * only on the injected clock, a late check is repeated before judging, and a flapping provider
+ * is retried with backoff rather than in a loop.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ManualClock } from '../src/clock.ts';
+import type { SocketLike } from '../src/solana/pubsub-connection.ts';
+import { ResilientSubscriptions, type SubscriptionPool } from '../src/solana/subscriptions.ts';
+
+class FakeSocket implements SocketLike {
+  readonly sent: any[] = [];
+  private handlers: Record<string, ((a?: any) => void)[]> = {};
+  terminated = false;
+  constructor(readonly url: string, private readonly answer: boolean) {}
+  on(event: string, fn: (a?: any) => void): unknown {
+    (this.handlers[event] ??= []).push(fn);
+    return this;
+  }
+  emit(event: string, arg?: unknown): void {
+    for (const fn of this.handlers[event] ?? []) fn(arg);
+  }
+  send(data: string): void {
+    const m = JSON.parse(data);
+    this.sent.push(m);
+    if (this.answer) queueMicrotask(() => this.emit('message', JSON.stringify({ jsonrpc: '2.0', id: m.id, result: 100 + m.id })));
+  }
+  terminate(): void {
+    this.terminated = true;
+  }
+  slot(n: number): void {
+    this.emit('message', JSON.stringify({ jsonrpc: '2.0', method: 'slotNotification', params: { subscription: 101, result: { slot: n, parent: n - 1, root: n - 32 } } }));
+  }
+}
+
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+};
+
+function rig(opts: { refuse?: Set<string> } = {}) {
+  const clock = new ManualClock();
+  const sockets: FakeSocket[] = [];
+  const urls = ['ws://a.invalid/', 'ws://b.invalid/'];
+  const pool: SubscriptionPool = {
+    call: async () => ({ ok: true, result: 1, endpoint: 'x', latencyMs: 0, attempts: 1 }),
+    wsEndpoint: (skip = 0) => urls[skip % urls.length]!,
+  };
+  const subs = new ResilientSubscriptions(pool, {
+    clock,
+    watchdogMs: 1000,
+    avoidMs: 60_000,
+    backoffBaseMs: 100,
+    backoffMaxMs: 800,
+    socketFactory: (url) => {
+      const s = new FakeSocket(url, true);
+      sockets.push(s);
+      queueMicrotask(() => (opts.refuse?.has(url) ? s.emit('close', 1006) : s.emit('open')));
+      return s;
+    },
+  });
+  return { clock, sockets, subs };
+}
+
+test('silence shorter than watchdogMs keeps the connection; reaching it moves to the other endpoint', async () => {
+  const { clock, sockets, subs } = rig();
+  const slots: number[] = [];
+  subs.slot((e) => slots.push(e.slot));
+  await subs.ready();
+  assert.equal(sockets.length, 1);
+  assert.equal(sockets[0]!.url, 'ws://a.invalid/');
+  sockets[0]!.slot(1);
+  assert.deepEqual(slots, [1]);
+  clock.advance(999);
+  await flush();
+  assert.equal(sockets.length, 1, 'no verdict before watchdogMs of silence');
+  sockets[0]!.slot(2); // the stream is alive: the silence restarts
+  clock.advance(999);
+  await flush();
+  assert.equal(sockets.length, 1);
+  clock.advance(250); // silent for 1249 ms: judged on the next check (every watchdogMs / 4)
+  await flush();
+  assert.equal(sockets.length, 2, 'moved after watchdogMs of silence, within one check period');
+  assert.equal(sockets[0]!.terminated, true, 'the stalled socket is dropped without waiting for a close handshake');
+  assert.equal(sockets[1]!.url, 'ws://b.invalid/', 'to the other endpoint');
+  await subs.ready();
+  const st = subs.getStats();
+  assert.equal(st.failovers.stall, 1);
+  assert.equal(st.resubscriptions, 1);
+  assert.equal(st.lastFailover!.from, 'ws://a.invalid/');
+  assert.equal(st.lastFailover!.to, 'ws://b.invalid/');
+  assert.ok(st.lastFailover!.silentMs >= 1000);
+  sockets[1]!.slot(2); // a slot already delivered: dropped
+  sockets[1]!.slot(5);
+  assert.deepEqual(slots, [1, 2, 5]);
+  assert.equal(subs.getStats().slotsMissedDuringFailover, 2, 'slots 3 and 4 were missed during the move: counted, not invented');
+  subs.close();
+  assert.equal(clock.pendingTimers, 0, 'close leaves no timer behind');
+});
+
+test('endpoints that refuse are retried with exponential backoff, not in a tight loop', async () => {
+  const { clock, sockets, subs } = rig({ refuse: new Set(['ws://a.invalid/', 'ws://b.invalid/']) });
+  subs.slot(() => {});
+  void subs.ready();
+  await flush();
+  for (let i = 0; i < 8; i++) {
+    clock.advance(200);
+    await flush();
+  }
+  // 1600 ms of refusals with backoff 100, 200, 400, 800, 800 ...: a handful of attempts, not hundreds.
+  assert.ok(sockets.length >= 3 && sockets.length <= 7, `attempts: ${sockets.length}`);
+  assert.ok(subs.getStats().failovers.connect_failed >= 3);
+  subs.close();
+});
