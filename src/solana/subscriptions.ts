@@ -65,6 +65,12 @@ export interface SignatureEvent {
   backfilled: boolean;
 }
 
+/** Where a logs stream stopped: the last slot delivered and the signatures delivered at that slot. */
+export interface LogsCursor {
+  slot: number;
+  signatures: string[];
+}
+
 export interface Subscription {
   readonly id: number;
   unsubscribe(): void;
@@ -154,6 +160,8 @@ interface LocalSub {
   done: boolean;
   /** The connection generation this subscription was last made on. */
   madeOn: number;
+  /** Continues an earlier stream: its first subscription backfills from the cursor. */
+  resuming: boolean;
 }
 
 const KEYS = ['watchdogMs', 'connectTimeoutMs', 'avoidMs', 'backoffBaseMs', 'backoffMaxMs', 'backfillLimit', 'dedupMemory', 'clock', 'logger', 'socketFactory'] as const;
@@ -229,9 +237,15 @@ export class ResilientSubscriptions {
     return this.add({ kind: 'slot', commitment: 'processed' }, handler);
   }
 
-  /** Transactions mentioning `address` (a program id, an account), with their logs. */
-  logs(address: string, handler: (e: LogsEvent) => void, options: { commitment?: SubCommitment } = {}): Subscription {
-    return this.add({ kind: 'logs', commitment: this.commitmentOf(options, 'confirmed'), address: checkAddress('logs address', address) }, handler);
+  /**
+   * Transactions mentioning `address` (a program id, an account), with their logs. `resumeFrom`
+   * continues an earlier stream (another process, a restarted actor): everything after `slot`,
+   * and at `slot` everything but `signatures`, is delivered, the gap backfilled first.
+   */
+  logs(address: string, handler: (e: LogsEvent) => void, options: { commitment?: SubCommitment; resumeFrom?: LogsCursor } = {}): Subscription {
+    const commitment = this.commitmentOf(options, 'confirmed');
+    const resume = options.resumeFrom === undefined ? undefined : checkCursor(options.resumeFrom);
+    return this.add({ kind: 'logs', commitment, address: checkAddress('logs address', address), ...(resume ? { resume } : {}) }, handler);
   }
 
   account(address: string, handler: (e: AccountEvent) => void, options: { commitment?: SubCommitment } = {}): Subscription {
@@ -279,12 +293,13 @@ export class ResilientSubscriptions {
     return oneOf('commitment', options.commitment ?? dflt, COMMITMENTS);
   }
 
-  private add(spec: { kind: Kind; commitment: SubCommitment; address?: string; signature?: string }, handler: (e: never) => void): Subscription {
+  private add(spec: { kind: Kind; commitment: SubCommitment; address?: string; signature?: string; resume?: LogsCursor }, handler: (e: never) => void): Subscription {
     if (this.closed) throw new SubscriptionError('the subscription manager is closed');
     if (typeof handler !== 'function') throw new ConfigError('handler', handler, 'a function');
+    const { resume, ...rest } = spec;
     const sub: LocalSub = {
       id: this.nextLocalId++,
-      ...spec,
+      ...rest,
       handler,
       serverId: undefined,
       held: undefined,
@@ -293,8 +308,10 @@ export class ResilientSubscriptions {
       lastSlot: -1,
       done: false,
       madeOn: -1,
-      ...(spec.kind === 'logs' ? { delivered: new Map<string, number>() } : {}),
+      resuming: resume !== undefined,
+      ...(spec.kind === 'logs' ? { delivered: new Map<string, number>(resume?.signatures.map((sig) => [sig, resume.slot])) } : {}),
     };
+    if (resume) sub.sinceSlot = resume.slot;
     this.subs.set(sub.id, sub);
     const conn = this.conn;
     if (conn?.isOpen && this.live) {
@@ -460,7 +477,7 @@ export class ResilientSubscriptions {
     // A subscription made for the first time has no gap: it starts now, whatever the connection.
     // A signature may have reached its commitment before any subscription existed: always check.
     const first = sub.madeOn < 0;
-    if (first) backfill = sub.kind === 'signature';
+    if (first) backfill = sub.kind === 'signature' || sub.resuming;
     sub.madeOn = gen;
     if (sub.kind === 'logs' && sub.sinceSlot < 0) sub.sinceSlot = await this.startSlot(sub.commitment);
     sub.held = [];
@@ -661,6 +678,14 @@ export class ResilientSubscriptions {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
   }
+}
+
+function checkCursor(c: unknown): LogsCursor {
+  const cur = c as LogsCursor;
+  if (cur === null || typeof cur !== 'object' || !Number.isSafeInteger(cur.slot) || cur.slot < 0 || !Array.isArray(cur.signatures) || cur.signatures.length > 10_000 || !cur.signatures.every((x) => typeof x === 'string')) {
+    throw new ConfigError('resumeFrom', c, '{ slot: a non-negative integer, signatures: string[] }');
+  }
+  return { slot: cur.slot, signatures: [...cur.signatures] };
 }
 
 function checkAddress(key: string, address: unknown): string {
