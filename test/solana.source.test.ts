@@ -44,7 +44,7 @@ test('a logs source actor killed mid-run is restarted and resumes: sequence cont
     const payer = Keypair.generate();
     await result(cluster.endpoints[2]!.url, 'requestAirdrop', [payer.publicKey.toBase58(), 2 * LAMPORTS_PER_SOL]);
     await source.start();
-    await waitFor(() => ((source.getStats().subscription as any)?.connected ? true : undefined), 5000, 'the source subscribed');
+    await waitFor(() => ((source.getStats().subscription as any)?.live ? true : undefined), 5000, 'the source subscribed');
 
     const sent: string[] = [];
     for (let i = 0; i < 3; i++) sent.push(await send(payer, to, 1_000_000 + i));
@@ -55,7 +55,10 @@ test('a logs source actor killed mid-run is restarted and resumes: sequence cont
     for (let i = 3; i < 6; i++) sent.push(await send(payer, to, 1_000_000 + i));
     await waitFor(() => (source.getStats().resumes >= 1 ? true : undefined), 10_000, 'the restarted actor resumed');
     for (let i = 6; i < 8; i++) sent.push(await send(payer, to, 1_000_000 + i));
-    await waitFor(() => (got.length >= sent.length ? true : undefined), 10_000, 'every transaction published');
+    await waitFor(() => (got.length >= sent.length ? true : undefined), 10_000, 'every transaction published').catch((err: Error) => {
+      err.message += ` (got ${got.length} of ${sent.length}; source ${JSON.stringify(source.getStats())})`;
+      throw err;
+    });
     await new Promise((r) => setTimeout(r, 150)); // room for a late duplicate to show up
 
     assert.deepEqual(

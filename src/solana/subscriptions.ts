@@ -111,6 +111,8 @@ export interface FailoverRecord {
 export interface SubscriptionStats {
   endpoint: string | undefined;
   connected: boolean;
+  /** Every subscription is made on the current connection (and its gap backfilled). */
+  live: boolean;
   subscriptions: number;
   connections: number;
   failovers: Record<FailoverReason, number>;
@@ -266,6 +268,7 @@ export class ResilientSubscriptions {
       backfilled: { ...this.stats.backfilled },
       endpoint: this.conn ? redactText(this.conn.url) : undefined,
       connected: this.conn?.isOpen ?? false,
+      live: this.live && (this.conn?.isOpen ?? false),
       subscriptions: this.subs.size,
     };
   }
@@ -477,7 +480,9 @@ export class ResilientSubscriptions {
     // A subscription made for the first time has no gap: it starts now, whatever the connection.
     // A signature may have reached its commitment before any subscription existed: always check.
     const first = sub.madeOn < 0;
-    if (first) backfill = sub.kind === 'signature' || sub.resuming;
+    // A logs subscription owes everything from sinceSlot (read before subscribing): what landed
+    // between that read and the subscription taking effect is only found by a backfill.
+    if (first) backfill = sub.kind === 'signature' || sub.kind === 'logs' || sub.resuming;
     sub.madeOn = gen;
     if (sub.kind === 'logs' && sub.sinceSlot < 0) sub.sinceSlot = await this.startSlot(sub.commitment);
     sub.held = [];
