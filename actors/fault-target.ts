@@ -1,5 +1,5 @@
 /**
- * A generic actor for fault injection (scripts/fault-inject.ts, demos): it records every
+ * A generic actor for fault injection (scripts/fault/inject.ts, demos): it records every
  * execution of a message in shared memory, so a run can check from the worker's side that
  * nothing reported as processed was skipped and count re-executions after crashes.
  *

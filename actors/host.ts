@@ -355,7 +355,7 @@ function safeString(v: unknown): string {
   }
 }
 
-/** Crash on purpose, in each way a real actor can die (scripts/fault-inject.ts, tests). */
+/** Crash on purpose, in each way a real actor can die (scripts/fault/inject.ts, tests). */
 function fault(kind: FaultKind): void {
   switch (kind) {
     case 'uncaught':

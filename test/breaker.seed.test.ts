@@ -1,5 +1,5 @@
 // The seed's P3.1–P3.5 (day3-circuit-breaker-signal-bus.md) as written there, on real timers. The
-// bodies live in scripts/lib/seed-phase3.ts, shared with the checklist and day-3 stress scripts;
+// bodies live in test/fixtures/breaker/seed-checklist.ts, shared with the checklist and day-3 stress scripts;
 // what is asserted here beyond them is marked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import {
   testFailureThreshold,
   testFalseTripPrevention,
   testRecoveryTransition,
-} from '../scripts/lib/seed-phase3.ts';
+} from './fixtures/breaker/seed-checklist.ts';
 
 test('P3.1: trips on N consecutive failures', async () => {
   await testFailureThreshold();

@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Supervisor, faultKindsFor, killActor } from '../src/runtime/index.ts';
 import { startControlServer, type ControlServer } from '../scripts/demo/control-server.ts';
-import { runAgainstTarget, faultInjectTarget } from '../scripts/demo/fault-client.ts';
-import { waitFor } from '../scripts/lib/wait.ts';
+import { runAgainstTarget, faultInjectTarget } from '../scripts/fault/demo-client.ts';
+import { waitFor } from './support/wait.ts';
 
 const ECHO = new URL('./fixtures/demo/echo-actor.ts', import.meta.url);
 

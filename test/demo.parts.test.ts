@@ -11,11 +11,11 @@ import { SignalGenerator, type Priority } from '../scripts/demo/generator.ts';
 import { TradeExecutor, type TransferSender } from '../scripts/demo/executor.ts';
 import { FaultRunner, defaultSchedule, type ActorFaultKind, type FaultTargets, type Observed } from '../scripts/demo/faults.ts';
 import { Recorder } from '../scripts/demo/recorder.ts';
-import { TOPICS, validateTradeSignal } from '../scripts/demo/signals.ts';
+import { TOPICS, validateTradeSignal } from '../actors/demo/signals.ts';
 import { seededRandom } from '../src/random.ts';
 import { evaluateChecks } from '../scripts/demo/report.ts';
 import { renderFrame, renderLine, type ViewSnapshot } from '../scripts/demo/view.ts';
-import { CheckRunner } from '../scripts/lib/checks.ts';
+import { CheckRunner } from './support/checks.ts';
 import { parseDemoArgs } from '../scripts/demo/options.ts';
 import { baseReport } from './fixtures/demo/report.ts';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DemoReport } from '../scripts/demo/report.ts';
-import { waitFor } from '../scripts/lib/wait.ts';
+import { waitFor } from './support/wait.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const RUN_DEADLINE_MS = 120_000;
@@ -27,7 +27,7 @@ describe('demo run (child process)', () => {
 
   it('completes with exit 0, critical lost 0, every drop counted, order kept, a transfer confirmed, and the kill route restarts an actor', { timeout: RUN_DEADLINE_MS + 10_000 }, async () => {
     const json = join(dir, 'report.json');
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--duration-ms', '8000', '--surge-factor', '10', '--quiet', '--json', json, '--log-level', 'error'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/main.ts', '--duration-ms', '8000', '--surge-factor', '10', '--quiet', '--json', json, '--log-level', 'error'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -77,7 +77,7 @@ describe('demo run (child process)', () => {
 
   it('SIGTERM stops intake, drains, prints the report and exits with the checks\' verdict', { timeout: RUN_DEADLINE_MS + 10_000 }, async () => {
     const json = join(dir, 'sigterm.json');
-    const c = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--duration-ms', '600000', '--no-faults', '--rate', '400', '--quiet', '--json', json, '--log-level', 'error'], {
+    const c = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/main.ts', '--duration-ms', '600000', '--no-faults', '--rate', '400', '--quiet', '--json', json, '--log-level', 'error'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

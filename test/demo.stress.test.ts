@@ -7,13 +7,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLogger } from '../src/log/index.ts';
 import type { SignalBusStats } from '../src/bus/index.ts';
-import { accountSubscribers } from '../scripts/lib/bus-accounting.ts';
+import { accountSubscribers } from './support/bus-accounting.ts';
 import { seededRandom } from '../src/random.ts';
 import { concurrent } from '../scripts/stress/concurrent.ts';
 import { runSurge } from '../scripts/stress/surge.ts';
 import { runStress } from '../scripts/stress/bench.ts';
 import { runSoak } from '../scripts/stress/soak.ts';
-import { table } from '../scripts/lib/table.ts';
+import { table } from './support/table.ts';
 
 describe('stress parts', () => {
   it('accountSubscribers: owed = accepted − drops after acceptance; unaccounted shows any gap', () => {

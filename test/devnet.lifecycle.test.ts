@@ -190,7 +190,7 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
   });
 
   it('npm run devnet: prints endpoints and env lines, serves, stops on SIGTERM and on --for-ms', async () => {
-    const script = fileURLToPath(new URL('../scripts/devnet.ts', import.meta.url));
+    const script = fileURLToPath(new URL('../scripts/tools/devnet.ts', import.meta.url));
     const run = (args: string[]): { child: ReturnType<typeof spawn>; out: () => string; exit: Promise<number | null> } => {
       const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PALISADE_LOG_LEVEL: 'info' } });
       let out = '';

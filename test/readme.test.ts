@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { configTable } from '../scripts/config-table.ts';
+import { configTable } from '../scripts/tools/config-table.ts';
 
 const root = new URL('../', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
@@ -20,7 +20,7 @@ test('the README opens with the two commands, and CI runs the test command it gi
 });
 
 test('the README configuration table is the one the loader validates with', () => {
-  assert.ok(readme.includes(configTable()), 'regenerate it with: npx tsx scripts/config-table.ts');
+  assert.ok(readme.includes(configTable()), 'regenerate it with: npx tsx scripts/tools/config-table.ts');
 });
 
 test('every npm script the README names exists', () => {

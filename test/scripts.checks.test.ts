@@ -2,7 +2,7 @@
 // and stress users, which do not ask for it, print exactly what they printed before.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CheckRunner, formatCheck } from '../scripts/lib/checks.ts';
+import { CheckRunner, formatCheck } from './support/checks.ts';
 
 test('a timed runner prints each check with its duration, before the detail, on PASS and FAIL', async () => {
   const lines: string[] = [];

@@ -4,7 +4,7 @@
  * hangs this actor on purpose: heartbeats find the hang and the supervisor restarts it.
  */
 import { actorLog } from '../context.ts';
-import type { PriceTick } from '../../scripts/demo/signals.ts';
+import type { PriceTick } from './signals.ts';
 
 interface TokenRisk {
   ewma: number;

@@ -6,7 +6,7 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import { actorInfo } from '../context.ts';
-import { ackChannelName, validateTradeSignal, type AckMessage, type TradeSignal } from '../../scripts/demo/signals.ts';
+import { ackChannelName, validateTradeSignal, type AckMessage, type TradeSignal } from './signals.ts';
 
 let channel: BroadcastChannel | null = null;
 const name = actorInfo()?.name ?? 'signal-validator';

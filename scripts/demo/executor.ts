@@ -8,8 +8,8 @@ import type { Clock } from '../../src/clock.ts';
 import type { Logger } from '../../src/log/index.ts';
 import type { OffThreadSignerStats } from '../../src/signing/index.ts';
 import { LatencyHistogram, type LatencySummary } from '../../src/stats/latency.ts';
-import { describeError } from '../lib/checks.ts';
-import { validateTradeSignal, type TradeSignal } from './signals.ts';
+import { describeError } from '../../test/support/checks.ts';
+import { validateTradeSignal, type TradeSignal } from '../../actors/demo/signals.ts';
 
 export interface TransferSender {
   /** Sends one transfer for a BUY of `token` and resolves once it is confirmed; rejects otherwise. */

@@ -11,7 +11,7 @@
  */
 import type { Clock, TimerHandle } from '../../src/clock.ts';
 import type { Logger } from '../../src/log/index.ts';
-import { describeError } from '../lib/checks.ts';
+import { describeError } from '../../test/support/checks.ts';
 
 export type ActorFaultKind = 'uncaught' | 'async-uncaught' | 'unhandled-rejection' | 'exit' | 'terminate' | 'oom' | 'hang';
 

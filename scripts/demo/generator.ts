@@ -5,7 +5,7 @@
  * slot as their sequence, shuffling neighbours on purpose so the bus has to restore the order.
  */
 import type { Clock, Random, TimerHandle } from '../../src/clock.ts';
-import { MEME_TOKENS, TOPICS, type MarketMetric, type PriceTick, type TradeSignal } from './signals.ts';
+import { MEME_TOKENS, TOPICS, type MarketMetric, type PriceTick, type TradeSignal } from '../../actors/demo/signals.ts';
 
 export type Priority = 'critical' | 'normal' | 'low';
 

@@ -4,7 +4,7 @@
  * collector, which hears what worker subscribers report on the demo's BroadcastChannel.
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import { ackChannelName, TOPICS, type AckMessage } from './signals.ts';
+import { ackChannelName, TOPICS, type AckMessage } from '../../actors/demo/signals.ts';
 
 export interface TopicRecord {
   delivered: number;

@@ -4,8 +4,8 @@
  * independent bookkeeping (generator, recorder, worker acks), never from assumptions.
  */
 import type { LatencySummary } from '../../src/stats/latency.ts';
-import type { SubscriberAccount } from '../lib/bus-accounting.ts';
-import { exitCodeOf, formatCheck, summaryLine, type CheckResult } from '../lib/checks.ts';
+import type { SubscriberAccount } from '../../test/support/bus-accounting.ts';
+import { exitCodeOf, formatCheck, summaryLine, type CheckResult } from '../../test/support/checks.ts';
 import type { ExecutorStats } from './executor.ts';
 import type { FaultReport } from './faults.ts';
 import type { GeneratorStats } from './generator.ts';

@@ -4,7 +4,7 @@
  * failed calls" is counted in one place, by error code. Caller errors (the node's answer about
  * a bad request) are counted apart: they say nothing about availability.
  */
-import { describeError } from '../lib/checks.ts';
+import { describeError } from '../../test/support/checks.ts';
 
 export interface Callable {
   call(method: string, params?: unknown[], options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<{ result: unknown } & Record<string, unknown>>;

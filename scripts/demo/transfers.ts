@@ -14,7 +14,7 @@ import { SigningKey, signMessageToWire, type OffThreadSigner, type OffThreadSign
 import type { Clock } from '../../src/clock.ts';
 import { PalisadeError } from '../../src/errors.ts';
 import type { TransferSender } from './executor.ts';
-import { MEME_TOKENS } from './signals.ts';
+import { MEME_TOKENS } from '../../actors/demo/signals.ts';
 
 export class DemoWalletError extends PalisadeError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,7 +1,7 @@
 /** Things a script opened, closed newest first on every path, each within a deadline. */
 import type { Logger } from '../../src/log/index.ts';
-import { describeError } from './checks.ts';
-import { withDeadline } from './wait.ts';
+import { describeError } from '../../test/support/checks.ts';
+import { withDeadline } from '../../test/support/wait.ts';
 
 export class Closer {
   private readonly steps: { what: string; fn: () => unknown }[] = [];

@@ -9,10 +9,10 @@ import { LatencyHistogram, type LatencySummary } from '../../src/stats/latency.t
 import type { ActorRef, FaultKind } from '../../src/runtime/index.ts';
 import type { Subscription } from '../../src/bus/index.ts';
 import { killActor } from '../../src/runtime/index.ts';
-import { accountSubscribers, type SubscriberAccount } from '../lib/bus-accounting.ts';
-import { exitCodeOf, type CheckResult } from '../lib/checks.ts';
+import { accountSubscribers, type SubscriberAccount } from '../../test/support/bus-accounting.ts';
+import { exitCodeOf, type CheckResult } from '../../test/support/checks.ts';
 import { memoryMb } from '../lib/flags.ts';
-import { waitFor, withDeadline } from '../lib/wait.ts';
+import { waitFor, withDeadline } from '../../test/support/wait.ts';
 import { Recorder } from '../demo/recorder.ts';
 import { seededRandom } from '../../src/random.ts';
 import { concurrent, type OpsResult } from './concurrent.ts';

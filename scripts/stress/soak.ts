@@ -8,11 +8,11 @@
 import type { Logger } from '../../src/log/index.ts';
 import { SignalBus } from '../../src/bus/index.ts';
 import { Supervisor } from '../../src/runtime/index.ts';
-import { accountSubscribers, type SubscriberAccount } from '../lib/bus-accounting.ts';
-import { exitCodeOf, type CheckResult } from '../lib/checks.ts';
+import { accountSubscribers, type SubscriberAccount } from '../../test/support/bus-accounting.ts';
+import { exitCodeOf, type CheckResult } from '../../test/support/checks.ts';
 import { Closer } from '../lib/closer.ts';
 import { memoryMb } from '../lib/flags.ts';
-import { waitFor, withDeadline } from '../lib/wait.ts';
+import { waitFor, withDeadline } from '../../test/support/wait.ts';
 import { STRESS_SUBSCRIBER } from './bench.ts';
 
 export interface SoakOptions {

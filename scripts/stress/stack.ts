@@ -12,7 +12,7 @@ import { RpcConnectionPool } from '../../src/rpc/index.ts';
 import { Supervisor } from '../../src/runtime/index.ts';
 import { Closer } from '../lib/closer.ts';
 import { startScriptCluster, type ScriptCluster } from '../demo/cluster.ts';
-import { withDeadline } from '../lib/wait.ts';
+import { withDeadline } from '../../test/support/wait.ts';
 
 export interface StackOptions {
   logger: Logger;

@@ -14,6 +14,7 @@ import type { NormalizedEndpoint, NormalizedPoolConfig } from './config.ts';
 import type { AttemptOutcome, AttemptRequest } from './endpoint.ts';
 import type { HealthTable } from './health.ts';
 import type { EndpointHandle } from './pool.ts';
+import { workerEntry } from '../runtime/worker-entry.ts';
 
 /** The part of the runtime's Supervisor the pool uses. */
 export interface SupervisorLike {
@@ -36,7 +37,7 @@ export interface ActorRefLike {
   off(event: 'state', fn: (state: string, previous: string) => void): unknown;
 }
 
-export const ENDPOINT_ACTOR_MODULE = new URL('../../actors/endpoint.ts', import.meta.url);
+export const ENDPOINT_ACTOR_MODULE = workerEntry('endpoint');
 
 /**
  * The mailbox only holds attempts until the worker takes them (the handler returns at once), so

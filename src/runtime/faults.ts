@@ -1,6 +1,6 @@
 /**
  * Fault injection against a running supervisor: kill an actor's worker in any of the ways a real
- * actor dies. Used by scripts/fault-inject.ts and tests; a demo can expose these to let an
+ * actor dies. Used by scripts/fault/inject.ts and tests; a demo can expose these to let an
  * operator (or another process) break things on purpose.
  */
 import type { Supervisor } from './supervisor.ts';

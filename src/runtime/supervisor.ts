@@ -18,6 +18,7 @@ import { ActorStoppedError, type CrashKind } from './errors.ts';
 import type { FaultKind } from './protocol.ts';
 import type { ActorState, ActorStats, DeadLetter, DeadLetterReason, RestartBackoff, RestartStrategy, SpawnOptions } from './types.ts';
 import { WorkerPool, type WorkerPoolStats } from './workers.ts';
+import { workerEntry } from './worker-entry.ts';
 
 export interface SupervisorOptions {
   strategy?: RestartStrategy;
@@ -66,7 +67,7 @@ export interface SupervisorStats {
   workers: WorkerPoolStats & { live: number };
 }
 
-const HOST_ENTRY = new URL('../../actors/host.ts', import.meta.url);
+const HOST_ENTRY = workerEntry('host');
 /** An actor idle this long lets go of the process (its worker is unref'd). */
 const IDLE_UNREF_MS = 20;
 
@@ -182,7 +183,7 @@ export class Supervisor extends EventEmitter {
   }
 
   /**
-   * Kills an actor's worker the way `kind` describes (fault injection: scripts/fault-inject.ts,
+   * Kills an actor's worker the way `kind` describes (fault injection: scripts/fault/inject.ts,
    * demos, tests). False if the actor has no running worker right now.
    */
   injectFault(name: string, kind: FaultKind): boolean {

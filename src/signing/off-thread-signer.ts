@@ -53,8 +53,9 @@ import {
   SignerWorkerDiedError,
 } from './errors.ts';
 import { SigningKey } from './key.ts';
+import { workerEntry } from '../runtime/worker-entry.ts';
 
-const DEFAULT_WORKER = new URL('../../actors/signer.ts', import.meta.url);
+const DEFAULT_WORKER = workerEntry('signer');
 const QUEUE_FULL_LOG_EVERY_MS = 1000;
 
 export interface OffThreadSignerOptions {

@@ -23,8 +23,9 @@ import { DevnetError } from '../errors.ts';
 import type { DevnetFault } from '../faults.ts';
 import { DevnetControlTimeoutError, DevnetWorkerExitedError } from './errors.ts';
 import { fromWireError, type ChainTip, type ClusterControlApi, type WorkerClusterOptions, type WorkerInit } from './protocol.ts';
+import { workerEntry } from '../../runtime/worker-entry.ts';
 
-const ENTRY = new URL('../../../actors/devnet-cluster.ts', import.meta.url);
+const ENTRY = workerEntry('devnet-cluster');
 
 export interface RemoteClusterOptions extends WorkerClusterOptions {
   /** The host's logger; the worker's log lines are forwarded to it (tagged thread: devnet-cluster). */

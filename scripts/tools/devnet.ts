@@ -9,11 +9,11 @@
  */
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { startLocalCluster, envForEndpoints, DEFAULT_PROVIDERS } from '../src/devnet/index.ts';
-import { startLocalClusterInWorker } from '../src/devnet/remote/index.ts';
-import { LatencyHistogram } from '../src/stats/latency.ts';
-import { createLogger } from '../src/log/index.ts';
-import { ConfigError } from '../src/errors.ts';
+import { startLocalCluster, envForEndpoints, DEFAULT_PROVIDERS } from '../../src/devnet/index.ts';
+import { startLocalClusterInWorker } from '../../src/devnet/remote/index.ts';
+import { LatencyHistogram } from '../../src/stats/latency.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { ConfigError } from '../../src/errors.ts';
 
 const USAGE = `usage: npm run devnet -- [--base-port 8899] [--providers a,b,c] [--host 127.0.0.1] [--slot-ms 400] [--for-ms N] [--log-level info]
        npm run devnet -- --measure-control N   (N sequential control calls, direct and through comlink; prints p50/p99)`;

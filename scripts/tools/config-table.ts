@@ -2,9 +2,9 @@
  * Prints the configuration table of the README from the one schema the loader validates with,
  * so the documentation cannot drift from the code (test/readme.test.ts checks it).
  *
- *   npx tsx scripts/config-table.ts
+ *   npx tsx scripts/tools/config-table.ts
  */
-import { OPTIONS } from '../src/config/schema.ts';
+import { OPTIONS } from '../../src/config/schema.ts';
 
 export function configTable(): string {
   const rows = OPTIONS.map((o) => {

@@ -13,12 +13,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import { createLogger } from '../src/log/index.ts';
-import { describeError, formatCheck, summaryLine } from './lib/checks.ts';
-import { intFlag, numberFlag } from './lib/flags.ts';
-import { fmt, table } from './lib/table.ts';
-import { runStress, STRESS_DEFAULTS, type StressReport } from './stress/bench.ts';
-import { runSoak, SOAK_DEFAULTS, type SoakReport } from './stress/soak.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { describeError, formatCheck, summaryLine } from '../../test/support/checks.ts';
+import { intFlag, numberFlag } from '../lib/flags.ts';
+import { fmt, table } from '../../test/support/table.ts';
+import { runStress, STRESS_DEFAULTS, type StressReport } from './bench.ts';
+import { runSoak, SOAK_DEFAULTS, type SoakReport } from './soak.ts';
 
 const USAGE = `usage: npm run stress -- [--workers ${STRESS_DEFAULTS.workers}] [--ops ${STRESS_DEFAULTS.ops}] [--base-rate ${STRESS_DEFAULTS.baseRate}] [--surge-factor ${STRESS_DEFAULTS.surgeFactor}]
                          [--surge-ms ${STRESS_DEFAULTS.surgeMs}] [--kill-every-ms ${STRESS_DEFAULTS.killEveryMs}] [--seed 1] [--json PATH] [--log-level warn] [--log-file PATH]

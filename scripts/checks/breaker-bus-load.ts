@@ -6,18 +6,18 @@
  * Prints PASS/FAIL per check and a final `N passed, N failed` line; exits non-zero on a failure.
  */
 import { pino } from 'pino';
-import { createLogger } from '../src/log/index.ts';
-import { LatencyHistogram } from '../src/stats/latency.ts';
-import { accountSubscribers } from './lib/bus-accounting.ts';
-import { CheckRunner, ensure } from './lib/checks.ts';
-import { testCircuitBreakerUnderLoad } from './lib/seed-phase3.ts';
-import { sleep, waitFor, withDeadline } from './lib/wait.ts';
-import { Recorder } from './demo/recorder.ts';
-import { seededRandom } from '../src/random.ts';
-import { STRESS_SUBSCRIBER } from './stress/bench.ts';
-import { concurrent } from './stress/concurrent.ts';
-import { startStack, type Stack } from './stress/stack.ts';
-import { runSurge } from './stress/surge.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { LatencyHistogram } from '../../src/stats/latency.ts';
+import { accountSubscribers } from '../../test/support/bus-accounting.ts';
+import { CheckRunner, ensure } from '../../test/support/checks.ts';
+import { testCircuitBreakerUnderLoad } from '../../test/fixtures/breaker/seed-checklist.ts';
+import { sleep, waitFor, withDeadline } from '../../test/support/wait.ts';
+import { Recorder } from '../demo/recorder.ts';
+import { seededRandom } from '../../src/random.ts';
+import { STRESS_SUBSCRIBER } from '../stress/bench.ts';
+import { concurrent } from '../stress/concurrent.ts';
+import { startStack, type Stack } from '../stress/stack.ts';
+import { runSurge } from '../stress/surge.ts';
 
 const level = process.argv.includes('--log-level') ? process.argv[process.argv.indexOf('--log-level') + 1] : 'silent';
 const logger = createLogger({ name: 'stress-test-day3', level: level ?? 'silent', destination: pino.destination({ fd: 2, sync: true }) });

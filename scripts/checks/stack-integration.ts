@@ -14,16 +14,16 @@
  */
 import { Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction } from '@solana/web3.js';
 import { pino } from 'pino';
-import { CircuitBreakerManager } from '../src/breaker/index.ts';
-import { SignalBus } from '../src/bus/index.ts';
-import { loadConfig } from '../src/config/index.ts';
-import { startLocalCluster } from '../src/devnet/index.ts';
-import { createLogger } from '../src/log/index.ts';
-import { RpcConnectionPool, createSolanaConnection, type RpcCallResult } from '../src/rpc/index.ts';
-import { Supervisor } from '../src/runtime/index.ts';
-import { CheckRunner, ensure } from './lib/checks.ts';
-import { Closer } from './lib/closer.ts';
-import { sleep, waitFor, withDeadline } from './lib/wait.ts';
+import { CircuitBreakerManager } from '../../src/breaker/index.ts';
+import { SignalBus } from '../../src/bus/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { startLocalCluster } from '../../src/devnet/index.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { RpcConnectionPool, createSolanaConnection, type RpcCallResult } from '../../src/rpc/index.ts';
+import { Supervisor } from '../../src/runtime/index.ts';
+import { CheckRunner, ensure } from '../../test/support/checks.ts';
+import { Closer } from '../lib/closer.ts';
+import { sleep, waitFor, withDeadline } from '../../test/support/wait.ts';
 
 const level = process.argv.includes('--log-level') ? process.argv[process.argv.indexOf('--log-level') + 1] : 'silent';
 const logger = createLogger({ name: 'day3-integration', level: level ?? 'silent', destination: pino.destination({ fd: 2, sync: true }) });

@@ -1,4 +1,4 @@
-// Run after regenerating package-lock.json: node scripts/lock-platform-packages.mjs
+// Run after regenerating package-lock.json: node scripts/tools/lock-platform-packages.mjs
 // Records litesvm's platform packages that the registry mirror does not serve, with their
 // os/cpu/libc, so `npm ci` on linux-x64-gnu skips them instead of failing the lock check.
 import fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * npm start — the palisade demo trading process (see scripts/demo/README-section.md).
+ * npm start — the palisade demo trading process (see the README's "Run the demo" section).
  *
  *   npm start                                   # ~60 s run against a local Solana cluster, with faults
  *   npm start -- --duration-ms 20000 --surge-factor 100
@@ -13,11 +13,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
-import { createLogger } from '../src/log/index.ts';
-import { describeError } from './lib/checks.ts';
-import { USAGE, parseDemoArgs, type DemoOptions } from './demo/options.ts';
-import { formatReport } from './demo/report.ts';
-import { runDemo } from './demo/run.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { describeError } from '../../test/support/checks.ts';
+import { USAGE, parseDemoArgs, type DemoOptions } from './options.ts';
+import { formatReport } from './report.ts';
+import { runDemo } from './run.ts';
 
 async function main(): Promise<number> {
   let options: DemoOptions | 'help';

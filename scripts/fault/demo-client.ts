@@ -2,10 +2,10 @@
  * Fault injection against a running demo, through its control server:
  *
  *   npm start                                              # prints "control server: http://127.0.0.1:PORT"
- *   npx tsx scripts/demo/fault-client.ts --target http://127.0.0.1:PORT [--duration-ms 20000] [--interval-ms 1500]
+ *   npx tsx scripts/fault/demo-client.ts --target http://127.0.0.1:PORT [--duration-ms 20000] [--interval-ms 1500]
  *        [--actors signal-validator,risk-monitor] [--kinds uncaught,exit,terminate,hang] [--provider-outage helius-local] [--json PATH]
  *
- * `npm run fault-inject -- --target URL` runs the same thing once scripts/fault-inject.ts hands
+ * `npm run fault-inject -- --target URL` runs the same thing once scripts/fault/inject.ts hands
  * `--target` over to `faultInjectTarget(argv)` (exported below).
  *
  * It kills actors of the demo at random (by the kinds each actor accepts), optionally takes a
@@ -19,9 +19,9 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../src/errors.ts';
 import { LatencyHistogram, type LatencySummary } from '../../src/stats/latency.ts';
-import { describeError } from '../lib/checks.ts';
+import { describeError } from '../../test/support/checks.ts';
 import { intFlag } from '../lib/flags.ts';
-import { sleep } from '../lib/wait.ts';
+import { sleep } from '../../test/support/wait.ts';
 import { seededRandom } from '../../src/random.ts';
 
 export interface TargetOptions {

@@ -5,14 +5,14 @@
  *
  *   npm run test-signal-bus
  */
-import { ManualClock } from '../src/clock.ts';
-import { SignalBus } from '../src/bus/index.ts';
-import { Supervisor } from '../src/runtime/index.ts';
-import { SEED_TESTS } from '../test/fixtures/bus/seed-tests.ts';
-import { CheckRunner, ensure } from './lib/checks.ts';
-import { waitFor } from './lib/wait.ts';
+import { ManualClock } from '../../src/clock.ts';
+import { SignalBus } from '../../src/bus/index.ts';
+import { Supervisor } from '../../src/runtime/index.ts';
+import { SEED_TESTS } from '../../test/fixtures/bus/seed-tests.ts';
+import { CheckRunner, ensure } from '../../test/support/checks.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
-const RECORDER = new URL('../test/fixtures/bus/recorder.ts', import.meta.url);
+const RECORDER = new URL('../../test/fixtures/bus/recorder.ts', import.meta.url);
 
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 8; i++) await new Promise((r) => setImmediate(r));

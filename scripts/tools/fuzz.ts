@@ -17,7 +17,7 @@ const seed = flag('seed');
 const only = flag('only');
 if (!/^\d+$/.test(runs)) throw new Error(`--runs takes a whole number, got ${runs}`);
 
-const testDir = fileURLToPath(new URL('../test/', import.meta.url));
+const testDir = fileURLToPath(new URL('../../test/', import.meta.url));
 const files = readdirSync(testDir)
   .filter((f) => f.endsWith('.model.test.ts') && (!only || f.includes(only)))
   .map((f) => `test/${f}`);
@@ -28,6 +28,6 @@ console.log(`fuzz: ${files.join(', ')} with ${runs} runs each${seed ? `, seed ${
 const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
   env,
-  cwd: fileURLToPath(new URL('..', import.meta.url)),
+  cwd: fileURLToPath(new URL('../..', import.meta.url)),
 });
 process.exit(r.status ?? 1);

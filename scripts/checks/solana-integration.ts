@@ -15,16 +15,16 @@
  * exits non-zero when any check failed.
  */
 import { Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction, sendAndConfirmTransaction } from '@solana/web3.js';
-import { CircuitBreaker } from '../src/breaker/index.ts';
-import { getRpcPoolConfig, loadConfig } from '../src/config/index.ts';
-import { startLocalCluster, type LocalCluster } from '../src/devnet/index.ts';
-import { createLogger, redactText } from '../src/log/index.ts';
-import { Supervisor } from '../src/runtime/index.ts';
-import { RpcConnectionPool, type RpcPoolDependencies } from '../src/rpc/pool.ts';
-import type { PoolEndpointConfig, RpcPoolInputConfig } from '../src/rpc/config.ts';
-import { createSolanaConnection, type PoolConnection } from '../src/rpc/web3-adapter.ts';
-import { CheckRunner, describeError, ensure } from './lib/checks.ts';
-import { refusedUrl } from './lib/loopback.ts';
+import { CircuitBreaker } from '../../src/breaker/index.ts';
+import { getRpcPoolConfig, loadConfig } from '../../src/config/index.ts';
+import { startLocalCluster, type LocalCluster } from '../../src/devnet/index.ts';
+import { createLogger, redactText } from '../../src/log/index.ts';
+import { Supervisor } from '../../src/runtime/index.ts';
+import { RpcConnectionPool, type RpcPoolDependencies } from '../../src/rpc/pool.ts';
+import type { PoolEndpointConfig, RpcPoolInputConfig } from '../../src/rpc/config.ts';
+import { createSolanaConnection, type PoolConnection } from '../../src/rpc/web3-adapter.ts';
+import { CheckRunner, describeError, ensure } from '../../test/support/checks.ts';
+import { refusedUrl } from '../lib/loopback.ts';
 
 const args = new Set(process.argv.slice(2));
 const real = args.has('--real');

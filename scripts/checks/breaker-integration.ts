@@ -10,17 +10,17 @@
  *
  * Prints one line per check and `N passed, N failed`; exits non-zero when any check failed.
  */
-import { CircuitBreakerManager, EndpointCircuitManager } from '../src/breaker/index.ts';
-import { SignalBus } from '../src/bus/index.ts';
-import { getRpcPoolConfig, loadConfig } from '../src/config/index.ts';
-import { startLocalCluster } from '../src/devnet/index.ts';
-import { createLogger, redactText } from '../src/log/index.ts';
-import { Supervisor } from '../src/runtime/index.ts';
-import { RpcConnectionPool, type RpcPoolDependencies } from '../src/rpc/pool.ts';
-import { RpcCallError } from '../src/rpc/errors.ts';
-import { CheckRunner, describeError, ensure } from './lib/checks.ts';
-import { refusedUrl } from './lib/loopback.ts';
-import { sleep } from './lib/wait.ts';
+import { CircuitBreakerManager, EndpointCircuitManager } from '../../src/breaker/index.ts';
+import { SignalBus } from '../../src/bus/index.ts';
+import { getRpcPoolConfig, loadConfig } from '../../src/config/index.ts';
+import { startLocalCluster } from '../../src/devnet/index.ts';
+import { createLogger, redactText } from '../../src/log/index.ts';
+import { Supervisor } from '../../src/runtime/index.ts';
+import { RpcConnectionPool, type RpcPoolDependencies } from '../../src/rpc/pool.ts';
+import { RpcCallError } from '../../src/rpc/errors.ts';
+import { CheckRunner, describeError, ensure } from '../../test/support/checks.ts';
+import { refusedUrl } from '../lib/loopback.ts';
+import { sleep } from '../../test/support/wait.ts';
 
 const inline = process.argv.includes('--inline');
 const logger = createLogger({ name: 'breaker-integration', level: process.env['PALISADE_LOG_LEVEL'] ?? 'error' });

@@ -2,16 +2,16 @@
  * The seed's Phase 3 checklist (P3.1–P3.5) as a script: one PASS/FAIL line per check with its
  * duration, a final "N passed, N failed" line, exit code 1 on any failure.
  *   npm run test-phase3-checklist
- * (The same check bodies, scripts/lib/seed-phase3.ts, run under node:test in test/breaker.seed.test.ts.)
+ * (The same check bodies, test/fixtures/breaker/seed-checklist.ts, run under node:test in test/breaker.seed.test.ts.)
  */
-import { CheckRunner } from './lib/checks.ts';
+import { CheckRunner } from '../../test/support/checks.ts';
 import {
   testCircuitBreakerUnderLoad,
   testCooldownPeriod,
   testFailureThreshold,
   testFalseTripPrevention,
   testRecoveryTransition,
-} from './lib/seed-phase3.ts';
+} from '../../test/fixtures/breaker/seed-checklist.ts';
 
 const checks = new CheckRunner(undefined, { timing: true });
 await checks.run('P3.1 trips on exactly N consecutive failures', testFailureThreshold);

@@ -16,14 +16,14 @@
  * Exit code 1 if anything was lost or an ask was left unsettled, 2 on bad flags.
  *
  *   npm run fault-inject -- --target http://127.0.0.1:PORT [...]
- * targets a running demo through its control server instead (scripts/demo/fault-client.ts).
+ * targets a running demo through its control server instead (scripts/fault/demo-client.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Supervisor, killActor, type ActorRef, type FaultKind, type Outcome } from '../src/runtime/index.ts';
-import { LatencyHistogram } from '../src/stats/latency.ts';
-import { createLogger } from '../src/log/index.ts';
-import { seededRandom } from '../src/random.ts';
+import { Supervisor, killActor, type ActorRef, type FaultKind, type Outcome } from '../../src/runtime/index.ts';
+import { LatencyHistogram } from '../../src/stats/latency.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { seededRandom } from '../../src/random.ts';
 
 const KINDS: FaultKind[] = ['uncaught', 'async-uncaught', 'unhandled-rejection', 'exit', 'terminate', 'oom', 'hang'];
 
@@ -88,7 +88,7 @@ async function main(): Promise<number> {
   const executions = new SharedArrayBuffer(capacity * 4);
   const exec = new Int32Array(executions);
   const sup = new Supervisor({ logger, maxRestarts: 100_000, withinMs: 60_000, restartBackoff: { initialMs: 0, maxMs: 50 }, random, spares: o.spares });
-  const module = new URL('../actors/fault-target.ts', import.meta.url);
+  const module = new URL('../../actors/fault-target.ts', import.meta.url);
   const refs: ActorRef[] = [];
   for (let i = 0; i < o.actors; i++) {
     refs.push(
@@ -282,7 +282,7 @@ function format(r: Record<string, unknown> & { lost: number; asksUnsettled: numb
 
 const targetMode = process.argv.slice(2).some((a) => a === '--target' || a.startsWith('--target='));
 const run = targetMode
-  ? async (): Promise<number> => (await import('./demo/fault-client.ts')).faultInjectTarget(process.argv.slice(2))
+  ? async (): Promise<number> => (await import('./demo-client.ts')).faultInjectTarget(process.argv.slice(2))
   : main;
 
 run().then(

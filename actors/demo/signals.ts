@@ -1,6 +1,7 @@
 /**
  * The demo's meme-coin signals: topics, shapes, validation (shared by the validator worker and
- * the inline trade executor).
+ * the inline trade executor). It lives beside the demo's worker entries, not in scripts/demo, so
+ * the worker side never imports scripts/; the demo's host side imports it from here.
  */
 
 export const TOPICS = {
