@@ -17,10 +17,11 @@ import { redactText } from '../log/redact.ts';
 import type { PoolEndpointConfig } from '../rpc/config.ts';
 import type { ActorRef } from '../runtime/actor.ts';
 import type { Supervisor } from '../runtime/supervisor.ts';
+import { workerEntry } from '../runtime/worker-entry.ts';
 import { knownKeys, nonEmptyString, oneOf, timeoutMs, integer } from '../validate.ts';
 import type { DrainReply, SourceCursor, SourceEvent, SourceInit, SourceKind } from './source-protocol.ts';
 
-export const CHAIN_SOURCE_MODULE = new URL('../../actors/sources/chain-source.ts', import.meta.url);
+export const CHAIN_SOURCE_MODULE = workerEntry('chain-source');
 
 /** The bus surface a source publishes into (SignalBus). */
 export interface SourceBus {
