@@ -35,6 +35,10 @@ import { seededRandom } from '../../src/random.ts';
 import { SolTransferSender, loadKeypairFile } from './transfers.ts';
 import { OffThreadSigner } from '../../src/signing/index.ts';
 import { LiveView, type ViewSnapshot } from './view.ts';
+import { BlockhashCache } from '../../src/solana/blockhash-cache.ts';
+import { ChainSource } from '../../src/solana/chain-source.ts';
+import { TransactionLander } from '../../src/solana/land.ts';
+import { SendEndpoints } from '../../src/solana/send-endpoints.ts';
 
 export class DemoStartError extends PalisadeError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -54,6 +58,8 @@ export interface DemoIo {
 }
 
 export const VALIDATOR = 'signal-validator';
+export const CHAIN_SOURCE = 'chain-source';
+export const CHAIN_TOPIC = 'chain_logs';
 export const RISK = 'risk-monitor';
 const VALIDATOR_MODULE = new URL('../../actors/demo/signal-validator.ts', import.meta.url);
 const RISK_MODULE = new URL('../../actors/demo/risk-monitor.ts', import.meta.url);
@@ -152,6 +158,15 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
       throw new DemoStartError(`no provider answered getVersion: ${describeError(err)}`, { cause: err });
     }
     const conn = createSolanaConnection(rpc, { commitment: 'confirmed', confirmPollMs: 400 });
+    // The landing path: sends get their own breakers and rate limits (the send class), reads go
+    // through the pool; the same signed bytes are re-broadcast until landed or provably expired.
+    const sends = new SendEndpoints({ endpoints, clock, logger });
+    closer.add('send endpoints', () => sends.close());
+    const blockhashes = new BlockhashCache(rpc, { clock, logger });
+    closer.add('blockhash cache', () => blockhashes.close());
+    const lander = new TransactionLander(rpc, sends, { clock, logger });
+    closer.add('transaction lander', () => lander.close());
+    const landing = { lander, blockhashes };
 
     // ---------------------------------------------------------------- wallet
     let sender: SolTransferSender | null = null;
@@ -169,7 +184,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     if (o.real) {
       const path = process.env['PALISADE_DEMO_KEYPAIR'];
       if (path) {
-        sender = new SolTransferSender(conn, loadKeypairFile(path), await startSigner(), clock, { selfTransfer: true });
+        sender = new SolTransferSender(conn, loadKeypairFile(path), await startSigner(), clock, { selfTransfer: true, landing });
         wallet = `real key ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
         maxTransfers = 3;
         walletNote = 'real mode: at most 3 self-transfers (payer to payer: only fees are spent)';
@@ -180,7 +195,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
       }
     } else {
       say('funding a fresh wallet by airdrop (through the pool) ...');
-      sender = new SolTransferSender(conn, Keypair.generate(), await startSigner(), clock);
+      sender = new SolTransferSender(conn, Keypair.generate(), await startSigner(), clock, { landing });
       await withDeadline(sender.fundByAirdrop(1000, 20_000), 25_000, 'the airdrop');
       wallet = `local wallet ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
       say(`  ${wallet} funded with ${(await sender.balanceSol()).toFixed(0)} SOL`);
@@ -205,7 +220,28 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     subscribe('recorder:price', bus.subscribe(TOPICS.price, recorder.handlerFor(TOPICS.price)));
     subscribe('recorder:slot', bus.subscribe(TOPICS.slot, recorder.handlerFor(TOPICS.slot)));
     subscribe('recorder:metrics', bus.subscribe(TOPICS.metrics, recorder.handlerFor(TOPICS.metrics)));
+    // A real source on the chain beside the generator: the wallet's own transfers, seen through a
+    // resilient logs subscription in a supervised actor, published with sequence numbers.
+    const chainEvents = { received: 0, outOfSequence: 0, last: 0 };
+    let chainSource: ChainSource | null = null;
+    if (sender) {
+      chainSource = new ChainSource(supervisor, bus, { name: CHAIN_SOURCE, topic: CHAIN_TOPIC, kind: 'logs', address: sender.payer.publicKey.toBase58(), endpoints, watchdogMs: 1000, clock, logger });
+      subscribe(
+        'recorder:chain',
+        bus.subscribe(CHAIN_TOPIC, (e: { sequence: number }) => {
+          chainEvents.received++;
+          if (e.sequence !== chainEvents.last + 1) chainEvents.outOfSequence++;
+          chainEvents.last = e.sequence;
+        }),
+      );
+    }
     await withDeadline(Promise.all(subs.map((s) => s.sub.ready)), 60_000, 'worker subscribers start-up');
+    if (chainSource) {
+      const src = chainSource;
+      closer.add('chain source', () => src.stop());
+      await withDeadline(src.start(), 60_000, 'the chain source actor start-up');
+      say(`chain source: a resilient logs subscription on the wallet in a supervised actor → topic ${CHAIN_TOPIC}`);
+    }
 
     // ---------------------------------------------------------------- generator, faults, view
     const surgeFromMs = Math.round(o.durationMs * o.surgeFrom);
@@ -376,6 +412,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
 
     // ---------------------------------------------------------------- graceful shutdown
     generator.stop(); // intake stops here: nothing is published after this line
+    await chainSource?.stop();
     for (const h of timers) clearInterval(h);
     view?.stop();
     view?.draw();
@@ -427,6 +464,8 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     const refused: Record<string, number> = {};
     for (const [t, c] of Object.entries(gen.byTopic)) refused[t] = c.refused;
     for (const [t, c] of Object.entries(poolPublishedAtClose)) refused[t] = c.refused;
+    const sourceStats = chainSource?.getStats();
+    if (sourceStats) refused[CHAIN_TOPIC] = sourceStats.refusedByBus;
     const subscribers = accountSubscribers(busStats, refused, nameOf);
     // The publishers' own count of refusals must match what the bus says it refused.
     const refusalMismatches = busStats.topics
@@ -518,6 +557,7 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
       },
       faults: { enabled: faultsOn, ...faults.report() },
       transactions: { ...x, wallet, ...(walletNote ? { note: walletNote } : {}) },
+      edge: edgeReport(lander, sends, blockhashes, sourceStats, chainEvents),
       runtime: {
         restarts: supStats.restarts,
         crashes: supStats.crashes,
@@ -533,6 +573,39 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
   } finally {
     await closer.closeAll(logger, 10_000);
   }
+}
+
+function edgeReport(
+  lander: TransactionLander,
+  sends: SendEndpoints,
+  blockhashes: BlockhashCache,
+  source: ReturnType<ChainSource['getStats']> | undefined,
+  received: { received: number; outOfSequence: number },
+): NonNullable<DemoReport['edge']> {
+  const l = lander.getStats();
+  const sub = source?.subscription as { failovers?: Record<string, number>; resubscriptions?: number; backfilled?: { logs?: number }; duplicatesDropped?: number } | undefined;
+  return {
+    landing: {
+      results: l.results,
+      broadcasts: l.broadcasts,
+      timeToLand: { p50: l.timeToLandMs.p50, p99: l.timeToLandMs.p99, count: l.timeToLandMs.count },
+      sends: sends.getStats().map((e) => ({ name: e.name, state: e.state, accepted: e.accepted, failures: e.failures, skipped: e.skipped })),
+      blockhashRefreshFailures: blockhashes.getStats().refreshFailures,
+    },
+    chainSource: source
+      ? {
+          published: source.published,
+          received: received.received,
+          outOfSequence: received.outOfSequence,
+          sequenceBreaks: source.sequenceBreaks,
+          resumes: source.resumes,
+          failovers: Object.values(sub?.failovers ?? {}).reduce((a, b) => a + b, 0),
+          resubscriptions: sub?.resubscriptions ?? 0,
+          backfilled: sub?.backfilled?.logs ?? 0,
+          duplicatesDropped: sub?.duplicatesDropped ?? 0,
+        }
+      : null,
+  };
 }
 
 /** Nothing queued on any topic and nothing waiting in or handed to any subscriber. */
