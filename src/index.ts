@@ -86,3 +86,6 @@ export type { RemoteLocalCluster, RemoteClusterOptions, RemoteClusterFaults, Rem
 
 // signing
 export * from './signing/index.ts';
+
+// the Solana edge: kit transport, landing, resilient subscriptions, chain sources
+export * from './solana/index.ts';
