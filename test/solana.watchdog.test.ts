@@ -78,7 +78,7 @@ test('silence shorter than watchdogMs keeps the connection; reaching it moves to
   clock.advance(999);
   await flush();
   assert.equal(sockets.length, 1);
-  clock.advance(250); // silent for 1249 ms: judged on the next check (every watchdogMs / 4)
+  clock.advance(250); // silent for 1249 ms: judged at the first check past 1000 ms (checks every 50 ms)
   await flush();
   assert.equal(sockets.length, 2, 'moved after watchdogMs of silence, within one check period');
   assert.equal(sockets[0]!.terminated, true, 'the stalled socket is dropped without waiting for a close handshake');
@@ -110,5 +110,35 @@ test('endpoints that refuse are retried with exponential backoff, not in a tight
   // 1600 ms of refusals with backoff 100, 200, 400, 800, 800 ...: a handful of attempts, not hundreds.
   assert.ok(sockets.length >= 3 && sockets.length <= 7, `attempts: ${sockets.length}`);
   assert.ok(subs.getStats().failovers.connect_failed >= 3);
+  subs.close();
+});
+
+test('a PubSub stall on the only endpoint HTTP calls healthy still moves to another endpoint', async () => {
+  const clock = new ManualClock();
+  const sockets: FakeSocket[] = [];
+  const pool: SubscriptionPool = {
+    call: async () => ({ ok: true, result: 1, endpoint: 'x', latencyMs: 0, attempts: 1 }),
+    // HTTP health: only `a` is healthy (the others' breakers are open from an earlier outage).
+    wsEndpoint: () => 'ws://a.invalid/',
+    wsEndpoints: () => ['ws://a.invalid/', 'ws://b.invalid/', 'ws://c.invalid/'],
+  };
+  const subs = new ResilientSubscriptions(pool, {
+    clock,
+    watchdogMs: 1000,
+    socketFactory: (url) => {
+      const s = new FakeSocket(url, true);
+      sockets.push(s);
+      queueMicrotask(() => s.emit('open'));
+      return s;
+    },
+  });
+  subs.slot(() => {});
+  await subs.ready();
+  assert.equal(sockets[0]!.url, 'ws://a.invalid/');
+  clock.advance(1100);
+  await flush();
+  await subs.ready();
+  assert.equal(sockets.length, 2);
+  assert.equal(sockets[1]!.url, 'ws://b.invalid/', 'not back onto the stalled endpoint');
   subs.close();
 });

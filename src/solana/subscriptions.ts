@@ -36,6 +36,8 @@ import { defaultSocketFactory, PubsubConnection, type Notification, type SocketF
 export interface SubscriptionPool {
   call(method: string, params?: unknown[], options?: CallOptions): Promise<RpcCallResult>;
   wsEndpoint(skip?: number): string;
+  /** Every endpoint's wsUrl, healthy or not: PubSub can stall on the one endpoint HTTP calls healthy. */
+  wsEndpoints?(): string[];
 }
 
 export type SubCommitment = 'processed' | 'confirmed' | 'finalized';
@@ -432,28 +434,34 @@ export class ResilientSubscriptions {
     this.clock.setTimeout(() => this.failover(reason, 0), 0);
   }
 
-  /** The first healthy endpoint (pool order) not recently failed; the least recently failed otherwise. */
+  /**
+   * The first endpoint HTTP health calls healthy (pool order) that has not failed here recently;
+   * else any endpoint that has not (a PubSub stall is invisible to HTTP health, so the only
+   * "healthy" endpoint may be the stalled one); else the one whose failure is oldest.
+   */
   private pickUrl(): string {
-    const seen: string[] = [];
+    const healthy: string[] = [];
     for (let skip = 0; skip < 32; skip++) {
       const u = this.pool.wsEndpoint(skip);
-      if (seen.includes(u)) break;
-      seen.push(u);
+      if (healthy.includes(u)) break;
+      healthy.push(u);
     }
+    const all = [...healthy, ...(this.pool.wsEndpoints?.() ?? []).filter((u) => !healthy.includes(u))];
     const now = this.clock.now();
-    const free = seen.find((u) => (this.avoid.get(u) ?? 0) <= now);
+    const free = all.find((u) => (this.avoid.get(u) ?? 0) <= now);
     if (free) return free;
-    return seen.reduce((best, u) => ((this.avoid.get(u) ?? 0) < (this.avoid.get(best) ?? 0) ? u : best), seen[0]!);
+    return all.reduce((best, u) => ((this.avoid.get(u) ?? 0) < (this.avoid.get(best) ?? 0) ? u : best), all[0]!);
   }
 
   /**
-   * Every watchdogMs/4, the silence on the current connection is judged. A check that itself ran
+   * Every watchdogMs/4 (at most 50 ms, so a stall is seen within watchdogMs + 50 ms of the last
+   * message), the silence on the current connection is judged. A check that itself ran
    * late (the event loop was blocked, e.g. by a GC pause or a burst of work) is not trusted:
    * socket data may be waiting behind it, so it looks again on the next turn, after I/O.
    */
   private armWatchdog(): void {
     if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog);
-    const tick = Math.max(5, Math.floor(this.watchdogMs / 4));
+    const tick = Math.max(5, Math.min(50, Math.floor(this.watchdogMs / 4)));
     const schedule = (ms: number, recheck: boolean): void => {
       const expectedAt = this.clock.now() + ms;
       this.watchdog = this.clock.setTimeout(() => check(expectedAt, recheck), ms);
