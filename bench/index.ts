@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const AREAS = ['breaker', 'runtime', 'bus', 'rpc', 'signing'];
+const AREAS = ['breaker', 'runtime', 'bus', 'rpc', 'signing', 'solana'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const areas = wanted.length ? AREAS.filter((a) => wanted.includes(a)) : AREAS;
 
