@@ -142,3 +142,60 @@ test('a PubSub stall on the only endpoint HTTP calls healthy still moves to anot
   assert.equal(sockets[1]!.url, 'ws://b.invalid/', 'not back onto the stalled endpoint');
   subs.close();
 });
+
+test('a peer that never completes the handshake is a connect failure within connectTimeoutMs; API keys never reach stats', async () => {
+  const clock = new ManualClock();
+  const sockets: FakeSocket[] = [];
+  const secret = 'k3yk3yk3yk3yk3yk3yk3yk3y';
+  const urls = [`wss://a.invalid/?api-key=${secret}`, `wss://b.invalid/${secret}`];
+  const pool: SubscriptionPool = {
+    call: async () => ({ ok: true, result: 1, endpoint: 'x', latencyMs: 0, attempts: 1 }),
+    wsEndpoint: (skip = 0) => urls[skip % 2]!,
+  };
+  const subs = new ResilientSubscriptions(pool, {
+    clock,
+    watchdogMs: 1000,
+    connectTimeoutMs: 300,
+    socketFactory: (url) => {
+      const s = new FakeSocket(url, true);
+      sockets.push(s);
+      // `a` accepts the TCP connection and never answers the upgrade; `b` is fine.
+      if (url.startsWith('wss://b.')) queueMicrotask(() => s.emit('open'));
+      return s;
+    },
+  });
+  subs.slot(() => {});
+  void subs.ready();
+  await flush();
+  assert.equal(sockets.length, 1);
+  clock.advance(299);
+  await flush();
+  assert.equal(sockets.length, 1, 'still waiting inside connectTimeoutMs');
+  clock.advance(1);
+  await flush();
+  assert.equal(sockets[0]!.terminated, true, 'the silent peer is dropped at the deadline');
+  clock.advance(100); // backoff
+  await flush();
+  await subs.ready();
+  const st = subs.getStats();
+  assert.equal(st.failovers.connect_failed, 1);
+  assert.equal(st.connected, true);
+  assert.ok(!JSON.stringify(st).includes(secret), `secret in stats: ${st.endpoint}`);
+  subs.close();
+});
+
+test('garbled frames and notifications for unknown ids are ignored without breaking the stream', async () => {
+  const { sockets, subs } = rig();
+  const slots: number[] = [];
+  subs.slot((e) => slots.push(e.slot));
+  await subs.ready();
+  const s = sockets[0]!;
+  s.emit('message', 'not json {');
+  s.emit('message', JSON.stringify(null));
+  s.emit('message', JSON.stringify({ jsonrpc: '2.0', method: 'logsNotification', params: { subscription: 999, result: {} } }));
+  s.emit('message', JSON.stringify({ jsonrpc: '2.0', method: 'slotNotification', params: { subscription: 101, result: { slot: 'x' } } }));
+  s.slot(7);
+  assert.deepEqual(slots, [7]);
+  assert.equal(subs.getStats().handlerErrors, 0);
+  subs.close();
+});
