@@ -137,6 +137,6 @@ test('ws-drop: the connection answers but notifications stop; ws-stall: nothing 
 
 test('ws faults are port states: no probability, count or methods', () => {
   assert.deepEqual(parseFault({ kind: 'ws-stall' }), { kind: 'ws-stall' });
-  assert.throws(() => parseFault({ kind: 'ws-drop', count: 1 }), /takes no probability/);
+  assert.throws(() => parseFault({ kind: 'ws-drop', count: 1 }), /takes no count/);
   assert.throws(() => parseFault({ kind: 'ws-stall', probability: 0.5 }), /takes no probability/);
 });

@@ -199,3 +199,38 @@ test('garbled frames and notifications for unknown ids are ignored without break
   assert.equal(subs.getStats().handlerErrors, 0);
   subs.close();
 });
+
+test('a backfill read that fails is tried again before the gap is given up on', async () => {
+  const clock = new ManualClock();
+  let failures = 2;
+  const pool: SubscriptionPool = {
+    call: async (method) => {
+      if (method === 'getSlot') return { ok: true, result: 10, endpoint: 'x', latencyMs: 0, attempts: 1 };
+      if (method === 'getSignaturesForAddress' && failures-- > 0) throw new Error('RPC_POOL_EXHAUSTED');
+      return { ok: true, result: [{ signature: '5'.repeat(88), slot: 12, err: null }], endpoint: 'x', latencyMs: 0, attempts: 1 };
+    },
+    wsEndpoint: () => 'ws://a.invalid/',
+  };
+  const subs = new ResilientSubscriptions(pool, {
+    clock,
+    backoffBaseMs: 100,
+    socketFactory: (url) => {
+      const s = new FakeSocket(url, true);
+      queueMicrotask(() => s.emit('open'));
+      return s;
+    },
+  });
+  const got: string[] = [];
+  subs.logs('11111111111111111111111111111111', (e) => got.push(e.signature));
+  const ready = subs.ready();
+  for (let i = 0; i < 10; i++) {
+    await flush();
+    clock.advance(100);
+  }
+  await ready;
+  const st = subs.getStats();
+  assert.equal(st.backfillRetries, 2);
+  assert.equal(st.backfillFailures, 0);
+  assert.deepEqual(got, ['5'.repeat(88)], 'the gap was filled once the read succeeded');
+  subs.close();
+});

@@ -29,24 +29,23 @@ export type DevnetFault =
   | ({ kind: 'hang' } & FaultLimits)
   /** Destroys the connection (TCP RST) once the request is read. */
   | ({ kind: 'reset' } & FaultLimits)
-  /** The port answers as a node `slots` behind the chain tip (slots, blockhashes, statuses). */
-  | { kind: 'slot-lag'; slots: number }
   /**
    * PubSub hangs without a close frame: its WebSocket connections stay open but nothing more is
-   * read or sent (no answers, no notifications, no pongs), as a wedged node or proxy does.
+   * read or sent (no answers, no notifications, no pongs), as a wedged node or proxy does. A state
+   * of the port: it takes no limits.
    */
-  | { kind: 'ws-stall' }
+  | ({ kind: 'ws-stall' } & FaultLimits)
   /**
    * PubSub silently drops subscriptions: connections stay open and answer requests and pings,
-   * but no notification is sent, as when a provider ends subscriptions without telling the client.
+   * but no notification is sent, as when a provider ends subscriptions without telling the
+   * client. A state of the port: it takes no limits.
    */
-  | { kind: 'ws-drop' };
+  | ({ kind: 'ws-drop' } & FaultLimits)
+  /** The port answers as a node `slots` behind the chain tip (slots, blockhashes, statuses). */
+  | { kind: 'slot-lag'; slots: number };
 
 export type FaultKind = DevnetFault['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', '429', '500', '503', 'node-behind', 'hang', 'reset', 'slot-lag', 'ws-stall', 'ws-drop'];
-
-/** Port states that act on PubSub only; HTTP requests never meet them. */
-const PUBSUB_KINDS = new Set<string>(['ws-stall', 'ws-drop']);
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', '429', '500', '503', 'node-behind', 'hang', 'reset', 'slot-lag'];
 
 /** What a request meets: a delay, then either an action or a normal answer from a lagging view. */
 export interface FaultDecision {
@@ -75,6 +74,7 @@ function nonNegative(v: unknown, what: string, integer: boolean): number {
 export function parseFault(input: unknown): DevnetFault {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw bad('a fault must be an object with a kind');
   const o = input as Record<string, unknown>;
+  if (o['kind'] === 'ws-stall' || o['kind'] === 'ws-drop') return parsePubsubFault(o);
   let kind = typeof o['kind'] === 'number' ? String(o['kind']) : o['kind'];
   if (kind === '-32005') kind = 'node-behind';
   if (typeof kind !== 'string' || !FAULT_KINDS.includes(kind as FaultKind)) {
@@ -87,12 +87,6 @@ export function parseFault(input: unknown): DevnetFault {
       throw bad('slot-lag is a state of the port: it takes no probability, count or methods');
     }
     return { kind, slots: nonNegative(o['slots'], 'slots', true) };
-  }
-  if (PUBSUB_KINDS.has(kind)) {
-    if (o['probability'] !== undefined || o['count'] !== undefined || o['methods'] !== undefined) {
-      throw bad(`${kind} is a state of the port's PubSub: it takes no probability, count or methods`);
-    }
-    return { kind: kind as 'ws-stall' | 'ws-drop' };
   }
   const limits: FaultLimits = {};
   if (o['probability'] !== undefined) {
@@ -122,6 +116,12 @@ export function parseFault(input: unknown): DevnetFault {
     default:
       return { kind: kind as '500' | '503' | 'hang' | 'reset', ...limits };
   }
+}
+
+/** PubSub faults are states of the port (like slot-lag, not listed in FAULT_KINDS): no limits. */
+function parsePubsubFault(o: Record<string, unknown>): DevnetFault {
+  for (const key of Object.keys(o)) if (key !== 'kind') throw bad(`${String(o['kind'])} is a state of the port's PubSub: it takes no ${key}`);
+  return { kind: o['kind'] as 'ws-stall' | 'ws-drop' };
 }
 
 /** The faults active on one provider port, with counters of what they did. */
@@ -191,7 +191,7 @@ export class FaultState {
         if (f.count === 0) spent = true;
       }
     }
-    if (spent) this.faults = this.faults.filter((f) => f.kind === 'slot-lag' || PUBSUB_KINDS.has(f.kind) || (f as FaultLimits).count === undefined || (f as FaultLimits).count! > 0);
+    if (spent) this.faults = this.faults.filter((f) => f.kind === 'slot-lag' || f.count === undefined || f.count > 0);
     return decision;
   }
 }

@@ -58,7 +58,7 @@ export interface ProviderStats {
   hangingNow: number;
   /** Requests refused at the boundary (body too large, wrong HTTP method, non-loopback admin). */
   refused: Record<string, number>;
-  ws: SubscriptionStats;
+  ws: SubscriptionStats & ReturnType<SubscriptionHub['faultStats']>;
 }
 
 type RpcReply = { jsonrpc: '2.0'; result?: unknown; error?: unknown; id: unknown };
@@ -108,7 +108,7 @@ export class ProviderServer {
     this.admin = options.admin;
     this.faults = new FaultState(options.random);
     this.identity = encodeBase58(createHash('sha256').update(`palisade-devnet-node:${options.name}`).digest());
-    this.hub = new SubscriptionHub(this.chain, () => this.faults.lag, this.logger, () => this.faults.pubsub);
+    this.hub = new SubscriptionHub(this.chain, () => this.faults.lag, this.logger);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     this.server = this.createListener((req, res) => this.onRequest(req, res));
     if (options.wsCompanionPort !== undefined) {
@@ -118,6 +118,7 @@ export class ProviderServer {
       });
       this.companion = { server, port: options.wsCompanionPort };
     }
+    this.hub.setPubsubFaults(() => this.faults.pubsub);
   }
 
   private createListener(onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
@@ -232,7 +233,7 @@ export class ProviderServer {
       faultsInjected: { ...this.faults.injected },
       hangingNow: this.hanging.size,
       refused: { ...this.counters.refused },
-      ws: this.hub.getStats(),
+      ws: { ...this.hub.getStats(), ...this.hub.faultStats() },
     };
   }
 

@@ -61,12 +61,15 @@ export interface PubsubFaults {
 
 const NO_PUBSUB_FAULTS: PubsubFaults = Object.freeze({ stalled: false, silent: false });
 
+export interface PubsubFaultStats {
+  /** Messages not sent (and requests not served) because of a ws-stall or ws-drop fault. */
+  suppressedByFaults: number;
+}
+
 export interface SubscriptionStats {
   connections: number;
   subscriptions: number;
   notificationsSent: number;
-  /** Messages not sent because of a ws-stall or ws-drop fault. */
-  suppressedByFaults: number;
 }
 
 export class SubscriptionHub {
@@ -80,25 +83,25 @@ export class SubscriptionHub {
   private notificationsSent = 0;
   private readonly offSlot: () => void;
   private readonly offTx: () => void;
-  private readonly pubsubFaults: () => PubsubFaults;
+  private pubsubFaults: () => PubsubFaults = () => NO_PUBSUB_FAULTS;
   private paused = false;
   private suppressed = 0;
 
-  constructor(chain: LocalChain, lag: () => number, logger: Logger, pubsubFaults: () => PubsubFaults = () => NO_PUBSUB_FAULTS) {
+  constructor(chain: LocalChain, lag: () => number, logger: Logger) {
     this.chain = chain;
     this.lag = lag;
     this.logger = logger;
-    this.pubsubFaults = pubsubFaults;
     this.offSlot = chain.onSlot((b) => this.onSlot(b));
     this.offTx = chain.onTransaction((r) => this.onTransaction(r));
   }
 
   attach(ws: WebSocket): void {
     this.sockets.add(ws);
-    if (this.paused) ws.pause();
     ws.on('message', (data) => this.onMessage(ws, data.toString()));
     ws.on('close', () => this.detach(ws));
     ws.on('error', (err) => this.logger.debug({ err }, 'devnet: websocket error'));
+    // A stalled port reads nothing, new connections included.
+    if (this.paused) ws.pause();
   }
 
   /** Drops every connection at once, as a crashed node does (clients see code 1006 and reconnect). */
@@ -136,6 +139,15 @@ export class SubscriptionHub {
     this.dropAll();
   }
 
+  /** Where the port's ws-stall / ws-drop state is read (the provider's fault state). */
+  setPubsubFaults(read: () => PubsubFaults): void {
+    this.pubsubFaults = read;
+  }
+
+  faultStats(): PubsubFaultStats {
+    return { suppressedByFaults: this.suppressed };
+  }
+
   dispose(): void {
     this.dropAll();
     this.offSlot();
@@ -143,7 +155,7 @@ export class SubscriptionHub {
   }
 
   getStats(): SubscriptionStats {
-    return { connections: this.sockets.size, subscriptions: this.subs.size, notificationsSent: this.notificationsSent, suppressedByFaults: this.suppressed };
+    return { connections: this.sockets.size, subscriptions: this.subs.size, notificationsSent: this.notificationsSent };
   }
 
   private detach(ws: WebSocket): void {
@@ -165,6 +177,11 @@ export class SubscriptionHub {
       return;
     }
     const req = msg as { id?: unknown; method?: unknown; params?: unknown };
+    // ws-stall: what was read before the socket paused goes unanswered, as on a wedged node.
+    if (this.pubsubFaults().stalled) {
+      this.suppressed++;
+      return;
+    }
     const id = req.id;
     // Notifications from the client (web3.js sends a 'ping' every few seconds) get no answer.
     if (id === undefined) return;
@@ -297,7 +314,7 @@ export class SubscriptionHub {
     const stalled = this.pubsubFaults().stalled;
     if (stalled === this.paused) return;
     this.paused = stalled;
-    for (const ws of this.sockets) {
+    for (const ws of this.sockets.keys()) {
       if (stalled) ws.pause();
       else ws.resume();
     }
@@ -314,7 +331,8 @@ export class SubscriptionHub {
   }
 
   private notify(sub: Sub, method: string, result: unknown): void {
-    if (this.pubsubFaults().silent) {
+    const f = this.pubsubFaults();
+    if (f.silent || f.stalled) {
       this.suppressed++;
       return;
     }
@@ -323,10 +341,6 @@ export class SubscriptionHub {
   }
 
   private send(ws: WebSocket, msg: unknown): void {
-    if (this.pubsubFaults().stalled) {
-      this.suppressed++;
-      return;
-    }
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
   }
 }

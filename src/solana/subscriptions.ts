@@ -123,6 +123,8 @@ export interface SubscriptionStats {
   duplicatesDropped: number;
   backfilled: { logs: number; account: number; signature: number };
   backfillFailures: number;
+  /** Backfill reads tried again after a failure. */
+  backfillRetries: number;
   backfillTruncated: number;
   backfillLogsMissing: number;
   slotsMissedDuringFailover: number;
@@ -173,6 +175,8 @@ const COMMITMENTS = ['processed', 'confirmed', 'finalized'] as const;
 const RANK: Record<string, number> = { processed: 0, confirmed: 1, finalized: 2 };
 /** Bound on notifications held for not-yet-mapped subscription ids (and on such ids). */
 const MAX_EARLY = 256;
+/** Backfill reads per gap before it is given up on (counted in backfillFailures). */
+const BACKFILL_TRIES = 4;
 
 export class ResilientSubscriptions {
   private readonly pool: SubscriptionPool;
@@ -209,6 +213,7 @@ export class ResilientSubscriptions {
     duplicatesDropped: 0,
     backfilled: { logs: 0, account: 0, signature: 0 },
     backfillFailures: 0,
+    backfillRetries: 0,
     backfillTruncated: 0,
     backfillLogsMissing: 0,
     slotsMissedDuringFailover: 0,
@@ -511,11 +516,22 @@ export class ResilientSubscriptions {
     }
     if (!backfill && sub.kind === 'account' && sub.lastValue === undefined) await this.baseline(sub);
     if (backfill) {
-      try {
-        await this.backfill(sub);
-      } catch (err) {
-        this.stats.backfillFailures++;
-        this.logger.error({ kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) }, 'subscription gap could not be backfilled; updates in the gap may be missing');
+      // Reads fail over inside the pool; a read that still fails (every endpoint busy) is tried
+      // again a few times before the gap is given up on, counted and logged.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.backfill(sub);
+          break;
+        } catch (err) {
+          if (attempt < BACKFILL_TRIES - 1 && gen === this.generation && !sub.done && !this.closed) {
+            this.stats.backfillRetries++;
+            await this.sleep(Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** attempt));
+            continue;
+          }
+          this.stats.backfillFailures++;
+          this.logger.error({ kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) }, 'subscription gap could not be backfilled; updates in the gap may be missing');
+          break;
+        }
       }
     }
     const held = sub.held ?? [];
