@@ -87,7 +87,7 @@ async function survives(fault: Fault, expectedReason: string): Promise<void> {
     const moved = servingName(subs);
     assert.notEqual(moved, name, 'resubscribed on another endpoint');
     sent.push(await send(payer, to, 1_000_003));
-    await waitFor(() => (logs.length >= 4 ? true : undefined), 5000, 'every transaction delivered').catch((err: Error) => {
+    await waitFor(() => (logs.length >= 4 ? true : undefined), 15_000, 'every transaction delivered').catch((err: Error) => {
       err.message += ` (${logs.length} of 4: ${JSON.stringify(logs.map((l) => [l.signature.slice(0, 8), l.slot, l.backfilled]))}; sent ${JSON.stringify(sent.map((x) => x.slice(0, 8)))}; ${JSON.stringify(subs.getStats())})`;
       throw err;
     });
