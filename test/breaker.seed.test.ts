@@ -1,5 +1,5 @@
-// The seed's P3.1–P3.5 (day3-circuit-breaker-signal-bus.md) as written there, on real timers. The
-// bodies live in test/fixtures/breaker/seed-checklist.ts, shared with the checklist and day-3 stress scripts;
+// The specification's breaker checklist (its five numbered checks) as written there, on real timers. The
+// bodies live in test/fixtures/breaker/seed-checklist.ts, shared with scripts/checks/breaker-checklist.ts and breaker-bus-load.ts;
 // what is asserted here beyond them is marked.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,25 +11,25 @@ import {
   testRecoveryTransition,
 } from './fixtures/breaker/seed-checklist.ts';
 
-test('P3.1: trips on N consecutive failures', async () => {
+test('breaker checklist: trips on N consecutive failures', async () => {
   await testFailureThreshold();
 });
 
-test('P3.2: respects the cooldown period', async () => {
+test('breaker checklist: respects the cooldown period', async () => {
   await testCooldownPeriod();
 });
 
-test('P3.3: HALF_OPEN -> CLOSED on a successful probe', async () => {
+test('breaker checklist: HALF_OPEN -> CLOSED on a successful probe', async () => {
   await testRecoveryTransition();
 });
 
-test('P3.4: intermittent failures do not trip the circuit', async () => {
+test('breaker checklist: intermittent failures do not trip the circuit', async () => {
   const { breaker } = await testFalseTripPrevention();
   // Beyond the seed: calls 0, 3, 6 and 9 failed, and each was counted.
   assert.equal(breaker.getStats().failures, 4);
 });
 
-test('P3.5: 1000 concurrent calls with maxConcurrent 100', async () => {
+test('breaker checklist: 1000 concurrent calls with maxConcurrent 100', async () => {
   const { breaker, successful, failed, maxRunning } = await testCircuitBreakerUnderLoad();
   // Beyond the seed: every call settled, the bulkhead filled, and the stats agree.
   assert.equal(successful + failed, 1000);

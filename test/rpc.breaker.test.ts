@@ -6,7 +6,7 @@ import { RpcCallError, RpcPoolError } from '../src/rpc/errors.ts';
 import { refusedPort, startFixtureServer } from './fixtures/rpc/server.ts';
 import { count, testPool } from './fixtures/rpc/helpers.ts';
 
-test('seed pattern: the injected breaker wraps each call; a pool whose only endpoint is invalid trips it', async () => {
+test('integration example: the injected breaker wraps each call; a pool whose only endpoint is invalid trips it', async () => {
   const srv = await startFixtureServer();
   const config = { endpoints: [{ name: 'local', url: srv.url, weight: 1 }], requestTimeoutMs: 2000, attemptTimeoutMs: 800, maxSlotLag: 20, healthIntervalMs: 1000 };
   const circuitBreaker = new CircuitBreaker({ failureThreshold: 3 });

@@ -1,6 +1,7 @@
 /**
- * npm run stress-test-day3 — the seed's "high-load testing for circuit breaker and signal bus",
- * a smaller cousin of `npm run stress`: the seed's P3.5 as written, 100+ requests/s sustained and
+ * The specification's "high-load testing for circuit breaker and signal bus" (npm alias
+ * `stress-test-day3`), a smaller cousin of `npm run stress`: the breaker-under-load check as the
+ * specification writes it, 100+ requests/s sustained and
  * 1000 concurrent calls through the protected pool against the local cluster, 1000 concurrent
  * asks to a worker actor, and a 100× signal surge into worker and inline subscribers.
  * Prints PASS/FAIL per check and a final `N passed, N failed` line; exits non-zero on a failure.
@@ -20,12 +21,12 @@ import { startStack, type Stack } from '../stress/stack.ts';
 import { runSurge } from '../stress/surge.ts';
 
 const level = process.argv.includes('--log-level') ? process.argv[process.argv.indexOf('--log-level') + 1] : 'silent';
-const logger = createLogger({ name: 'stress-test-day3', level: level ?? 'silent', destination: pino.destination({ fd: 2, sync: true }) });
+const logger = createLogger({ name: 'breaker-bus-load', level: level ?? 'silent', destination: pino.destination({ fd: 2, sync: true }) });
 const checks = new CheckRunner();
 const ms = (x: number): string => `${x.toFixed(2)} ms`;
 
 async function main(): Promise<void> {
-  await checks.run('seed P3.5: 1000 concurrent requests through a breaker with maxConcurrent 100 (5% failures): > 900 succeed, stays CLOSED', async () => {
+  await checks.run('breaker under load (specification): 1000 concurrent requests through a breaker with maxConcurrent 100 (5% failures): > 900 succeed, stays CLOSED', async () => {
     const { successful, failed, maxRunning } = await testCircuitBreakerUnderLoad();
     return `${successful} succeeded, ${failed} failed, at most ${maxRunning} running at once, CLOSED`;
   });
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
     });
 
     await checks.run('1000 concurrent asks to a worker actor: all answered', async () => {
-      const ref = supervisor.spawn({ name: 'day3-asks', module: STRESS_SUBSCRIBER, mailboxSize: 1000 });
+      const ref = supervisor.spawn({ name: 'load-asks', module: STRESS_SUBSCRIBER, mailboxSize: 1000 });
       await withDeadline(ref.ready, 30_000, 'the ask actor start-up');
       const r = await concurrent('asks', 1000, (i) => ref.ask({ sequence: i, v: i }, { timeoutMs: 30_000 }));
       ensure(r.ok === 1000, `failed: ${JSON.stringify(r.failed)}`);

@@ -1,5 +1,5 @@
 /**
- * The seed's circuit-breaker integration pattern against the local Solana cluster:
+ * The specification's circuit-breaker integration checks against the local Solana cluster:
  * `CircuitBreakerManager.protect(pool)` with the same call interface, per-endpoint isolation
  * (one provider's outage opens only its breaker), failover, per-method isolation, the signal bus
  * hearing `rpc_call_completed`, and the seed's business goal: a dead provider isolated in under a

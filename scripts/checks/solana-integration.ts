@@ -3,10 +3,10 @@
  * transfer sent and confirmed through `createSolanaConnection` while one provider is killed and
  * another rate-limits.
  *
- *   npm run test-real-solana-integration-day3            # the local cluster, started in-process
- *   npm run test-real-solana-integration-day3 -- --inline   # endpoints in the host thread instead of actors
+ *   npm run test-real-solana-integration            # the local cluster, started in-process
+ *   npm run test-real-solana-integration -- --inline   # endpoints in the host thread instead of actors
  *   HELIUS_RPC_URL=... CHAINSTACK_RPC_URL=... SOLANA_RPC_URL=... \
- *     npm run test-real-solana-integration-day3 -- --real   # real providers (devnet/testnet URLs for the airdrop)
+ *     npm run test-real-solana-integration -- --real   # real providers (devnet/testnet URLs for the airdrop)
  *
  * With --real nothing can be killed or rate-limited on purpose: a refused loopback endpoint is put
  * first in the failover order to stand in for a dead provider, and the rate-limit fault is

@@ -1,6 +1,6 @@
 /**
- * npm run test-day3-integration — the seed's INTEGRATION PATTERN, run for real against the
- * local Solana cluster (three provider ports, one litesvm chain), plus its trading-events test:
+ * The specification's integration example (npm alias `test-day3-integration`), run for real
+ * against the local Solana cluster (three provider ports, one litesvm chain), plus its trading-events test:
  *
  *   const rpcPool = new RpcConnectionPool(config, dependencies);
  *   const circuitBreakerManager = new CircuitBreakerManager(config);
@@ -26,7 +26,7 @@ import { Closer } from '../lib/closer.ts';
 import { sleep, waitFor, withDeadline } from '../../test/support/wait.ts';
 
 const level = process.argv.includes('--log-level') ? process.argv[process.argv.indexOf('--log-level') + 1] : 'silent';
-const logger = createLogger({ name: 'day3-integration', level: level ?? 'silent', destination: pino.destination({ fd: 2, sync: true }) });
+const logger = createLogger({ name: 'stack-integration', level: level ?? 'silent', destination: pino.destination({ fd: 2, sync: true }) });
 const checks = new CheckRunner();
 const closer = new Closer();
 
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   closer.add('rpc pool', () => rpcPool.close());
   await withDeadline(rpcPool.ready(), 60_000, 'endpoint actors start-up');
 
-  // ---------------------------------------------------------------- the seed's pattern, as written
+  // ---------------------------------------------------------------- the specification's integration example, as written
   const circuitBreakerManager = new CircuitBreakerManager(config);
   const protectedRpcPool = circuitBreakerManager.protect(rpcPool);
   const completed: { method: string; ok: boolean; endpoint?: string; attempts: number }[] = [];

@@ -17,7 +17,7 @@ export interface CircuitBreakerOptions {
   failureThreshold?: number;
   /** Time OPEN before a probe is admitted (ms). Default 60000. */
   cooldownMs?: number;
-  /** Alias of `cooldownMs` (the seed's P3.4 uses it). Giving both with different values is an error. */
+  /** Alias of `cooldownMs` (the specification's intermittent-failure check uses it). Giving both with different values is an error. */
   resetTimeoutMs?: number;
   /** Extra cooldown, uniformly random in [0, jitterRatio × cooldown]. Never shortens it. Default 0.1. */
   jitterRatio?: number;

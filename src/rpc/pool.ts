@@ -1,7 +1,7 @@
 /**
  * The RPC connection pool: `call(method, params)` against several Solana RPC providers with
  * per-endpoint breakers, failover in the same tick, rate-limit rests, slot-freshness demotion and
- * a deadline on every call. An injected breaker wraps each call exactly as the seed's pattern.
+ * a deadline on every call. An injected breaker wraps each call exactly as the specification's integration example does.
  *
  * sendTransaction is never blindly re-sent. The rule: after a failed attempt that provably never
  * reached its node (connection refused, DNS failure, breaker/limiter skip), the same signed bytes
@@ -45,7 +45,7 @@ export interface BusLike {
 }
 
 export interface RpcPoolDependencies {
-  /** Wraps every call as `execute('rpc_' + method, ...)` (seed pattern). */
+  /** Wraps every call as `execute('rpc_' + method, ...)` (as the specification's integration example does). */
   circuitBreaker?: CallBreaker;
   /** Per-endpoint breakers keyed by URL (inline mode); created for each endpoint when absent. */
   endpointCircuits?: EndpointCircuitsLike;

@@ -9,7 +9,7 @@
  *   [H_DELIVER1, seq, meta, payload]           one envelope (the common low-load case)
  *   [H_WAKE]                                   records are waiting in the ring
  *   [H_PING, n]                                heartbeat; the worker answers [W_PONG, n]
- *   [H_FAULT, kind]                            fault injection (scripts/fault-inject, tests)
+ *   [H_FAULT, kind]                            fault injection (scripts/fault/inject.ts, tests)
  *   [H_PRELOAD, url]                           spare: import the module now, serve a later H_LOAD of it at once
  *
  * Worker → host (every one of them also acknowledges all envelopes before its seq)
