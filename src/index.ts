@@ -15,6 +15,9 @@ export * from './breaker/index.ts';
 // runtime
 export * from './runtime/index.ts';
 
+// the Solana edge: kit transport, landing, resilient subscriptions, chain sources
+export * from './solana/index.ts';
+
 // bus
 export {
   SignalBus,
@@ -86,6 +89,3 @@ export type { RemoteLocalCluster, RemoteClusterOptions, RemoteClusterFaults, Rem
 
 // signing
 export * from './signing/index.ts';
-
-// the Solana edge: kit transport, landing, resilient subscriptions, chain sources
-export * from './solana/index.ts';

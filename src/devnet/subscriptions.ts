@@ -1,9 +1,7 @@
 /**
  * The PubSub side of one provider port: `signatureSubscribe` (what web3.js `confirmTransaction`
- * waits on), `slotSubscribe`, `rootSubscribe`, `logsSubscribe` and `accountSubscribe` (from the
- * chain's own transactions, sent once they reach the subscription's commitment), over WebSocket
- * connections accepted by the provider's HTTP server. Notification shapes follow Solana's PubSub
- * API. The port's `ws-stall` and `ws-drop` faults act here.
+ * waits on), `slotSubscribe` and `rootSubscribe`, over WebSocket connections accepted by the
+ * provider's HTTP server. Notification shapes follow Solana's PubSub API.
  */
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log/index.ts';
@@ -26,6 +24,9 @@ interface SlotSub {
   id: number;
   ws: WebSocket;
 }
+
+// Also served: logsSubscribe and accountSubscribe, from the chain's own transactions, sent once
+// they reach the subscription's commitment; and the port's ws-stall / ws-drop faults act here.
 
 /** logsSubscribe: `mentions` one address, or every transaction when null ("all"). */
 interface LogsSub {
