@@ -100,6 +100,29 @@ test('logsSubscribe (mentions) and accountSubscribe notify each transaction once
   }
 });
 
+test('a subscription made after a transaction was processed, before it is confirmed, is still notified at confirmation', async () => {
+  const payer = await fundedPayer();
+  const to = Keypair.generate();
+  const c = await connect(cluster.endpoints[0]!.wsUrl);
+  cluster.chain.stop(); // hold the chain between processed and confirmed
+  try {
+    const { blockhash } = (await result(cluster.endpoints[0]!.url, 'getLatestBlockhash', [])).value;
+    const t = transferTx(payer, to.publicKey, 1_000_000, blockhash);
+    await result(cluster.endpoints[0]!.url, 'sendTransaction', [t.base64, { encoding: 'base64' }]);
+    const st = await result(cluster.endpoints[0]!.url, 'getSignatureStatuses', [[t.signature]]);
+    assert.equal(st.value[0].confirmationStatus, 'processed');
+    await c.request('logsSubscribe', [{ mentions: [to.publicKey.toBase58()] }, { commitment: 'confirmed' }]);
+    await c.request('accountSubscribe', [to.publicKey.toBase58(), { commitment: 'confirmed', encoding: 'base64' }]);
+    cluster.chain.advanceSlots(2);
+    const logs = await waitFor(() => c.messages.find((m) => m.method === 'logsNotification'), 3000, 'logs notification');
+    assert.equal(logs.params.result.value.signature, t.signature);
+    await waitFor(() => c.messages.find((m) => m.method === 'accountNotification'), 3000, 'account notification');
+  } finally {
+    cluster.chain.start();
+    c.close();
+  }
+});
+
 test('ws-drop: the connection answers but notifications stop; ws-stall: nothing is answered, not even pings; clearing restores both', async () => {
   const name = cluster.endpoints[1]!.name;
   const c = await connect(cluster.endpoints[1]!.wsUrl);

@@ -234,3 +234,48 @@ test('a backfill read that fails is tried again before the gap is given up on', 
   assert.deepEqual(got, ['5'.repeat(88)], 'the gap was filled once the read succeeded');
   subs.close();
 });
+
+test('after a move the gap is read once more later: a transaction confirmed after the first read is still delivered, once', async () => {
+  const clock = new ManualClock();
+  const sockets: FakeSocket[] = [];
+  let landed = false;
+  const pool: SubscriptionPool = {
+    call: async (method) => {
+      if (method === 'getSlot') return { ok: true, result: 10, endpoint: 'x', latencyMs: 0, attempts: 1 };
+      if (method === 'getTransaction') return { ok: true, result: { meta: { logMessages: ['Program log: hi'], err: null } }, endpoint: 'x', latencyMs: 0, attempts: 1 };
+      return { ok: true, result: landed ? [{ signature: '4'.repeat(88), slot: 12, err: null }] : [], endpoint: 'x', latencyMs: 0, attempts: 1 };
+    },
+    wsEndpoint: (skip = 0) => ['ws://a.invalid/', 'ws://b.invalid/'][skip % 2]!,
+  };
+  const subs = new ResilientSubscriptions(pool, {
+    clock,
+    watchdogMs: 1000,
+    lateBackfillMs: 1500,
+    socketFactory: (url) => {
+      const s = new FakeSocket(url, true);
+      sockets.push(s);
+      queueMicrotask(() => s.emit('open'));
+      return s;
+    },
+  });
+  const got: { signature: string; backfilled: boolean }[] = [];
+  subs.logs('11111111111111111111111111111111', (e) => got.push({ signature: e.signature, backfilled: e.backfilled }));
+  await subs.ready();
+  clock.advance(1100); // silent: moved to b, the first backfill finds nothing
+  await flush();
+  await subs.ready();
+  assert.equal(sockets.length, 2);
+  assert.deepEqual(got, []);
+  landed = true; // confirmed now, after the first read
+  for (let t = 0; t < 1500; t += 250) {
+    sockets[1]!.slot(20 + t); // the new stream is alive: no further move
+    clock.advance(250);
+    await flush();
+  }
+  assert.equal(sockets.length, 2);
+  assert.deepEqual(got, [{ signature: '4'.repeat(88), backfilled: true }]);
+  assert.equal(subs.getStats().lateBackfills, 1);
+  sockets[1]!.emit('message', JSON.stringify({ jsonrpc: '2.0', method: 'logsNotification', params: { subscription: sockets[1]!.sent.find((m) => m.method === 'logsSubscribe').id + 100, result: { context: { slot: 12 }, value: { signature: '4'.repeat(88), err: null, logs: [] } } } }));
+  assert.equal(got.length, 1, 'the same transaction arriving live later is a duplicate, dropped');
+  subs.close();
+});

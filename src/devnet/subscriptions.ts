@@ -227,6 +227,7 @@ export class SubscriptionHub {
           mentions = encodeBase58(pubkeyParam(list[0]));
         }
         const sub: LogsSub = { kind: 'logs', id: this.nextId++, ws, mentions, commitment: commitmentOf(configAt(params, 1)), pending: [] };
+        if (mentions !== null) sub.pending = this.notYetAt(mentions, sub.commitment);
         this.subs.set(sub.id, sub);
         return { value: sub.id };
       }
@@ -243,6 +244,7 @@ export class SubscriptionHub {
           view: accountView(config),
           pending: [],
         };
+        sub.pending = this.notYetAt(sub.address, sub.commitment);
         this.subs.set(sub.id, sub);
         return { value: sub.id };
       }
@@ -286,6 +288,19 @@ export class SubscriptionHub {
       else continue;
       if (sub.commitment === 'processed') this.flush(sub);
     }
+  }
+
+  /**
+   * Transactions on `address` already processed but not yet at `commitment`: a node notifies them
+   * when their block reaches the commitment, also to subscriptions made in between.
+   */
+  private notYetAt(address: string, commitment: Commitment): TxRecord[] {
+    if (commitment === 'processed') return [];
+    const lag = this.lag();
+    return this.chain
+      .signaturesForAddress(address, this.chain.slot - lag)
+      .filter((r) => r.slot > this.chain.slot - lag - 64 && !this.chain.reached(r.signature, commitment, lag))
+      .reverse();
   }
 
   /** Sends what reached the subscription's commitment: logs per transaction, account state once per slot. */

@@ -92,6 +92,8 @@ export interface ResilientSubscriptionsOptions {
   backfillLimit?: number;
   /** Signatures remembered per logs subscription for deduplication (default 10 000). */
   dedupMemory?: number;
+  /** After a move, the gap is read once more this much later (default 1500 ms, a few slots). */
+  lateBackfillMs?: number;
   clock?: Clock;
   logger?: Logger;
   /** How sockets are made (tests); default the `ws` client. */
@@ -125,6 +127,8 @@ export interface SubscriptionStats {
   backfillFailures: number;
   /** Backfill reads tried again after a failure. */
   backfillRetries: number;
+  /** Second looks at a gap, lateBackfillMs after a move. */
+  lateBackfills: number;
   backfillTruncated: number;
   backfillLogsMissing: number;
   slotsMissedDuringFailover: number;
@@ -170,7 +174,7 @@ interface LocalSub {
   resuming: boolean;
 }
 
-const KEYS = ['watchdogMs', 'connectTimeoutMs', 'avoidMs', 'backoffBaseMs', 'backoffMaxMs', 'backfillLimit', 'dedupMemory', 'clock', 'logger', 'socketFactory'] as const;
+const KEYS = ['watchdogMs', 'connectTimeoutMs', 'avoidMs', 'backoffBaseMs', 'backoffMaxMs', 'backfillLimit', 'dedupMemory', 'lateBackfillMs', 'clock', 'logger', 'socketFactory'] as const;
 const COMMITMENTS = ['processed', 'confirmed', 'finalized'] as const;
 const RANK: Record<string, number> = { processed: 0, confirmed: 1, finalized: 2 };
 /** Bound on notifications held for not-yet-mapped subscription ids (and on such ids). */
@@ -189,6 +193,7 @@ export class ResilientSubscriptions {
   private readonly backoffMaxMs: number;
   private readonly backfillLimit: number;
   private readonly dedupMemory: number;
+  private readonly lateBackfillMs: number;
   private readonly factory: SocketFactory;
   private readonly subs = new Map<number, LocalSub>();
   private readonly byServerId = new Map<number, LocalSub>();
@@ -214,6 +219,7 @@ export class ResilientSubscriptions {
     backfilled: { logs: 0, account: 0, signature: 0 },
     backfillFailures: 0,
     backfillRetries: 0,
+    lateBackfills: 0,
     backfillTruncated: 0,
     backfillLogsMissing: 0,
     slotsMissedDuringFailover: 0,
@@ -238,6 +244,7 @@ export class ResilientSubscriptions {
     this.backoffMaxMs = timeoutMs('subscriptions.backoffMaxMs', options.backoffMaxMs ?? 5000, { min: this.backoffBaseMs });
     this.backfillLimit = integer('subscriptions.backfillLimit', options.backfillLimit ?? 1000, 1, 1000);
     this.dedupMemory = integer('subscriptions.dedupMemory', options.dedupMemory ?? 10_000, 1, 1_000_000);
+    this.lateBackfillMs = timeoutMs('subscriptions.lateBackfillMs', options.lateBackfillMs ?? 1500, { min: 1 });
     this.factory = options.socketFactory ?? defaultSocketFactory;
   }
 
@@ -538,6 +545,18 @@ export class ResilientSubscriptions {
     sub.held = undefined;
     if (gen !== this.generation) return;
     for (const n of held) this.route(sub, n);
+    // A transaction processed before the move but confirmed after the backfill's read is in
+    // neither (some nodes notify only what they processed after the subscription): look once more.
+    if (backfill && !first && sub.kind !== 'signature') {
+      this.clock.setTimeout(() => {
+        if (gen !== this.generation || sub.done || this.closed) return;
+        this.stats.lateBackfills++;
+        this.backfill(sub).catch((err: unknown) => {
+          this.stats.backfillFailures++;
+          this.logger.error({ kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) }, 'late backfill failed; updates in the gap may be missing');
+        });
+      }, this.lateBackfillMs);
+    }
   }
 
   /**
