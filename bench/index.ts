@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { chartSection } from './plot.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const AREAS = ['breaker', 'runtime', 'bus', 'rpc', 'signing', 'engine', 'engine-health'];
+const AREAS = ['breaker', 'runtime', 'bus', 'rpc', 'signing', 'engine', 'engine-health', 'solana'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const areas = wanted.length ? AREAS.filter((a) => wanted.includes(a)) : AREAS;
 

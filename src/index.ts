@@ -17,6 +17,9 @@ export * from './breaker/index.ts';
 // runtime
 export * from './runtime/index.ts';
 
+// the Solana edge: kit transport, landing, resilient subscriptions, chain sources
+export * from './solana/index.ts';
+
 // bus
 export * from './bus/index.ts';
 

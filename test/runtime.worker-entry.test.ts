@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { workerEntry, type WorkerEntryName } from '../src/runtime/worker-entry.ts';
 
-const NAMES: WorkerEntryName[] = ['host', 'endpoint', 'signer', 'devnet-cluster'];
+const NAMES: WorkerEntryName[] = ['host', 'endpoint', 'signer', 'devnet-cluster', 'chain-source'];
 
 test('every worker entry src/ starts resolves to a file under actors/', () => {
   const actorsDir = fileURLToPath(new URL('../actors/', import.meta.url));

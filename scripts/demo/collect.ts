@@ -5,6 +5,7 @@
  * and memory numbers are gathered for `finishReport`.
  */
 import { TOPICS } from '../../actors/demo/signals.ts';
+import { chainRefusals, edgeReport, type DemoEdge } from './edge.ts';
 import { accountSubscribers, dropsAfterAccept } from '../../test/support/bus-accounting.ts';
 import { memoryMb } from '../lib/flags.ts';
 import type { DemoContext } from './context.ts';
@@ -34,6 +35,7 @@ export function collectReport(
   memory: MemorySampler,
   run: RunSummary,
   drain: DrainResult,
+  edge?: DemoEdge,
 ): DemoReport {
   const { o, say } = ctx;
   const { cluster, pool, rpc } = stack;
@@ -55,6 +57,7 @@ export function collectReport(
   const refused: Record<string, number> = {};
   for (const [t, c] of Object.entries(gen.byTopic)) refused[t] = c.refused;
   for (const [t, c] of Object.entries(drain.poolPublishedAtClose)) refused[t] = c.refused;
+  if (edge) Object.assign(refused, chainRefusals(edge));
   const subscribers = accountSubscribers(busStats, refused, nameOf);
   // The publishers' own count of refusals must match what the bus says it refused.
   const refusalMismatches = busStats.topics
@@ -166,6 +169,7 @@ export function collectReport(
     },
     faults: { enabled: faultsOn, ...faults.report() },
     transactions: { ...x, wallet: wallet.wallet, ...(wallet.walletNote ? { note: wallet.walletNote } : {}) },
+    ...(edge ? { edge: edgeReport(edge) } : {}),
     runtime: {
       restarts: supStats.restarts,
       crashes: supStats.crashes,

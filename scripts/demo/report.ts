@@ -76,6 +76,27 @@ export interface DemoReport {
   };
   faults: FaultReport & { enabled: boolean };
   transactions: ExecutorStats & { wallet: string; note?: string };
+  /** The Solana edge: the landing path the transfers took, and the chain source's resilient subscription. */
+  edge?: {
+    landing: {
+      results: Record<string, number>;
+      broadcasts: number;
+      timeToLand: { p50: number; p99: number; count: number };
+      sends: { name: string; state: string; accepted: number; failures: number; skipped: number }[];
+      blockhashRefreshFailures: number;
+    };
+    chainSource: {
+      published: number;
+      received: number;
+      outOfSequence: number;
+      sequenceBreaks: number;
+      resumes: number;
+      failovers: number;
+      resubscriptions: number;
+      backfilled: number;
+      duplicatesDropped: number;
+    } | null;
+  };
   runtime: {
     restarts: number;
     crashes: number;
@@ -128,6 +149,15 @@ export function evaluateChecks(r: Omit<DemoReport, 'checks' | 'ok'>): CheckResul
 
   if (r.transactions.wallet === 'none') skip('at least one transaction confirmed', r.transactions.note ?? 'no funded wallet');
   else add('at least one transaction confirmed', r.transactions.confirmed >= 1, `${r.transactions.confirmed} confirmed of ${r.transactions.started} sent`);
+
+  const src = r.edge?.chainSource;
+  if (src) {
+    add(
+      'chain source in sequence',
+      src.sequenceBreaks === 0 && src.outOfSequence === 0 && (r.transactions.confirmed === 0 || src.published >= 1),
+      `${src.published} published, ${src.sequenceBreaks} sequence breaks, ${src.outOfSequence} received out of sequence, ${src.resumes} actor resumes`,
+    );
+  }
 
   if (!r.faults.enabled) {
     skip('failover under the provider kill', r.mode === 'real' ? 'no local fault injection against real providers' : '--no-faults');
@@ -229,6 +259,16 @@ export function formatReport(r: DemoReport): string {
   L.push(`transactions (${t.wallet}): ${t.started} sent, ${t.confirmed} confirmed, failed ${JSON.stringify(t.failed)}; signal→confirmed p50 ${f1(t.signalToConfirmed.p50)} ms p99 ${f1(t.signalToConfirmed.p99)} ms`);
   L.push(`  trade signals seen ${n(t.seen)}, valid ${n(t.valid)}, invalid ${JSON.stringify(t.invalid)}, skipped: ${skipped || 'none'}${t.note ? `; ${t.note}` : ''}`);
   if (t.lastSignatures.length) L.push(`  last signature ${t.lastSignatures.at(-1)}`);
+  if (r.edge) {
+    const e = r.edge.landing;
+    L.push(`  landing path: ${Object.entries(e.results).map(([k, v]) => `${k} ${v}`).join(', ')}; ${e.broadcasts} broadcast rounds; send→landed p50 ${f1(e.timeToLand.p50)} ms p99 ${f1(e.timeToLand.p99)} ms`);
+    L.push(`  send class: ${e.sends.map((x) => `${x.name} ${x.state} accepted ${x.accepted} failed ${x.failures} skipped ${x.skipped}`).join('; ')}`);
+    const c = r.edge.chainSource;
+    if (c) {
+      L.push(`chain source (actor, resilient logs subscription on the wallet): ${c.published} published, ${c.received} received in sequence order (${c.outOfSequence} out of sequence), ${c.sequenceBreaks} sequence breaks, ${c.resumes} actor resumes`);
+      L.push(`  subscription: ${c.failovers} failovers, ${c.resubscriptions} resubscriptions elsewhere, ${c.backfilled} backfilled, ${c.duplicatesDropped} duplicates dropped`);
+    }
+  }
   L.push('');
   const rt = r.runtime;
   L.push(`runtime: ${rt.restarts} restarts, ${rt.crashes} crashes, ${rt.quarantined} quarantined, ${rt.deadLetters} dead letters ${JSON.stringify(rt.deadLettersByReason)}`);

@@ -21,6 +21,7 @@ import { startStack } from './stack.ts';
 import { subscribeAll } from './subscribers.ts';
 import type { LiveView } from './view.ts';
 import { openWallet } from './wallet.ts';
+import { openLanding, prepareChainSource, startChainSource } from './edge.ts';
 
 export { DemoStartError, type DemoIo } from './context.ts';
 
@@ -47,8 +48,11 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
 
   try {
     const stack = await startStack(ctx);
-    const wallet = await openWallet(ctx, stack.conn);
-    const subs = await subscribeAll(ctx, stack, wallet);
+    const edge = openLanding(ctx, stack);
+    const wallet = await openWallet(ctx, stack.conn, edge.landing);
+    prepareChainSource(ctx, stack, edge, wallet);
+    const subs = await subscribeAll(ctx, stack, wallet, edge);
+    await startChainSource(ctx, edge);
     const load = prepareLoad(ctx, stack, random);
 
     const run: RunWindow = { startedAt: 0 };
@@ -72,9 +76,10 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     view?.start();
     const reason = await runUntilDoneOrAborted(o.durationMs, io.signal);
     const ranMs = clock.now() - run.startedAt;
+    await edge.source?.stop(); // the chain source is intake too: it stops with the generator
 
     const drain = await drainGracefully(ctx, stack, subs, load, wallet, view, reason);
-    return collectReport(ctx, stack, subs, load, wallet, memory, { startedAt, startupMs, ranMs, reason, rssStartMb }, drain);
+    return collectReport(ctx, stack, subs, load, wallet, memory, { startedAt, startupMs, ranMs, reason, rssStartMb }, drain, edge);
   } finally {
     await ctx.closer.closeAll(ctx.logger, 10_000);
   }

@@ -10,6 +10,7 @@ import { TradeExecutor } from './executor.ts';
 import { AckCollector, Recorder } from './recorder.ts';
 import type { DemoStack } from './stack.ts';
 import type { DemoWallet } from './wallet.ts';
+import { CHAIN_TOPIC, chainRecorder, type DemoEdge } from './edge.ts';
 
 export const VALIDATOR = 'signal-validator';
 export const RISK = 'risk-monitor';
@@ -28,7 +29,7 @@ export interface DemoSubscribers {
   nameOf(id: string): string;
 }
 
-export async function subscribeAll(ctx: DemoContext, stack: DemoStack, wallet: DemoWallet): Promise<DemoSubscribers> {
+export async function subscribeAll(ctx: DemoContext, stack: DemoStack, wallet: DemoWallet, edge?: DemoEdge): Promise<DemoSubscribers> {
   const { o, clock, logger, closer, say, t0 } = ctx;
   const { bus } = stack;
   const recorder = new Recorder();
@@ -70,6 +71,7 @@ export async function subscribeAll(ctx: DemoContext, stack: DemoStack, wallet: D
   subscribe('recorder:price', bus.subscribe(TOPICS.price, recorder.handlerFor(TOPICS.price)));
   subscribe('recorder:slot', bus.subscribe(TOPICS.slot, recorder.handlerFor(TOPICS.slot)));
   subscribe('recorder:metrics', bus.subscribe(TOPICS.metrics, recorder.handlerFor(TOPICS.metrics)));
+  if (edge?.source) subscribe('recorder:chain', bus.subscribe(CHAIN_TOPIC, chainRecorder(edge)));
   await withDeadline(Promise.all(subs.map((s) => s.sub.ready)), 60_000, 'worker subscribers start-up');
   const idToName = new Map(subs.map((s) => [s.sub.id, s.name]));
   return { recorder, acks, executor, subs, nameOf: (id) => idToName.get(id) ?? id };

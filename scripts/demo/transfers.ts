@@ -15,6 +15,8 @@ import type { Clock } from '../../src/clock.ts';
 import { PalisadeError } from '../../src/errors.ts';
 import type { TransferSender } from './executor.ts';
 import { MEME_TOKENS } from '../../actors/demo/signals.ts';
+import type { BlockhashCache } from '../../src/solana/blockhash-cache.ts';
+import type { LandResult, TransactionLander } from '../../src/solana/land.ts';
 
 export class DemoWalletError extends PalisadeError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -41,6 +43,20 @@ export interface SolTransferOptions {
   blockhashTtlMs?: number;
   /** Send to the payer itself (real mode: only fees are spent). */
   selfTransfer?: boolean;
+  /**
+   * Land through the landing path: blockhash from the cache, the signed bytes broadcast to every
+   * healthy provider and re-broadcast until landed or provably expired (never re-signed).
+   */
+  landing?: { lander: TransactionLander; blockhashes: BlockhashCache };
+}
+
+/** A transfer the landing path did not land; `code` is its outcome (LAND_EXPIRED, LAND_FAILED_ON_CHAIN, ...). */
+export class LandOutcomeError extends PalisadeError {
+  readonly result: LandResult;
+  constructor(result: LandResult) {
+    super(result.status === 'expired' ? 'LAND_EXPIRED' : (result.error?.code ?? `LAND_${result.status.toUpperCase()}`), `transaction ${result.signature} ${result.status}${result.error ? `: ${result.error.message}` : ''}`);
+    this.result = result;
+  }
 }
 
 export class SolTransferSender implements TransferSender {
@@ -51,6 +67,7 @@ export class SolTransferSender implements TransferSender {
   private nonce = 0;
   private readonly ttl: number;
   private readonly self: boolean;
+  private readonly landing: SolTransferOptions['landing'];
 
   constructor(
     private readonly conn: Connection,
@@ -63,6 +80,7 @@ export class SolTransferSender implements TransferSender {
     this.payerKey = SigningKey.fromSecretKey(payer.secretKey);
     this.ttl = options.blockhashTtlMs ?? 2000;
     this.self = options.selfTransfer ?? false;
+    this.landing = options.landing;
     for (const t of MEME_TOKENS) this.recipients.set(t, Keypair.generate().publicKey);
   }
 
@@ -79,7 +97,7 @@ export class SolTransferSender implements TransferSender {
   }
 
   async transfer(token: string, signal: AbortSignal): Promise<{ signature: string }> {
-    const latest = await this.latestBlockhash();
+    const latest = this.landing ? await this.landing.blockhashes.get() : await this.latestBlockhash();
     const to = this.self ? this.payer.publicKey : (this.recipients.get(token) ?? this.payer.publicKey);
     // A distinct amount per transfer keeps two transfers in one blockhash from having one
     // signature; 0.001 SOL and up keeps a fresh recipient above the rent-exempt minimum.
@@ -87,6 +105,11 @@ export class SolTransferSender implements TransferSender {
     const tx = new Transaction({ feePayer: this.payer.publicKey, ...latest }).add(SystemProgram.transfer({ fromPubkey: this.payer.publicKey, toPubkey: to, lamports }));
     // The transfer's deadline also bounds its signature: an aborted transfer leaves the signer's queue at once.
     const { wire } = await signMessageToWire(this.signer, tx.compileMessage().serialize(), [this.payerKey], { signal });
+    if (this.landing) {
+      const landed = await this.landing.lander.land(wire, { lastValidBlockHeight: latest.lastValidBlockHeight, signal });
+      if (landed.status !== 'landed') throw new LandOutcomeError(landed);
+      return { signature: landed.signature };
+    }
     const signature = await this.conn.sendRawTransaction(wire, { skipPreflight: false, maxRetries: 0 });
     const res = await this.conn.confirmTransaction({ signature, ...latest, abortSignal: signal }, 'confirmed');
     if (res.value.err) throw new DemoWalletError(`transaction ${signature} failed: ${JSON.stringify(res.value.err)}`);

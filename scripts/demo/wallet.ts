@@ -9,7 +9,7 @@ import type { PoolConnection } from '../../src/rpc/index.ts';
 import { OffThreadSigner } from '../../src/signing/index.ts';
 import { withDeadline } from '../../test/support/wait.ts';
 import type { DemoContext } from './context.ts';
-import { SolTransferSender, loadKeypairFile } from './transfers.ts';
+import { SolTransferSender, loadKeypairFile, type SolTransferOptions } from './transfers.ts';
 
 export interface DemoWallet {
   /** Sends the executor's transfers; null when there is no key to sign with. */
@@ -21,7 +21,7 @@ export interface DemoWallet {
   maxTransfers?: number;
 }
 
-export async function openWallet(ctx: DemoContext, conn: PoolConnection): Promise<DemoWallet> {
+export async function openWallet(ctx: DemoContext, conn: PoolConnection, landing?: SolTransferOptions['landing']): Promise<DemoWallet> {
   const { o, clock, logger, closer, say } = ctx;
   const startSigner = async (): Promise<OffThreadSigner> => {
     const s = new OffThreadSigner({ minThreads: 1, maxThreads: 1, logger });
@@ -34,6 +34,7 @@ export async function openWallet(ctx: DemoContext, conn: PoolConnection): Promis
     if (path) {
       const sender = new SolTransferSender(conn, loadKeypairFile(path), await startSigner(), clock, {
         selfTransfer: true,
+        ...(landing ? { landing } : {}),
       });
       const wallet = `real key ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
       const walletNote = 'real mode: at most 3 self-transfers (payer to payer: only fees are spent)';
@@ -45,7 +46,7 @@ export async function openWallet(ctx: DemoContext, conn: PoolConnection): Promis
     return { sender: null, wallet: 'none', walletNote };
   }
   say('funding a fresh wallet by airdrop (through the pool) ...');
-  const sender = new SolTransferSender(conn, Keypair.generate(), await startSigner(), clock);
+  const sender = new SolTransferSender(conn, Keypair.generate(), await startSigner(), clock, landing ? { landing } : {});
   await withDeadline(sender.fundByAirdrop(1000, 20_000), 25_000, 'the airdrop');
   const wallet = `local wallet ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
   say(`  ${wallet} funded with ${(await sender.balanceSol()).toFixed(0)} SOL`);

@@ -31,6 +31,18 @@ export type DevnetFault =
   | ({ kind: 'hang' } & FaultLimits)
   /** Destroys the connection (TCP RST) once the request is read. */
   | ({ kind: 'reset' } & FaultLimits)
+  /**
+   * PubSub hangs without a close frame: its WebSocket connections stay open but nothing more is
+   * read or sent (no answers, no notifications, no pongs), as a wedged node or proxy does. A state
+   * of the port: it takes no limits.
+   */
+  | ({ kind: 'ws-stall' } & FaultLimits)
+  /**
+   * PubSub silently drops subscriptions: connections stay open and answer requests and pings,
+   * but no notification is sent, as when a provider ends subscriptions without telling the
+   * client. A state of the port: it takes no limits.
+   */
+  | ({ kind: 'ws-drop' } & FaultLimits)
   /** The port answers as a node `slots` behind the chain tip (slots, blockhashes, statuses). */
   | { kind: 'slot-lag'; slots: number };
 
@@ -40,7 +52,7 @@ export const DEVNET_FAULT_KINDS: readonly DevnetFaultKind[] = ['latency', '429',
 /** What a request meets: a delay, then either an action or a normal answer from a lagging view. */
 export interface FaultDecision {
   delayMs: number;
-  action: Exclude<DevnetFault, { kind: 'latency' } | { kind: 'slot-lag' }> | null;
+  action: Exclude<DevnetFault, { kind: 'latency' } | { kind: 'slot-lag' } | { kind: 'ws-stall' } | { kind: 'ws-drop' }> | null;
   lag: number;
 }
 
@@ -66,6 +78,7 @@ function nonNegative(v: unknown, what: string, integer: boolean, max?: number): 
 export function parseFault(input: unknown): DevnetFault {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) throw bad('a fault must be an object with a kind');
   const o = input as Record<string, unknown>;
+  if (o['kind'] === 'ws-stall' || o['kind'] === 'ws-drop') return parsePubsubFault(o);
   let kind = typeof o['kind'] === 'number' ? String(o['kind']) : o['kind'];
   if (kind === '-32005') kind = 'node-behind';
   if (typeof kind !== 'string' || !DEVNET_FAULT_KINDS.includes(kind as DevnetFaultKind)) {
@@ -109,6 +122,12 @@ export function parseFault(input: unknown): DevnetFault {
   }
 }
 
+/** PubSub faults are states of the port (like slot-lag, not listed in FAULT_KINDS): no limits. */
+function parsePubsubFault(o: Record<string, unknown>): DevnetFault {
+  for (const key of Object.keys(o)) if (key !== 'kind') throw bad(`${String(o['kind'])} is a state of the port's PubSub: it takes no ${key}`);
+  return { kind: o['kind'] as 'ws-stall' | 'ws-drop' };
+}
+
 /** The faults active on one provider port, with counters of what they did. */
 export class FaultState {
   private faults: DevnetFault[] = [];
@@ -143,6 +162,17 @@ export class FaultState {
     return lag;
   }
 
+  /** Whether the port's PubSub is stalled (ws-stall) or silently dropping notifications (ws-drop). */
+  get pubsub(): { stalled: boolean; silent: boolean } {
+    let stalled = false;
+    let silent = false;
+    for (const f of this.faults) {
+      if (f.kind === 'ws-stall') stalled = true;
+      else if (f.kind === 'ws-drop') silent = true;
+    }
+    return { stalled, silent };
+  }
+
   /** Decides what the request calling `methods` meets, consuming counts of the faults that strike. */
   decide(methods: readonly string[]): FaultDecision {
     if (this.faults.length === 0) return NO_FAULT;
@@ -153,6 +183,7 @@ export class FaultState {
         if (f.slots > decision.lag) decision.lag = f.slots;
         continue;
       }
+      if (f.kind === 'ws-stall' || f.kind === 'ws-drop') continue;
       if (f.kind !== 'latency' && decision.action) continue;
       if (f.methods && !methods.some((m) => f.methods!.includes(m))) continue;
       if (f.probability !== undefined && f.probability < 1 && this.random() >= f.probability) continue;

@@ -55,12 +55,12 @@ function withContext(slot: number, value: unknown): { context: { apiVersion: str
   return { context: { apiVersion: '2.2.0', slot }, value };
 }
 
-interface AccountView {
+export interface AccountView {
   encoding: AccountEncoding;
   slice: { offset: number; length: number } | undefined;
 }
 
-function accountView(config: Config): AccountView {
+export function accountView(config: Config): AccountView {
   const encoding = stringOption(config, 'encoding', ACCOUNT_ENCODINGS, 'binary');
   if (encoding === 'base64+zstd') throw invalidParams('Invalid params: base64+zstd encoding is not supported by the local cluster; use base64');
   const ds = config['dataSlice'];
@@ -72,7 +72,7 @@ function accountView(config: Config): AccountView {
   return { encoding, slice };
 }
 
-function accountJson(account: Account, view: AccountView): Record<string, unknown> {
+export function accountJson(account: Account, view: AccountView): Record<string, unknown> {
   const full = account.data();
   const data = view.slice ? full.subarray(view.slice.offset, view.slice.offset + view.slice.length) : full;
   let encoded: unknown;

@@ -60,7 +60,7 @@ export interface ProviderStats {
   hangingNow: number;
   /** Requests refused at the boundary (body too large, wrong HTTP method, non-loopback admin). */
   refused: Record<string, number>;
-  ws: SubscriptionStats;
+  ws: SubscriptionStats & ReturnType<SubscriptionHub['faultStats']>;
 }
 
 type RpcReply = { jsonrpc: '2.0'; result?: unknown; error?: unknown; id: unknown };
@@ -120,6 +120,7 @@ export class ProviderServer {
       });
       this.companion = { server, port: options.wsCompanionPort };
     }
+    this.hub.setPubsubFaults(() => this.faults.pubsub);
   }
 
   private createListener(onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
@@ -234,7 +235,7 @@ export class ProviderServer {
       faultsInjected: { ...this.faults.injected },
       hangingNow: this.hanging.size,
       refused: { ...this.counters.refused },
-      ws: this.hub.getStats(),
+      ws: { ...this.hub.getStats(), ...this.hub.faultStats() },
     };
   }
 

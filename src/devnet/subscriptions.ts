@@ -12,7 +12,9 @@ import type { WebSocket } from 'ws';
 import type { Logger } from '../log/index.ts';
 import type { BlockInfo, Commitment, LocalChain, TxRecord } from './chain.ts';
 import { JsonRpcError, invalidParams, RPC_CODES, rpcError } from './errors.ts';
-import { commitmentOf, configAt, paramList, required, signatureParam } from './params.ts';
+import { encodeBase58 } from '../encoding/base58.ts';
+import { accountJson, accountView, type AccountView } from './methods.ts';
+import { commitmentOf, configAt, paramList, pubkeyParam, required, signatureParam } from './params.ts';
 
 interface SignatureSub {
   kind: 'signature';
@@ -28,7 +30,47 @@ interface SlotSub {
   ws: WebSocket;
 }
 
-type Sub = SignatureSub | SlotSub;
+// Also served: logsSubscribe and accountSubscribe, from the chain's own transactions, sent once
+// they reach the subscription's commitment; and the port's ws-stall / ws-drop faults act here.
+
+/** logsSubscribe: `mentions` one address, or every transaction when null ("all"). */
+interface LogsSub {
+  kind: 'logs';
+  id: number;
+  ws: WebSocket;
+  mentions: string | null;
+  commitment: Commitment;
+  /** Matching transactions not yet at the subscription's commitment, oldest first. */
+  pending: TxRecord[];
+}
+
+/** accountSubscribe: one notification per slot in which a transaction touched the account. */
+interface AccountSub {
+  kind: 'account';
+  id: number;
+  ws: WebSocket;
+  address: string;
+  addressBytes: Uint8Array;
+  commitment: Commitment;
+  view: AccountView;
+  pending: TxRecord[];
+}
+
+type Sub = SignatureSub | SlotSub | LogsSub | AccountSub;
+
+export interface PubsubFaults {
+  /** Read and send nothing on any connection (no close frame). */
+  stalled: boolean;
+  /** Send no notifications; requests are still answered. */
+  silent: boolean;
+}
+
+const NO_PUBSUB_FAULTS: PubsubFaults = Object.freeze({ stalled: false, silent: false });
+
+export interface PubsubFaultStats {
+  /** Messages not sent (and requests not served) because of a ws-stall or ws-drop fault. */
+  suppressedByFaults: number;
+}
 
 export interface SubscriptionStats {
   connections: number;
@@ -68,6 +110,9 @@ export class SubscriptionHub {
   private slowConsumersClosed = 0;
   private readonly offSlot: () => void;
   private readonly offTx: () => void;
+  private pubsubFaults: () => PubsubFaults = () => NO_PUBSUB_FAULTS;
+  private paused = false;
+  private suppressed = 0;
 
   constructor(chain: LocalChain, lag: () => number, logger: Logger, limits: SubscriptionLimits = {}) {
     this.chain = chain;
@@ -84,6 +129,8 @@ export class SubscriptionHub {
     ws.on('message', (data) => this.onMessage(ws, data.toString()));
     ws.on('close', () => this.detach(ws));
     ws.on('error', (err) => this.logger.debug({ err }, 'devnet: websocket error'));
+    // A stalled port reads nothing, new connections included.
+    if (this.paused) ws.pause();
   }
 
   /** Drops every connection at once, as a crashed node does (clients see code 1006 and reconnect). */
@@ -119,6 +166,15 @@ export class SubscriptionHub {
       ),
     );
     this.dropAll();
+  }
+
+  /** Where the port's ws-stall / ws-drop state is read (the provider's fault state). */
+  setPubsubFaults(read: () => PubsubFaults): void {
+    this.pubsubFaults = read;
+  }
+
+  faultStats(): PubsubFaultStats {
+    return { suppressedByFaults: this.suppressed };
   }
 
   dispose(): void {
@@ -173,6 +229,11 @@ export class SubscriptionHub {
       return;
     }
     const req = msg as { id?: unknown; method?: unknown; params?: unknown };
+    // ws-stall: what was read before the socket paused goes unanswered, as on a wedged node.
+    if (this.pubsubFaults().stalled) {
+      this.suppressed++;
+      return;
+    }
     const id = req.id;
     // Notifications from the client (web3.js sends a 'ping' every few seconds) get no answer.
     if (id === undefined) return;
@@ -209,6 +270,42 @@ export class SubscriptionHub {
         this.subs.set(sub.id, sub);
         return { value: sub.id };
       }
+      case 'logsSubscribe': {
+        const filter = required<unknown>(params, 0, 'filter');
+        let mentions: string | null;
+        if (filter === 'all' || filter === 'allWithVotes') mentions = null;
+        else {
+          const list = (filter as { mentions?: unknown } | null)?.mentions;
+          if (!Array.isArray(list) || list.length !== 1) throw invalidParams('Invalid params: filter must be "all", "allWithVotes" or { mentions: [one address] }');
+          mentions = encodeBase58(pubkeyParam(list[0]));
+        }
+        this.admit(ws);
+        const sub: LogsSub = { kind: 'logs', id: this.nextId++, ws, mentions, commitment: commitmentOf(configAt(params, 1)), pending: [] };
+        if (mentions !== null) sub.pending = this.notYetAt(mentions, sub.commitment);
+        this.subs.set(sub.id, sub);
+        return { value: sub.id };
+      }
+      case 'accountSubscribe': {
+        const addressBytes = pubkeyParam(required(params, 0, 'pubkey'));
+        const config = configAt(params, 1);
+        const view = accountView(config);
+        this.admit(ws);
+        const sub: AccountSub = {
+          kind: 'account',
+          id: this.nextId++,
+          ws,
+          address: encodeBase58(addressBytes),
+          addressBytes,
+          commitment: commitmentOf(config),
+          view,
+          pending: [],
+        };
+        sub.pending = this.notYetAt(sub.address, sub.commitment);
+        this.subs.set(sub.id, sub);
+        return { value: sub.id };
+      }
+      case 'logsUnsubscribe':
+      case 'accountUnsubscribe':
       case 'signatureUnsubscribe':
       case 'slotUnsubscribe':
       case 'rootUnsubscribe': {
@@ -225,8 +322,10 @@ export class SubscriptionHub {
   }
 
   private onSlot(block: BlockInfo): void {
+    this.syncStall();
     const lag = this.lag();
     for (const sub of this.pendingSignatures.values()) this.checkSignature(sub);
+    for (const sub of this.subs.values()) if (sub.kind === 'logs' || sub.kind === 'account') this.flush(sub);
     if (this.subs.size === this.pendingSignatures.size) return;
     const slot = block.slot - lag;
     const root = this.chain.slotFor('finalized', lag);
@@ -238,6 +337,58 @@ export class SubscriptionHub {
 
   private onTransaction(record: TxRecord): void {
     for (const sub of this.pendingSignatures.values()) if (sub.signature === record.signature) this.checkSignature(sub);
+    for (const sub of this.subs.values()) {
+      if (sub.kind === 'logs' && (sub.mentions === null || record.accountKeys.includes(sub.mentions))) sub.pending.push(record);
+      else if (sub.kind === 'account' && record.accountKeys.includes(sub.address)) sub.pending.push(record);
+      else continue;
+      if (sub.commitment === 'processed') this.flush(sub);
+    }
+  }
+
+  /**
+   * Transactions on `address` already processed but not yet at `commitment`: a node notifies them
+   * when their block reaches the commitment, also to subscriptions made in between.
+   */
+  private notYetAt(address: string, commitment: Commitment): TxRecord[] {
+    if (commitment === 'processed') return [];
+    const lag = this.lag();
+    return this.chain
+      .signaturesForAddress(address, this.chain.slot - lag)
+      .filter((r) => r.slot > this.chain.slot - lag - 64 && !this.chain.reached(r.signature, commitment, lag))
+      .reverse();
+  }
+
+  /** Sends what reached the subscription's commitment: logs per transaction, account state once per slot. */
+  private flush(sub: LogsSub | AccountSub): void {
+    if (sub.pending.length === 0) return;
+    const lag = this.lag();
+    let n = 0;
+    while (n < sub.pending.length && this.chain.reached(sub.pending[n]!.signature, sub.commitment, lag)) n++;
+    if (n === 0) return;
+    const ready = sub.pending.splice(0, n);
+    if (sub.kind === 'logs') {
+      for (const rec of ready) {
+        this.notify(sub, 'logsNotification', { context: { slot: rec.slot }, value: { signature: rec.signature, err: rec.err, logs: rec.logs } });
+      }
+      return;
+    }
+    // The local chain keeps only the tip state: each slot's notification carries the state now.
+    const slots = [...new Set(ready.map((r) => r.slot))];
+    const account = this.chain.getAccount(sub.addressBytes);
+    for (const slot of slots) {
+      this.notify(sub, 'accountNotification', { context: { slot }, value: account ? accountJson(account, sub.view) : null });
+    }
+  }
+
+  /** ws-stall: stop reading every connection (so pings go unanswered too) until the fault is cleared. */
+  private syncStall(): void {
+    const stalled = this.pubsubFaults().stalled;
+    if (stalled === this.paused) return;
+    this.paused = stalled;
+    for (const ws of this.sockets.keys()) {
+      if (stalled) ws.pause();
+      else ws.resume();
+    }
   }
 
   private checkSignature(sub: SignatureSub): void {
@@ -250,6 +401,11 @@ export class SubscriptionHub {
   }
 
   private notify(sub: Sub, method: string, result: unknown): void {
+    const f = this.pubsubFaults();
+    if (f.silent || f.stalled) {
+      this.suppressed++;
+      return;
+    }
     this.notificationsSent++;
     this.send(sub.ws, { jsonrpc: '2.0', method, params: { result, subscription: sub.id } });
   }

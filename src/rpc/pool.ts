@@ -519,6 +519,11 @@ export class RpcConnectionPool {
     return list[skip % list.length]!.wsUrl;
   }
 
+  /** Every endpoint's WebSocket URL in tier order, healthy or not (subscriptions fall back to them). Contains credentials. */
+  wsEndpoints(): string[] {
+    return [...this.endpoints].sort((a, b) => a.tier - b.tier || a.index - b.index).map((e) => e.wsUrl);
+  }
+
   getStats(): PoolStats {
     const now = this.clock.now();
     const best = this.health.bestSlot(now - 3 * this.cfg.healthIntervalMs);

@@ -14,6 +14,8 @@ const ENTRIES = {
   signer: 'signer.ts',
   /** The local Solana cluster in its own thread (`startLocalClusterInWorker`). */
   'devnet-cluster': 'devnet-cluster.ts',
+  /** A chain source: a resilient logs or slot subscription publishing into the bus (`ChainSource`). */
+  'chain-source': 'sources/chain-source.ts',
 } as const;
 
 export type WorkerEntryName = keyof typeof ENTRIES;
