@@ -1,6 +1,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
+import { BusTracing } from '../observe/trace.ts';
 import type { Supervisor } from '../runtime/index.ts';
 import { findUncloneable } from './cloneable.ts';
 import type { BusContext, Subscriber } from './context.ts';
@@ -53,6 +54,12 @@ export interface SignalBusOptions {
   clock?: Clock;
   /** Shorthand for a clock whose now() is this (timers stay the system's). */
   now?: () => number;
+  /**
+   * A span per delivery through @opentelemetry/api (README: "Traces"), child of the context each
+   * event was published in; worker subscribers' events carry it as a `traceparent` field.
+   * Default false: publish and dispatch then do no context work at all.
+   */
+  tracing?: boolean;
 }
 
 export interface CloseOptions {
@@ -88,6 +95,7 @@ export class SignalBus {
   private readonly counters: BusCounters;
   private readonly router: Router;
   private readonly ctx: BusContext;
+  private readonly tracing: BusTracing | null;
   private readonly topics = new Map<string, Topic>();
   private readonly subscribers = new Map<string, Subscriber>();
   private lastTopic: Topic | null = null;
@@ -118,11 +126,14 @@ export class SignalBus {
     this.supervisor = o.supervisor ?? null;
     this.counters = new BusCounters(this.clock, this.logger);
     this.router = new Router(this.clock, this.counters, this.logger, this.reorderWindowMs);
+    if (o.tracing !== undefined && typeof o.tracing !== 'boolean') throw new ConfigError('tracing', o.tracing, 'true or false');
+    this.tracing = o.tracing === true ? new BusTracing() : null;
     const self = this;
     this.ctx = {
       clock: this.clock,
       logger: this.logger,
       counters: this.counters,
+      tracing: this.tracing,
       subscriberIdle: () => self.idleWaiter?.(),
     };
   }
@@ -173,6 +184,7 @@ export class SignalBus {
     if (full && !this.router.canMakeRoom(t, prio)) return this.router.refuse(t, R.QUEUE_FULL, prio);
 
     const out = this.deliveredCopy(event, t.name, seq, ts, priority, this.freeze && t.inlineSubscribers > 1);
+    if (this.tracing !== null) this.tracing.notePublish(out, event);
     const t0 = (++this.sampleTick & this.sampleMask) === 0 ? performance.now() : NaN;
     this.router.accept(t, kind, full, out, prio, seq, exp, t0);
     return true;
