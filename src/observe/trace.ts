@@ -97,9 +97,12 @@ export function withTraceparent<T>(value: unknown, fn: () => T): T {
 
 // ---- the RPC pool ----
 
+/** What a JSON-RPC method name looks like; anything else is not echoed into a span. */
+const METHOD_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
+
 /** Starts the span of one pool call, a child of the caller's active context. */
 export function startRpcSpan(method: unknown): Span {
-  const m = typeof method === 'string' ? clip(redactText(method)) : '(invalid method)';
+  const m = typeof method === 'string' && METHOD_NAME.test(method) ? method : '(invalid method)';
   return palisadeTracer().startSpan(`rpc ${m}`, {
     kind: SpanKind.CLIENT,
     attributes: { 'rpc.system': 'jsonrpc', 'rpc.service': 'solana', 'rpc.method': m },
