@@ -15,6 +15,7 @@ import type { Clock } from '../../src/clock.ts';
 import { PalisadeError } from '../../src/errors.ts';
 import type { TransferSender } from './executor.ts';
 import { MEME_TOKENS } from '../../actors/demo/signals.ts';
+import { inSpan } from '../../src/observe/trace.ts';
 
 export class DemoWalletError extends PalisadeError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -87,8 +88,8 @@ export class SolTransferSender implements TransferSender {
     const tx = new Transaction({ feePayer: this.payer.publicKey, ...latest }).add(SystemProgram.transfer({ fromPubkey: this.payer.publicKey, toPubkey: to, lamports }));
     // The transfer's deadline also bounds its signature: an aborted transfer leaves the signer's queue at once.
     const { wire } = await signMessageToWire(this.signer, tx.compileMessage().serialize(), [this.payerKey], { signal });
-    const signature = await this.conn.sendRawTransaction(wire, { skipPreflight: false, maxRetries: 0 });
-    const res = await this.conn.confirmTransaction({ signature, ...latest, abortSignal: signal }, 'confirmed');
+    const signature = await inSpan('send', () => this.conn.sendRawTransaction(wire, { skipPreflight: false, maxRetries: 0 }));
+    const res = await inSpan('confirmation', () => this.conn.confirmTransaction({ signature, ...latest, abortSignal: signal }, 'confirmed'));
     if (res.value.err) throw new DemoWalletError(`transaction ${signature} failed: ${JSON.stringify(res.value.err)}`);
     return { signature };
   }

@@ -279,7 +279,7 @@ export class WorkerSubscriber implements Subscriber {
   /** Starts the delivery span and returns what to hand the runtime: the event, with the span's traceparent when it records. */
   private traced(event: object): object {
     const tracing = this.ctx.tracing!;
-    const span = tracing.startDelivery(event, this.topic, this.id, 'worker');
+    const span = tracing.startDelivery(event, this.topic, this.id, 'worker', this.ref.name);
     if (!span.isRecording()) return event;
     const message = tracing.workerMessage(event, span);
     this.spans!.set(message, span);

@@ -172,18 +172,19 @@ export class BusTracing {
    * Starts the span of one delivery. Its parent is the context the event was published in,
    * never the router's: dispatch runs in whatever context queued the router's turn.
    */
-  startDelivery(event: object, topic: string, subscriber: string, kind: 'inline' | 'worker'): Span {
+  startDelivery(event: object, topic: string, subscriber: string, kind: 'inline' | 'worker', actor?: string): Span {
     const parent = this.parents.get(event) ?? ROOT_CONTEXT;
     const attributes: Attributes = {
       'messaging.system': 'palisade',
       'messaging.operation.type': 'process',
-      'messaging.destination.name': clip(topic),
-      'palisade.bus.subscriber': clip(subscriber),
+      'messaging.destination.name': clip(redactText(topic)),
+      'palisade.bus.subscriber': clip(redactText(subscriber)),
       'palisade.bus.subscriber_kind': kind,
     };
+    if (actor !== undefined) attributes['palisade.actor.name'] = clip(actor);
     const seq = (event as { sequence?: unknown }).sequence;
     if (typeof seq === 'number') attributes['palisade.bus.sequence'] = seq;
-    return palisadeTracer().startSpan(`deliver ${clip(topic)}`, { kind: SpanKind.CONSUMER, attributes }, parent);
+    return palisadeTracer().startSpan(`deliver ${clip(redactText(topic))}`, { kind: SpanKind.CONSUMER, attributes }, parent);
   }
 
   /** Calls an inline handler inside its delivery span's context (so what it calls nests under it). */
