@@ -248,7 +248,7 @@ test('a worker delivery carries its span across the thread; the span ends when t
     if (typeof d.sequence === 'number') reports.push(d as { sequence: number; traceparent: string | null });
   };
   const b = bus({ tracing: true });
-  const sub = b.subscribe('signal', { module: TRACE_ECHO }, { init: { channel: name } });
+  const sub = b.subscribe('signal', { module: TRACE_ECHO }, { name: 'validator', init: { channel: name } });
   await sub.ready;
   const next: string[] = [];
   b.subscribe('validated', (e: { token: string }) => void next.push(e.token));
@@ -269,6 +269,7 @@ test('a worker delivery carries its span across the thread; the span ends when t
   const deliver = one('deliver signal');
   assert.equal(deliver.kind, SpanKind.CONSUMER);
   assert.equal(deliver.attributes['palisade.bus.subscriber_kind'], 'worker');
+  assert.equal(deliver.attributes['palisade.actor.name'], 'validator');
   assert.equal(parentOf(deliver), signal.spanContext().spanId, 'linked to the publish context');
   assert.equal(tp.spanId, deliver.spanContext().spanId, 'the envelope carried the delivery span itself');
   assert.equal(deliver.status.code, SpanStatusCode.UNSET);
@@ -280,6 +281,37 @@ test('a worker delivery carries its span across the thread; the span ends when t
   assert.equal(hop.spanContext().traceId, signal.spanContext().traceId, 'the same trace, across the worker');
   assert.equal(parentOf(hop), deliver.spanContext().spanId);
   assert.equal(b.getStats().droppedEvents, 0);
+
+  // A handler that throws in the worker: the host-side span ends with the error's code.
+  b.publish('signal', { token: 'BOME', fail: true });
+  await until(() => spans('deliver signal').length === 2, 'the failed delivery\'s span', 20_000);
+  const failed = spans('deliver signal').find((s) => s !== deliver)!;
+  assert.equal(failed.status.code, SpanStatusCode.ERROR);
+  assert.equal(failed.status.message, 'ACTOR_HANDLER_FAILED', 'the runtime\'s stable code; the worker\'s message (with its URL) stays out');
+  assert.equal(failed.parentSpanContext, undefined, 'published outside any span');
+  assert.equal(b.getStats().failed, 1);
+  assertNoSecrets();
+});
+
+test('a worker delivery cut short by close ends its span as an error, not never', { timeout: 60_000 }, async () => {
+  const name = `trace-echo-close-${process.pid}-${Date.now()}`;
+  const channel = new BroadcastChannel(name);
+  opened.push(async () => channel.close());
+  let reported = 0;
+  channel.onmessage = () => void reported++;
+  const b = bus({ tracing: true });
+  const sub = b.subscribe('t', { module: TRACE_ECHO }, { init: { channel: name } });
+  await sub.ready;
+  tracer.startActiveSpan('signal', (s) => {
+    b.publish('t', { hold: true });
+    s.end();
+  });
+  await until(() => reported === 1, 'the worker to hold the event', 20_000);
+  await b.close({ timeoutMs: 0 });
+  const d = one('deliver t');
+  assert.equal(d.status.code, SpanStatusCode.ERROR);
+  assert.match(String(d.status.message), /^(dead-letter: |stopped)/);
+  assert.equal(b.getStats().droppedEvents, 1, 'and the bus counted the drop');
 });
 
 test('a traceparent field in a published event is the parent when no span is active; a garbage one is ignored', async () => {
