@@ -33,6 +33,7 @@ export const TRACER_NAME = 'palisade';
 export const TRACEPARENT_FIELD = 'traceparent';
 /** Span names and attribute values taken from callers' strings are cut to this length. */
 const MAX_TEXT = 128;
+const MAX_CACHED_NAMES = 1024;
 
 let currentProvider: TracerProvider | null = null;
 let currentTracer: Tracer | null = null;
@@ -149,6 +150,8 @@ export function settleRpcSpan<R extends { endpoint: string; attempts: number }>(
 export class BusTracing {
   /** The publisher's context per delivered event; garbage-collected with the event. */
   private readonly parents = new WeakMap<object, Context>();
+  /** Span names by topic (bounded: a bus with more topics builds the rest per delivery). */
+  private readonly names = new Map<string, string>();
 
   /**
    * Remembers the context `delivered` (the bus's copy of `published`) was published in: the
@@ -174,17 +177,27 @@ export class BusTracing {
    */
   startDelivery(event: object, topic: string, subscriber: string, kind: 'inline' | 'worker', actor?: string): Span {
     const parent = this.parents.get(event) ?? ROOT_CONTEXT;
-    const attributes: Attributes = {
-      'messaging.system': 'palisade',
-      'messaging.operation.type': 'process',
-      'messaging.destination.name': clip(redactText(topic)),
-      'palisade.bus.subscriber': clip(redactText(subscriber)),
-      'palisade.bus.subscriber_kind': kind,
-    };
-    if (actor !== undefined) attributes['palisade.actor.name'] = clip(actor);
-    const seq = (event as { sequence?: unknown }).sequence;
-    if (typeof seq === 'number') attributes['palisade.bus.sequence'] = seq;
-    return palisadeTracer().startSpan(`deliver ${clip(redactText(topic))}`, { kind: SpanKind.CONSUMER, attributes }, parent);
+    let name = this.names.get(topic);
+    if (name === undefined) {
+      name = `deliver ${clip(redactText(topic))}`;
+      if (this.names.size < MAX_CACHED_NAMES) this.names.set(topic, name);
+    }
+    const span = palisadeTracer().startSpan(name, { kind: SpanKind.CONSUMER }, parent);
+    // Attributes only for a span that records: a sampled-out delivery allocates none.
+    if (span.isRecording()) {
+      const attributes: Attributes = {
+        'messaging.system': 'palisade',
+        'messaging.operation.type': 'process',
+        'messaging.destination.name': clip(redactText(topic)),
+        'palisade.bus.subscriber': clip(redactText(subscriber)),
+        'palisade.bus.subscriber_kind': kind,
+      };
+      if (actor !== undefined) attributes['palisade.actor.name'] = clip(actor);
+      const seq = (event as { sequence?: unknown }).sequence;
+      if (typeof seq === 'number') attributes['palisade.bus.sequence'] = seq;
+      span.setAttributes(attributes);
+    }
+    return span;
   }
 
   /** Calls an inline handler inside its delivery span's context (so what it calls nests under it). */
