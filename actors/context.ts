@@ -1,7 +1,7 @@
 /**
  * What an actor module may import to talk to its host: logging through the host's logger (no
- * pino inside workers), who it is, and the trace an event carries. Works from any bundle copy: it only uses the worker's
- * parent port and a global the actor host sets before loading the module.
+ * pino inside workers), who it is, and the trace an event carries. Works from any bundle copy:
+ * it only uses the worker's parent port and a global the actor host sets before loading the module.
  */
 import { parentPort } from 'node:worker_threads';
 import { W_LOG, type LogLevel } from '../src/runtime/protocol.ts';
