@@ -184,7 +184,7 @@ export class SignalBus {
     if (full && !this.router.canMakeRoom(t, prio)) return this.router.refuse(t, R.QUEUE_FULL, prio);
 
     const out = this.deliveredCopy(event, t.name, seq, ts, priority, this.freeze && t.inlineSubscribers > 1);
-    if (this.tracing !== null) this.tracing.notePublish(out, event);
+    if (this.tracing !== null) this.tracing.notePublish(out);
     const t0 = (++this.sampleTick & this.sampleMask) === 0 ? performance.now() : NaN;
     this.router.accept(t, kind, full, out, prio, seq, exp, t0);
     return true;

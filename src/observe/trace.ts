@@ -154,17 +154,18 @@ export class BusTracing {
   private readonly names = new Map<string, string>();
 
   /**
-   * Remembers the context `delivered` (the bus's copy of `published`) was published in: the
-   * publisher's active span, else a well-formed `traceparent` field of the event itself (an event
+   * Remembers the context `delivered` (the bus's plain copy of a published event) was published
+   * in: the publisher's active span, else a well-formed `traceparent` field of the event (one
    * that crossed a process or a worker), else none (each delivery then starts a trace of its own).
    */
-  notePublish(delivered: object, published: object): void {
+  notePublish(delivered: object): void {
     const active = context.active();
     if (trace.getSpan(active) !== undefined) {
       this.parents.set(delivered, active);
       return;
     }
-    const tp = (published as { traceparent?: unknown }).traceparent;
+    // Read from the copy: a getter or proxy of the caller's object is not run a second time.
+    const tp = (delivered as { traceparent?: unknown }).traceparent;
     if (tp !== undefined) {
       const remote = contextFromTraceparent(tp, active);
       if (remote !== active) this.parents.set(delivered, remote);
