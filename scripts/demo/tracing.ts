@@ -2,7 +2,8 @@
  * `npm start -- --trace`: an in-process OpenTelemetry SDK for the run (the SDK packages are
  * devDependencies; palisade itself only uses @opentelemetry/api), and at the end one complete
  * trace printed as a tree: a trade signal, its delivery to the validator worker and to the
- * executor, the transfer's send and its confirmation, each pool call with its attempts.
+ * executor, the transfer's send and its confirmation, each pool call with its attempts (a trace
+ * with a failover in it when the run had one).
  *
  * Only traces that start at a trade signal are recorded, and only the first MAX_TRACES of them:
  * the run's other deliveries and background reads get the API's non-recording spans.
@@ -19,7 +20,7 @@ const ROOT_PREFIX = 'signal ';
 export interface DemoTracing {
   /** Every finished span of the recorded traces. */
   spans(): ReadableSpan[];
-  /** The first trace with every hop (else the largest), as an indented tree. */
+  /** A trace with every hop (else the largest), as an indented tree. */
   format(): string;
 }
 
@@ -73,14 +74,19 @@ export function formatBestTrace(all: ReadableSpan[]): string {
     list.push(s);
   }
   if (byTrace.size === 0) return 'trace: no trade signal was traced';
+  // The first complete trace, one with a failover in it (an RPC span with several attempts) if any; else the largest.
   let best: ReadableSpan[] = [];
+  let bestScore = -1;
   for (const list of byTrace.values()) {
     const h = hops(list);
-    if (h.validator && h.executor && h.send && h.confirmation && list.some((s) => s.name.startsWith(ROOT_PREFIX))) {
+    const complete = h.validator && h.executor && h.send && h.confirmation && list.some((s) => s.name.startsWith(ROOT_PREFIX));
+    const failover = list.some((s) => s.name.startsWith('rpc ') && s.events.length > 1);
+    const score = complete ? (failover ? 3 : 2) : 0;
+    if (score > bestScore || (score === bestScore && score === 0 && list.length > best.length)) {
       best = list;
-      break;
+      bestScore = score;
     }
-    if (list.length > best.length) best = list;
+    if (score === 3) break;
   }
   const h = hops(best);
   const missing = Object.entries(h)
