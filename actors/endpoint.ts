@@ -8,11 +8,11 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { actorLog } from './context.ts';
 import { systemClock } from '../src/clock.ts';
 import { CircuitBreaker } from '../src/breaker/index.ts';
-import type { Logger } from '../src/log/index.ts';
+import { registerSecretUrl, type Logger } from '../src/log/index.ts';
 import { RpcEndpoint } from '../src/rpc/endpoint.ts';
 import { HealthTable } from '../src/rpc/health.ts';
 import type { EndpointLogger } from '../src/rpc/breaker-link.ts';
-import type { AttemptOutcome } from '../src/rpc/endpoint.ts';
+import type { AttemptOutcome } from '../src/rpc/types.ts';
 import { MSG_ATTEMPT, MSG_CANCEL, NOTICE_STATE, type EndpointActorInit, type EndpointActorMessage, type EndpointActorReply } from '../src/rpc/actor-protocol.ts';
 
 let endpoint: RpcEndpoint | undefined;
@@ -29,6 +29,9 @@ function bridgeLogger(level: string): EndpointLogger {
 }
 
 export function init(data: EndpointActorInit): void {
+  // Outcome messages are written here: mask this endpoint's keys in this thread's redaction too.
+  registerSecretUrl(data.endpoint.url);
+  registerSecretUrl(data.endpoint.wsUrl);
   const logger = bridgeLogger(data.logLevel);
   const health = new HealthTable(data.health);
   const breaker = new CircuitBreaker({
@@ -50,6 +53,7 @@ export function init(data: EndpointActorInit): void {
     maxSlotLag: data.maxSlotLag,
     healthIntervalMs: data.healthIntervalMs,
     maxSockets: data.maxSockets,
+    maxResponseBytes: data.maxResponseBytes,
     stallAfterMs: data.stallAfterMs,
     // The health table already holds the new state; this only wakes the pool to publish it.
     onStateChange: () => replies?.postMessage([NOTICE_STATE, null] satisfies EndpointActorReply),

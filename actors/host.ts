@@ -71,7 +71,7 @@ port.postMessage([P.W_READY]);
  */
 process.on('uncaughtExceptionMonitor', (err: Error, origin: string) => {
   if (process.listenerCount('uncaughtException') > 0) return;
-  const e = err instanceof Error ? err : new Error(safeString(err));
+  const e = errorInfo(err);
   dying('uncaught', `${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${e.name}: ${e.message}`);
 });
 process.on('exit', (code: number) => dying('exit', `worker exited with code ${code}`));
@@ -244,24 +244,31 @@ function pump(): void {
       failed(seq, err);
       continue;
     }
-    if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+    if (r !== null && typeof r === 'object' && typeof readField(r, 'then') === 'function') {
       busy = true;
       const tAsync = performance.now();
       addBusy(tAsync - t0);
-      (r as Promise<unknown>).then(
-        (v) => {
-          busy = false;
-          addBusy(performance.now() - tAsync);
-          succeeded(seq, isAsk, v);
-          pump();
-        },
-        (err: unknown) => {
-          busy = false;
-          addBusy(performance.now() - tAsync);
-          failed(seq, err);
-          pump();
-        },
-      );
+      try {
+        (r as Promise<unknown>).then(
+          (v) => {
+            busy = false;
+            addBusy(performance.now() - tAsync);
+            succeeded(seq, isAsk, v);
+            pump();
+          },
+          (err: unknown) => {
+            busy = false;
+            addBusy(performance.now() - tAsync);
+            failed(seq, err);
+            pump();
+          },
+        );
+      } catch (err) {
+        // A thenable whose then() throws: that message failed, the worker goes on.
+        busy = false;
+        failed(seq, err);
+        continue;
+      }
       return;
     }
     succeeded(seq, isAsk, r);
@@ -289,7 +296,8 @@ function succeeded(seq: number, isAsk: boolean, value: unknown): void {
       port!.postMessage([P.W_REPLY, seq, value]);
     } catch (err) {
       Atomics.add(ctrl, P.C_FAILS, 1);
-      port!.postMessage([P.W_FAILED, seq, { name: 'DataCloneError', message: `reply cannot be cloned: ${(err as Error).message}`, code: 'ACTOR_REPLY_NOT_CLONEABLE' }]);
+      // Cloning may also run the reply's getters, which can throw anything (null included).
+      port!.postMessage([P.W_FAILED, seq, { name: 'DataCloneError', message: `reply cannot be cloned: ${errorInfo(err).message}`, code: 'ACTOR_REPLY_NOT_CLONEABLE' }]);
     }
     reported = seq;
   }
@@ -300,7 +308,12 @@ function failed(seq: number, err: unknown): void {
   ring?.release();
   // Counted before C_DONE passes this message: a host reading C_DONE then C_FAILS knows a report is on its way.
   Atomics.add(ctrl, P.C_FAILS, 1);
-  port!.postMessage([P.W_FAILED, seq, errorInfo(err)]);
+  try {
+    port!.postMessage([P.W_FAILED, seq, errorInfo(err)]);
+  } catch (postErr) {
+    // errorInfo is strings only; should a clone still fail, the message must fail all the same.
+    port!.postMessage([P.W_FAILED, seq, { name: 'Error', message: `the handler failed; its error could not be sent: ${safeString(readField(postErr, 'message'))}` }]);
+  }
   reported = seq;
   finish(seq);
 }
@@ -336,22 +349,47 @@ function ackIfBehind(): void {
   }
 }
 
+/**
+ * What the host learns of a thrown value: strings only, so it always clones. A handler may throw
+ * anything (a stack that is a number, a message that is a function, getters that throw, an
+ * object String() cannot print); reporting it must not throw in turn, or the worker would die
+ * of a failure that belongs to one message.
+ */
 function errorInfo(err: unknown): RemoteErrorInfo {
-  if (err instanceof Error) {
-    const info: RemoteErrorInfo = { name: err.name, message: err.message };
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string') info.code = code;
-    if (err.stack) info.stack = err.stack.split('\n').slice(0, 12).join('\n');
-    return info;
+  let isError = false;
+  try {
+    isError = err instanceof Error;
+  } catch {
+    // a Proxy whose getPrototypeOf trap throws: reported as a non-Error
   }
-  return { name: 'NonError', message: safeString(err) };
+  if (!isError) return { name: 'NonError', message: safeString(err) };
+  const name = readField(err, 'name');
+  const message = readField(err, 'message');
+  const info: RemoteErrorInfo = { name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : safeString(message) };
+  const code = readField(err, 'code');
+  if (typeof code === 'string') info.code = code;
+  const stack = readField(err, 'stack');
+  if (typeof stack === 'string' && stack.length > 0) info.stack = stack.split('\n').slice(0, 12).join('\n');
+  return info;
+}
+
+function readField(o: unknown, key: string): unknown {
+  try {
+    return (o as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
 }
 
 function safeString(v: unknown): string {
   try {
     return typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
   } catch {
-    return String(v);
+    try {
+      return String(v);
+    } catch {
+      return `(a ${typeof v} that cannot be printed)`;
+    }
   }
 }
 

@@ -14,10 +14,14 @@ export class PalisadeError extends Error {
 export class ConfigError extends PalisadeError {
   readonly key: string;
   readonly value: unknown;
-  constructor(key: string, value: unknown, expected: string) {
-    super('CONFIG_INVALID', `invalid configuration ${key}=${safeShow(value)}: expected ${expected}`);
+  /** What the key accepts, e.g. "an integer >= 1". */
+  readonly expected: string;
+  /** `code` lets a component keep its own stable code (e.g. BREAKER_OPTION_INVALID). */
+  constructor(key: string, value: unknown, expected: string, code = 'CONFIG_INVALID') {
+    super(code, `invalid configuration ${key}=${safeShow(value)}: expected ${expected}`);
     this.key = key;
     this.value = value;
+    this.expected = expected;
   }
 }
 
@@ -38,7 +42,8 @@ export function withoutStack<T extends Error>(make: () => T): T {
 
 export function safeShow(value: unknown): string {
   try {
-    const s = typeof value === 'string' ? JSON.stringify(value) : String(JSON.stringify(value) ?? String(value));
+    // Numbers as JavaScript writes them: JSON would show NaN and Infinity as "null".
+    const s = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' ? String(value) : String(JSON.stringify(value) ?? String(value));
     return s.length > 120 ? s.slice(0, 117) + '...' : s;
   } catch {
     return String(value);

@@ -1,12 +1,14 @@
-// The public API of palisade. Areas without name clashes are re-exported whole; bus, rpc and devnet
-// are listed because some of their names are renamed here (Priority, FaultKind, CallOptions, ...).
+// The public API of palisade: what an embedding process needs. Each area is re-exported whole,
+// except rpc, whose generic names get an Rpc prefix here (RpcCallOptions, RpcPoolStats, ...).
+// The local cluster (a tool for tests and demos) is its own entry: `palisade/devnet`
+// (src/devnet/index.ts).
 
 // foundation
 export { systemClock, ManualClock, type Clock, type TimerHandle, type Random } from './clock.ts';
 export { PalisadeError, ConfigError } from './errors.ts';
 export { seededRandom } from './random.ts';
 export { LatencyHistogram, type LatencySummary } from './stats/latency.ts';
-export { createLogger, silentLogger, redactUrl, redactText, redactDeep, type Logger } from './log/index.ts';
+export { createLogger, silentLogger, redactUrl, redactText, redactDeep, registerSecretUrl, type Logger } from './log/index.ts';
 export { loadConfig, getRpcPoolConfig, OPTIONS, type PalisadeConfig, type RpcPoolConfig, type EndpointConfig, type LoadConfigOptions } from './config/index.ts';
 
 // breaker
@@ -16,33 +18,13 @@ export * from './breaker/index.ts';
 export * from './runtime/index.ts';
 
 // bus
-export {
-  SignalBus,
-  SignalBusError,
-  DROP_REASONS,
-  WORKER_CREDIT,
-  type SignalBusOptions,
-  type CloseOptions,
-  type SignalBusErrorCode,
-  type Priority as SignalPriority,
-  type DropReason,
-  type SignalEvent,
-  type InlineHandler,
-  type WorkerHandlerSpec,
-  type QuarantineOptions,
-  type SubscribeOptions,
-  type TopicOptions,
-  type Subscription,
-  type SubscriberState,
-  type SubscriberStats,
-  type TopicStats,
-  type SignalBusStats,
-} from './bus/index.ts';
+export * from './bus/index.ts';
 
 // rpc
 export {
   RpcConnectionPool,
   RpcCallError,
+  RpcCallArgumentError,
   RpcPoolError,
   RpcHttpError,
   RpcEndpointError,
@@ -78,11 +60,9 @@ export {
   type WsStats,
 } from './rpc/index.ts';
 
-// devnet
-export { startLocalCluster, envForEndpoints, LocalChain, parseFault, DevnetError, JsonRpcError } from './devnet/index.ts';
-export type { LocalCluster, LocalClusterOptions, LocalClusterStats, DevnetEndpoint, ClusterFaults, DevnetFault, FaultKind as DevnetFaultKind, ProviderStats } from './devnet/index.ts';
-export { startLocalClusterInWorker, DevnetControlTimeoutError, DevnetWorkerExitedError } from './devnet/remote/index.ts';
-export type { RemoteLocalCluster, RemoteClusterOptions, RemoteClusterFaults, RemoteChain, RemoteControlStats, ChainTip } from './devnet/remote/index.ts';
-
 // signing
 export * from './signing/index.ts';
+
+// observability (prom-client is an optional peer: it is only imported when no registry is passed)
+export { registerPalisadeMetrics, OTHER_LABEL, BREAKER_STATE_VALUE, ACTOR_STATE_VALUE } from './observe/prometheus.ts';
+export type { RegisterMetricsOptions, RegisteredMetrics, MetricsRegistry, MetricsSources } from './observe/prometheus.ts';

@@ -30,16 +30,39 @@ export function timeoutMs(key: string, value: unknown, rule: TimeoutRule = {}): 
   return value;
 }
 
+/**
+ * A deadline where 0 (and Infinity, its spelling as "no limit") turns the deadline off: returns
+ * 0 for both, so the caller sets no timer; any other value as `timeoutMs` with min 0.
+ */
+export function timeoutOrOffMs(key: string, value: unknown): number {
+  if (value === 0 || value === Infinity) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new ConfigError(key, value, `a number of milliseconds in [0, ${MAX_TIMER_MS}] (0 or Infinity for no limit)`);
+  }
+  return value;
+}
+
 export function integer(key: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(key, value, `an integer in [${min}, ${max}]`);
+    throw new ConfigError(key, value, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`);
+  }
+  return value;
+}
+
+/** An integer, or Infinity for "unbounded" (a concurrency or queue limit, never a timer). */
+export function integerOrInfinity(key: string, value: unknown, min: number): number {
+  if (value === Infinity) return value;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(key, value, `an integer >= ${min}, or Infinity for no limit`);
   }
   return value;
 }
 
 export function finite(key: string, value: unknown, min = -Number.MAX_VALUE, max = Number.MAX_VALUE): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new ConfigError(key, value, `a finite number in [${min}, ${max}]`);
+    const lo = min === -Number.MAX_VALUE ? '' : `>= ${min}`;
+    const hi = max === Number.MAX_VALUE ? '' : `<= ${max}`;
+    throw new ConfigError(key, value, `a finite number${lo || hi ? ' ' : ''}${[lo, hi].filter(Boolean).join(' and ')}`);
   }
   return value;
 }

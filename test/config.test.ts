@@ -101,10 +101,11 @@ test('a missing or malformed JSON file is a ConfigError naming the file', () => 
 
 test('a bad value names its key, its variable and the value', () => {
   const cases: [Record<string, string>, string, RegExp][] = [
-    [{ PALISADE_BREAKER_FAILURE_THRESHOLD: 'abc' }, 'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)', /="abc": expected a finite number/],
+    [{ PALISADE_BREAKER_FAILURE_THRESHOLD: 'abc' }, 'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)', /="abc": expected an integer >= 1/],
     [{ PALISADE_BREAKER_FAILURE_THRESHOLD: '2.5' }, 'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)', /an integer/],
     [{ PALISADE_BREAKER_FAILURE_THRESHOLD: '0' }, 'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)', />= 1/],
     [{ PALISADE_BREAKER_JITTER_RATIO: '1.5' }, 'breaker.jitterRatio (PALISADE_BREAKER_JITTER_RATIO)', /\[0, 1\]/],
+    [{ PALISADE_RPC_TIMEOUT_MS: '2147483648' }, 'rpc.requestTimeoutMs (PALISADE_RPC_TIMEOUT_MS)', /an integer in \[1, 2147483647\]/],
     [{ PALISADE_LOG_LEVEL: 'loud' }, 'log.level (PALISADE_LOG_LEVEL)', /"loud"/],
     [{ SOLANA_RPC_URL: 'not a url' }, 'rpc.publicUrl (SOLANA_RPC_URL)', /an http\(s\) URL/],
   ];

@@ -170,7 +170,7 @@ async function checkDashboard(url: string, token: string): Promise<void> {
         `${victim} shown OPEN`,
         victim,
       );
-      await page.screenshot('dashboard.png');
+      await page.screenshot('dashboard-test.png');
     } finally {
       assert.equal((await post('/providers/revive', { provider: victim })).status, 200);
     }

@@ -261,6 +261,55 @@ test('deadline: a hung upstream never holds the caller past requestTimeoutMs', a
   }
 });
 
+test('deadline: an attempt leaves room to fail over (requestTimeoutMs below attemptTimeoutMs)', async () => {
+  const [a, b] = await servers(2);
+  a!.methodFaults.set('getVersion', { kind: 'hang' });
+  // attemptTimeoutMs stays at its default (800) while the whole call may take only 200 ms.
+  const t = await testPool(
+    [
+      { name: 'a', url: a!.url },
+      { name: 'b', url: b!.url },
+    ],
+    { requestTimeoutMs: 200, attemptTimeoutMs: undefined, stallAfterMs: 0 },
+  );
+  try {
+    let settled = false;
+    const p = t.pool.call('getVersion').finally(() => (settled = true));
+    p.catch(() => undefined);
+    await until(() => count(a!, 'getVersion') === 1, 'the hung attempt');
+    // Half the call's budget: the hung attempt ends while there is time left for b.
+    t.clock.advance(100);
+    await until(() => settled, 'the call to settle on the healthy endpoint', 3000);
+    const r = await p;
+    assert.equal(r.endpoint, 'b');
+    assert.equal(r.attempts, 2);
+    assert.equal(t.pool.getStats().endpoints[0]!.failuresByClass.timeout, 1);
+  } finally {
+    await t.close();
+    await a!.close();
+    await b!.close();
+  }
+});
+
+test('deadline: the last endpoint left gets the whole remaining budget', async () => {
+  const [a] = await servers(1);
+  a!.methodFaults.set('getVersion', { kind: 'latency', ms: 150 });
+  const t = await testPool([{ name: 'a', url: a!.url }], { requestTimeoutMs: 200, attemptTimeoutMs: undefined, stallAfterMs: 0 });
+  try {
+    let settled = false;
+    const p = t.pool.call('getVersion').finally(() => (settled = true));
+    p.catch(() => undefined);
+    await until(() => count(a!, 'getVersion') === 1, 'the attempt');
+    t.clock.advance(150);
+    // Nothing left to fail over to: the attempt may use all 200 ms, so 150 ms do not end it.
+    await until(() => settled, 'the slow answer', 3000);
+    assert.equal((await p).endpoint, 'a');
+  } finally {
+    await t.close();
+    await a!.close();
+  }
+});
+
 test('deadline: per-call timeoutMs caps the attempt', async () => {
   const [a] = await servers(1);
   a!.methodFaults.set('getVersion', { kind: 'hang' });

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { createLogger } from '../src/log/index.ts';
+import { inspect } from 'node:util';
+import { createLogger, redactText, registerSecretUrl } from '../src/log/index.ts';
 import { EndpointCircuitManager } from '../src/breaker/index.ts';
-import { RpcPoolError } from '../src/rpc/errors.ts';
+import { RpcCallError, RpcPoolError } from '../src/rpc/errors.ts';
 import { refusedPort, startFixtureServer } from './fixtures/rpc/server.ts';
 import { count, testPool, until } from './fixtures/rpc/helpers.ts';
 
@@ -79,4 +80,115 @@ test('API keys in endpoint URLs never reach logs, stats or errors', async () => 
     await a.close();
     await b.close();
   }
+});
+
+/** Secrets in every place a provider URL carries them, each echoed back every way providers do. */
+const SECRETS = {
+  apiToken: 'TokSecret4f3a2b1c0d9e8f7a',
+  accessKey: 'AccSecret0a9b8c7d6e5f4a3b',
+  clientSecret: 'CliSecret1b2c3d4e5f6a7b8c',
+  jwt: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJwYWxpc2FkZSJ9.SigSecret5d6e7f8a9b0c',
+  pathKey: '3f9a8b7c-6d5e-4f3a-2b1c-0d9e8f7a6b5c',
+  bareValue: 'BareSecret9c8b7a6f5e4d3c2b',
+};
+const ALL_SECRETS = Object.values(SECRETS);
+/** Pieces that must not survive either (a JWT's signature alone is a credential's tail). */
+const FRAGMENTS = [...ALL_SECRETS, 'SigSecret5d6e7f8a9b0c', 'eyJzdWIiOiJwYWxpc2FkZSJ9'];
+
+function assertNoSecret(what: string, text: string): void {
+  for (const s of FRAGMENTS) {
+    assert.ok(!text.includes(s), `${what} leaks ${s}: ${text.slice(Math.max(0, text.indexOf(s) - 200), text.indexOf(s) + 80)}`);
+    assert.ok(!text.includes(encodeURIComponent(s)), `${what} leaks ${s} percent-encoded`);
+  }
+}
+
+test('provider keys never leak: echoed paths, error.data, JSON-escaped URLs, api_token/access_key/client_secret/jwt', async () => {
+  const echo = await startFixtureServer({ path: `/v1/${SECRETS.pathKey}/?api_token=${SECRETS.apiToken}` });
+  const creds = await startFixtureServer({
+    path: `/rpc?access_key=${SECRETS.accessKey}&client_secret=${SECRETS.clientSecret}&jwt=${SECRETS.jwt}&x=${SECRETS.bareValue}`,
+  });
+  const log = capture();
+  const logger = createLogger({ level: 'trace', destination: log.stream });
+  const endpointCircuits = new EndpointCircuitManager({ defaults: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 }, logger });
+  const t = await testPool(
+    [
+      { name: 'echo', url: echo.url },
+      { name: 'creds', url: creds.url },
+    ],
+    {},
+    { logger, endpointCircuits },
+  );
+  const outputs: [string, unknown][] = [];
+  try {
+    const escaped = JSON.stringify(creds.url).slice(1, -1).replaceAll('/', '\\/');
+    assert.ok(escaped.includes('\\/'), 'the escaped form really differs');
+    // 1. a framework's 404 echoing the request path, key and query included
+    echo.methodFaults.set('getVersion', { kind: 'echo_path_404' });
+    // 2. a JSON-RPC caller error whose message carries a JSON-escaped URL and whose data holds URLs
+    creds.methodFaults.set('getVersion', {
+      kind: 'rpc_error',
+      code: -32602,
+      message: `invalid params for ${escaped}`,
+      data: { url: creds.url, escaped, nested: [{ deeper: { deepest: [[[[[[[[[[echo.url]]]]]]]]]] } }], token: SECRETS.jwt, path: `/v1/${SECRETS.pathKey}/` },
+    });
+    const callerErr = await t.pool.call('getVersion').catch((e: unknown) => e);
+    assert.ok(callerErr instanceof RpcCallError, String(callerErr));
+    outputs.push(['caller error', callerErr]);
+    // 3. endpoint failures whose bodies echo everything: the pool error lists every attempt
+    echo.methodFaults.set('getSlot', { kind: 'http', status: 500, body: `upstream ${echo.url} said no; see ${escaped}` });
+    creds.methodFaults.set('getSlot', { kind: 'rpc_error', code: -32005, message: `behind: ${creds.url} / ${escaped} / Cannot POST /v1/${SECRETS.pathKey}/` });
+    const poolErr = await t.pool.call('getSlot').catch((e: unknown) => e);
+    assert.ok(poolErr instanceof RpcPoolError, String(poolErr));
+    outputs.push(['pool error', poolErr]);
+    // 4. garbled bodies quoting the secrets are cut into error messages
+    echo.methodFaults.set('getHealth', { kind: 'raw', body: `<html>${'x'.repeat(60)}${SECRETS.apiToken} ${escaped}</html>` });
+    creds.methodFaults.set('getHealth', { kind: 'raw', body: `oops ${SECRETS.bareValue}`, status: 403 });
+    outputs.push(['garbled error', await t.pool.call('getHealth').catch((e: unknown) => e)]);
+
+    for (const [what, e] of outputs) {
+      const err = e as Error & { attempts?: unknown; data?: unknown };
+      assertNoSecret(`${what} message`, err.message);
+      assertNoSecret(`${what} stack`, String(err.stack));
+      assertNoSecret(`${what} JSON`, JSON.stringify(err));
+      assertNoSecret(`${what} attempts`, JSON.stringify(err.attempts) ?? "");
+      assertNoSecret(`${what} data`, JSON.stringify(err.data) ?? "");
+      assertNoSecret(`${what} inspect`, inspect(err, { depth: Infinity }));
+    }
+    assert.match(JSON.stringify((callerErr as RpcCallError).data), /\*\*\*/, 'data is redacted, not dropped');
+    assertNoSecret('stats', JSON.stringify(t.pool.getStats()));
+    assertNoSecret('endpoints', JSON.stringify(t.pool.getEndpoints()));
+    assertNoSecret('breaker states', JSON.stringify(endpointCircuits.states()));
+    assertNoSecret('breaker stats', JSON.stringify(endpointCircuits.getStats()));
+    await t.close();
+    const lines = log.text();
+    assert.ok(lines.includes('rpc call failed on every endpoint'), 'the failures were logged');
+    assertNoSecret('logs', lines);
+  } finally {
+    await t.close();
+    await echo.close();
+    await creds.close();
+  }
+});
+
+test('redactText: secrets of configured URLs are masked in any text, in every encoding', () => {
+  const url = `https://rpc.example.com/v1/${SECRETS.pathKey}?api_token=${SECRETS.apiToken}&jwt=${SECRETS.jwt}`;
+  const release = registerSecretUrl(url);
+  try {
+    const texts = [
+      url,
+      JSON.stringify({ url }),
+      JSON.stringify(url).replaceAll('/', '\\/'),
+      `Cannot POST /v1/${SECRETS.pathKey}/`,
+      `key=${encodeURIComponent(SECRETS.jwt)}`,
+      `the token ${SECRETS.apiToken} is invalid`,
+      `a url without scheme rpc.example.com/?access_key=${SECRETS.accessKey}`,
+      `client_secret=${SECRETS.clientSecret}&x=1`,
+    ];
+    for (const text of texts) assertNoSecret(JSON.stringify(text), redactText(text));
+    assert.equal(redactText('nothing secret here: getSlot at https://api.mainnet-beta.solana.com/'), 'nothing secret here: getSlot at https://api.mainnet-beta.solana.com/');
+  } finally {
+    release();
+  }
+  // Released: a text that merely contains the path key (no URL around it) is left as it is.
+  assert.equal(redactText(`id ${SECRETS.pathKey}`), `id ${SECRETS.pathKey}`);
 });

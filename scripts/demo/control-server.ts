@@ -31,8 +31,11 @@ import { PalisadeError } from '../../src/errors.ts';
 import type { Logger } from '../../src/log/index.ts';
 import { silentLogger } from '../../src/log/index.ts';
 
-export const ACTOR_FAULT_KINDS = ['uncaught', 'async-uncaught', 'unhandled-rejection', 'exit', 'terminate', 'oom', 'hang'] as const;
-export type ActorFaultKindName = (typeof ACTOR_FAULT_KINDS)[number];
+import { FAULT_KINDS, type FaultKind } from '../../src/runtime/index.ts';
+
+/** The runtime's crash kinds, as the control server accepts them. */
+export const ACTOR_FAULT_KINDS = FAULT_KINDS;
+export type ActorFaultKindName = FaultKind;
 
 export class DemoControlError extends PalisadeError {
   readonly status: number;

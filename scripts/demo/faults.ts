@@ -13,7 +13,8 @@ import type { Clock, TimerHandle } from '../../src/clock.ts';
 import type { Logger } from '../../src/log/index.ts';
 import { describeError } from '../../test/support/checks.ts';
 
-export type ActorFaultKind = 'uncaught' | 'async-uncaught' | 'unhandled-rejection' | 'exit' | 'terminate' | 'oom' | 'hang';
+import type { FaultKind as ActorFaultKind } from '../../src/runtime/index.ts';
+export type { ActorFaultKind };
 
 export type FaultStep =
   | { atMs: number; kind: 'kill-provider'; provider: string }

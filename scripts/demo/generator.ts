@@ -7,7 +7,8 @@
 import type { Clock, Random, TimerHandle } from '../../src/clock.ts';
 import { MEME_TOKENS, TOPICS, type MarketMetric, type PriceTick, type TradeSignal } from '../../actors/demo/signals.ts';
 
-export type Priority = 'critical' | 'normal' | 'low';
+import type { Priority } from '../../src/runtime/index.ts';
+export type { Priority };
 
 export interface Publisher {
   publish(topic: string, event: object, priority?: Priority): boolean;

@@ -11,7 +11,8 @@ import type { FaultReport } from './faults.ts';
 import type { GeneratorStats } from './generator.ts';
 import type { TopicRecord } from './recorder.ts';
 
-export type Priority = 'critical' | 'normal' | 'low';
+import type { Priority } from '../../src/runtime/index.ts';
+export type { Priority };
 export type { SubscriberAccount };
 
 export const CRITICAL_LOST_DEFINITION =

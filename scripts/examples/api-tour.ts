@@ -4,8 +4,9 @@
  */
 import {
   CircuitBreaker, CircuitBreakerManager, CircuitOpenError, Supervisor, SignalBus,
-  RpcConnectionPool, createSolanaConnection, startLocalCluster, createLogger, ManualClock,
+  RpcConnectionPool, createSolanaConnection, createLogger, ManualClock,
 } from '../../src/index.ts';
+import { startLocalCluster } from '../../src/devnet/index.ts'; // palisade/devnet
 
 // --- breaker
 const clock = new ManualClock();

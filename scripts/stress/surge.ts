@@ -5,7 +5,8 @@
  */
 import type { Random } from '../../src/clock.ts';
 
-export type Priority = 'critical' | 'normal' | 'low';
+import type { Priority } from '../../src/runtime/index.ts';
+export type { Priority };
 
 export interface SurgeTopic {
   topic: string;

@@ -1,7 +1,8 @@
 /**
  * A circuit breaker: CLOSED → (failures) → OPEN → (cooldown + jitter) → HALF_OPEN → (probe) →
  * CLOSED or OPEN again, with an optional bulkhead (bounded concurrency + FIFO queue) and per-call
- * timeout. One state machine serves both `execute(fn)` and the synchronous permit API
+ * timeout (bulkhead.ts, timeout.ts; the decision to open is a strategy in trip.ts). One state
+ * machine serves both `execute(fn)` and the synchronous permit API
  * (`isCallPermitted`, `tryAcquire`/`acquire`) used by callers that do their own I/O.
  *
  * Hot-path choices (see bench/results/breaker.md): the CLOSED path of a breaker without bulkhead
@@ -18,7 +19,8 @@
 import type { Clock, Random, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
 import { redactText } from '../log/redact.ts';
-import { LatencyHistogram, type LatencySummary } from '../stats/latency.ts';
+import { LatencyHistogram } from '../stats/latency.ts';
+import { MAX_TIMER_MS } from '../validate.ts';
 import {
   bulkheadFullError,
   circuitOpenError,
@@ -26,108 +28,16 @@ import {
   type CircuitOpenError,
   type CircuitState,
 } from './errors.ts';
-import { CountWindow } from './count-window.ts';
-import { Fifo } from './fifo.ts';
+import { Bulkhead } from './bulkhead.ts';
 import { resolveOptions, type CircuitBreakerOptions, type FailurePredicate, type ResolvedOptions } from './options.ts';
+import { Permit } from './permit.ts';
+import { runWithDeadline } from './timeout.ts';
+import { ConsecutiveFailures, EitherTrips, FailureRate, type TripStrategy } from './trip.ts';
+import type { BreakerPermit, CircuitBreakerStats, Operation, StateChange, StateChangeListener, TransitionReason } from './types.ts';
 
 export type { CircuitBreakerOptions, FailurePredicate } from './options.ts';
 export type { CircuitState } from './errors.ts';
-
-/** The function a breaker runs. It receives an AbortSignal that fires when `timeoutMs` passes. */
-export type Operation<T> = (signal: AbortSignal) => T | PromiseLike<T>;
-
-/** Stable codes for why a transition happened. */
-export type TransitionReason =
-  | 'FAILURE_THRESHOLD'
-  | 'FAILURE_RATE'
-  | 'COOLDOWN_ELAPSED'
-  | 'PROBE_SUCCEEDED'
-  | 'PROBE_FAILED'
-  | 'FORCED_OPEN'
-  | 'RESET';
-
-export interface StateChange {
-  /** The breaker's (redacted) name. */
-  breaker: string;
-  from: CircuitState;
-  to: CircuitState;
-  reason: TransitionReason;
-  /** Human-readable detail (URLs redacted), e.g. the last failure's message. */
-  detail: string;
-  /** Time of the transition, from the breaker's clock. */
-  at: number;
-}
-
-export type StateChangeListener = (change: StateChange) => void;
-
-/**
- * A slot granted by `tryAcquire()`/`acquire()`. Settle it exactly once: `onSuccess`, `onFailure`
- * (classified by the breaker's isFailure), or `release` (no outcome: e.g. the caller gave up).
- * Each returns true when it settled the permit and false when it was already settled (a no-op).
- */
-export interface BreakerPermit {
-  /** True when this call is a HALF_OPEN probe: its outcome closes or re-opens the circuit. */
-  readonly probe: boolean;
-  /** Reports success; latency defaults to the time since the permit was granted. */
-  onSuccess(latencyMs?: number): boolean;
-  onFailure(err: unknown, latencyMs?: number): boolean;
-  release(): boolean;
-}
-
-export interface CircuitBreakerStats {
-  name: string;
-  state: CircuitState;
-  /** True while held OPEN by forceOpen() (until reset()). */
-  forced: boolean;
-  /**
-   * Every call that reached the breaker. Invariant: calls = successes + failures + ignored +
-   * released + rejections.open + rejections.bulkhead + inFlight + queued.
-   */
-  calls: number;
-  successes: number;
-  /** Counted failures, timeouts included. */
-  failures: number;
-  /** Errors isFailure returned false for: passed to the caller, not counted. */
-  ignored: number;
-  /** Permits released without an outcome. */
-  released: number;
-  /** Calls that exceeded timeoutMs (also in failures). */
-  timeouts: number;
-  rejections: {
-    /** Refused because OPEN, or HALF_OPEN with every probe slot taken (incl. queued calls dropped on opening). */
-    open: number;
-    bulkhead: number;
-  };
-  consecutiveFailures: number;
-  inFlight: number;
-  queued: number;
-  /** Timed-out calls whose function has not settled yet; each still holds its bulkhead slot. */
-  lingering: number;
-  /** Timed-out calls whose function settled later (result discarded). */
-  lateSettlements: number;
-  probesInFlight: number;
-  /** Consecutive failed probes since the circuit last closed (drives the cooldown backoff). */
-  failedProbes: number;
-  /** The cooldown chosen at the last opening, jitter included (ms). */
-  cooldownMs: number;
-  /** While OPEN, ms until a probe is admitted (the base cooldown as a hint when forced); else 0. */
-  retryAfterMs: number;
-  /** The failure-rate window, when failureRateThreshold is set. */
-  window: { size: number; calls: number; failures: number; failureRate: number } | null;
-  transitions: number;
-  /** Transitions by the state entered. */
-  transitionsTo: Record<CircuitState, number>;
-  lastTransition: StateChange | null;
-  lastFailure: { label: string | undefined; code: string | undefined; message: string; at: number } | null;
-  /**
-   * Call latency (ms). Permits are always timed. On the execute paths 1 call in `sampledEvery` is
-   * timed: every call below ~5000 calls/s, fewer above (at most 1 in the latencySampleEvery option).
-   */
-  latency: LatencySummary & { sampledEvery: number };
-  /** Listener and isFailure exceptions caught (each is logged; a throwing isFailure counts the error). */
-  listenerErrors: number;
-  classifierErrors: number;
-}
+export type { BreakerPermit, CircuitBreakerStats, Operation, StateChange, StateChangeListener, TransitionReason } from './types.ts';
 
 const CLOSED = 0;
 const OPEN = 1;
@@ -178,9 +88,12 @@ export class CircuitBreaker {
   private readonly isFailure: FailurePredicate;
   /** No bulkhead and no timeout: CLOSED calls take the one-function fast path. */
   private readonly plain: boolean;
-  private readonly window: CountWindow | null;
+  /** The decision to open, and its two parts (kept for stats). */
+  private readonly trip: TripStrategy;
+  private readonly consecutive: ConsecutiveFailures;
+  private readonly rate: FailureRate | null;
+  private readonly bulkhead: Bulkhead<Waiter>;
   private readonly latency = new LatencyHistogram();
-  private readonly queue = new Fifo<Waiter>();
   private readonly listeners: StateChangeListener[] = [];
   private readonly onCooldownTimer: () => void;
   private closedHandlers: ClosedHandlers;
@@ -189,14 +102,12 @@ export class CircuitBreaker {
   /** Bumped on every transition; outcomes from an older epoch do not move the state machine. */
   private epoch = 0;
   private forced = false;
-  private consecutive = 0;
   private probesInFlight = 0;
   private failedProbes = 0;
   private openUntil = 0;
   private currentCooldownMs = 0;
   private refusedAt = 0;
   private cooldownTimer: TimerHandle | undefined = undefined;
-  private active = 0;
   private pumping = false;
   private sampleCountdown = 1;
   private sampleEvery = 1;
@@ -234,7 +145,10 @@ export class CircuitBreaker {
     this.logger = o.logger;
     this.isFailure = o.isFailure;
     this.plain = o.maxConcurrent === Infinity && o.timeoutMs === 0;
-    this.window = o.failureRateThreshold > 0 ? new CountWindow(o.windowSize) : null;
+    this.consecutive = new ConsecutiveFailures(o.failureThreshold);
+    this.rate = o.failureRateThreshold > 0 ? new FailureRate(o.failureRateThreshold, o.windowSize, o.minimumCalls) : null;
+    this.trip = this.rate === null ? this.consecutive : new EitherTrips(this.consecutive, this.rate);
+    this.bulkhead = new Bulkhead(o.maxConcurrent, o.maxQueue);
     this.onCooldownTimer = () => this.wake();
     this.closedHandlers = closedHandlers(this, this.epoch);
   }
@@ -281,7 +195,7 @@ export class CircuitBreaker {
     this.refresh();
     if (this.state === OPEN) return false;
     if (this.state === HALF_OPEN && this.probesInFlight >= this.opts.halfOpenMaxCalls) return false;
-    return this.active < this.opts.maxConcurrent;
+    return !this.bulkhead.full;
   }
 
   /** Admits one call the caller will perform itself, or returns null (counted as a rejection). Never queues. */
@@ -316,9 +230,8 @@ export class CircuitBreaker {
     const detail = redactText(reason);
     if (this.state === CLOSED) {
       this.forced = false;
-      this.consecutive = 0;
       this.failedProbes = 0;
-      this.window?.reset();
+      this.trip.reset();
       this.logger.info({ breaker: this.name, detail }, 'circuit counters reset');
       return;
     }
@@ -337,10 +250,9 @@ export class CircuitBreaker {
 
   getStats(): CircuitBreakerStats {
     this.refresh();
-    const queued = this.queue.length;
+    const queued = this.bulkhead.queued;
     const settled = this.successes + this.failures + this.ignored + this.released + this.rejectedOpen + this.rejectedBulkhead;
-    const w = this.window;
-    const err = this.lastError as { code?: unknown; message?: unknown } | undefined;
+    const w = this.rate?.window;
     return {
       name: this.name,
       state: STATE_NAMES[this.state]!,
@@ -352,7 +264,7 @@ export class CircuitBreaker {
       released: this.released,
       timeouts: this.timeouts,
       rejections: { open: this.rejectedOpen, bulkhead: this.rejectedBulkhead },
-      consecutiveFailures: this.consecutive,
+      consecutiveFailures: this.consecutive.count,
       inFlight: this.calls - settled - queued,
       queued,
       lingering: this.lingering,
@@ -372,7 +284,7 @@ export class CircuitBreaker {
       lastFailure: this.hasFailed
         ? {
             label: this.lastErrorLabel,
-            code: err && typeof err === 'object' && typeof err.code === 'string' ? err.code : undefined,
+            code: codeOf(this.lastError),
             message: describeError(this.lastError),
             at: this.lastErrorAt,
           }
@@ -427,24 +339,24 @@ export class CircuitBreaker {
   private executeGuarded<T>(fn: Operation<T>, label: string | undefined): Promise<T> {
     this.calls++;
     if (!this.admit()) return this.refuseOpen();
-    if (this.active >= this.opts.maxConcurrent) {
+    if (this.bulkhead.full) {
       // A probe never waits: it is refused like any call beyond the probe slots.
       const probe = this.state === HALF_OPEN;
       if (probe) this.probesInFlight--;
-      if (probe || this.queue.length >= this.opts.maxQueue) {
+      if (probe || !this.bulkhead.canQueue()) {
         this.rejectedBulkhead++;
         return rejectSoon(bulkheadFullError(this.name, this.opts.maxConcurrent, this.opts.maxQueue));
       }
       return new Promise<T>((resolve, reject) => {
-        this.queue.push({ fn, label, resolve: resolve as (v: unknown) => void, reject });
+        this.bulkhead.enqueue({ fn, label, resolve: resolve as (v: unknown) => void, reject });
       });
     }
     return this.start(fn, label);
   }
 
   private start<T>(fn: Operation<T>, label: string | undefined): Promise<T> {
-    const slotted = this.opts.maxConcurrent !== Infinity;
-    if (slotted) this.active++;
+    const slotted = this.bulkhead.limited;
+    if (slotted) this.bulkhead.take();
     return this.opts.timeoutMs > 0
       ? this.runTimed(fn, label, this.epoch, slotted)
       : this.runPlain(fn, label, this.epoch, slotted, this.sample());
@@ -467,50 +379,26 @@ export class CircuitBreaker {
   private runTimed<T>(fn: Operation<T>, label: string | undefined, epoch: number, slotted: boolean): Promise<T> {
     const t0 = this.sample();
     const elapsed = (): number => (t0 < 0 ? -1 : this.hrNow() - t0);
-    return new Promise<T>((resolve, reject) => {
-      const controller = new AbortController();
-      let done = false;
-      const timer = this.clock.setTimeout(() => {
-        if (done) return;
-        done = true;
+    return runWithDeadline(this.clock, this.opts.timeoutMs, fn, {
+      timedOut: () => {
         const err = timeoutError(this.name, this.opts.timeoutMs, label);
         this.timeouts++;
         this.lingering++;
         // A timeout always counts: the caller's isFailure is for errors the resource returned.
         this.settleFailure(err, epoch, elapsed(), label, false);
-        reject(err);
-        controller.abort(err);
-      }, this.opts.timeoutMs);
-      // systemClock unrefs its timers so idle cooldowns never hold a process open; a deadline on a
-      // call someone awaits is different: it must fire even if the operation holds no I/O handle.
-      (timer as { ref?: () => unknown }).ref?.();
-      const settle = (ok: boolean, outcome: unknown): void => {
-        if (done) {
-          // The caller already has its TimeoutError; the slot was held until now on purpose.
-          this.lingering--;
-          this.lateSettlements++;
-          if (slotted) this.freeSlot();
-          return;
-        }
-        done = true;
-        this.clock.clearTimeout(timer);
+        return err;
+      },
+      settled: (ok, outcome) => {
         if (ok) this.settleSuccess(epoch, elapsed());
         else this.settleFailure(outcome, epoch, elapsed(), label, true);
         if (slotted) this.freeSlot();
-        if (ok) resolve(outcome as T);
-        else reject(outcome);
-      };
-      let result: T | PromiseLike<T>;
-      try {
-        result = fn(controller.signal);
-      } catch (err) {
-        settle(false, err);
-        return;
-      }
-      Promise.resolve(result).then(
-        (v) => settle(true, v),
-        (e: unknown) => settle(false, e),
-      );
+      },
+      late: () => {
+        // The caller already has its TimeoutError; the slot was held until now on purpose.
+        this.lingering--;
+        this.lateSettlements++;
+        if (slotted) this.freeSlot();
+      },
     });
   }
 
@@ -521,13 +409,13 @@ export class CircuitBreaker {
       return REFUSED_OPEN;
     }
     const probe = this.state === HALF_OPEN;
-    if (this.active >= this.opts.maxConcurrent) {
+    if (this.bulkhead.full) {
       if (probe) this.probesInFlight--;
       this.rejectedBulkhead++;
       return REFUSED_BULKHEAD;
     }
-    const slotted = this.opts.maxConcurrent !== Infinity;
-    if (slotted) this.active++;
+    const slotted = this.bulkhead.limited;
+    if (slotted) this.bulkhead.take();
     return new Permit(this, this.epoch, this.hrNow(), probe, slotted, label);
   }
 
@@ -548,8 +436,7 @@ export class CircuitBreaker {
   }
 
   private freeSlot(): void {
-    this.active--;
-    if (this.queue.length > 0) this.pump();
+    if (this.bulkhead.release()) this.pump();
   }
 
   private pump(): void {
@@ -557,8 +444,7 @@ export class CircuitBreaker {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      while (this.active < this.opts.maxConcurrent && this.queue.length > 0) {
-        const w = this.queue.shift()!;
+      for (let w = this.bulkhead.next(); w !== undefined; w = this.bulkhead.next()) {
         if (!this.admit()) {
           this.rejectedOpen++;
           w.reject(this.openError());
@@ -603,7 +489,7 @@ export class CircuitBreaker {
     if (this.state !== OPEN || this.forced) return;
     const left = this.openUntil - this.now();
     // A timer may fire a little early against a wall clock that was adjusted: wait the rest.
-    if (left > 0) this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, left);
+    if (left > 0) this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, timerDelay(left));
     else this.transition(HALF_OPEN, 'COOLDOWN_ELAPSED', 'cooldown elapsed; admitting probes');
   }
 
@@ -613,8 +499,7 @@ export class CircuitBreaker {
     if (latencyMs >= 0) this.latency.record(latencyMs);
     if (epoch !== this.epoch) return;
     if (this.state === CLOSED) {
-      this.consecutive = 0;
-      if (this.window !== null) this.window.push(false);
+      this.trip.success();
     } else if (this.state === HALF_OPEN) {
       this.transition(CLOSED, 'PROBE_SUCCEEDED', 'a probe succeeded');
     }
@@ -635,15 +520,8 @@ export class CircuitBreaker {
     this.lastErrorAt = this.now();
     if (epoch !== this.epoch) return true;
     if (this.state === CLOSED) {
-      this.consecutive++;
-      const w = this.window;
-      if (w !== null) w.push(true);
-      if (this.consecutive >= this.opts.failureThreshold) {
-        this.transition(OPEN, 'FAILURE_THRESHOLD', `${this.consecutive} consecutive failures; last: ${failureText(err, label)}`);
-      } else if (w !== null && w.calls >= this.opts.minimumCalls && w.failureRate >= this.opts.failureRateThreshold) {
-        const pct = (w.failureRate * 100).toFixed(1);
-        this.transition(OPEN, 'FAILURE_RATE', `failure rate ${pct}% over the last ${w.calls} calls; last: ${failureText(err, label)}`);
-      }
+      const trip = this.trip.failure();
+      if (trip !== null) this.transition(OPEN, trip.reason, `${trip.detail}; last: ${failureText(err, label)}`);
     } else if (this.state === HALF_OPEN) {
       this.failedProbes++;
       this.transition(OPEN, 'PROBE_FAILED', `probe failed: ${failureText(err, label)}`);
@@ -700,15 +578,14 @@ export class CircuitBreaker {
         const unit = r > 0 ? (r < 1 ? r : 1) : 0;
         this.currentCooldownMs = base + unit * o.jitterRatio * base;
         this.openUntil = at + this.currentCooldownMs;
-        this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, this.currentCooldownMs);
+        this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, timerDelay(this.currentCooldownMs));
       }
     } else if (to === CLOSED) {
       this.closedHandlers = closedHandlers(this, this.epoch);
       this.forced = false;
-      this.consecutive = 0;
       this.failedProbes = 0;
       this.openUntil = 0;
-      this.window?.reset();
+      this.trip.reset();
     }
     const change: StateChange = { breaker: this.name, from: STATE_NAMES[from]!, to: STATE_NAMES[to]!, reason, detail, at };
     this.lastChange = change;
@@ -721,8 +598,8 @@ export class CircuitBreaker {
 
   /** Queued calls would only be refused later: refuse them now so they fail over at once. */
   private dropQueue(): void {
-    if (this.queue.length === 0) return;
-    const waiters = this.queue.drain();
+    if (this.bulkhead.queued === 0) return;
+    const waiters = this.bulkhead.drain();
     this.rejectedOpen += waiters.length;
     const err = circuitOpenError(this.name, 'OPEN', this.retryAfter(this.now()));
     for (const w of waiters) w.reject(err);
@@ -775,51 +652,37 @@ function closedHandlers(breaker: CircuitBreaker, epoch: number): ClosedHandlers 
   };
 }
 
-class Permit implements BreakerPermit {
-  private settled = false;
-
-  constructor(
-    private readonly breaker: CircuitBreaker,
-    private readonly epoch: number,
-    private readonly t0: number,
-    readonly probe: boolean,
-    private readonly slotted: boolean,
-    private readonly label: string | undefined,
-  ) {}
-
-  onSuccess(latencyMs?: number): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    this.breaker.settleSuccess(this.epoch, latencyMs ?? this.breaker.elapsedSince(this.t0));
-    if (this.slotted) this.breaker.freePermitSlot();
-    return true;
-  }
-
-  onFailure(err: unknown, latencyMs?: number): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    this.breaker.settleFailure(err, this.epoch, latencyMs ?? this.breaker.elapsedSince(this.t0), this.label, true);
-    if (this.slotted) this.breaker.freePermitSlot();
-    return true;
-  }
-
-  release(): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    this.breaker.settleReleased(this.epoch);
-    if (this.slotted) this.breaker.freePermitSlot();
-    return true;
-  }
+/**
+ * A cooldown with backoff and jitter may exceed what a timer honours (2^31−1 ms; beyond it Node
+ * fires at once). The timer then wakes early and wake() waits the rest.
+ */
+function timerDelay(ms: number): number {
+  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms;
 }
 
 function describeError(err: unknown): string {
   let text: string;
-  if (err instanceof Error) text = `${err.name}: ${err.message}`;
-  else if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
-    text = (err as { message: string }).message;
-  } else text = String(err);
+  try {
+    if (err instanceof Error) text = `${err.name}: ${err.message}`;
+    else if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') {
+      text = (err as { message: string }).message;
+    } else text = String(err);
+  } catch {
+    // Anything may be thrown: a null-prototype object, a revoked Proxy, a throwing getter.
+    text = `(a thrown ${typeof err} that cannot be shown)`;
+  }
   text = redactText(text);
   return text.length > 300 ? text.slice(0, 297) + '...' : text;
+}
+
+/** The error's string `code`, if reading it is safe. */
+function codeOf(err: unknown): string | undefined {
+  try {
+    const code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function failureText(err: unknown, label: string | undefined): string {

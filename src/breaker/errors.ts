@@ -5,7 +5,7 @@
  * whole rejection budget. They are real `instanceof` errors of their class with `name`, `code`
  * and a lazily formatted `message`; `stack` is just the "Name: message" header.
  */
-import { PalisadeError } from '../errors.ts';
+import { ConfigError, PalisadeError } from '../errors.ts';
 
 export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
@@ -61,15 +61,23 @@ export class TimeoutError extends PalisadeError {
   }
 }
 
-/** An unknown or invalid breaker option. A TypeError (as the contract asks) with a stable code. */
-export class BreakerOptionError extends TypeError {
-  readonly code = 'BREAKER_OPTION_INVALID';
-  /** The offending option's name. */
+/**
+ * An unknown or invalid breaker option: a ConfigError (so a PalisadeError) with the breaker's own
+ * stable code, naming the option and the value it refused.
+ */
+export class BreakerOptionError extends ConfigError {
+  declare readonly code: 'BREAKER_OPTION_INVALID';
+  /** The offending option's name (the same as `key`). */
   readonly option: string;
-  constructor(owner: string, option: string, problem: string) {
-    super(`${owner}: option "${option}" ${problem}`);
-    this.name = 'BreakerOptionError';
+  constructor(owner: string, option: string, value: unknown, expected: string) {
+    super(option, value, expected, 'BREAKER_OPTION_INVALID');
+    this.message = `${owner}: ${this.message}`;
     this.option = option;
+  }
+
+  /** The same refusal, from a check in src/validate.ts. */
+  static from(owner: string, err: ConfigError): BreakerOptionError {
+    return err instanceof BreakerOptionError ? err : new BreakerOptionError(owner, err.key, err.value, err.expected);
   }
 }
 

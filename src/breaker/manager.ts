@@ -6,7 +6,7 @@
 import type { Clock, Random } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
 import { redactText } from '../log/redact.ts';
-import { safeShow } from '../errors.ts';
+import { ConfigError, safeShow } from '../errors.ts';
 import {
   CircuitBreaker,
   type CircuitBreakerStats,
@@ -89,10 +89,10 @@ export class CircuitBreakerManager {
   /** @param nameOf how a key becomes a breaker name (the result is redacted again regardless). */
   constructor(config: CircuitBreakerManagerOptions = {}, nameOf: (key: string) => string = (key) => key) {
     if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-      throw new BreakerOptionError(OWNER, 'config', `must be an object (got ${safeShow(config)})`);
+      throw new BreakerOptionError(OWNER, 'config', config, 'an object');
     }
     for (const key of Object.keys(config)) {
-      if (!MANAGER_KEYS.has(key) && !CONFIG_SECTIONS.has(key)) throw new BreakerOptionError(OWNER, key, 'is not a known option');
+      if (!MANAGER_KEYS.has(key) && !CONFIG_SECTIONS.has(key)) throw new BreakerOptionError(OWNER, key, (config as Record<string, unknown>)[key], 'a known option (is it misspelt?)');
     }
     const shared: BreakerDefaults = {};
     for (const k of ['clock', 'now', 'random', 'logger'] as const) {
@@ -101,7 +101,7 @@ export class CircuitBreakerManager {
     this.base = { ...checkPartial('breaker', config.breaker), ...checkPartial('defaults', config.defaults), ...shared };
     this.overrides = {};
     const overrides = config.overrides ?? {};
-    if (overrides === null || typeof overrides !== 'object') throw new BreakerOptionError(OWNER, 'overrides', 'must be an object of key → options');
+    if (overrides === null || typeof overrides !== 'object') throw new BreakerOptionError(OWNER, 'overrides', overrides, 'an object of key → options');
     for (const [key, o] of Object.entries(overrides)) {
       this.overrides[key] = checkPartial(`overrides.${redactText(key)}`, o);
       // Validate the combination now, not at the first call through that key.
@@ -141,6 +141,8 @@ export class CircuitBreakerManager {
       throw new TypeError(`${OWNER}: protect() needs an object with call(method, params, options)`);
     }
     const call = (method: string, params?: unknown, options?: unknown): Promise<unknown> => {
+      // A bad method is the caller's mistake: refused before any breaker exists or counts it.
+      if (typeof method !== 'string' || method.length === 0) return Promise.reject(new ConfigError('method', typeof method === 'symbol' ? String(method as unknown as symbol) : method, 'a non-empty JSON-RPC method name'));
       const key = `rpc_${method}`;
       const breaker = this.get(key);
       if (breaker.timeoutMs === undefined) return breaker.execute(key, () => rpcPool.call(method, params, options));
@@ -193,10 +195,10 @@ export type { StateChange };
 
 function checkPartial(where: string, o: unknown): BreakerDefaults {
   if (o === undefined) return {};
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new BreakerOptionError(OWNER, where, `must be an object (got ${safeShow(o)})`);
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new BreakerOptionError(OWNER, where, o, 'an object');
   for (const key of Object.keys(o)) {
-    if (key === 'name') throw new BreakerOptionError(OWNER, `${where}.name`, 'is not allowed: breakers are named after their key');
-    if (!OPTION_NAMES.has(key)) throw new BreakerOptionError(OWNER, `${where}.${key}`, 'is not a known option');
+    if (key === 'name') throw new BreakerOptionError(OWNER, `${where}.name`, (o as Record<string, unknown>)[key], 'no name: breakers are named after their key');
+    if (!OPTION_NAMES.has(key)) throw new BreakerOptionError(OWNER, `${where}.${key}`, (o as Record<string, unknown>)[key], 'a known option (is it misspelt?)');
   }
   return o as BreakerDefaults;
 }

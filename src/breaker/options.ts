@@ -1,10 +1,13 @@
 /**
  * The breaker's options: their types, defaults, and the validation that turns any bad or unknown
- * option into a BreakerOptionError (a TypeError) naming it, at construction rather than mid-outage.
+ * option into a BreakerOptionError (a ConfigError) naming it, at construction rather than mid-outage.
+ * The checks are src/validate.ts's; the defaults are BREAKER_DEFAULTS (src/defaults.ts).
  */
 import { systemClock, type Clock, type Random } from '../clock.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
-import { safeShow } from '../errors.ts';
+import { ConfigError, safeShow } from '../errors.ts';
+import { BREAKER_DEFAULTS } from '../defaults.ts';
+import * as v from '../validate.ts';
 import { BreakerOptionError } from './errors.ts';
 
 /** Decides whether an error counts against the circuit. */
@@ -31,7 +34,7 @@ export interface CircuitBreakerOptions {
   maxConcurrent?: number;
   /** Bulkhead FIFO queue length before BulkheadFullError. Default 10 × maxConcurrent. Needs maxConcurrent. */
   maxQueue?: number;
-  /** Per-call deadline (ms): the call's AbortSignal fires and it rejects with TimeoutError, a counted failure. */
+  /** Per-call deadline (ms, at most 2^31−1): the call's AbortSignal fires and it rejects with TimeoutError, a counted failure. Infinity, like leaving it out, means none. */
   timeoutMs?: number;
   /**
    * Which errors count as failures. Default: every error except one carrying
@@ -98,62 +101,69 @@ export const countAllButCallerErrors: FailurePredicate = (err) =>
   !(err !== null && typeof err === 'object' && (err as { isCallerError?: unknown }).isCallerError === true);
 
 const OWNER = 'CircuitBreaker';
+const D = BREAKER_DEFAULTS;
 
+/** Validates every option (a BreakerOptionError names the first bad one) and fills the defaults. */
 export function resolveOptions(input: unknown): ResolvedOptions {
-  if (input === undefined) input = {};
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new BreakerOptionError(OWNER, 'options', `must be an object (got ${safeShow(input)})`);
+  try {
+    return resolve(input);
+  } catch (err) {
+    throw err instanceof ConfigError ? BreakerOptionError.from(OWNER, err) : err;
   }
+}
+
+function resolve(input: unknown): ResolvedOptions {
+  if (input === undefined) input = {};
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new ConfigError('options', input, 'an object');
   const o = input as Record<string, unknown>;
   for (const key of Object.keys(o)) {
-    if (!OPTION_NAMES.has(key)) throw new BreakerOptionError(OWNER, key, 'is not a known option');
+    if (!OPTION_NAMES.has(key)) throw new ConfigError(key, o[key], 'a known option (is it misspelt?)');
   }
   const has = (k: string): boolean => o[k] !== undefined;
 
-  const name = has('name') ? str(o, 'name') : 'breaker';
-  const failureThreshold = has('failureThreshold') ? int(o, 'failureThreshold', 1) : 5;
+  const name = has('name') ? v.nonEmptyString('name', o['name']) : 'breaker';
+  const failureThreshold = has('failureThreshold') ? v.integer('failureThreshold', o['failureThreshold'], 1) : D.failureThreshold;
   if (has('cooldownMs') && has('resetTimeoutMs') && o['cooldownMs'] !== o['resetTimeoutMs']) {
-    throw new BreakerOptionError(OWNER, 'resetTimeoutMs', `is an alias of cooldownMs and disagrees with it (${safeShow(o['resetTimeoutMs'])} vs ${safeShow(o['cooldownMs'])})`);
+    throw new ConfigError('resetTimeoutMs', o['resetTimeoutMs'], `the same value as cooldownMs (${safeShow(o['cooldownMs'])}), of which it is an alias`);
   }
-  const cooldownMs = has('cooldownMs') ? num(o, 'cooldownMs', 0) : has('resetTimeoutMs') ? num(o, 'resetTimeoutMs', 0) : 60_000;
-  const jitterRatio = has('jitterRatio') ? ratio(o, 'jitterRatio', true) : 0.1;
-  const halfOpenMaxCalls = has('halfOpenMaxCalls') ? int(o, 'halfOpenMaxCalls', 1) : 1;
-  const backoffMultiplier = has('backoffMultiplier') ? num(o, 'backoffMultiplier', 1) : 2;
-  const maxCooldownMs = has('maxCooldownMs') ? num(o, 'maxCooldownMs', cooldownMs, 'cooldownMs') : cooldownMs * 4;
+  const cooldownKey = has('cooldownMs') || !has('resetTimeoutMs') ? 'cooldownMs' : 'resetTimeoutMs';
+  const cooldownMs = has(cooldownKey) ? v.timeoutMs(cooldownKey, o[cooldownKey], { min: 0 }) : D.cooldownMs;
+  const jitterRatio = has('jitterRatio') ? v.ratio('jitterRatio', o['jitterRatio']) : D.jitterRatio;
+  const halfOpenMaxCalls = has('halfOpenMaxCalls') ? v.integer('halfOpenMaxCalls', o['halfOpenMaxCalls'], 1) : D.halfOpenMaxCalls;
+  const backoffMultiplier = has('backoffMultiplier') ? v.finite('backoffMultiplier', o['backoffMultiplier'], 1) : D.backoffMultiplier;
+  const maxCooldownMs = has('maxCooldownMs') ? v.timeoutMs('maxCooldownMs', o['maxCooldownMs'], { min: cooldownMs }) : cooldownMs * D.maxCooldownFactor;
 
-  const maxConcurrent = has('maxConcurrent') ? intOrInfinity(o, 'maxConcurrent', 1) : Infinity;
+  const maxConcurrent = has('maxConcurrent') ? v.integerOrInfinity('maxConcurrent', o['maxConcurrent'], 1) : Infinity;
   if (has('maxQueue') && maxConcurrent === Infinity) {
-    throw new BreakerOptionError(OWNER, 'maxQueue', 'needs maxConcurrent (there is no bulkhead to queue for)');
+    throw new ConfigError('maxQueue', o['maxQueue'], 'no maxQueue without maxConcurrent (there is no bulkhead to queue for)');
   }
-  const maxQueue = has('maxQueue') ? intOrInfinity(o, 'maxQueue', 0) : maxConcurrent === Infinity ? 0 : maxConcurrent * 10;
-  const timeoutMs = has('timeoutMs') ? num(o, 'timeoutMs', 0) : 0;
-  if (has('timeoutMs') && timeoutMs === 0) throw new BreakerOptionError(OWNER, 'timeoutMs', 'must be > 0 (leave it out for no timeout)');
-  const isFailure = has('isFailure') ? fn(o, 'isFailure') as FailurePredicate : countAllButCallerErrors;
+  const maxQueue = has('maxQueue') ? v.integerOrInfinity('maxQueue', o['maxQueue'], 0) : maxConcurrent === Infinity ? 0 : maxConcurrent * D.queuePerSlot;
+  // Infinity (like leaving the option out) means no timeout; internally 0 stands for "none".
+  const timeout = has('timeoutMs') ? v.timeoutMs('timeoutMs', o['timeoutMs'], { min: 1, infinity: true }) : Infinity;
+  const timeoutMs = timeout === Infinity ? 0 : timeout;
+  const isFailure = has('isFailure') ? v.fn<FailurePredicate>('isFailure', o['isFailure']) : countAllButCallerErrors;
 
   const rated = has('failureRateThreshold');
   for (const k of ['windowSize', 'minimumCalls']) {
-    if (has(k) && !rated) throw new BreakerOptionError(OWNER, k, 'needs failureRateThreshold');
+    if (has(k) && !rated) throw new ConfigError(k, o[k], `no ${k} without failureRateThreshold (it sizes the failure-rate window)`);
   }
-  const failureRateThreshold = rated ? ratio(o, 'failureRateThreshold', false) : 0;
-  const windowSize = has('windowSize') ? int(o, 'windowSize', 1) : 100;
-  const minimumCalls = has('minimumCalls') ? int(o, 'minimumCalls', 1) : windowSize;
-  if (minimumCalls > windowSize) {
-    throw new BreakerOptionError(OWNER, 'minimumCalls', `must not exceed windowSize ${windowSize} (got ${minimumCalls})`);
-  }
-  const latencySampleEvery = has('latencySampleEvery') ? int(o, 'latencySampleEvery', 1) : 64;
+  const failureRateThreshold = rated ? v.ratio('failureRateThreshold', o['failureRateThreshold'], { openLow: true }) : 0;
+  const windowSize = has('windowSize') ? v.integer('windowSize', o['windowSize'], 1) : D.windowSize;
+  const minimumCalls = has('minimumCalls') ? v.integer('minimumCalls', o['minimumCalls'], 1, windowSize) : windowSize;
+  const latencySampleEvery = has('latencySampleEvery') ? v.integer('latencySampleEvery', o['latencySampleEvery'], 1) : D.latencySampleEvery;
 
   let clock = systemClock;
   if (has('clock')) {
     const c = o['clock'] as Partial<Clock> | null;
     if (c === null || typeof c !== 'object' || typeof c.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
-      throw new BreakerOptionError(OWNER, 'clock', 'must be a Clock (now, setTimeout, clearTimeout)');
+      throw new ConfigError('clock', c, 'a Clock (now, setTimeout, clearTimeout)');
     }
     clock = c as Clock;
   }
   let now: () => number;
   let hrNow: () => number;
   if (has('now')) {
-    now = hrNow = fn(o, 'now') as () => number;
+    now = hrNow = v.fn<() => number>('now', o['now']);
   } else if (clock !== systemClock) {
     const c = clock;
     now = hrNow = () => c.now();
@@ -161,12 +171,12 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     now = Date.now;
     hrNow = () => performance.now();
   }
-  const random = has('random') ? fn(o, 'random') as Random : Math.random;
+  const random = has('random') ? v.fn<Random>('random', o['random']) : Math.random;
   let logger = silentLogger;
   if (has('logger')) {
     const l = o['logger'] as Partial<Logger> | null;
     if (l === null || typeof l !== 'object' || typeof l.info !== 'function' || typeof l.warn !== 'function' || typeof l.error !== 'function') {
-      throw new BreakerOptionError(OWNER, 'logger', 'must be a logger (info, warn, error)');
+      throw new ConfigError('logger', l, 'a logger (info, warn, error)');
     }
     logger = l as Logger;
   }
@@ -176,42 +186,4 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     maxConcurrent, maxQueue, timeoutMs, isFailure, failureRateThreshold, windowSize, minimumCalls,
     latencySampleEvery, clock, now, hrNow, random, logger,
   };
-}
-
-function str(o: Record<string, unknown>, k: string): string {
-  const v = o[k];
-  if (typeof v !== 'string' || v.length === 0) throw new BreakerOptionError(OWNER, k, `must be a non-empty string (got ${safeShow(v)})`);
-  return v;
-}
-
-function num(o: Record<string, unknown>, k: string, min: number, minText = String(min)): number {
-  const v = o[k];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new BreakerOptionError(OWNER, k, `must be a finite number (got ${safeShow(v)})`);
-  if (v < min) throw new BreakerOptionError(OWNER, k, `must be >= ${minText} (got ${v})`);
-  return v;
-}
-
-function int(o: Record<string, unknown>, k: string, min: number): number {
-  const v = o[k];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new BreakerOptionError(OWNER, k, `must be an integer >= ${min} (got ${safeShow(v)})`);
-  }
-  return v;
-}
-
-function intOrInfinity(o: Record<string, unknown>, k: string, min: number): number {
-  return o[k] === Infinity ? Infinity : int(o, k, min);
-}
-
-function ratio(o: Record<string, unknown>, k: string, zeroAllowed: boolean): number {
-  const v = o[k];
-  const ok = typeof v === 'number' && v <= 1 && (zeroAllowed ? v >= 0 : v > 0);
-  if (!ok) throw new BreakerOptionError(OWNER, k, `must be a ratio in ${zeroAllowed ? '[0, 1]' : '(0, 1], e.g. 0.5 for 50%'} (got ${safeShow(v)})`);
-  return v;
-}
-
-function fn(o: Record<string, unknown>, k: string): Function {
-  const v = o[k];
-  if (typeof v !== 'function') throw new BreakerOptionError(OWNER, k, `must be a function (got ${safeShow(v)})`);
-  return v;
 }

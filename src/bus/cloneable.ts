@@ -7,9 +7,27 @@ import { types } from 'node:util';
  * subscribers up front and refuse a bad one at the call instead of failing later in the router.
  */
 export function findUncloneable(value: unknown, path = 'event'): string | null {
-  if (typeof value === 'object' && value !== null && isPlainData(value, 0)) return null;
-  return walk(value, path, null);
+  try {
+    if (typeof value === 'object' && value !== null && isPlainData(value, 0)) return null;
+    return walk(value, path, null, 0);
+  } catch (err) {
+    // A getter or Proxy trap that throws: structured clone would throw the same way.
+    let why: string;
+    try {
+      why = err instanceof Error ? err.message : String(err);
+    } catch {
+      why = 'an unprintable error';
+    }
+    return `${path} (reading it threw: ${why})`;
+  }
 }
+
+/**
+ * Nesting refused up front. Structured clone recurses too and throws a RangeError somewhere
+ * past a few thousand levels (less in a worker's smaller stack); no trading signal is nested
+ * anywhere near this deep.
+ */
+export const MAX_CLONE_DEPTH = 500;
 
 /** Nesting the fast check follows before leaving the answer to the full walk (which also handles cycles). */
 const PLAIN_DEPTH = 4;
@@ -42,7 +60,7 @@ function isPlainData(obj: object, depth: number): boolean {
   return true;
 }
 
-function walk(value: unknown, path: string, seen: Set<object> | null): string | null {
+function walk(value: unknown, path: string, seen: Set<object> | null, depth: number): string | null {
   switch (typeof value) {
     case 'string':
     case 'number':
@@ -55,13 +73,14 @@ function walk(value: unknown, path: string, seen: Set<object> | null): string | 
       return `${path} (a ${typeof value})`;
   }
   if (value === null) return null;
+  if (depth >= MAX_CLONE_DEPTH) return `${path.length > 200 ? `${path.slice(0, 200)}…` : path} (nested deeper than ${MAX_CLONE_DEPTH} levels)`;
   const obj = value as object;
   if (seen === null) seen = new Set();
   if (seen.has(obj)) return null; // cycles are cloneable
   seen.add(obj);
   if (Array.isArray(obj)) {
     for (let i = 0; i < obj.length; i++) {
-      const bad = walk(obj[i], `${path}[${i}]`, seen);
+      const bad = walk(obj[i], `${path}[${i}]`, seen, depth + 1);
       if (bad !== null) return bad;
     }
     return null;
@@ -81,14 +100,14 @@ function walk(value: unknown, path: string, seen: Set<object> | null): string | 
   }
   if (obj instanceof Map) {
     for (const [k, v] of obj) {
-      const bad = walk(k, `${path}<key>`, seen) ?? walk(v, `${path}.get(…)`, seen);
+      const bad = walk(k, `${path}<key>`, seen, depth + 1) ?? walk(v, `${path}.get(…)`, seen, depth + 1);
       if (bad !== null) return bad;
     }
     return null;
   }
   if (obj instanceof Set) {
     for (const v of obj) {
-      const bad = walk(v, `${path}<item>`, seen);
+      const bad = walk(v, `${path}<item>`, seen, depth + 1);
       if (bad !== null) return bad;
     }
     return null;
@@ -107,7 +126,7 @@ function walk(value: unknown, path: string, seen: Set<object> | null): string | 
   }
   for (const key in obj) {
     if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
-    const bad = walk((obj as Record<string, unknown>)[key], `${path}.${key}`, seen);
+    const bad = walk((obj as Record<string, unknown>)[key], `${path}.${key}`, seen, depth + 1);
     if (bad !== null) return bad;
   }
   return null;

@@ -6,8 +6,6 @@ import { DROP_REASONS, PRIORITY_NAMES, type DropReason, type Priority, type Sign
 const REASON_INDEX = new Map<DropReason, number>(DROP_REASONS.map((r, i) => [r, i]));
 export const R = Object.fromEntries(DROP_REASONS.map((r, i) => [r, i])) as { readonly [K in DropReason]: number };
 
-/** Priority slot for drops that belong to no held event (a sequence that never arrived). */
-const NO_PRIORITY = 3;
 const LOG_INTERVAL_MS = 1000;
 
 /**
@@ -19,10 +17,15 @@ export class BusCounters {
   readonly published = new Float64Array(3);
   readonly delivered = new Float64Array(3);
   readonly failed = new Float64Array(3);
-  /** [reason * 4 + priority]; priority 3 = none. */
+  /** [reason * 4 + priority]; slot 3 is spare (every drop today has a priority). */
   readonly dropped = new Float64Array(DROP_REASONS.length * 4);
   readonly latency = new LatencyHistogram();
   readonly workerLatency = new LatencyHistogram();
+  gaps = 0;
+  sequencesSkipped = 0;
+  topicsEvicted = 0;
+  private lastSkipLogAt = -Infinity;
+  private skippedSinceLog = 0;
   private readonly lastLogAt = new Float64Array(DROP_REASONS.length).fill(-Infinity);
   private readonly sinceLog = new Float64Array(DROP_REASONS.length);
 
@@ -55,8 +58,16 @@ export class BusCounters {
     );
   }
 
-  dropUnprioritised(reason: number, where: string, count: number): void {
-    this.drop(reason, NO_PRIORITY, where, count);
+  /** A gap given up on: `count` sequence numbers that never arrived (logged like drops, rate-limited). */
+  skipped(count: number, where: string): void {
+    this.gaps++;
+    this.sequencesSkipped += count;
+    this.skippedSinceLog += count;
+    const now = this.clock.now();
+    if (now - this.lastSkipLogAt < LOG_INTERVAL_MS) return;
+    this.lastSkipLogAt = now;
+    this.logger.warn({ where, sequencesSkipped: this.skippedSinceLog }, 'signal bus gave up on missing sequence numbers');
+    this.skippedSinceLog = 0;
   }
 
   /** Logs the drops counted since each reason's last log line (called on close). */
@@ -90,7 +101,7 @@ export class BusCounters {
     return n;
   }
 
-  snapshot(sampleEvery: number): Omit<SignalBusStats, 'topics' | 'subscribers' | 'closed'> {
+  snapshot(sampleEvery: number): Omit<SignalBusStats, 'topics' | 'subscribers' | 'closed' | 'topicCount'> {
     const dropped = {} as Record<DropReason, number>;
     let droppedEvents = 0;
     DROP_REASONS.forEach((reason) => {
@@ -110,6 +121,6 @@ export class BusCounters {
       delivered += this.delivered[p]!;
       failed += this.failed[p]!;
     });
-    return { published, delivered, failed, droppedEvents, dropped, byPriority, latency: { ...this.latency.summary(), sampleEvery }, workerLatency: { ...this.workerLatency.summary(), sampleEvery } };
+    return { published, delivered, failed, droppedEvents, dropped, gaps: this.gaps, sequencesSkipped: this.sequencesSkipped, topicsEvicted: this.topicsEvicted, byPriority, latency: { ...this.latency.summary(), sampleEvery }, workerLatency: { ...this.workerLatency.summary(), sampleEvery } };
   }
 }

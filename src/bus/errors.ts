@@ -7,6 +7,7 @@ export type SignalBusErrorCode =
   | 'INVALID_HANDLER'
   | 'EVENT_NOT_CLONEABLE'
   | 'TOO_MANY_SUBSCRIBERS'
+  | 'TOO_MANY_TOPICS'
   | 'TOPIC_IN_USE'
   | 'BUS_CLOSED'
   | 'NO_SUPERVISOR';
@@ -20,7 +21,7 @@ export class SignalBusError extends PalisadeError {
 }
 
 export function invalidTopic(topic: unknown): SignalBusError {
-  return new SignalBusError('INVALID_TOPIC', `topic must be a non-empty string, got ${describe(topic)}`);
+  return new SignalBusError('INVALID_TOPIC', `topic must be a non-empty string of at most 256 characters, got ${describe(topic)}`);
 }
 
 export function invalidEvent(reason: string): SignalBusError {

@@ -38,6 +38,7 @@ export class Router {
     private readonly counters: BusCounters,
     private readonly logger: Logger,
     private readonly reorderWindowMs: number,
+    private readonly maxSequenceJump: number,
   ) {}
 
   /** Whether a full topic can take an event of this priority by displacing a less important one. */
@@ -93,6 +94,15 @@ export class Router {
       while (t.hasBuffered) this.skipGap(t);
     }
     while (this.busy && !this.draining) this.drain(Infinity);
+  }
+
+  /** Gives up the topic's gaps now: what waits in its reorder buffer becomes ready (resetTopic). */
+  releaseBuffered(t: Topic): void {
+    if (t.gapTimer !== null) {
+      this.clock.clearTimeout(t.gapTimer);
+      t.gapTimer = null;
+    }
+    while (t.hasBuffered) this.skipGap(t);
   }
 
   /** Cancels timers; the topics' contents are the caller's to drop. */
@@ -233,12 +243,15 @@ export class Router {
 
   private skipGap(t: Topic): void {
     const expected = t.readyTail + 1;
-    const { skipped, baseline } = t.skipGap();
+    const { skipped, baseline } = t.skipGap(this.maxSequenceJump, (p) => {
+      t.dropped++;
+      this.counters.drop(R.SEQUENCE_TOO_FAR, p, t.name);
+    });
     if (baseline) {
       this.logger.info({ topic: t.name, expected, firstSequence: expected + skipped }, 'signal bus topic baseline set from its first events');
     } else if (skipped > 0) {
-      // Logged (rate-limited) by the counters, like every other drop.
-      this.counters.dropUnprioritised(R.GAP_SKIPPED, t.name, skipped);
+      // Logged (rate-limited) by the counters.
+      this.counters.skipped(skipped, t.name);
     }
     const e = t.ready.highestPriority();
     if (e >= 0 && (t.lane === -1 || e < t.lane)) this.enlist(t, e);

@@ -1,5 +1,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
+import { BUS_DEFAULTS } from '../defaults.ts';
+import { integer, timeoutMs as checkTimeoutMs } from '../validate.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { BusTracing } from '../observe/trace.ts';
 import type { Supervisor } from '../runtime/index.ts';
@@ -29,6 +31,19 @@ import { WorkerSubscriber, createOwnSupervisor } from './worker-subscriber.ts';
 export interface SignalBusOptions {
   /** Bound on each topic's queue (accepted, not yet dispatched). Default 10000. */
   maxQueueSize?: number;
+  /**
+   * Topics the bus keeps. A new topic past it evicts idle, empty topics (no subscriber, nothing
+   * queued, no configureTopic settings), oldest first, counted in `topicsEvicted`; when none can
+   * be evicted, publish drops the event (TOO_MANY_TOPICS) and subscribe / configureTopic throw.
+   * Default 10000.
+   */
+  maxTopics?: number;
+  /**
+   * How far beyond a topic's last in-order sequence an event's sequence may be. Further is
+   * dropped (SEQUENCE_TOO_FAR): a slot read wrong or a millisecond timestamp must not turn the
+   * topic's next billion sequence numbers into a gap. Infinity: no limit. Default 1000000.
+   */
+  maxSequenceJump?: number;
   /** Subscribers across the whole bus. Default 100. */
   maxSubscribers?: number;
   /** How long an event ahead of a sequence gap waits for the gap to fill. Default 50 ms. */
@@ -85,6 +100,8 @@ export class SignalBus {
   readonly maxQueueSize: number;
   readonly maxSubscribers: number;
   readonly reorderWindowMs: number;
+  readonly maxTopics: number;
+  readonly maxSequenceJump: number;
   private readonly mailboxSize: number;
   private readonly quarantine: QuarantinePolicy;
   private readonly sampleMask: number;
@@ -110,22 +127,24 @@ export class SignalBus {
 
   constructor(options: SignalBusOptions = {}) {
     const o = options ?? {};
-    this.maxQueueSize = positiveInt('maxQueueSize', o.maxQueueSize, 10_000);
-    this.maxSubscribers = positiveInt('maxSubscribers', o.maxSubscribers, 100);
-    this.reorderWindowMs = nonNegative('reorderWindowMs', o.reorderWindowMs, 50);
+    this.maxQueueSize = positiveInt('maxQueueSize', o.maxQueueSize, BUS_DEFAULTS.maxQueueSize);
+    this.maxSubscribers = positiveInt('maxSubscribers', o.maxSubscribers, BUS_DEFAULTS.maxSubscribers);
+    this.reorderWindowMs = delayMs('reorderWindowMs', o.reorderWindowMs, BUS_DEFAULTS.reorderWindowMs);
+    this.maxTopics = positiveInt('maxTopics', o.maxTopics, BUS_DEFAULTS.maxTopics);
+    this.maxSequenceJump = o.maxSequenceJump === Infinity ? Infinity : positiveInt('maxSequenceJump', o.maxSequenceJump, BUS_DEFAULTS.maxSequenceJump);
     this.mailboxSize = positiveInt('mailboxSize', o.mailboxSize, this.maxQueueSize);
     this.quarantine = quarantinePolicy(DEFAULT_QUARANTINE, o.quarantine, 'quarantine');
-    const every = positiveInt('latencySampleEvery', o.latencySampleEvery, 16);
+    const every = positiveInt('latencySampleEvery', o.latencySampleEvery, BUS_DEFAULTS.latencySampleEvery);
     if ((every & (every - 1)) !== 0) throw new ConfigError('latencySampleEvery', every, 'a power of two (1, 2, 4, ...)');
     this.sampleMask = every - 1;
     this.freeze = o.freezeEvents ?? true;
-    this.closeTimeoutMs = nonNegative('closeTimeoutMs', o.closeTimeoutMs, 5000);
+    this.closeTimeoutMs = delayMs('closeTimeoutMs', o.closeTimeoutMs, BUS_DEFAULTS.closeTimeoutMs);
     this.logger = o.logger ?? silentLogger;
     const base = o.clock ?? systemClock;
     this.clock = o.now ? { now: o.now, setTimeout: (fn, ms) => base.setTimeout(fn, ms), clearTimeout: (h) => base.clearTimeout(h) } : base;
     this.supervisor = o.supervisor ?? null;
     this.counters = new BusCounters(this.clock, this.logger);
-    this.router = new Router(this.clock, this.counters, this.logger, this.reorderWindowMs);
+    this.router = new Router(this.clock, this.counters, this.logger, this.reorderWindowMs, this.maxSequenceJump);
     if (o.tracing !== undefined && typeof o.tracing !== 'boolean') throw new ConfigError('tracing', o.tracing, 'true or false');
     this.tracing = o.tracing === true ? new BusTracing() : null;
     const self = this;
@@ -140,8 +159,9 @@ export class SignalBus {
 
   /**
    * Queues `event` on `topic`. Returns false, counted with its reason, when the bus refuses it
-   * (queue full, duplicate or stale sequence, bus closed). Bad input throws a SignalBusError
-   * and queues nothing.
+   * (queue full, duplicate, stale or too far a sequence, too many topics, bus closed). Bad
+   * input throws a SignalBusError and queues nothing. A topic is created only by an event it
+   * accepts: a refused publish leaves no topic behind.
    */
   publish(topic: string, event: object, priority: Priority = 'normal'): boolean {
     let prio: number;
@@ -149,25 +169,32 @@ export class SignalBus {
     else if (priority === 'critical') prio = CRITICAL;
     else if (priority === 'low') prio = LOW;
     else throw invalidPriority(priority);
-    if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    if (typeof event !== 'object' || event === null || isArray(event)) {
       throw invalidEvent(`event must be a plain object, got ${describe(event)}`);
     }
     let t = this.lastTopic;
-    if (t === null || t.name !== topic) t = this.lastTopic = this.topic(topic);
-    if (this.closed) return this.router.refuse(t, R.BUS_CLOSED, prio);
+    let fresh = false;
+    if (t === null || t.name !== topic) {
+      t = this.topics.get(checkTopicName(topic)) ?? null;
+      if (t === null) {
+        // Not kept until it accepts this event; until then it only carries the defaults.
+        t = new Topic(topic, this.maxQueueSize);
+        fresh = true;
+      } else this.lastTopic = t;
+    }
+    if (this.closed) return this.refuse(t, fresh, R.BUS_CLOSED, prio);
 
-    const ev = event as { sequence?: unknown; timestamp?: unknown; expiresAt?: unknown };
-    const s = ev.sequence;
+    const s = field(event, 'sequence');
     let seq: number;
     if (s === undefined) seq = t.lastSeq + 1;
     else if (typeof s === 'number' && Number.isSafeInteger(s) && s >= 0) seq = s;
     else throw invalidEvent(`event.sequence must be a non-negative safe integer, got ${describe(s)}`);
-    const ts0 = ev.timestamp;
+    const ts0 = field(event, 'timestamp');
     let ts: number;
     if (ts0 === undefined) ts = this.clock.now();
     else if (typeof ts0 === 'number' && Number.isFinite(ts0)) ts = ts0;
     else throw invalidEvent(`event.timestamp must be a finite number (epoch ms), got ${describe(ts0)}`);
-    const x = ev.expiresAt;
+    const x = field(event, 'expiresAt');
     let exp: number;
     if (x === undefined) exp = t.ttlMs === Infinity ? Infinity : ts + t.ttlMs;
     else if (typeof x === 'number' && !Number.isNaN(x)) exp = x;
@@ -178,16 +205,37 @@ export class SignalBus {
     }
 
     // Refusals are decided before the delivered copy is built: a storm of refusals allocates nothing.
+    // Also when the bus numbers it past the safe integers (a topic whose baseline was MAX_SAFE_INTEGER).
+    if (seq - t.jumpBase > this.maxSequenceJump || seq > Number.MAX_SAFE_INTEGER) return this.refuse(t, fresh, R.SEQUENCE_TOO_FAR, prio);
     const kind = t.classify(seq, R.DUPLICATE, R.STALE);
-    if (kind >= 0) return this.router.refuse(t, kind, prio);
+    if (kind >= 0) return this.refuse(t, fresh, kind, prio);
     const full = t.ready.live + t.bufferLive >= t.maxQueueSize;
-    if (full && !this.router.canMakeRoom(t, prio)) return this.router.refuse(t, R.QUEUE_FULL, prio);
+    if (full && !this.router.canMakeRoom(t, prio)) return this.refuse(t, fresh, R.QUEUE_FULL, prio);
 
-    const out = this.deliveredCopy(event, t.name, seq, ts, priority, this.freeze && t.inlineSubscribers > 1);
+    let out: object;
+    try {
+      out = this.deliveredCopy(event, t.name, seq, ts, priority, this.freeze && t.inlineSubscribers > 1);
+    } catch (err) {
+      throw invalidEvent(`reading the event threw: ${errorText(err)}`);
+    }
+    if (fresh) {
+      if (!this.makeRoomForTopic()) return this.refuse(t, fresh, R.TOO_MANY_TOPICS, prio);
+      this.topics.set(topic, t);
+      this.lastTopic = t;
+    }
     if (this.tracing !== null) this.tracing.notePublish(out);
     const t0 = (++this.sampleTick & this.sampleMask) === 0 ? performance.now() : NaN;
     this.router.accept(t, kind, full, out, prio, seq, exp, t0);
     return true;
+  }
+
+  /** A counted refusal; on a topic not kept yet, only the bus's counters remember it. */
+  private refuse(t: Topic, fresh: boolean, reason: number, prio: number): false {
+    if (fresh) {
+      this.counters.drop(reason, prio, t.name);
+      return false;
+    }
+    return this.router.refuse(t, reason, prio);
   }
 
   /**
@@ -206,12 +254,13 @@ export class SignalBus {
       throw new SignalBusError('INVALID_HANDLER', `handler must be a function or { module: string | URL, export?: string }, got ${describe(handler)}`);
     }
     if (options === null || typeof options !== 'object') throw new ConfigError('subscribe options', options, 'an object');
-    const t = this.topic(topic);
+    checkTopicName(topic);
     if (this.subscribers.size >= this.maxSubscribers) {
       throw new SignalBusError('TOO_MANY_SUBSCRIBERS', `the bus already has ${this.subscribers.size} subscribers (maxSubscribers ${this.maxSubscribers})`);
     }
     const mailboxSize = positiveInt('mailboxSize', options.mailboxSize, this.mailboxSize);
     const policy = quarantinePolicy(this.quarantine, options.quarantine, 'quarantine');
+    const t = this.topic(topic);
     const id = `${topic}#${++this.subscriberSeq}`;
     let sub: Subscriber;
     if (isFn) {
@@ -238,27 +287,54 @@ export class SignalBus {
     };
   }
 
-  /** Per-topic settings; creates the topic. `firstSequence` only before the topic's first event. */
+  /**
+   * Per-topic settings; creates the topic (which is then never evicted). `firstSequence` only
+   * before the topic's first event.
+   */
   configureTopic(topic: string, options: TopicOptions): void {
     if (options === null || typeof options !== 'object') throw new ConfigError('topic options', options, 'an object');
-    const t = this.topic(topic);
-    if (options.firstSequence !== undefined) {
-      const f = options.firstSequence;
-      if (!Number.isSafeInteger(f) || f < 0) throw new ConfigError('firstSequence', f, 'a non-negative safe integer');
-      if (t.started) throw new SignalBusError('TOPIC_IN_USE', `topic ${topic} already has events; its first sequence cannot change`);
-      t.setFirstSequence(f);
-    }
-    if (options.ttlMs !== undefined) {
-      if (!(options.ttlMs > 0)) throw new ConfigError('ttlMs', options.ttlMs, 'milliseconds > 0 (Infinity for none)');
-      t.ttlMs = options.ttlMs;
-    }
-    if (options.maxQueueSize !== undefined) t.maxQueueSize = positiveInt('maxQueueSize', options.maxQueueSize, this.maxQueueSize);
+    checkTopicName(topic);
+    // Every option is checked before anything changes: a bad one leaves the topic as it was.
+    const f = options.firstSequence;
+    if (f !== undefined && (!Number.isSafeInteger(f) || f < 0)) throw new ConfigError('firstSequence', f, 'a non-negative safe integer');
+    const ttlMs = options.ttlMs;
+    if (ttlMs !== undefined && !(typeof ttlMs === 'number' && ttlMs > 0)) throw new ConfigError('ttlMs', ttlMs, 'milliseconds > 0 (Infinity for none)');
+    const maxQueueSize = options.maxQueueSize === undefined ? undefined : positiveInt('maxQueueSize', options.maxQueueSize, this.maxQueueSize);
+    const existing = this.topics.get(topic);
+    if (f !== undefined && existing?.started) throw new SignalBusError('TOPIC_IN_USE', `topic ${topic} already has events; its first sequence cannot change`);
+    const t = existing ?? this.topic(topic);
+    t.configured = true;
+    if (f !== undefined) t.setFirstSequence(f);
+    if (ttlMs !== undefined) t.ttlMs = ttlMs;
+    if (maxQueueSize !== undefined) t.maxQueueSize = maxQueueSize;
+  }
+
+  /**
+   * Makes `topic` forget its sequence history, for a topic poisoned by a wrong sequence (a
+   * timestamp taken for a slot as its first event): what waits in its reorder buffer is released
+   * now (its gaps given up), events already queued stay, and the next event sets a new baseline
+   * as on a new topic (or, with `firstSequence`, is expected to be that). False when there is no
+   * such topic.
+   */
+  resetTopic(topic: string, options: { firstSequence?: number } = {}): boolean {
+    checkTopicName(topic);
+    if (options === null || typeof options !== 'object') throw new ConfigError('resetTopic options', options, 'an object');
+    const f = options.firstSequence;
+    if (f !== undefined && (!Number.isSafeInteger(f) || f < 0)) throw new ConfigError('firstSequence', f, 'a non-negative safe integer');
+    const t = this.topics.get(topic);
+    if (t === undefined) return false;
+    this.router.releaseBuffered(t);
+    t.resetSequence(f ?? t.firstSequence);
+    if (f !== undefined) t.firstSequence = f;
+    this.logger.warn({ topic, firstSequence: t.firstSequence }, 'signal bus topic reset: its sequence history is forgotten');
+    return true;
   }
 
   getStats(): SignalBusStats {
     const base = this.counters.snapshot(this.sampleMask + 1);
     return {
       ...base,
+      topicCount: this.topics.size,
       topics: [...this.topics.values()].map((t) => ({
         topic: t.name,
         depth: t.depth,
@@ -275,6 +351,7 @@ export class SignalBus {
         refused: t.refused,
         displaced: t.displaced,
         subscribers: t.subscribers.length,
+        resets: t.resets,
       })),
       subscribers: [...this.subscribers.values()].map((s) => s.stats()),
       closed: this.closed,
@@ -287,7 +364,7 @@ export class SignalBus {
    * stops worker subscribers and, if the bus made its own supervisor, shuts it down.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutdown(nonNegative('timeoutMs', options.timeoutMs, this.closeTimeoutMs));
+    this.closing ??= this.shutdown(delayMs('timeoutMs', options.timeoutMs, this.closeTimeoutMs));
     return this.closing;
   }
 
@@ -339,14 +416,35 @@ export class SignalBus {
     await sub.dispose();
   }
 
+  /** The topic, created if need be (subscribe, configureTopic); throws TOO_MANY_TOPICS past the bound. */
   private topic(name: string): Topic {
-    if (typeof name !== 'string' || name.length === 0) throw invalidTopic(name);
-    let t = this.topics.get(name);
+    let t = this.topics.get(checkTopicName(name));
     if (t === undefined) {
+      if (!this.makeRoomForTopic()) {
+        throw new SignalBusError('TOO_MANY_TOPICS', `the bus already keeps ${this.topics.size} topics (maxTopics ${this.maxTopics}) and none is idle`);
+      }
       t = new Topic(name, this.maxQueueSize);
       this.topics.set(name, t);
     }
     return t;
+  }
+
+  /**
+   * Room for one more topic: at the bound, evicts idle, empty topics, oldest first, down to 7/8
+   * of the bound (so a stream of one-shot topics pays for a sweep once per maxTopics/8 topics,
+   * not on each). False when none could be evicted.
+   */
+  private makeRoomForTopic(): boolean {
+    if (this.topics.size < this.maxTopics) return true;
+    const target = this.maxTopics - Math.max(1, this.maxTopics >>> 3);
+    for (const [name, t] of this.topics) {
+      if (this.topics.size <= target) break;
+      if (!t.evictable) continue;
+      this.topics.delete(name);
+      this.counters.topicsEvicted++;
+      if (this.lastTopic === t) this.lastTopic = null;
+    }
+    return this.topics.size < this.maxTopics;
   }
 
   private deliveredCopy(event: object, topic: string, sequence: number, timestamp: number, priority: Priority, freeze: boolean): object {
@@ -369,6 +467,40 @@ export class SignalBus {
   }
 }
 
+/** Topic names longer than this are refused (a name is kept per topic and logged with its drops). */
+const MAX_TOPIC_NAME = 256;
+
+function checkTopicName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_TOPIC_NAME) throw invalidTopic(name);
+  return name;
+}
+
+/** Reads one field of a published event; a getter or Proxy trap that throws is bad input, not a crash. */
+function field(event: object, key: 'sequence' | 'timestamp' | 'expiresAt'): unknown {
+  try {
+    return (event as Record<string, unknown>)[key];
+  } catch (err) {
+    throw invalidEvent(`reading event.${key} threw: ${errorText(err)}`);
+  }
+}
+
+/** Array.isArray throws on a revoked Proxy: that is bad input too. */
+function isArray(event: object): boolean {
+  try {
+    return Array.isArray(event);
+  } catch (err) {
+    throw invalidEvent(`event cannot be read: ${errorText(err)}`);
+  }
+}
+
+function errorText(err: unknown): string {
+  try {
+    return err instanceof Error ? err.message : String(err);
+  } catch {
+    return 'an unprintable value';
+  }
+}
+
 function isWorkerSpec(h: unknown): h is WorkerHandlerSpec {
   if (h === null || typeof h !== 'object') return false;
   const m = (h as { module?: unknown }).module;
@@ -377,13 +509,10 @@ function isWorkerSpec(h: unknown): h is WorkerHandlerSpec {
 }
 
 function positiveInt(key: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) throw new ConfigError(key, value, 'an integer >= 1');
-  return value;
+  return value === undefined ? fallback : integer(key, value, 1);
 }
 
-function nonNegative(key: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value >= 0)) throw new ConfigError(key, value, 'a number >= 0');
-  return value;
+/** A delay fed to a timer: 0 allowed, at most Node's 2^31−1 ms (beyond it a timer fires at once). */
+function delayMs(key: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : checkTimeoutMs(key, value, { min: 0 });
 }

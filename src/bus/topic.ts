@@ -4,7 +4,8 @@ import type { Subscriber } from './context.ts';
 
 /** How far back (in sequence numbers) a topic remembers what it accepted, to tell DUPLICATE from STALE. */
 const SEEN_WINDOW = 1024;
-const SEEN_MASK = SEEN_WINDOW - 1;
+/** The memory starts this small and doubles as the topic accepts events, up to SEEN_WINDOW. */
+const SEEN_INITIAL = 8;
 
 /** classify() results that mean "accept". */
 export const IN_ORDER = -1;
@@ -32,7 +33,8 @@ export class Topic {
   ttlMs: number;
   firstSequence: number;
 
-  readonly ready = new PriorityRing<object>(16);
+  /** Starts small: most topics hold a handful of events at a time, and an idle one should cost little. */
+  readonly ready = new PriorityRing<object>(4);
   private buffer: Map<number, Buffered> | null = null;
   bufferLive = 0;
   readonly bufferCounts = new Int32Array(3);
@@ -42,7 +44,15 @@ export class Topic {
   lastSeq: number;
   /** False until the topic has taken its first event in order (or jumped its baseline). */
   baselined = false;
-  private readonly seen = new Float64Array(SEEN_WINDOW).fill(NaN);
+  /** Before the baseline: the lowest sequence waiting in the reorder buffer (Infinity: none). */
+  pendingMin = Infinity;
+  /** Sequences accepted lately, by seq & seenMask; allocated with the first accepted event, grown up to SEEN_WINDOW. */
+  private seen: Float64Array | null = null;
+  private seenMask = 0;
+  private seenCount = 0;
+  /** Set by configureTopic: explicit settings are never evicted. */
+  configured = false;
+  resets = 0;
 
   gaps = 0;
   skippedSequences = 0;
@@ -95,9 +105,37 @@ export class Topic {
     this.lastSeq = first - 1;
   }
 
+  /**
+   * Forgets the sequence history (the caller has released the reorder buffer first): the next
+   * event sets a new baseline as on a new topic. Events already in the ready queue stay.
+   */
+  resetSequence(first: number): void {
+    this.setFirstSequence(first);
+    this.baselined = false;
+    this.pendingMin = Infinity;
+    this.seen = null;
+    this.seenCount = 0;
+    this.resets++;
+  }
+
+  /**
+   * Nothing to lose by forgetting it: no subscriber, nothing queued or buffered, no timer, not
+   * waiting in a router lane, no explicit settings. Its sequence history goes with it (a new
+   * topic of that name takes a new baseline), which matters to no one: it has no subscriber.
+   */
+  get evictable(): boolean {
+    return this.subscribers.length === 0 && this.ready.length === 0 && !this.hasBuffered && this.gapTimer === null && this.lane === -1 && !this.configured;
+  }
+
+  /** The sequence a new one is measured against for the jump bound; NaN when there is none yet (any first sequence may be the baseline). */
+  get jumpBase(): number {
+    if (this.baselined) return this.readyTail;
+    return this.pendingMin === Infinity ? NaN : this.pendingMin;
+  }
+
   /** IN_ORDER, OUT_OF_ORDER, or the drop reason code given (duplicate or stale). */
   classify(seq: number, duplicate: number, stale: number): number {
-    if (seq <= this.readyTail) return this.seen[seq & SEEN_MASK] === seq ? duplicate : stale;
+    if (seq <= this.readyTail) return this.seen !== null && this.seen[seq & this.seenMask] === seq ? duplicate : stale;
     if (this.buffer !== null && this.buffer.size > 0 && this.buffer.has(seq)) return duplicate;
     return seq === this.readyTail + 1 ? IN_ORDER : OUT_OF_ORDER;
   }
@@ -105,10 +143,11 @@ export class Topic {
   /** Appends an event whose sequence is readyTail + 1, then anything in the buffer it unblocks. */
   appendInOrder(event: object, prio: number, exp: number, t0: number, seq: number): void {
     this.ready.push(event, prio, exp, t0, seq);
-    this.seen[seq & SEEN_MASK] = seq;
+    this.markSeen(seq);
     this.readyTail = seq;
     if (seq > this.lastSeq) this.lastSeq = seq;
     this.baselined = true;
+    this.pendingMin = Infinity;
     if (this.buffer !== null && this.buffer.size > 0) this.pullBuffered();
   }
 
@@ -118,6 +157,23 @@ export class Topic {
     this.bufferLive++;
     this.bufferCounts[prio]!++;
     if (seq > this.lastSeq) this.lastSeq = seq;
+    if (!this.baselined && seq < this.pendingMin) this.pendingMin = seq;
+  }
+
+  private markSeen(seq: number): void {
+    let seen = this.seen;
+    if (seen === null) {
+      seen = this.seen = new Float64Array(SEEN_INITIAL).fill(NaN);
+      this.seenMask = SEEN_INITIAL - 1;
+    } else if (++this.seenCount > this.seenMask && this.seenMask < SEEN_WINDOW - 1) {
+      // A one-shot topic keeps 64 bytes here, a busy one 8 KiB.
+      const grown = new Float64Array((this.seenMask + 1) * 2).fill(NaN);
+      const mask = grown.length - 1;
+      for (const v of seen) if (v === v) grown[v & mask] = v;
+      seen = this.seen = grown;
+      this.seenMask = mask;
+    }
+    seen[seq & this.seenMask] = seq;
   }
 
   /**
@@ -154,9 +210,11 @@ export class Topic {
   /**
    * Gives up on the sequences missing before the lowest buffered one and releases what
    * follows. Returns how many sequence numbers were skipped and whether this was the topic's
-   * initial baseline (not a gap).
+   * initial baseline (not a gap). Once the baseline is set, buffered events more than
+   * `maxJump` beyond it (taken while the baseline was unknown) are removed, `onTooFar(prio)`
+   * for each live one: they would otherwise become a gap of that size later.
    */
-  skipGap(): { skipped: number; baseline: boolean } {
+  skipGap(maxJump: number, onTooFar: (prio: number) => void): { skipped: number; baseline: boolean } {
     if (this.buffer === null || this.buffer.size === 0) return { skipped: 0, baseline: false };
     let min = Infinity;
     for (const seq of this.buffer.keys()) if (seq < min) min = seq;
@@ -168,9 +226,23 @@ export class Topic {
       this.skippedSequences += skipped;
     }
     this.baselined = true;
+    this.pendingMin = Infinity;
     this.readyTail = min - 1;
     this.pullBuffered();
+    if (baseline && maxJump !== Infinity) this.dropBeyond(this.readyTail + maxJump, onTooFar);
     return { skipped, baseline };
+  }
+
+  private dropBeyond(limit: number, onLive: (prio: number) => void): void {
+    const buffer = this.buffer!;
+    for (const [seq, b] of buffer) {
+      if (seq <= limit) continue;
+      buffer.delete(seq);
+      if (b.event === undefined) continue;
+      this.bufferLive--;
+      this.bufferCounts[b.prio]!--;
+      onLive(b.prio);
+    }
   }
 
   private pullBuffered(): void {
@@ -181,7 +253,7 @@ export class Topic {
       if (b === undefined) return;
       buffer.delete(seq);
       this.readyTail = seq;
-      this.seen[seq & SEEN_MASK] = seq;
+      this.markSeen(seq);
       if (b.event === undefined) continue; // displaced while buffered: its sequence is simply consumed
       this.bufferLive--;
       this.bufferCounts[b.prio]!--;

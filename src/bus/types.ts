@@ -1,8 +1,10 @@
 import type { ResourceLimits } from 'node:worker_threads';
 import type { LatencySummary } from '../stats/latency.ts';
 
-/** Signal importance. Critical events are served first and shed last. */
-export type Priority = 'critical' | 'normal' | 'low';
+import type { Priority } from '../runtime/mailbox.ts';
+
+/** Signal importance (the runtime's mailbox lanes): critical events are served first and shed last. */
+export type { Priority };
 
 /** Priority codes used internally: lower is more important, so `a < b` reads "a beats b". */
 export const CRITICAL = 0;
@@ -14,15 +16,14 @@ export const PRIORITY_NAMES: readonly Priority[] = ['critical', 'normal', 'low']
 /**
  * Why an event (or one delivery of it) did not reach a handler. Topic-level reasons count once
  * per event; subscriber-level reasons (EXPIRED and the SUBSCRIBER_* / UNSUBSCRIBED / WORKER_*
- * ones) count once per subscriber that missed it. GAP_SKIPPED counts sequence numbers that
- * never arrived and were given up on.
+ * ones) count once per subscriber that missed it. Sequence numbers that never arrived are not
+ * events: they are counted apart (`sequencesSkipped`).
  */
 export const DROP_REASONS = [
   'QUEUE_FULL',
   'SHED_FOR_PRIORITY',
   'DUPLICATE',
   'STALE',
-  'GAP_SKIPPED',
   'EXPIRED',
   'NO_SUBSCRIBERS',
   'SUBSCRIBER_MAILBOX_FULL',
@@ -33,6 +34,10 @@ export const DROP_REASONS = [
   'WORKER_DEAD_LETTER',
   'EVENT_NOT_CLONEABLE',
   'BUS_CLOSED',
+  /** A new topic past maxTopics while no topic could be evicted. */
+  'TOO_MANY_TOPICS',
+  /** A sequence more than maxSequenceJump beyond the topic's (see SignalBusOptions). */
+  'SEQUENCE_TOO_FAR',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -81,6 +86,11 @@ export interface SubscribeOptions {
   /** Worker subscribers: given to the module's exported `init(data)` on every incarnation. */
   init?: unknown;
   startTimeoutMs?: number;
+  /**
+   * Worker subscribers: the shared ring events travel through (SpawnOptions.ringBytes, default
+   * 256 KiB). An event taking more than half of it goes by postMessage instead (slower, not refused).
+   */
+  ringBytes?: number;
 }
 
 export interface TopicOptions {
@@ -147,11 +157,13 @@ export interface TopicStats {
   droppedByReason: Partial<Record<DropReason, number>>;
   /** Everything this topic dropped (refused at publish, displaced, or dispatched with no subscriber). */
   dropped: number;
-  /** Refused at publish (QUEUE_FULL, DUPLICATE, STALE, BUS_CLOSED). */
+  /** Refused at publish (QUEUE_FULL, DUPLICATE, STALE, SEQUENCE_TOO_FAR, BUS_CLOSED). */
   refused: number;
   /** Accepted, then displaced by a critical event (SHED_FOR_PRIORITY). */
   displaced: number;
   subscribers: number;
+  /** Times resetTopic() made this topic forget its sequence history. */
+  resets: number;
 }
 
 export type PriorityCounts = Record<Priority, number>;
@@ -166,6 +178,14 @@ export interface SignalBusStats {
   /** Sum of `dropped` over every reason. */
   droppedEvents: number;
   dropped: Record<DropReason, number>;
+  /** Gaps given up on after the reorder window, over every topic (evicted ones included). */
+  gaps: number;
+  /** Sequence numbers those gaps spanned: numbers that never arrived, not events dropped. */
+  sequencesSkipped: number;
+  /** Topics the bus holds now (at most maxTopics). */
+  topicCount: number;
+  /** Idle, empty topics forgotten to stay within maxTopics. */
+  topicsEvicted: number;
   byPriority: Record<Priority, { published: number; delivered: number; failed: number; dropped: number }>;
   topics: TopicStats[];
   subscribers: SubscriberStats[];

@@ -81,6 +81,7 @@ export class WorkerSubscriber implements Subscriber {
     if (spawn.resourceLimits !== undefined) opts.resourceLimits = spawn.resourceLimits;
     if (spawn.init !== undefined) opts.init = spawn.init;
     if (spawn.startTimeoutMs !== undefined) opts.startTimeoutMs = spawn.startTimeoutMs;
+    if (spawn.ringBytes !== undefined) opts.ringBytes = spawn.ringBytes;
     this.ref = supervisor.spawn(opts);
     // Batched outcomes: one call per acknowledgement rather than an event object per message.
     this.ref.setOutcomeSink({

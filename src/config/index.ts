@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
 import { redactUrl } from '../log/redact.ts';
 import { OPTIONS, type OptionSpec } from './schema.ts';
+import { finite, integer, ratio } from '../validate.ts';
 
 export { OPTIONS } from './schema.ts';
 
@@ -17,7 +18,7 @@ export interface PalisadeConfig {
     healthIntervalMs: number;
   };
   breaker: { failureThreshold: number; cooldownMs: number; jitterRatio: number; halfOpenMaxCalls: number };
-  bus: { maxQueueSize: number; maxSubscribers: number; reorderWindowMs: number };
+  bus: { maxQueueSize: number; maxSubscribers: number; reorderWindowMs: number; maxTopics: number; maxSequenceJump: number };
   runtime: { maxRestarts: number; withinMs: number };
   log: { level: string };
 }
@@ -78,14 +79,18 @@ function validate(spec: OptionSpec, raw: unknown): unknown {
   };
   switch (spec.kind) {
     case 'int':
+    case 'ms':
     case 'number':
     case 'ratio': {
-      const n = typeof raw === 'string' ? Number(raw.trim()) : raw;
-      if (typeof n !== 'number' || !Number.isFinite(n)) return fail('a finite number');
-      if (spec.kind === 'int' && !Number.isInteger(n)) return fail('an integer');
-      if (spec.kind === 'ratio' && (n < 0 || n > 1)) return fail('a number in [0, 1]');
-      if (spec.min !== undefined && n < spec.min) return fail(`a number >= ${spec.min}`);
-      return n;
+      // Text from the environment or a file is parsed; anything else must already be a number.
+      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw.trim()) : raw;
+      try {
+        if (spec.kind === 'ratio') return ratio(spec.key, n);
+        if (spec.kind === 'number') return finite(spec.key, n, spec.min);
+        return integer(spec.key, n, spec.min ?? -Number.MAX_SAFE_INTEGER, spec.max);
+      } catch (err) {
+        return fail((err as ConfigError).expected);
+      }
     }
     case 'url?':
     case 'url': {

@@ -5,11 +5,14 @@
  */
 import { systemClock, type Clock, type Random } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
+import { timeoutMs } from '../validate.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { LocalChain, type ChainOptions, type ChainStats } from './chain.ts';
 import { DevnetError } from './errors.ts';
 import { parseFault, type DevnetFault } from './faults.ts';
 import { ProviderServer, type AdminApi, type ProviderStats } from './provider.ts';
+import type { SubscriptionLimits } from './subscriptions.ts';
+import { integer, knownKeys } from '../validate.ts';
 
 export const DEFAULT_PROVIDERS = ['helius-local', 'chainstack-local', 'public-local'] as const;
 
@@ -34,6 +37,12 @@ export interface LocalClusterOptions {
   random?: Random;
   /** Chain tuning: start slot, confirmation/finalization depth, blockhash age, history size. */
   chain?: Omit<ChainOptions, 'slotMs' | 'clock' | 'logger'>;
+  /**
+   * PubSub limits per WebSocket connection: `maxSubscriptionsPerConnection` (default 1024; past it
+   * a subscribe gets JSON-RPC error -32000) and `maxBufferedBytes` (default 4 MiB waiting unsent;
+   * past it the client is closed as too slow).
+   */
+  ws?: SubscriptionLimits;
 }
 
 export interface DevnetEndpoint {
@@ -89,13 +98,24 @@ function validate(options: LocalClusterOptions): Required<Pick<LocalClusterOptio
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + (providers.length - 1) * portStep > 65535) {
     throw new ConfigError('devnet.basePort', basePort, `0 (ephemeral) or a port that leaves room for ${providers.length} providers`);
   }
-  const slotMs = options.slotMs ?? 400;
-  if (!Number.isFinite(slotMs) || slotMs < 1) throw new ConfigError('devnet.slotMs', slotMs, 'a number of milliseconds >= 1');
+  const slotMs = options.slotMs === undefined ? 400 : timeoutMs('devnet.slotMs', options.slotMs, { min: 1 });
   return { providers, host, basePort, portStep, slotMs };
+}
+
+function wsLimits(ws: unknown): SubscriptionLimits {
+  if (ws === undefined) return {};
+  if (ws === null || typeof ws !== 'object' || Array.isArray(ws)) throw new ConfigError('devnet.ws', ws, 'an object { maxSubscriptionsPerConnection?, maxBufferedBytes? }');
+  knownKeys('devnet.ws', ws, ['maxSubscriptionsPerConnection', 'maxBufferedBytes']);
+  const o = ws as SubscriptionLimits;
+  const limits: SubscriptionLimits = {};
+  if (o.maxSubscriptionsPerConnection !== undefined) limits.maxSubscriptionsPerConnection = integer('devnet.ws.maxSubscriptionsPerConnection', o.maxSubscriptionsPerConnection, 1, 1_000_000);
+  if (o.maxBufferedBytes !== undefined) limits.maxBufferedBytes = integer('devnet.ws.maxBufferedBytes', o.maxBufferedBytes, 1024, 2 ** 31 - 1);
+  return limits;
 }
 
 export async function startLocalCluster(options: LocalClusterOptions = {}): Promise<LocalCluster> {
   const { providers, host, basePort, portStep, slotMs } = validate(options);
+  const ws = wsLimits(options.ws);
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
@@ -151,11 +171,13 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       case 'fault': {
         want('POST');
         const { provider: _p, append, faults: many, ...one } = body;
-        const list = Array.isArray(many) ? many : [one];
+        // Every fault and provider is checked before any is applied: a refused request changes nothing.
+        const list = (Array.isArray(many) ? many : [one]).map(parseFault);
         const names = body['provider'] === '*' ? [...servers.keys()] : [target()];
+        for (const name of names) server(name);
         for (const name of names) {
-          if (append === true) for (const f of list) faults.add(name, f as DevnetFault);
-          else faults.set(name, list as DevnetFault[]);
+          if (append === true) for (const f of list) faults.add(name, f);
+          else faults.set(name, list);
         }
         return { status: 200, body: { providers: faults.list() } };
       }
@@ -193,7 +215,7 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   providers.forEach((name, i) => {
     const port = basePort === 0 ? 0 : basePort + i * portStep;
     const wsCompanionPort = port !== 0 && portStep >= 2 && (options.wsOnNextPort ?? true) ? port + 1 : undefined;
-    servers.set(name, new ProviderServer({ name, host, port, chain, logger, clock, random, admin, wsCompanionPort }));
+    servers.set(name, new ProviderServer({ name, host, port, chain, logger, clock, random, admin, wsCompanionPort, ws }));
   });
   try {
     for (const s of servers.values()) await s.listen();

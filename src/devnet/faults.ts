@@ -5,6 +5,8 @@
  * to requests that call one of `methods`.
  */
 import type { Random } from '../clock.ts';
+import { safeShow, type ConfigError } from '../errors.ts';
+import * as check from '../validate.ts';
 import { DevnetError } from './errors.ts';
 
 export interface FaultLimits {
@@ -32,8 +34,8 @@ export type DevnetFault =
   /** The port answers as a node `slots` behind the chain tip (slots, blockhashes, statuses). */
   | { kind: 'slot-lag'; slots: number };
 
-export type FaultKind = DevnetFault['kind'];
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', '429', '500', '503', 'node-behind', 'hang', 'reset', 'slot-lag'];
+export type DevnetFaultKind = DevnetFault['kind'];
+export const DEVNET_FAULT_KINDS: readonly DevnetFaultKind[] = ['latency', '429', '500', '503', 'node-behind', 'hang', 'reset', 'slot-lag'];
 
 /** What a request meets: a delay, then either an action or a normal answer from a lagging view. */
 export interface FaultDecision {
@@ -48,11 +50,13 @@ function bad(message: string): DevnetError {
   return new DevnetError('DEVNET_BAD_FAULT', message);
 }
 
-function nonNegative(v: unknown, what: string, integer: boolean): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) {
-    throw bad(`fault ${what} must be a non-negative ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+/** The shared checks of src/validate.ts, reported as this module's typed error. */
+function nonNegative(v: unknown, what: string, integer: boolean, max?: number): number {
+  try {
+    return integer ? check.integer(what, v, 0, max) : check.finite(what, v, 0, max);
+  } catch (err) {
+    throw bad(`fault ${what} must be ${(err as ConfigError).expected}, got ${safeShow(v)}`);
   }
-  return v;
 }
 
 /**
@@ -64,8 +68,8 @@ export function parseFault(input: unknown): DevnetFault {
   const o = input as Record<string, unknown>;
   let kind = typeof o['kind'] === 'number' ? String(o['kind']) : o['kind'];
   if (kind === '-32005') kind = 'node-behind';
-  if (typeof kind !== 'string' || !FAULT_KINDS.includes(kind as FaultKind)) {
-    throw bad(`unknown fault kind ${JSON.stringify(o['kind'])}; expected one of ${FAULT_KINDS.join(', ')}, or -32005`);
+  if (typeof kind !== 'string' || !DEVNET_FAULT_KINDS.includes(kind as DevnetFaultKind)) {
+    throw bad(`unknown fault kind ${JSON.stringify(o['kind'])}; expected one of ${DEVNET_FAULT_KINDS.join(', ')}, or -32005`);
   }
   const known = new Set(['kind', 'probability', 'count', 'methods', 'ms', 'jitterMs', 'retryAfterSec', 'numSlotsBehind', 'slots']);
   for (const key of Object.keys(o)) if (!known.has(key)) throw bad(`unknown fault field ${JSON.stringify(key)}`);
@@ -92,8 +96,8 @@ export function parseFault(input: unknown): DevnetFault {
   }
   switch (kind) {
     case 'latency': {
-      const fault: DevnetFault = { kind, ms: nonNegative(o['ms'], 'ms', false), ...limits };
-      if (o['jitterMs'] !== undefined) fault.jitterMs = nonNegative(o['jitterMs'], 'jitterMs', false);
+      const fault: DevnetFault = { kind, ms: nonNegative(o['ms'], 'ms', false, check.MAX_TIMER_MS), ...limits };
+      if (o['jitterMs'] !== undefined) fault.jitterMs = nonNegative(o['jitterMs'], 'jitterMs', false, check.MAX_TIMER_MS);
       return fault;
     }
     case '429':
@@ -161,6 +165,8 @@ export class FaultState {
       }
     }
     if (spent) this.faults = this.faults.filter((f) => f.kind === 'slot-lag' || f.count === undefined || f.count > 0);
+    // Stacked latency faults may add up past what a timer honours; a longer delay would fire at once.
+    if (decision.delayMs > check.MAX_TIMER_MS) decision.delayMs = check.MAX_TIMER_MS;
     return decision;
   }
 }

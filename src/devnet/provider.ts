@@ -17,7 +17,7 @@ import { DevnetError, JsonRpcError, RPC_CODES } from './errors.ts';
 import { FaultState, type FaultDecision } from './faults.ts';
 import { HEALTH_CHECK_SLOT_DISTANCE, METHODS, type CallContext } from './methods.ts';
 import { paramList } from './params.ts';
-import { SubscriptionHub, type SubscriptionStats } from './subscriptions.ts';
+import { SubscriptionHub, type SubscriptionLimits, type SubscriptionStats } from './subscriptions.ts';
 
 /** Solana's RPC request body limit. */
 const MAX_BODY_BYTES = 50 * 1024;
@@ -42,6 +42,8 @@ export interface ProviderOptions {
    * no `wsEndpoint`, as solana-test-validator lays its ports out.
    */
   wsCompanionPort?: number | undefined;
+  /** Per-connection PubSub limits. */
+  ws?: SubscriptionLimits;
 }
 
 export interface ProviderStats {
@@ -108,7 +110,7 @@ export class ProviderServer {
     this.admin = options.admin;
     this.faults = new FaultState(options.random);
     this.identity = encodeBase58(createHash('sha256').update(`palisade-devnet-node:${options.name}`).digest());
-    this.hub = new SubscriptionHub(this.chain, () => this.faults.lag, this.logger);
+    this.hub = new SubscriptionHub(this.chain, () => this.faults.lag, this.logger, options.ws);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
     this.server = this.createListener((req, res) => this.onRequest(req, res));
     if (options.wsCompanionPort !== undefined) {

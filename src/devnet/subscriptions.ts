@@ -2,6 +2,11 @@
  * The PubSub side of one provider port: `signatureSubscribe` (what web3.js `confirmTransaction`
  * waits on), `slotSubscribe` and `rootSubscribe`, over WebSocket connections accepted by the
  * provider's HTTP server. Notification shapes follow Solana's PubSub API.
+ *
+ * Bounded per connection: at most `maxSubscriptionsPerConnection` live subscriptions (past it a
+ * subscribe is answered with a JSON-RPC error), and a client that stops reading is closed once
+ * more than `maxBufferedBytes` wait unsent on its socket, which releases its buffers and
+ * subscriptions. Both are counted in the stats.
  */
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log/index.ts';
@@ -29,7 +34,23 @@ export interface SubscriptionStats {
   connections: number;
   subscriptions: number;
   notificationsSent: number;
+  /** Subscribe requests answered with an error because the connection held the most it may. */
+  subscriptionsRefused: number;
+  /** Connections closed because they stopped reading (more than maxBufferedBytes waiting). */
+  slowConsumersClosed: number;
 }
+
+export interface SubscriptionLimits {
+  /** Live subscriptions one connection may hold (default 1024). */
+  maxSubscriptionsPerConnection?: number;
+  /** Bytes that may wait unsent on one socket before the client is closed as too slow (default 4 MiB). */
+  maxBufferedBytes?: number;
+}
+
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** JSON-RPC "server error" range: the request was valid, the server will not take more of it. */
+export const SUBSCRIPTION_LIMIT_CODE = -32000;
 
 export class SubscriptionHub {
   private readonly chain: LocalChain;
@@ -37,22 +58,29 @@ export class SubscriptionHub {
   private readonly logger: Logger;
   private readonly subs = new Map<number, Sub>();
   private readonly pendingSignatures = new Map<number, SignatureSub>();
-  private readonly sockets = new Set<WebSocket>();
+  /** Live subscriptions per connection. */
+  private readonly sockets = new Map<WebSocket, number>();
+  private readonly maxPerConnection: number;
+  private readonly maxBufferedBytes: number;
   private nextId = 0;
   private notificationsSent = 0;
+  private subscriptionsRefused = 0;
+  private slowConsumersClosed = 0;
   private readonly offSlot: () => void;
   private readonly offTx: () => void;
 
-  constructor(chain: LocalChain, lag: () => number, logger: Logger) {
+  constructor(chain: LocalChain, lag: () => number, logger: Logger, limits: SubscriptionLimits = {}) {
     this.chain = chain;
     this.lag = lag;
     this.logger = logger;
+    this.maxPerConnection = limits.maxSubscriptionsPerConnection ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION;
+    this.maxBufferedBytes = limits.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
     this.offSlot = chain.onSlot((b) => this.onSlot(b));
     this.offTx = chain.onTransaction((r) => this.onTransaction(r));
   }
 
   attach(ws: WebSocket): void {
-    this.sockets.add(ws);
+    this.sockets.set(ws, 0);
     ws.on('message', (data) => this.onMessage(ws, data.toString()));
     ws.on('close', () => this.detach(ws));
     ws.on('error', (err) => this.logger.debug({ err }, 'devnet: websocket error'));
@@ -60,7 +88,7 @@ export class SubscriptionHub {
 
   /** Drops every connection at once, as a crashed node does (clients see code 1006 and reconnect). */
   dropAll(): void {
-    for (const ws of this.sockets) ws.terminate();
+    for (const ws of this.sockets.keys()) ws.terminate();
     this.sockets.clear();
     this.subs.clear();
     this.pendingSignatures.clear();
@@ -72,7 +100,7 @@ export class SubscriptionHub {
    * for the handshake before dropping the rest.
    */
   async closeAll(graceMs: number): Promise<void> {
-    const open = [...this.sockets];
+    const open = [...this.sockets.keys()];
     await Promise.all(
       open.map(
         (ws) =>
@@ -100,7 +128,13 @@ export class SubscriptionHub {
   }
 
   getStats(): SubscriptionStats {
-    return { connections: this.sockets.size, subscriptions: this.subs.size, notificationsSent: this.notificationsSent };
+    return {
+      connections: this.sockets.size,
+      subscriptions: this.subs.size,
+      notificationsSent: this.notificationsSent,
+      subscriptionsRefused: this.subscriptionsRefused,
+      slowConsumersClosed: this.slowConsumersClosed,
+    };
   }
 
   private detach(ws: WebSocket): void {
@@ -111,6 +145,23 @@ export class SubscriptionHub {
         this.pendingSignatures.delete(id);
       }
     }
+  }
+
+  /** Counts a new subscription on `ws`, or refuses it past the per-connection limit. */
+  private admit(ws: WebSocket): void {
+    const held = this.sockets.get(ws) ?? 0;
+    if (held >= this.maxPerConnection) {
+      this.subscriptionsRefused++;
+      throw rpcError(SUBSCRIPTION_LIMIT_CODE, `Subscription limit reached: at most ${this.maxPerConnection} per connection`, { limit: this.maxPerConnection });
+    }
+    this.sockets.set(ws, held + 1);
+  }
+
+  private remove(sub: Sub): void {
+    this.subs.delete(sub.id);
+    this.pendingSignatures.delete(sub.id);
+    const held = this.sockets.get(sub.ws);
+    if (held !== undefined) this.sockets.set(sub.ws, Math.max(0, held - 1));
   }
 
   private onMessage(ws: WebSocket, text: string): void {
@@ -144,6 +195,7 @@ export class SubscriptionHub {
       case 'signatureSubscribe': {
         const signature = signatureParam(required(params, 0, 'signature'));
         const commitment = commitmentOf(configAt(params, 1));
+        this.admit(ws);
         const sub: SignatureSub = { kind: 'signature', id: this.nextId++, ws, signature, commitment };
         this.subs.set(sub.id, sub);
         this.pendingSignatures.set(sub.id, sub);
@@ -152,6 +204,7 @@ export class SubscriptionHub {
       }
       case 'slotSubscribe':
       case 'rootSubscribe': {
+        this.admit(ws);
         const sub: SlotSub = { kind: method === 'slotSubscribe' ? 'slot' : 'root', id: this.nextId++, ws };
         this.subs.set(sub.id, sub);
         return { value: sub.id };
@@ -163,8 +216,7 @@ export class SubscriptionHub {
         const sub = typeof id === 'number' ? this.subs.get(id) : undefined;
         const kind = method.replace('Unsubscribe', '');
         if (!sub || sub.ws !== ws || sub.kind !== kind) throw invalidParams('Invalid subscription id.');
-        this.subs.delete(sub.id);
-        this.pendingSignatures.delete(sub.id);
+        this.remove(sub);
         return { value: true };
       }
       default:
@@ -193,8 +245,7 @@ export class SubscriptionHub {
     const rec = this.chain.reached(sub.signature, sub.commitment, this.lag());
     if (!rec) return;
     // Signature subscriptions end with their one notification.
-    this.pendingSignatures.delete(sub.id);
-    this.subs.delete(sub.id);
+    this.remove(sub);
     this.notify(sub, 'signatureNotification', { context: { slot: this.chain.slotFor(sub.commitment, this.lag()) }, value: { err: rec.err } });
   }
 
@@ -204,6 +255,16 @@ export class SubscriptionHub {
   }
 
   private send(ws: WebSocket, msg: unknown): void {
-    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > this.maxBufferedBytes) {
+      // It stopped reading: buffering more for it would grow without bound. Close it; its
+      // buffers and subscriptions go with it.
+      this.slowConsumersClosed++;
+      this.logger.warn({ bufferedBytes: ws.bufferedAmount, maxBufferedBytes: this.maxBufferedBytes, subscriptions: this.sockets.get(ws) ?? 0 }, 'devnet: websocket client too slow; closing it');
+      ws.terminate();
+      this.detach(ws);
+      return;
+    }
+    ws.send(JSON.stringify(msg));
   }
 }

@@ -2,7 +2,7 @@ import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'p
 import { redactDeep, redactText } from './redact.ts';
 
 export type { Logger } from 'pino';
-export { redactUrl, redactText, redactDeep } from './redact.ts';
+export { redactUrl, redactText, redactDeep, registerSecretUrl } from './redact.ts';
 
 export interface CreateLoggerOptions {
   name?: string;

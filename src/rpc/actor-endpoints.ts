@@ -11,9 +11,9 @@ import { BroadcastChannel } from 'node:worker_threads';
 import type { Logger } from '../log/index.ts';
 import { MSG_ATTEMPT, MSG_CANCEL, NOTICE_STATE, type AttemptMessage, type EndpointActorInit, type EndpointActorReply } from './actor-protocol.ts';
 import type { NormalizedEndpoint, NormalizedPoolConfig } from './config.ts';
-import type { AttemptOutcome, AttemptRequest } from './endpoint.ts';
+import type { AttemptOutcome, AttemptRequest } from './types.ts';
 import type { HealthTable } from './health.ts';
-import type { EndpointHandle } from './pool.ts';
+import type { EndpointHandle } from './types.ts';
 import { workerEntry } from '../runtime/worker-entry.ts';
 
 /** The part of the runtime's Supervisor the pool uses. */
@@ -106,6 +106,7 @@ class ActorEndpoint implements EndpointHandle {
       maxSlotLag: o.cfg.maxSlotLag,
       healthIntervalMs: o.cfg.healthIntervalMs,
       maxSockets: o.cfg.maxSockets,
+      maxResponseBytes: o.cfg.maxResponseBytes,
       stallAfterMs: o.cfg.stallAfterMs,
       logLevel: typeof o.logger.level === 'string' ? o.logger.level : 'info',
     };

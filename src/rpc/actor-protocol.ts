@@ -7,7 +7,7 @@
  * back on a BroadcastChannel private to the endpoint, named in the actor's init data.
  */
 import type { NormalizedEndpoint, NormalizedPoolConfig } from './config.ts';
-import type { AttemptOutcome } from './endpoint.ts';
+import type { AttemptOutcome } from './types.ts';
 
 export const MSG_ATTEMPT = 1;
 export const MSG_CANCEL = 2;
@@ -30,6 +30,7 @@ export interface EndpointActorInit {
   maxSlotLag: number;
   healthIntervalMs: number;
   maxSockets: number;
+  maxResponseBytes: number;
   stallAfterMs: number;
   /** The host logger's level: lower-level lines are not even sent across. */
   logLevel: string;

@@ -9,7 +9,7 @@
  *   http_5xx          500/502/503/504 ...
  *   http_429          rate limited by the provider; the endpoint also rests for Retry-After
  *   http_4xx          other non-2xx answers (bad key 401/403, 404 on a wrong path): another
- *                     provider can serve the same request
+ *                     provider can serve the same request (413 excepted: see below)
  *   node_behind       JSON-RPC -32005 node unhealthy/behind, -32016 minimum context slot not
  *                     reached, -32019 long-term storage unreachable
  *   server_error      JSON-RPC -32603 internal error
@@ -18,7 +18,8 @@
  *
  * Caller errors (returned as they are; no retry, no breaker touched): every other JSON-RPC
  * error, notably -32602 invalid params, -32601 method not found, -32002 preflight failure,
- * -32003 signature verification failure. A JSON-RPC error the node chose to send is an answer
+ * -32003 signature verification failure; and HTTP 413 (the request body is too large, reported
+ * as -32600 with httpStatus 413). A JSON-RPC error the node chose to send is an answer
  * about the request: trying it elsewhere would only repeat it, and counting it would let one
  * bad caller open a healthy endpoint's breaker.
  *
@@ -27,24 +28,9 @@
  * mailbox refused the attempt).
  */
 import { EndpointActorError, RpcBadResponseError, RpcEndpointError, RpcHttpError, RpcTimeoutError } from './errors.ts';
+import type { FailureClass, OutcomeClass, SkipClass } from './types.ts';
 
-export type FailureClass =
-  | 'refused'
-  | 'dns'
-  | 'reset'
-  | 'transport'
-  | 'timeout'
-  | 'http_5xx'
-  | 'http_429'
-  | 'http_4xx'
-  | 'node_behind'
-  | 'server_error'
-  | 'bad_response'
-  | 'actor_crash';
-
-export type SkipClass = 'circuit_open' | 'throttled' | 'resting' | 'overloaded';
-
-export type OutcomeClass = 'ok' | 'caller_error' | 'aborted' | FailureClass | SkipClass;
+export type { FailureClass, SkipClass, OutcomeClass } from './types.ts';
 
 export const FAILURE_CLASSES: readonly FailureClass[] = [
   'refused',

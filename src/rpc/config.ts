@@ -3,6 +3,8 @@
  * ConfigError naming the key (`endpoints[1].url`, `requestTimeoutMs`, ...) with URLs redacted.
  */
 import { ConfigError } from '../errors.ts';
+import { BREAKER_DEFAULTS, RPC_POOL_DEFAULTS as D } from '../defaults.ts';
+import { MAX_TIMER_MS, finite, integer } from '../validate.ts';
 import { redactUrl } from '../log/redact.ts';
 
 export interface PoolEndpointConfig {
@@ -49,7 +51,21 @@ export interface RpcPoolInputConfig {
    * methods (getProgramAccounts, getBlock, ...) are not watched.
    */
   stallAfterMs?: number;
+  /**
+   * Largest response body read from a provider, in bytes (default 16 MiB, at most 512 MiB). A
+   * larger body is cut off, its socket destroyed, and the attempt fails as `bad_response`.
+   */
+  maxResponseBytes?: number;
 }
+
+/**
+ * 16 MiB: a decoded reply costs several times its size in memory, and a few concurrent calls must
+ * fit beside the trading process. Filtered getProgramAccounts (dataSlice, memcmp) and full blocks
+ * stay well under it; raise it for unfiltered scans.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+/** About the longest string V8 can hold: a body beyond it could not be decoded anyway. */
+export const MAX_RESPONSE_BYTES_LIMIT = 512 * 1024 * 1024;
 
 export interface NormalizedEndpoint {
   index: number;
@@ -73,21 +89,18 @@ export interface NormalizedPoolConfig {
   hedgeAfterMs: number | undefined;
   maxSockets: number;
   stallAfterMs: number;
+  maxResponseBytes: number;
 }
 
 export const MAX_ENDPOINTS = 31;
-const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs']);
+const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs', 'maxResponseBytes']);
 const ENDPOINT_KEYS = new Set(['name', 'url', 'wsUrl', 'weight', 'tier', 'rateLimitRps', 'timeoutMs']);
 const BREAKER_KEYS = new Set(['failureThreshold', 'cooldownMs', 'jitterRatio']);
 
 function num(obj: Record<string, unknown>, key: string, path: string, dflt: number, opts: { min: number; int?: boolean; max?: number }): number {
   const v = obj[key];
   if (v === undefined) return dflt;
-  const label = opts.int ? 'an integer' : 'a number';
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(path, v, `${label} >= ${opts.min}`);
-  if (opts.int && !Number.isInteger(v)) throw new ConfigError(path, v, `${label} >= ${opts.min}`);
-  if (v < opts.min || (opts.max !== undefined && v > opts.max)) throw new ConfigError(path, v, `${label} in [${opts.min}, ${opts.max ?? '∞'}]`);
-  return v;
+  return opts.int ? integer(path, v, opts.min, opts.max) : finite(path, v, opts.min, opts.max);
 }
 
 function checkKeys(obj: Record<string, unknown>, allowed: Set<string>, prefix: string): void {
@@ -123,7 +136,7 @@ export function normalizePoolConfig(input: unknown): NormalizedPoolConfig {
   const list = input['endpoints'];
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError('endpoints', list, 'a non-empty array of { url, ... }');
   if (list.length > MAX_ENDPOINTS) throw new ConfigError('endpoints', `${list.length} endpoints`, `at most ${MAX_ENDPOINTS}`);
-  const attemptTimeoutMs = num(input, 'attemptTimeoutMs', 'attemptTimeoutMs', 800, { min: 1, int: true });
+  const attemptTimeoutMs = num(input, 'attemptTimeoutMs', 'attemptTimeoutMs', D.attemptTimeoutMs, { min: 1, int: true, max: MAX_TIMER_MS });
   const names = new Set<string>();
   const endpoints = list.map((raw: unknown, index): NormalizedEndpoint => {
     const p = `endpoints[${index}].`;
@@ -153,8 +166,8 @@ export function normalizePoolConfig(input: unknown): NormalizedPoolConfig {
       wsUrl,
       weight: num(raw, 'weight', `${p}weight`, 1, { min: Number.MIN_VALUE }),
       tier: num(raw, 'tier', `${p}tier`, index, { min: 0, int: true }),
-      rateLimitRps: num(raw, 'rateLimitRps', `${p}rateLimitRps`, 0, { min: 0 }),
-      timeoutMs: num(raw, 'timeoutMs', `${p}timeoutMs`, attemptTimeoutMs, { min: 1, int: true }),
+      rateLimitRps: num(raw, 'rateLimitRps', `${p}rateLimitRps`, D.rateLimitRps, { min: 0 }),
+      timeoutMs: num(raw, 'timeoutMs', `${p}timeoutMs`, attemptTimeoutMs, { min: 1, int: true, max: MAX_TIMER_MS }),
     };
   });
   const b = input['breaker'] ?? {};
@@ -163,17 +176,18 @@ export function normalizePoolConfig(input: unknown): NormalizedPoolConfig {
   const hedge = input['hedgeAfterMs'];
   return {
     endpoints,
-    requestTimeoutMs: num(input, 'requestTimeoutMs', 'requestTimeoutMs', 2000, { min: 1, int: true }),
+    requestTimeoutMs: num(input, 'requestTimeoutMs', 'requestTimeoutMs', D.requestTimeoutMs, { min: 1, int: true, max: MAX_TIMER_MS }),
     attemptTimeoutMs,
-    maxSlotLag: num(input, 'maxSlotLag', 'maxSlotLag', 20, { min: 0, int: true }),
-    healthIntervalMs: num(input, 'healthIntervalMs', 'healthIntervalMs', 1000, { min: 10, int: true }),
+    maxSlotLag: num(input, 'maxSlotLag', 'maxSlotLag', D.maxSlotLag, { min: 0, int: true }),
+    healthIntervalMs: num(input, 'healthIntervalMs', 'healthIntervalMs', D.healthIntervalMs, { min: 10, int: true, max: MAX_TIMER_MS }),
     breaker: {
-      failureThreshold: num(b, 'failureThreshold', 'breaker.failureThreshold', 5, { min: 1, int: true }),
-      cooldownMs: num(b, 'cooldownMs', 'breaker.cooldownMs', 60_000, { min: 0, int: true }),
-      jitterRatio: num(b, 'jitterRatio', 'breaker.jitterRatio', 0.1, { min: 0, max: 1 }),
+      failureThreshold: num(b, 'failureThreshold', 'breaker.failureThreshold', BREAKER_DEFAULTS.failureThreshold, { min: 1, int: true }),
+      cooldownMs: num(b, 'cooldownMs', 'breaker.cooldownMs', BREAKER_DEFAULTS.cooldownMs, { min: 0, int: true, max: MAX_TIMER_MS }),
+      jitterRatio: num(b, 'jitterRatio', 'breaker.jitterRatio', BREAKER_DEFAULTS.jitterRatio, { min: 0, max: 1 }),
     },
-    hedgeAfterMs: hedge === undefined ? undefined : num(input, 'hedgeAfterMs', 'hedgeAfterMs', 0, { min: 1, int: true }),
-    maxSockets: num(input, 'maxSockets', 'maxSockets', 64, { min: 1, int: true }),
-    stallAfterMs: num(input, 'stallAfterMs', 'stallAfterMs', 250, { min: 0, int: true }),
+    hedgeAfterMs: hedge === undefined ? undefined : num(input, 'hedgeAfterMs', 'hedgeAfterMs', 0, { min: 1, int: true, max: MAX_TIMER_MS }),
+    maxSockets: num(input, 'maxSockets', 'maxSockets', D.maxSockets, { min: 1, int: true }),
+    stallAfterMs: num(input, 'stallAfterMs', 'stallAfterMs', D.stallAfterMs, { min: 0, int: true, max: MAX_TIMER_MS }),
+    maxResponseBytes: num(input, 'maxResponseBytes', 'maxResponseBytes', DEFAULT_MAX_RESPONSE_BYTES, { min: 1024, int: true, max: MAX_RESPONSE_BYTES_LIMIT }),
   };
 }

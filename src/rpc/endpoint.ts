@@ -7,36 +7,15 @@
  * cross a thread boundary unchanged and the pool decides what to do with it in one place.
  */
 import type { Clock, Random, TimerHandle } from '../clock.ts';
-import { redactText } from '../log/redact.ts';
+import { redactDeep, redactText } from '../log/redact.ts';
 import { quietLogger, type EndpointBreaker, type BreakerPermit, type EndpointLogger } from './breaker-link.ts';
-import { classifyError, classOfRpcCode, isEndpointRpcCode, provablyNotSent, type OutcomeClass } from './classify.ts';
+import { classifyError, classOfRpcCode, isEndpointRpcCode, provablyNotSent } from './classify.ts';
 import type { NormalizedEndpoint } from './config.ts';
 import { RpcBadResponseError, RpcEndpointError, RpcHttpError } from './errors.ts';
 import { STATE_CLOSED, stateCode, type HealthTable } from './health.ts';
 import { TokenBucket } from './token-bucket.ts';
+import type { AttemptOutcome, AttemptRequest } from './types.ts';
 import { HttpTransport } from './transport.ts';
-
-export interface AttemptRequest {
-  method: string;
-  params: unknown;
-  /** This attempt's deadline, already capped by the call's remaining time. */
-  timeoutMs: number;
-}
-
-export type AttemptOutcome =
-  | { ok: true; result: unknown; latencyMs: number }
-  | {
-      ok: false;
-      class: OutcomeClass;
-      latencyMs: number;
-      /** False when the request provably never reached the node. */
-      sent: boolean;
-      error?: string;
-      message?: string;
-      rpcCode?: number;
-      httpStatus?: number;
-      data?: unknown;
-    };
 
 export interface EndpointOptions {
   endpoint: NormalizedEndpoint;
@@ -48,6 +27,8 @@ export interface EndpointOptions {
   maxSlotLag: number;
   healthIntervalMs: number;
   maxSockets?: number;
+  /** See RpcPoolInputConfig.maxResponseBytes. */
+  maxResponseBytes?: number;
   /** See RpcPoolInputConfig.stallAfterMs (0 disables). */
   stallAfterMs?: number;
   /** Called after every breaker transition (the pool publishes state changes at once). */
@@ -76,6 +57,10 @@ const LONG_RUNNING = new Set([
   'getInflationReward',
 ]);
 const PROBE_PARAMS = [{ commitment: 'confirmed' }];
+const HTTP_PAYLOAD_TOO_LARGE = 413;
+/** Longest provider text kept in an error message. */
+const MAX_MESSAGE_CHARS = 1024;
+const JSON_RPC_INVALID_REQUEST = -32600;
 /** A slot report older than this many probe intervals is not used to judge lag. */
 const FRESH_INTERVALS = 3;
 
@@ -119,7 +104,7 @@ export class RpcEndpoint {
     this.logger = o.logger ?? quietLogger;
     this.maxSlotLag = o.maxSlotLag;
     this.healthIntervalMs = o.healthIntervalMs;
-    this.transport = new HttpTransport(o.endpoint.url, { clock: o.clock, ...(o.maxSockets ? { maxSockets: o.maxSockets } : {}) });
+    this.transport = new HttpTransport(o.endpoint.url, { clock: o.clock, ...(o.maxResponseBytes ? { maxResponseBytes: o.maxResponseBytes } : {}), ...(o.maxSockets ? { maxSockets: o.maxSockets } : {}) });
     this.bucket = o.endpoint.rateLimitRps > 0 ? new TokenBucket(o.endpoint.rateLimitRps, o.endpoint.rateLimitRps, o.clock.now()) : undefined;
     this.probeEnabled = o.probe !== false;
     this.stallAfterMs = o.stallAfterMs ?? 0;
@@ -145,23 +130,24 @@ export class RpcEndpoint {
       this.health.setThrottledUntil(this.i, this.bucket.nextTokenAt(now));
       return Promise.resolve(SKIP_THROTTLED);
     }
+    const id = this.nextId++;
     let body: string;
     try {
-      body = this.requestBody(req.method, req.params);
+      body = this.requestBody(id, req.method, req.params);
     } catch (err) {
       // BigInt, a cycle, ...: the caller's request cannot be sent anywhere. Nothing acquired yet.
       return Promise.resolve({ ok: false, class: 'caller_error', latencyMs: 0, sent: false, error: 'TypeError', message: `params cannot be sent as JSON: ${(err as Error).message}`, rpcCode: -32602 });
     }
     const permit = this.breaker.tryAcquire();
     if (!permit) return Promise.resolve(SKIP_CIRCUIT_OPEN);
-    return this.send(body, req.method, req.timeoutMs, permit, signal);
+    return this.send(id, body, req.method, req.timeoutMs, permit, signal);
   }
 
-  private requestBody(method: string, params: unknown): string {
-    return `{"jsonrpc":"2.0","id":${this.nextId++},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
+  private requestBody(id: number, method: string, params: unknown): string {
+    return `{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
   }
 
-  private async send(body: string, method: string, timeoutMs: number, permit: BreakerPermit, signal?: AbortSignal): Promise<AttemptOutcome> {
+  private async send(id: number, body: string, method: string, timeoutMs: number, permit: BreakerPermit, signal?: AbortSignal): Promise<AttemptOutcome> {
     const h = this.health;
     const i = this.i;
     const started = performance.now();
@@ -173,12 +159,18 @@ export class RpcEndpoint {
     try {
       const reply = await this.transport.post(body, timeoutMs, signal);
       const latencyMs = performance.now() - started;
-      outcome = this.interpret(reply.body, latencyMs, permit);
+      outcome = this.interpret(id, reply.body, latencyMs, permit);
     } catch (err) {
       const latencyMs = performance.now() - started;
       if (signal?.aborted) {
         permit.release();
         outcome = { ok: false, class: 'aborted', latencyMs, sent: true, error: 'AbortError', message: 'aborted by the caller' };
+      } else if (err instanceof RpcHttpError && err.status === HTTP_PAYLOAD_TOO_LARGE) {
+        // The node answered about the request (its size), not about its own health: like a
+        // JSON-RPC invalid-request error, returned to the caller and counted against no one.
+        permit.release();
+        this.health.recordLatency(this.i, latencyMs);
+        outcome = { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcHttpError', message: `request too large for the endpoint: ${err.message}`, rpcCode: JSON_RPC_INVALID_REQUEST, httpStatus: err.status };
       } else {
         outcome = this.failed(err, latencyMs, permit);
       }
@@ -189,26 +181,38 @@ export class RpcEndpoint {
     return outcome;
   }
 
-  private interpret(text: string, latencyMs: number, permit: BreakerPermit): AttemptOutcome {
+  /**
+   * Reads one reply. It must be a JSON-RPC response object carrying the request's id (a number,
+   * or the same number as a string); an error reply may carry `id: null`, which JSON-RPC allows
+   * when the server could not read the id. Anything else is `bad_response`: a reply meant for
+   * another request must never be taken as this one's result.
+   */
+  private interpret(id: number, text: string, latencyMs: number, permit: BreakerPermit): AttemptOutcome {
     let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch {
-      return this.failed(new RpcBadResponseError(`not JSON: ${JSON.stringify(text.slice(0, 80))}`), latencyMs, permit);
+      return this.failed(new RpcBadResponseError(`not JSON: ${JSON.stringify(snippet(text, 80))}`), latencyMs, permit);
     }
     if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
       return this.failed(new RpcBadResponseError('not a JSON-RPC response object'), latencyMs, permit);
     }
-    const m = msg as { result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
+    const m = msg as { id?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
+    if (m.id !== id && m.id !== String(id) && !(m.id === null && m.error !== undefined)) {
+      const got = 'id' in m ? JSON.stringify(m.id) ?? String(m.id) : 'no id';
+      return this.failed(new RpcBadResponseError(`reply id ${snippet(got, 40)} does not match request id ${id}`), latencyMs, permit);
+    }
     if (m.error !== undefined) {
       const code = m.error?.code;
-      const message = typeof m.error?.message === 'string' ? m.error.message : 'JSON-RPC error';
+      // A provider's text is bounded before it becomes an error message or a log line.
+      const message = typeof m.error?.message === 'string' ? snippet(m.error.message, MAX_MESSAGE_CHARS) : 'JSON-RPC error';
       if (typeof code !== 'number') return this.failed(new RpcBadResponseError(`JSON-RPC error without a numeric code: ${message}`), latencyMs, permit);
       if (isEndpointRpcCode(code)) return this.failed(new RpcEndpointError(code, message), latencyMs, permit);
       // The node answered; the request was at fault. Not the endpoint's failure, nor a success to count.
       permit.release();
       this.health.recordLatency(this.i, latencyMs);
-      return { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcCallError', message: redactText(message), rpcCode: code, data: m.error?.data };
+      const data = m.error?.data;
+      return { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcCallError', message, rpcCode: code, data: data === undefined ? undefined : redactDeep(data) };
     }
     if (!('result' in m)) return this.failed(new RpcBadResponseError('neither result nor error'), latencyMs, permit);
     permit.onSuccess(latencyMs);
@@ -306,7 +310,8 @@ export class RpcEndpoint {
       // A suspect endpoint must prove it answers promptly: a trivial call gets twice the stall threshold.
       const limit = this.health.suspect(this.i) && this.stallAfterMs > 0 ? 2 * this.stallAfterMs : this.healthIntervalMs;
       const timeoutMs = Math.min(this.config.timeoutMs, Math.max(10, limit));
-      const outcome = await this.send(this.requestBody('getSlot', PROBE_PARAMS), 'getSlot', timeoutMs, permit);
+      const id = this.nextId++;
+      const outcome = await this.send(id, this.requestBody(id, 'getSlot', PROBE_PARAMS), 'getSlot', timeoutMs, permit);
       const ok = outcome.ok && typeof outcome.result === 'number';
       this.health.countProbe(this.i, !ok);
       if (outcome.ok && typeof outcome.result === 'number') this.recordSlot(outcome.result);
@@ -346,4 +351,12 @@ export class RpcEndpoint {
     this.transport.close();
     this.health.setAlive(this.i, false);
   }
+}
+
+/**
+ * The start of a provider's text for an error message, redacted before it is cut, so a secret
+ * that straddles the cut cannot leave a readable prefix behind.
+ */
+function snippet(text: string, max: number): string {
+  return redactText(text.slice(0, max + 512)).slice(0, max);
 }

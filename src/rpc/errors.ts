@@ -1,6 +1,6 @@
-import { PalisadeError, withoutStack } from '../errors.ts';
-import { redactText } from '../log/redact.ts';
-import type { OutcomeClass } from './classify.ts';
+import { ConfigError, PalisadeError, withoutStack } from '../errors.ts';
+import { redactDeep, redactText } from '../log/redact.ts';
+import type { OutcomeClass } from './types.ts';
 
 /** One try on one endpoint (or one endpoint skipped without a request), as listed in errors. */
 export interface RpcAttempt {
@@ -29,13 +29,14 @@ export class RpcCallError extends PalisadeError {
   readonly isCallerError = true;
   /** The JSON-RPC numeric error code, e.g. -32602. */
   readonly rpcCode: number;
+  /** The node's `error.data`, with every string redacted (providers echo URLs and keys in it). */
   readonly data: unknown;
   readonly endpoint: string;
   readonly attempts: RpcAttempt[];
   constructor(rpcCode: number, message: string, data: unknown, endpoint: string, attempts: RpcAttempt[]) {
     super('RPC_CALL_ERROR', redactText(message));
     this.rpcCode = rpcCode;
-    this.data = data;
+    this.data = redactDeep(data);
     this.endpoint = endpoint;
     this.attempts = attempts;
   }
@@ -80,12 +81,24 @@ function summarise(code: RpcPoolErrorCode, method: string, attempts: RpcAttempt[
   return `${head}${detail ? ` (${detail})` : ''}${list ? ` [${list}]` : ''}`;
 }
 
+/**
+ * A call refused before anything was sent (bad method, params or options): a ConfigError that an
+ * injected breaker must not count (`isCallerError`), as no endpoint was involved.
+ */
+export class RpcCallArgumentError extends ConfigError {
+  readonly isCallerError = true;
+  static from(invalid: ConfigError): RpcCallArgumentError {
+    return new RpcCallArgumentError(invalid.key, invalid.value, invalid.expected);
+  }
+}
+
 /** A non-2xx HTTP answer. */
 export class RpcHttpError extends PalisadeError {
   readonly status: number;
   readonly retryAfterMs: number | undefined;
   constructor(status: number, retryAfterMs: number | undefined, bodySnippet: string) {
-    super('RPC_HTTP_ERROR', `HTTP ${status}${bodySnippet ? `: ${redactText(bodySnippet)}` : ''}`);
+    // Redacted before it is cut, so a key straddling the cut leaves no readable prefix.
+    super('RPC_HTTP_ERROR', `HTTP ${status}${bodySnippet ? `: ${redactText(bodySnippet).slice(0, 200)}` : ''}`);
     this.status = status;
     this.retryAfterMs = retryAfterMs;
   }

@@ -10,7 +10,7 @@ import type { EndpointBreaker } from './breaker-link.ts';
 import type { NormalizedPoolConfig } from './config.ts';
 import { RpcEndpoint } from './endpoint.ts';
 import type { HealthTable } from './health.ts';
-import type { EndpointHandle } from './pool.ts';
+import type { EndpointHandle } from './types.ts';
 
 /** Anything that hands out one breaker per endpoint URL (src/breaker's EndpointCircuitManager). */
 export interface EndpointCircuitsLike {
@@ -51,6 +51,7 @@ export function createInlineEndpoints(o: InlineOptions): EndpointHandle[] {
       maxSlotLag: o.cfg.maxSlotLag,
       healthIntervalMs: o.cfg.healthIntervalMs,
       maxSockets: o.cfg.maxSockets,
+      maxResponseBytes: o.cfg.maxResponseBytes,
       stallAfterMs: o.cfg.stallAfterMs,
       ...(o.onStateChange ? { onStateChange: () => o.onStateChange!(endpoint.index) } : {}),
     });

@@ -15,28 +15,26 @@
 import { systemClock, type Clock, type Random, type TimerHandle } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../log/index.ts';
-import { silentLogger } from '../log/index.ts';
+import { redactText, registerSecretUrl, silentLogger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
-import { isFailureClass, isSkipClass, type FailureClass, type SkipClass } from './classify.ts';
+import { isFailureClass, isSkipClass } from './classify.ts';
 import { normalizePoolConfig, type NormalizedEndpoint, type NormalizedPoolConfig, type RpcPoolInputConfig } from './config.ts';
-import type { AttemptOutcome, AttemptRequest } from './endpoint.ts';
 import { RpcCallError, RpcPoolError, type RpcAttempt, type RpcPoolErrorCode } from './errors.ts';
 import { HealthTable, STATE_CLOSED, stateName } from './health.ts';
-import { earliestAvailable, selectEndpoint } from './select.ts';
+import { attemptBudget, earliestAvailable, hasFallback, selectEndpoint } from './select.ts';
 import { signatureOfSendParams } from './signature.ts';
 import { EndpointCounters, type EndpointStats, type PoolStats } from './stats.ts';
 import { createInlineEndpoints, type EndpointCircuitsLike } from './inline.ts';
 import { createActorEndpoints, type SupervisorLike } from './actor-endpoints.ts';
+import { checkCallArguments, type CallOptions } from './call-args.ts';
+import type { AttemptOutcome, EndpointHandle, FailureClass, SkipClass } from './types.ts';
 import type { Span } from '@opentelemetry/api';
 import { recordRpcAttempt, settleRpcSpan, startRpcSpan } from '../observe/trace.ts';
 
-export type PoolMode = 'inline' | 'actor';
+export type { EndpointHandle } from './types.ts';
+export type { CallOptions } from './call-args.ts';
 
-/** The seam between the pool and an endpoint, whichever thread the endpoint runs in. */
-export interface EndpointHandle {
-  attempt(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptOutcome>;
-  close(): Promise<void> | void;
-}
+export type PoolMode = 'inline' | 'actor';
 
 export interface CallBreaker {
   execute<T>(label: string, fn: () => Promise<T>): Promise<T>;
@@ -60,12 +58,6 @@ export interface RpcPoolDependencies {
   mode?: PoolMode;
   /** Actor mode: endpoint actors are named `${actorNamePrefix}-${endpoint name}` (default: unique per pool). */
   actorNamePrefix?: string;
-}
-
-export interface CallOptions {
-  /** Deadline of the whole call across attempts (default: requestTimeoutMs). */
-  timeoutMs?: number;
-  signal?: AbortSignal;
 }
 
 export interface RpcCallResult<T = unknown> {
@@ -111,10 +103,15 @@ export class RpcConnectionPool {
     sendTransaction: { statusChecks: 0, alreadyLanded: 0, resent: 0, notResent: 0 },
   };
   private readonly callLatency = new LatencyHistogram();
+  /** Stops masking this pool's endpoint keys in redacted text (on close). */
+  private readonly releaseSecrets: () => void;
 
   constructor(config: RpcPoolInputConfig, dependencies: RpcPoolDependencies = {}) {
     this.cfg = normalizePoolConfig(config);
     this.endpoints = this.cfg.endpoints;
+    // From here on every redacted text (errors, logs, stats) masks these endpoints' keys by value.
+    const releases = this.endpoints.flatMap((e) => [registerSecretUrl(e.url), registerSecretUrl(e.wsUrl)]);
+    this.releaseSecrets = () => releases.forEach((r) => r());
     this.circuitBreaker = dependencies.circuitBreaker; // injected, not embedded
     this.clock = dependencies.clock ?? systemClock;
     this.random = dependencies.random ?? Math.random;
@@ -174,11 +171,17 @@ export class RpcConnectionPool {
 
   /**
    * Calls a JSON-RPC method. Resolves `{ ok: true, result, endpoint, latencyMs, attempts }`;
-   * rejects with RpcCallError (the node's JSON-RPC error, `isCallerError`) or RpcPoolError.
+   * rejects with RpcCallError (the node's JSON-RPC error, `isCallerError`), RpcPoolError, or
+   * RpcCallArgumentError (a ConfigError: bad method, params or options; nothing was sent).
    */
   call<T = unknown>(method: string, params: unknown[] = [], options: CallOptions = {}): Promise<RpcCallResult<T>> {
     // A no-op span without an OpenTelemetry SDK; its attempt events are built only when recording.
     const span = startRpcSpan(method);
+    try {
+      checkCallArguments(method, params, options);
+    } catch (err) {
+      return settleRpcSpan(span, Promise.reject(err));
+    }
     if (this.circuitBreaker) {
       return settleRpcSpan(span, this.circuitBreaker.execute(`rpc_${method}`, async () => {
         return await this._executeRpcCall<T>(method, params, options, span);
@@ -188,7 +191,6 @@ export class RpcConnectionPool {
   }
 
   async _executeRpcCall<T>(method: string, params: unknown[], options: CallOptions, span?: Span): Promise<RpcCallResult<T>> {
-    if (typeof method !== 'string' || method === '') throw new TypeError(`method must be a non-empty string, got ${String(method)}`);
     if (this.closed) throw this.fail('RPC_POOL_CLOSED', method, []);
     if (this.starting) await this.starting;
     if (this.startError) throw this.fail('RPC_POOL_EXHAUSTED', method, [], 'endpoint actors failed to start');
@@ -223,7 +225,7 @@ export class RpcConnectionPool {
         throw this.exhausted(method, attempts, tried);
       }
       const ep = this.endpoints[idx]!;
-      const timeoutMs = Math.min(ep.timeoutMs, remaining);
+      const timeoutMs = attemptBudget(ep.timeoutMs, remaining, hasFallback(this.endpoints, this.health, tried, idx));
       const handle = this.handles[idx]!;
       if (failingOver) {
         this.totals.failovers++;
@@ -316,7 +318,8 @@ export class RpcConnectionPool {
       const ctl = new AbortController();
       const ep = this.endpoints[idx]!;
       const r: Running = { idx, ctl, p: undefined as unknown as Running['p'] };
-      r.p = this.handles[idx]!.attempt({ method, params, timeoutMs: Math.min(ep.timeoutMs, deadline - now) }, ctl.signal).then((o) => ({ r, o }));
+      const timeoutMs = attemptBudget(ep.timeoutMs, deadline - now, hasFallback(this.endpoints, this.health, tried, idx));
+      r.p = this.handles[idx]!.attempt({ method, params, timeoutMs }, ctl.signal).then((o) => ({ r, o }));
       running.add(r);
       return true;
     };
@@ -577,6 +580,7 @@ export class RpcConnectionPool {
     if (this.watchTimer !== undefined) this.clock.clearTimeout(this.watchTimer);
     if (this.starting) await this.starting.catch(() => undefined);
     await Promise.all(this.handles.map((h) => h.close()));
+    this.releaseSecrets();
   }
 }
 
@@ -589,7 +593,8 @@ function toAttempt(ep: NormalizedEndpoint, o: AttemptOutcome, method?: string): 
   if (o.ok) return { endpoint: ep.name, url: ep.redactedUrl, class: 'ok', latencyMs: o.latencyMs, sent: true };
   const a: RpcAttempt = { endpoint: ep.name, url: ep.redactedUrl, class: o.class, latencyMs: o.latencyMs, sent: o.sent };
   if (o.error !== undefined) a.error = o.error;
-  if (o.message !== undefined) a.message = method ? `${method}: ${o.message}` : o.message;
+  // Redacted here too: in actor mode the message was written in a worker.
+  if (o.message !== undefined) a.message = redactText(method ? `${method}: ${o.message}` : o.message);
   if (o.rpcCode !== undefined) a.rpcCode = o.rpcCode;
   if (o.httpStatus !== undefined) a.httpStatus = o.httpStatus;
   return a;

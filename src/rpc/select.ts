@@ -90,3 +90,26 @@ export function earliestAvailable(endpoints: readonly SelectableEndpoint[], heal
   }
   return at;
 }
+
+/**
+ * Whether a call that fails on `current` still has somewhere to go: another endpoint not yet
+ * tried, alive and CLOSED (resting or demoted ones count, as the call may still wait for or fall
+ * back to them).
+ */
+export function hasFallback(endpoints: readonly SelectableEndpoint[], health: HealthTable, tried: number, current: number): boolean {
+  for (let i = 0; i < endpoints.length; i++) {
+    if (i === current || (tried & (1 << i)) !== 0) continue;
+    if (health.alive(i) && health.state(i) === STATE_CLOSED) return true;
+  }
+  return false;
+}
+
+/**
+ * The deadline of one attempt: the endpoint's own `timeoutMs`, but while another endpoint remains
+ * to fail over to, at most half of the call's remaining time, so a hung endpoint cannot use up the
+ * whole call. The last endpoint left gets everything that remains.
+ */
+export function attemptBudget(endpointTimeoutMs: number, remainingMs: number, fallback: boolean): number {
+  const share = fallback ? Math.max(1, Math.floor(remainingMs / 2)) : remainingMs;
+  return Math.min(endpointTimeoutMs, share);
+}

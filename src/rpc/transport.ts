@@ -6,7 +6,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Clock, TimerHandle } from '../clock.ts';
-import { RpcHttpError, RpcTimeoutError } from './errors.ts';
+import { DEFAULT_MAX_RESPONSE_BYTES } from './config.ts';
+import { RpcBadResponseError, RpcHttpError, RpcTimeoutError } from './errors.ts';
 
 export interface HttpReply {
   status: number;
@@ -18,16 +19,21 @@ export interface HttpTransportOptions {
   /** Sockets kept per endpoint; enough for the bursts a trading process makes. */
   maxSockets?: number;
   headers?: Record<string, string>;
+  /** Largest body read, in bytes (default 16 MiB); past it the socket is destroyed and the post fails (RpcBadResponseError). */
+  maxResponseBytes?: number;
 }
 
 const NO_RETRY_AFTER = undefined;
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
+/** Of a non-2xx body only this much is kept: it only feeds an error message. */
+const ERROR_BODY_KEEP = 2048;
 
 export class HttpTransport {
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
   private readonly target: http.RequestOptions;
   private readonly clock: Clock;
+  private readonly maxResponseBytes: number;
   private closed = false;
 
   constructor(url: string, options: HttpTransportOptions) {
@@ -37,6 +43,7 @@ export class HttpTransport {
     this.agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.request = isHttps ? https.request : http.request;
     this.clock = options.clock;
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.target = {
       method: 'POST',
       protocol: u.protocol,
@@ -51,7 +58,9 @@ export class HttpTransport {
 
   /**
    * POSTs a JSON body. Resolves with any 2xx answer; rejects with RpcHttpError on other statuses,
-   * RpcTimeoutError past `timeoutMs`, the signal's reason on abort, or the socket error.
+   * RpcTimeoutError past `timeoutMs`, RpcBadResponseError for a body over maxResponseBytes (its
+   * socket is destroyed at once, so nothing more is read), the signal's reason on abort, or the
+   * socket error.
    */
   post(body: string, timeoutMs: number, signal?: AbortSignal): Promise<HttpReply> {
     return new Promise<HttpReply>((resolve, reject) => {
@@ -69,16 +78,30 @@ export class HttpTransport {
         else resolve(reply!);
       };
       const req = this.request(this.target, (res) => {
+        const status = res.statusCode ?? 0;
+        const ok = status >= 200 && status < 300;
+        const limit = this.maxResponseBytes;
+        const tooLarge = (bytes: string): void => {
+          finish(new RpcBadResponseError(`response body over maxResponseBytes (${limit}): ${bytes}`));
+          req.destroy();
+        };
+        const declared = Number(res.headers['content-length']);
+        if (declared > limit) return tooLarge(`Content-Length ${declared}`);
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (settled) return;
+          size += c.length;
+          if (size > limit) return tooLarge(`${size} bytes read so far`);
+          if (ok || size - c.length < ERROR_BODY_KEEP) chunks.push(c);
+        });
         res.on('error', (e) => finish(e));
         res.on('aborted', () => finish(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
         res.on('end', () => {
           const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) return finish(undefined, { status, body: text });
+          if (ok) return finish(undefined, { status, body: text });
           const retryAfter = status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after'], this.clock.now()) : NO_RETRY_AFTER;
-          finish(new RpcHttpError(status, retryAfter, text.slice(0, 200)));
+          finish(new RpcHttpError(status, retryAfter, text.slice(0, ERROR_BODY_KEEP)));
         });
       });
       req.on('error', (e) => finish(e));

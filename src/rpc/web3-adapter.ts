@@ -17,6 +17,7 @@ import { Connection, type Commitment, type ConnectionConfig, type RpcResponseAnd
 import { redactText } from '../log/redact.ts';
 import { RpcCallError, RpcPoolError } from './errors.ts';
 import type { CallOptions, RpcCallResult } from './pool.ts';
+import { timeoutMs } from '../validate.ts';
 
 /** Anything with the pool's `call` (a pool, or a `CircuitBreakerManager.protect(pool)` wrapper). */
 export interface CallablePool {
@@ -101,7 +102,7 @@ export function createSolanaConnection(pool: CallablePool, commitmentOrConfig?: 
       disableRetryOnRateLimit: true,
       httpAgent: false,
     },
-    confirmPollMs ?? 400,
+    confirmPollMs === undefined ? 400 : timeoutMs('confirmPollMs', confirmPollMs, { min: 1 }),
     pickWs,
   );
 }

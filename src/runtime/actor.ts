@@ -12,6 +12,8 @@ import { EventEmitter } from 'node:events';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../clock.ts';
 import { ConfigError, withoutStack } from '../errors.ts';
+import { RUNTIME_DEFAULTS } from '../defaults.ts';
+import { timeoutMs as checkTimeoutMs, timeoutOrOffMs } from '../validate.ts';
 import type { Logger } from '../log/index.ts';
 import { LatencyHistogram } from '../stats/latency.ts';
 import type { ResolvedModule } from './bundle.ts';
@@ -228,8 +230,12 @@ export class ActorCell {
     }
     const signal = options?.signal ?? null;
     if (signal?.aborted) return Promise.reject(new AskAbortedError(this.name, signal.reason));
-    const timeoutMs = options?.timeoutMs ?? this.ctx.askTimeoutMs;
-    if (!(timeoutMs >= 0)) return Promise.reject(new ConfigError('timeoutMs', timeoutMs, 'a number of milliseconds >= 0'));
+    let timeoutMs: number;
+    try {
+      timeoutMs = options?.timeoutMs === undefined ? this.ctx.askTimeoutMs : timeoutOrOffMs('timeoutMs', options.timeoutMs);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise<unknown>((resolve, reject) => {
       const ask: AskState = { resolve, reject, deadline: 0, timeoutMs, t0: performance.now(), signal, onAbort: null };
       const env: Envelope = { message, lane, cancelled: false, seq: 0, attempt: 1, ask };
@@ -334,13 +340,23 @@ export class ActorCell {
   }
 
   /**
-   * One envelope to the worker: into the ring; by message only when the ring cannot encode it
-   * (after publishing earlier records, so it cannot overtake them: the worker orders by seq).
+   * One envelope to the worker: into the ring; by message when the ring cannot encode it or it
+   * would take more than half the ring (after publishing earlier records, so it cannot overtake
+   * them: the worker orders by seq). Sending a large message by postMessage rather than
+   * refusing it keeps what a caller may send the same with or without a ring (structured clone
+   * has no size limit of its own); it costs one clone.
    */
   private send(w: Worker, env: Envelope): number {
     const meta = (env.attempt << 1) | (env.ask !== null ? 1 : 0);
     const seq = this.seq + 1;
-    const r = this.ring!.write(seq, meta, env.message);
+    let r: number;
+    try {
+      r = this.ring!.write(seq, meta, env.message);
+    } catch (err) {
+      // Reading the message threw (a getter, a revoked Proxy); the ring has undone the attempt.
+      this.deadLetter(env, 'not-cloneable', new MessageNotCloneableError(this.name, `reading it threw: ${describeError(err)}`));
+      return REFUSED;
+    }
     if (r === WRITE_OK) {
       this.ringDirty = true;
       this.seq = seq;
@@ -1089,6 +1105,14 @@ export class ActorCell {
   }
 }
 
+function describeError(err: unknown): string {
+  try {
+    return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  } catch {
+    return 'an error that cannot be described';
+  }
+}
+
 /** Functions and symbols can never cross a thread boundary: refuse them where the caller can see. */
 function checkCloneableShallow(actor: string, message: unknown): void {
   const t = typeof message;
@@ -1185,14 +1209,12 @@ export function resolveSpawnOptions(o: SpawnOptions, defaults: { heartbeatMs: nu
   if (!Number.isInteger(mailboxSize) || mailboxSize < 1) throw new ConfigError('mailboxSize', o.mailboxSize, 'an integer >= 1');
   const overflow = o.overflow ?? 'reject';
   if (overflow !== 'reject' && overflow !== 'drop-oldest' && overflow !== 'drop-lowest') throw new ConfigError('overflow', o.overflow, "'reject' | 'drop-oldest' | 'drop-lowest'");
-  const heartbeatMs = o.heartbeatMs ?? defaults.heartbeatMs;
-  if (!(heartbeatMs >= 0) || !Number.isFinite(heartbeatMs)) throw new ConfigError('heartbeatMs', o.heartbeatMs, 'milliseconds >= 0 (0 disables)');
+  const heartbeatMs = o.heartbeatMs === undefined ? defaults.heartbeatMs : checkTimeoutMs('heartbeatMs', o.heartbeatMs, { min: 0 });
   const maxAttempts = o.maxAttempts ?? 2;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new ConfigError('maxAttempts', o.maxAttempts, 'an integer >= 1');
   const ringBytes = o.ringBytes ?? 256 * 1024;
   if (!Number.isInteger(ringBytes) || ringBytes < 0 || ringBytes > 64 * 1024 * 1024) throw new ConfigError('ringBytes', o.ringBytes, 'an integer number of bytes, 0 (no ring) to 64 MiB');
-  const startTimeoutMs = o.startTimeoutMs ?? 30_000;
-  if (!(startTimeoutMs >= 0)) throw new ConfigError('startTimeoutMs', o.startTimeoutMs, 'milliseconds >= 0 (0 disables)');
+  const startTimeoutMs = o.startTimeoutMs === undefined ? RUNTIME_DEFAULTS.startTimeoutMs : timeoutOrOffMs('startTimeoutMs', o.startTimeoutMs);
   if (o.init !== undefined) {
     try {
       structuredClone(o.init);

@@ -1,5 +1,6 @@
 import { Deque } from './deque.ts';
 
+/** Message and signal importance, shared by actor mailboxes and the signal bus. */
 export type Priority = 'critical' | 'normal' | 'low';
 export type Overflow = 'reject' | 'drop-oldest' | 'drop-lowest';
 

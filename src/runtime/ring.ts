@@ -47,6 +47,13 @@ const T_SAME = 12; // in a shape field: the string this field had in the previou
 export const WRITE_OK = 1;
 export const WRITE_FULL = 0;
 export const WRITE_UNSUPPORTED = -1;
+/**
+ * The record would take more than half the ring. Such a record may never fit: positions only
+ * move forward, and at an unlucky offset neither the space before the end nor the space after
+ * wrapping is large enough. Anything up to half always fits once the ring drains, so the line
+ * is drawn there; the caller sends the value by postMessage instead.
+ */
+export const WRITE_TOO_LARGE = -2;
 const NO_SPACE = -1;
 const UNSUPPORTED = -2;
 
@@ -94,7 +101,9 @@ export class RingWriter {
 
   /**
    * Encodes one envelope. WRITE_OK: written (visible after publish()); WRITE_FULL: no room now;
-   * WRITE_UNSUPPORTED: the value must go by postMessage.
+   * WRITE_UNSUPPORTED / WRITE_TOO_LARGE: the value must go by postMessage. A throw while reading
+   * the value (a getter, a revoked Proxy) is passed on after undoing what the record would have
+   * taught the reader, so the next records are encoded as if it had never been tried.
    */
   write(seq: number, meta: number, value: unknown): number {
     const r = this.writeOnce(seq, meta, value);
@@ -111,12 +120,16 @@ export class RingWriter {
     if (free < HEADER + 16) return WRITE_FULL;
     let off = this.tail & this.mask;
     const toEnd = this.cap - off;
-    let r = this.tryAt(off, Math.min(toEnd, free), seq, meta, value);
+    const half = this.cap >>> 1;
+    const room = Math.min(toEnd, free);
+    let r = this.tryAt(off, room, seq, meta, value);
+    if (r === NO_SPACE && room >= half) return WRITE_TOO_LARGE;
     if (r === NO_SPACE && toEnd < free) {
       // Does not fit before the end: pad, then try again from the start of the buffer.
       const freeAfterPad = free - toEnd;
       if (freeAfterPad < HEADER + 16) return WRITE_FULL;
       r = this.tryAt(0, freeAfterPad, seq, meta, value);
+      if (r === NO_SPACE && freeAfterPad >= half) return WRITE_TOO_LARGE;
       if (r >= 0) {
         this.dv.setUint32(off, PAD, true);
         this.tail = (this.tail + toEnd) >>> 0;
@@ -137,11 +150,22 @@ export class RingWriter {
   }
 
   private tryAt(off: number, room: number, seq: number, meta: number, value: unknown): number {
-    this.lim = off + room;
+    // No record may take more than half the ring (see WRITE_TOO_LARGE).
+    this.lim = off + Math.min(room, this.cap >>> 1);
     if (off + HEADER > this.lim) return NO_SPACE;
     this.dv.setUint32(off + 4, seq, true);
     this.dv.setUint32(off + 8, meta, true);
-    const end = this.enc(value, off + HEADER, 0);
+    let end = UNSUPPORTED;
+    try {
+      end = this.enc(value, off + HEADER, 0);
+    } finally {
+      this.settle(end);
+    }
+    return end;
+  }
+
+  /** Commits what the record taught the reader (shapes, repeated strings) if it was written, else forgets it. */
+  private settle(end: number): void {
     const t = this.tentative;
     if (t.length !== 0) {
       const state = end < 0 ? 0 : 2;
@@ -153,7 +177,6 @@ export class RingWriter {
       if (end < 0) for (let i = 0; i < r.length; i += 2) (r[i] as (string | undefined)[])[r[i + 1] as number] = undefined;
       r.length = 0;
     }
-    return end;
   }
 
   private enc(v: unknown, p: number, depth: number): number {

@@ -11,6 +11,8 @@ import { EventEmitter } from 'node:events';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { systemClock, type Clock, type Random } from '../clock.ts';
 import { ConfigError } from '../errors.ts';
+import { RUNTIME_DEFAULTS } from '../defaults.ts';
+import * as v from '../validate.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { ActorCell, resolveSpawnOptions, type ActorRef, type CellContext } from './actor.ts';
 import { defaultCacheDir, resolveActorModule } from './bundle.ts';
@@ -104,23 +106,22 @@ export class Supervisor extends EventEmitter {
     const o = options;
     this.strategy = o.strategy ?? 'one_for_one';
     if (this.strategy !== 'one_for_one' && this.strategy !== 'one_for_all') throw new ConfigError('strategy', o.strategy, "'one_for_one' | 'one_for_all'");
-    this.maxRestarts = o.maxRestarts ?? 5;
-    if (!Number.isInteger(this.maxRestarts) || this.maxRestarts < 0) throw new ConfigError('maxRestarts', o.maxRestarts, 'an integer >= 0');
-    this.withinMs = o.withinMs ?? 60_000;
-    if (!(this.withinMs > 0)) throw new ConfigError('withinMs', o.withinMs, 'milliseconds > 0');
+    this.maxRestarts = o.maxRestarts === undefined ? RUNTIME_DEFAULTS.maxRestarts : v.integer('maxRestarts', o.maxRestarts, 0);
+    this.withinMs = o.withinMs === undefined ? RUNTIME_DEFAULTS.withinMs : v.timeoutMs('withinMs', o.withinMs, { min: 1 });
     const b = o.restartBackoff ?? {};
-    this.backoff = { initialMs: b.initialMs ?? 50, maxMs: b.maxMs ?? 5000, multiplier: b.multiplier ?? 2, jitter: b.jitter ?? 0.2 };
-    if (!(this.backoff.initialMs >= 0) || !(this.backoff.maxMs >= 0) || !(this.backoff.multiplier >= 1) || !(this.backoff.jitter >= 0 && this.backoff.jitter <= 1)) {
-      throw new ConfigError('restartBackoff', b, '{ initialMs >= 0, maxMs >= 0, multiplier >= 1, 0 <= jitter <= 1 }');
-    }
+    if (b === null || typeof b !== 'object') throw new ConfigError('restartBackoff', b, '{ initialMs, maxMs, multiplier, jitter }');
+    this.backoff = {
+      initialMs: b.initialMs === undefined ? 50 : v.timeoutMs('restartBackoff.initialMs', b.initialMs, { min: 0 }),
+      maxMs: b.maxMs === undefined ? 5000 : v.timeoutMs('restartBackoff.maxMs', b.maxMs, { min: 0 }),
+      multiplier: b.multiplier === undefined ? 2 : v.finite('restartBackoff.multiplier', b.multiplier, 1),
+      jitter: b.jitter === undefined ? 0.2 : v.ratio('restartBackoff.jitter', b.jitter),
+    };
     this.logger = o.logger ?? silentLogger;
     const base = o.clock ?? systemClock;
     this.clock = o.now ? { now: o.now, setTimeout: (fn, ms) => base.setTimeout(fn, ms), clearTimeout: (h) => base.clearTimeout(h) } : base;
     this.random = o.random ?? Math.random;
-    this.heartbeatMs = o.heartbeatMs ?? 1000;
-    if (!(this.heartbeatMs >= 0)) throw new ConfigError('heartbeatMs', o.heartbeatMs, 'milliseconds >= 0');
-    const askTimeoutMs = o.askTimeoutMs ?? 30_000;
-    if (!(askTimeoutMs >= 0)) throw new ConfigError('askTimeoutMs', o.askTimeoutMs, 'milliseconds >= 0');
+    this.heartbeatMs = o.heartbeatMs === undefined ? RUNTIME_DEFAULTS.heartbeatMs : v.timeoutMs('heartbeatMs', o.heartbeatMs, { min: 0 });
+    const askTimeoutMs = o.askTimeoutMs === undefined ? RUNTIME_DEFAULTS.askTimeoutMs : v.timeoutOrOffMs('askTimeoutMs', o.askTimeoutMs);
     const spares = o.spares ?? 1;
     if (!Number.isInteger(spares) || spares < 0) throw new ConfigError('spares', o.spares, 'an integer >= 0');
     const limit = o.deadLetterLimit ?? 1000;
@@ -234,8 +235,7 @@ export class Supervisor extends EventEmitter {
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.shutdownPromise) return this.shutdownPromise;
-    const drainMs = options.drainMs ?? 5000;
-    if (!(drainMs >= 0)) throw new ConfigError('drainMs', options.drainMs, 'milliseconds >= 0');
+    const drainMs = options.drainMs === undefined ? RUNTIME_DEFAULTS.drainMs : v.timeoutMs('drainMs', options.drainMs, { min: 0 });
     this.accepting = false;
     this.shutdownPromise = this.doShutdown(drainMs);
     return this.shutdownPromise;

@@ -36,6 +36,7 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import { ConfigError, withoutStack } from '../errors.ts';
+import { MAX_TIMER_MS, integer } from '../validate.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
 import { resolveActorModule } from '../runtime/bundle.ts';
 import { Deque } from '../runtime/deque.ts';
@@ -159,9 +160,9 @@ export class OffThreadSigner {
     this.o = {
       minThreads,
       maxThreads,
-      idleTimeout: intOption('idleTimeout', options.idleTimeout, 30_000, 0),
+      idleTimeout: options.idleTimeout === undefined ? 30_000 : integer('idleTimeout', options.idleTimeout, 0, MAX_TIMER_MS),
       maxQueue: intOption('maxQueue', options.maxQueue, 256, 0),
-      taskTimeoutMs: intOption('taskTimeoutMs', options.taskTimeoutMs, 2000, 1),
+      taskTimeoutMs: options.taskTimeoutMs === undefined ? 2000 : integer('taskTimeoutMs', options.taskTimeoutMs, 1, MAX_TIMER_MS),
       atomics,
       workerModule: options.workerModule ?? DEFAULT_WORKER,
       bundleCacheDir: options.bundleCacheDir,
