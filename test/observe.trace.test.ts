@@ -322,9 +322,9 @@ test('a traceparent field in a published event is the parent when no span is act
   const remote = formatTraceparent(tid, '00f067aa0ba902b7', 1);
   const garbage: unknown[] = [
     'garbage',
-    '00-' + '0'.repeat(32) + '-00f067aa0ba902b7-01',
-    'ff-' + tid + '-00f067aa0ba902b7-01',
-    '00-' + tid.toUpperCase() + '-00f067aa0ba902b7-01',
+    `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`,
+    `ff-${tid}-00f067aa0ba902b7-01`,
+    `00-${tid.toUpperCase()}-00f067aa0ba902b7-01`,
     `00-${tid}-00f067aa0ba902b7-01${'x'.repeat(1_000_000)}`,
     42,
     Number.NaN,

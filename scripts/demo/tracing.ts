@@ -69,9 +69,9 @@ export function formatBestTrace(all: ReadableSpan[]): string {
   const byTrace = new Map<string, ReadableSpan[]>();
   for (const s of all) {
     const id = s.spanContext().traceId;
-    let list = byTrace.get(id);
-    if (list === undefined) byTrace.set(id, (list = []));
-    list.push(s);
+    const list = byTrace.get(id);
+    if (list === undefined) byTrace.set(id, [s]);
+    else list.push(s);
   }
   if (byTrace.size === 0) return 'trace: no trade signal was traced';
   // The first complete trace, one with a failover in it (an RPC span with several attempts) if any; else the largest.
@@ -97,9 +97,9 @@ export function formatBestTrace(all: ReadableSpan[]): string {
   const children = new Map<string, ReadableSpan[]>();
   for (const s of best) {
     const p = s.parentSpanContext?.spanId ?? '';
-    let list = children.get(p);
-    if (list === undefined) children.set(p, (list = []));
-    list.push(s);
+    const list = children.get(p);
+    if (list === undefined) children.set(p, [s]);
+    else list.push(s);
   }
   for (const list of children.values()) list.sort((a, b) => ms(a.startTime) - ms(b.startTime));
   const lines = [
@@ -115,7 +115,9 @@ export function formatBestTrace(all: ReadableSpan[]): string {
       lines.push(`${inner}   · ${e.name} ${a['palisade.rpc.endpoint']} ${a['palisade.rpc.outcome']} ${Number(a['palisade.rpc.latency_ms']).toFixed(1)} ms${a['rpc.method'] ? ` (${a['rpc.method']})` : ''}`);
     }
     const kids = children.get(s.spanContext().spanId) ?? [];
-    kids.forEach((k, i) => walk(k, inner, i === kids.length - 1, false));
+    kids.forEach((k, i) => {
+      walk(k, inner, i === kids.length - 1, false);
+    });
   };
   walk(root, '  ', true, true);
   return lines.join('\n');

@@ -123,7 +123,10 @@ export class WorkerSubscriber implements Subscriber {
   /** Stops the actor; events it still held are dead-lettered by the runtime and counted here. */
   dispose(): Promise<void> {
     const stopped = this.ref.stop();
-    return this.spans === null ? stopped : stopped.finally(() => this.spans!.forEach((_, m) => this.endTrace(m, false, 'stopped')));
+    if (this.spans === null) return stopped;
+    return stopped.finally(() => {
+      for (const m of [...this.spans!.keys()]) this.endTrace(m, false, 'stopped');
+    });
   }
 
   stats(): SubscriberStats {
