@@ -75,3 +75,5 @@ export * from './signing/index.ts';
 // observability (prom-client is an optional peer: it is only imported when no registry is passed)
 export { registerPalisadeMetrics, OTHER_LABEL, BREAKER_STATE_VALUE, ACTOR_STATE_VALUE } from './observe/prometheus.ts';
 export type { RegisterMetricsOptions, RegisteredMetrics, MetricsRegistry, MetricsSources } from './observe/prometheus.ts';
+// traces through @opentelemetry/api only (no-op without an SDK); see the README's "Traces"
+export { TRACER_NAME, withTraceparent, contextFromTraceparent, parseTraceparent, formatTraceparent, inSpan, type TraceparentFields } from './observe/trace.ts';

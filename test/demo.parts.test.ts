@@ -347,6 +347,8 @@ describe('demo scripts plumbing', () => {
     const o = parseDemoArgs([]);
     assert.notEqual(o, 'help');
     if (o === 'help') return;
+    assert.equal(o.trace, false);
+    assert.equal((parseDemoArgs(['--trace']) as { trace?: boolean }).trace, true);
     assert.equal(o.durationMs, 60_000);
     assert.equal(o.surgeFactor, 50);
     assert.equal(o.faults, true);

@@ -35,7 +35,7 @@ describe('demo run (child process)', () => {
 
   it('completes with exit 0, critical lost 0, every drop counted, order kept, a transfer confirmed, and the kill route restarts an actor', { timeout: RUN_DEADLINE_MS + 10_000 }, async () => {
     const json = join(dir, 'report.json');
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/main.ts', '--duration-ms', '8000', '--surge-factor', '10', '--quiet', '--json', json, '--log-level', 'error'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/main.ts', '--duration-ms', '8000', '--surge-factor', '10', '--quiet', '--trace', '--json', json, '--log-level', 'error'], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -68,6 +68,10 @@ describe('demo run (child process)', () => {
     }
     assert.match(out, /critical lost: 0 of/);
     assert.match(out, /\d+ passed, 0 failed/);
+    // --trace: one trace from the signal through the validator worker and the executor to the send and its confirmation.
+    assert.match(out, /^trace [0-9a-f]{32}: \d+ spans of \d+ traced trade signals \(signal → validator → executor → send → confirmation\)$/m);
+    const tree = out.slice(out.lastIndexOf('\ntrace '));
+    for (const hop of [/^ {2}signal trade_signal /m, /deliver trade_signal \[worker signal-validator\]/, /execute BUY /, /(rpc sendTransaction \[via |─ send )/, /(└─ confirmation |rpc getSignatureStatuses)/, /· attempt \S+ ok /]) assert.match(tree, hop);
 
     const r = JSON.parse(readFileSync(json, 'utf8')) as DemoReport;
     assert.equal(r.ok, true);

@@ -10,6 +10,7 @@ import type { OffThreadSignerStats } from '../../src/signing/index.ts';
 import { LatencyHistogram, type LatencySummary } from '../../src/stats/latency.ts';
 import { describeError } from '../../test/support/checks.ts';
 import { validateTradeSignal, type TradeSignal } from '../../actors/demo/signals.ts';
+import { inSpan } from '../../src/observe/trace.ts';
 
 export interface TransferSender {
   /** Sends one transfer for a BUY of `token` and resolves once it is confirmed; rejects otherwise. */
@@ -147,7 +148,7 @@ export class TradeExecutor {
     const ctl = new AbortController();
     this.aborts.add(ctl);
     const timer = this.clock.setTimeout(() => ctl.abort(new Error(`transfer not confirmed within ${this.o.transferTimeoutMs} ms`)), this.o.transferTimeoutMs);
-    const p = this.sender!.transfer(event.token, ctl.signal).then(
+    const p = inSpan(`execute ${event.action} ${event.token}`, () => this.sender!.transfer(event.token, ctl.signal)).then(
       ({ signature }) => {
         this.s.confirmed++;
         this.latency.record(this.clock.now() - event.timestamp);

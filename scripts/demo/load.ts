@@ -11,6 +11,7 @@ import { SignalGenerator } from './generator.ts';
 import type { Random } from '../../src/clock.ts';
 import type { DemoStack } from './stack.ts';
 import { RISK, VALIDATOR } from './subscribers.ts';
+import { tracedPublisher } from './tracing.ts';
 
 // About 2–3 slots per poll, so the generator has neighbours to publish swapped (the bus must reorder them).
 const SLOT_POLL_MS = 1000;
@@ -32,7 +33,7 @@ export function prepareLoad(ctx: DemoContext, stack: DemoStack, random: Random):
   const surgeToMs = Math.round(o.durationMs * o.surgeTo);
   const generator = new SignalGenerator(
     { rate: o.rate, surgeFactor: o.surgeFactor, surgeFromMs, surgeToMs },
-    stack.bus,
+    o.trace ? tracedPublisher(stack.bus) : stack.bus,
     clock,
     random,
     (err) => logger.error({ err: describeError(err) }, 'demo: publish threw'),

@@ -18,6 +18,7 @@ import { describeError } from '../../test/support/checks.ts';
 import { USAGE, parseDemoArgs, type DemoOptions } from './options.ts';
 import { formatReport } from './report.ts';
 import { runDemo } from './run.ts';
+import { startDemoTracing } from './tracing.ts';
 
 function defaultLogFile(): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -60,6 +61,7 @@ async function main(): Promise<number> {
 
   const tty = process.stdout.isTTY === true;
   try {
+    const tracing = o.trace ? await startDemoTracing() : null;
     const report = await runDemo(o, {
       write: (s) => process.stdout.write(s),
       tty,
@@ -68,6 +70,7 @@ async function main(): Promise<number> {
       logger,
     });
     process.stdout.write(formatReport(report) + '\n');
+    if (tracing) process.stdout.write(`\n${tracing.format()}\n`);
     if (o.jsonPath) {
       mkdirSync(dirname(o.jsonPath), { recursive: true });
       writeFileSync(o.jsonPath, JSON.stringify(report, null, 2) + '\n');

@@ -40,6 +40,8 @@ export interface DemoOptions {
   quiet: boolean;
   logLevel: string;
   logFile: string | undefined;
+  /** Record trade-signal traces in-process and print one complete trace after the report. */
+  trace?: boolean;
 }
 
 export const DEFAULTS = {
@@ -77,6 +79,8 @@ export const USAGE = `usage: npm start -- [options]
   --quiet             no live view
   --log-level L       fatal|error|warn|info|debug (default ${DEFAULTS.logLevel}); logs go to stderr
   --log-file PATH     write logs to a file (default on a terminal with the live view: .reports/demo-<time>.log; else stderr)
+  --trace             trace trade signals (OpenTelemetry, in-process) and print one complete trace at the end:
+                      signal → validator → executor → send → confirmation
   -h, --help`;
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -104,6 +108,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions | 'help' {
         quiet: { type: 'boolean' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
+        trace: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -138,5 +143,6 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions | 'help' {
     quiet: values['quiet'] === true,
     logLevel,
     logFile: s('log-file'),
+    trace: values['trace'] === true,
   };
 }

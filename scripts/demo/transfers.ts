@@ -17,6 +17,7 @@ import type { TransferSender } from './executor.ts';
 import { MEME_TOKENS } from '../../actors/demo/signals.ts';
 import type { BlockhashCache } from '../../src/solana/blockhash-cache.ts';
 import type { LandResult, TransactionLander } from '../../src/solana/land.ts';
+import { inSpan } from '../../src/observe/trace.ts';
 
 export class DemoWalletError extends PalisadeError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -106,12 +107,14 @@ export class SolTransferSender implements TransferSender {
     // The transfer's deadline also bounds its signature: an aborted transfer leaves the signer's queue at once.
     const { wire } = await signMessageToWire(this.signer, tx.compileMessage().serialize(), [this.payerKey], { signal });
     if (this.landing) {
-      const landed = await this.landing.lander.land(wire, { lastValidBlockHeight: latest.lastValidBlockHeight, signal });
+      // The lander broadcasts the same bytes and polls statuses until landed or expired: one span
+      // over both, with its status checks (rpc getSignatureStatuses) inside it.
+      const landed = await inSpan('send', () => this.landing!.lander.land(wire, { lastValidBlockHeight: latest.lastValidBlockHeight, signal }));
       if (landed.status !== 'landed') throw new LandOutcomeError(landed);
       return { signature: landed.signature };
     }
-    const signature = await this.conn.sendRawTransaction(wire, { skipPreflight: false, maxRetries: 0 });
-    const res = await this.conn.confirmTransaction({ signature, ...latest, abortSignal: signal }, 'confirmed');
+    const signature = await inSpan('send', () => this.conn.sendRawTransaction(wire, { skipPreflight: false, maxRetries: 0 }));
+    const res = await inSpan('confirmation', () => this.conn.confirmTransaction({ signature, ...latest, abortSignal: signal }, 'confirmed'));
     if (res.value.err) throw new DemoWalletError(`transaction ${signature} failed: ${JSON.stringify(res.value.err)}`);
     return { signature };
   }

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
+import type { BusTracing } from '../observe/trace.ts';
 import type { BusCounters } from './counters.ts';
 import type { SubscriberStats } from './types.ts';
 
@@ -8,6 +9,8 @@ export interface BusContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly counters: BusCounters;
+  /** Delivery spans; null unless the bus was created with `tracing: true` (then nothing looks up a context). */
+  readonly tracing: BusTracing | null;
   /** Called when a subscriber finishes its backlog, so a closing bus can see it is drained. */
   subscriberIdle(): void;
 }

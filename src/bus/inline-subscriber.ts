@@ -5,6 +5,7 @@ import { R } from './counters.ts';
 import type { SubscriberStats } from './types.ts';
 import type { BusContext, Subscriber } from './context.ts';
 import { FailureLog } from './failure-log.ts';
+import type { Span } from '@opentelemetry/api';
 
 
 type Handler = (event: never) => unknown;
@@ -21,6 +22,8 @@ export class InlineSubscriber implements Subscriber {
   private detached = false;
   private busy = false;
   private inflightPrio = 0;
+  /** The delivery span of the handler running now (tracing buses only). */
+  private span: Span | null = null;
   private readonly mailbox = new PriorityRing<object>(16);
   private readonly gate: QuarantineGate;
   private delivered = 0;
@@ -90,8 +93,13 @@ export class InlineSubscriber implements Subscriber {
     }
     if (t0 === t0) ctx.counters.latency.record(performance.now() - t0);
     let result: unknown;
+    const tracing = ctx.tracing;
     try {
-      result = (this.handler as (e: object) => unknown)(event);
+      if (tracing === null) result = (this.handler as (e: object) => unknown)(event);
+      else {
+        this.span = tracing.startDelivery(event, this.topic, this.id, 'inline');
+        result = tracing.run(this.span, event, this.handler as (e: object) => unknown);
+      }
       if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
         const then = (result as { then?: unknown }).then;
         if (typeof then === 'function') {
@@ -118,6 +126,10 @@ export class InlineSubscriber implements Subscriber {
   }
 
   private outcome(ok: boolean, prio: number, error: unknown): void {
+    if (this.span !== null) {
+      this.ctx.tracing!.endDelivery(this.span, ok, error);
+      this.span = null;
+    }
     if (ok) {
       this.delivered++;
       this.ctx.counters.delivered[prio]!++;

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.ts';
 import { BUS_DEFAULTS } from '../defaults.ts';
 import { integer, timeoutMs as checkTimeoutMs } from '../validate.ts';
 import { silentLogger, type Logger } from '../log/index.ts';
+import { BusTracing } from '../observe/trace.ts';
 import type { Supervisor } from '../runtime/index.ts';
 import { findUncloneable } from './cloneable.ts';
 import type { BusContext, Subscriber } from './context.ts';
@@ -73,6 +74,12 @@ export interface SignalBusOptions {
   now?: () => number;
   /** Carry signals between processes over NATS JetStream (README: "Beyond one process"). Absent: in-process only. */
   nats?: NatsBusOptions;
+  /**
+   * A span per delivery through @opentelemetry/api (README: "Traces"), child of the context each
+   * event was published in; worker subscribers' events carry it as a `traceparent` field.
+   * Default false: publish and dispatch then do no context work at all.
+   */
+  tracing?: boolean;
 }
 
 export interface CloseOptions {
@@ -110,6 +117,7 @@ export class SignalBus {
   private readonly counters: BusCounters;
   private readonly router: Router;
   private readonly ctx: BusContext;
+  private readonly tracing: BusTracing | null;
   private readonly topics = new Map<string, Topic>();
   private readonly subscribers = new Map<string, Subscriber>();
   private lastTopic: Topic | null = null;
@@ -144,11 +152,14 @@ export class SignalBus {
     this.supervisor = o.supervisor ?? null;
     this.counters = new BusCounters(this.clock, this.logger);
     this.router = new Router(this.clock, this.counters, this.logger, this.reorderWindowMs, this.maxSequenceJump);
+    if (o.tracing !== undefined && typeof o.tracing !== 'boolean') throw new ConfigError('tracing', o.tracing, 'true or false');
+    this.tracing = o.tracing === true ? new BusTracing() : null;
     const self = this;
     this.ctx = {
       clock: this.clock,
       logger: this.logger,
       counters: this.counters,
+      tracing: this.tracing,
       subscriberIdle: () => self.idleWaiter?.(),
     };
     if (o.nats !== undefined) {
@@ -245,6 +256,7 @@ export class SignalBus {
       this.topics.set(topic, t);
       this.lastTopic = t;
     }
+    if (this.tracing !== null) this.tracing.notePublish(out);
     const t0 = (++this.sampleTick & this.sampleMask) === 0 ? performance.now() : NaN;
     this.router.accept(t, kind, full, out, prio, seq, exp, t0);
     return true;

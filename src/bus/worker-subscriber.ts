@@ -8,6 +8,7 @@ import { PriorityRing } from './priority-ring.ts';
 import { PROBE, QuarantineGate } from './quarantine-gate.ts';
 import type { SubscribeOptions, SubscriberStats } from './types.ts';
 import { FailureLog } from './failure-log.ts';
+import type { Span } from '@opentelemetry/api';
 
 /**
  * Events handed to the runtime and not yet finished, per worker subscriber. Enough to keep
@@ -52,6 +53,8 @@ export class WorkerSubscriber implements Subscriber {
   private failed = 0;
   private dropped = 0;
   private readonly failureLog: FailureLog;
+  /** Tracing buses: the open delivery span per message handed to the runtime, ended by its outcome. */
+  private readonly spans: Map<object, Span> | null;
 
   constructor(
     readonly id: string,
@@ -63,6 +66,7 @@ export class WorkerSubscriber implements Subscriber {
     private readonly ctx: BusContext,
   ) {
     this.credit = Math.min(WORKER_CREDIT, mailboxSize);
+    this.spans = ctx.tracing === null ? null : new Map();
     this.gate = new QuarantineGate(policy, ctx.clock, ctx.logger, this);
     this.failureLog = new FailureLog(ctx.logger, ctx.clock, id, topic, 'signal bus worker subscriber failed; continuing with the others');
     const opts: SpawnOptions = {
@@ -118,7 +122,11 @@ export class WorkerSubscriber implements Subscriber {
 
   /** Stops the actor; events it still held are dead-lettered by the runtime and counted here. */
   dispose(): Promise<void> {
-    return this.ref.stop();
+    const stopped = this.ref.stop();
+    if (this.spans === null) return stopped;
+    return stopped.finally(() => {
+      for (const m of [...this.spans!.keys()]) this.endTrace(m, false, 'stopped');
+    });
   }
 
   stats(): SubscriberStats {
@@ -152,6 +160,7 @@ export class WorkerSubscriber implements Subscriber {
       this.drop(R.EXPIRED, prio);
       return false;
     }
+    if (this.spans !== null) event = this.traced(event);
     this.inflight.push(event, prio, exp, t0, 0);
     this.telling = event;
     this.tellingPrio = prio;
@@ -162,6 +171,7 @@ export class WorkerSubscriber implements Subscriber {
       // Refused before queueing (e.g. not cloneable): no outcome will come for it.
       this.telling = null;
       this.inflight.shedNewest(prio);
+      if (this.spans !== null) this.endTrace(event, false, err);
       this.drop(R.EVENT_NOT_CLONEABLE, prio);
       this.ctx.logger.error({ subscriber: this.id, err }, 'signal bus could not hand an event to its worker subscriber');
       return false;
@@ -203,6 +213,7 @@ export class WorkerSubscriber implements Subscriber {
     let now = NaN;
     for (let i = 0; i < count; i++) {
       if (!this.takeInflight(messages[i] as object)) continue;
+      if (this.spans !== null) this.endTrace(messages[i] as object, true);
       const prio = ring.lastPrio;
       const t0 = ring.lastT0;
       this.delivered++;
@@ -233,6 +244,7 @@ export class WorkerSubscriber implements Subscriber {
       prio = this.inflight.lastPrio;
       t0 = this.inflight.lastT0;
     }
+    if (this.spans !== null) this.endTrace(event, o.kind === 'processed', o.kind === 'failed' ? o.error : `dead-letter: ${o.reason}`);
     const counters = this.ctx.counters;
     if (o.kind === 'processed') {
       this.delivered++;
@@ -261,10 +273,28 @@ export class WorkerSubscriber implements Subscriber {
       if (head !== undefined) {
         // Outcomes come in the order told; a skipped entry means the runtime lost track of it.
         this.ctx.logger.error({ subscriber: this.id }, 'signal bus: a worker event finished out of order; counting it as lost');
+        if (this.spans !== null) this.endTrace(head, false, 'lost');
         this.drop(R.WORKER_DEAD_LETTER, ring.lastPrio);
       }
     }
     return false;
+  }
+
+  /** Starts the delivery span and returns what to hand the runtime: the event, with the span's traceparent when it records. */
+  private traced(event: object): object {
+    const tracing = this.ctx.tracing!;
+    const span = tracing.startDelivery(event, this.topic, this.id, 'worker', this.ref.name);
+    if (!span.isRecording()) return event;
+    const message = tracing.workerMessage(event, span);
+    this.spans!.set(message, span);
+    return message;
+  }
+
+  private endTrace(message: object, ok: boolean, error?: unknown): void {
+    const span = this.spans!.get(message);
+    if (span === undefined) return;
+    this.spans!.delete(message);
+    this.ctx.tracing!.endDelivery(span, ok, error);
   }
 
   private onState(state: string): void {

@@ -30,6 +30,8 @@ import { createInlineEndpoints, type EndpointCircuitsLike } from './inline.ts';
 import { createActorEndpoints, type SupervisorLike } from './actor-endpoints.ts';
 import type { SharedHealthLink } from './shared-link.ts';
 import { SharedEndpointHealth } from '../engine/shared-health.ts';
+import type { Span } from '@opentelemetry/api';
+import { recordRpcAttempt, settleRpcSpan, startRpcSpan } from '../observe/trace.ts';
 
 export type { EndpointHandle } from './types.ts';
 export type { CallOptions } from './call-args.ts';
@@ -187,20 +189,22 @@ export class RpcConnectionPool {
    * RpcCallArgumentError (a ConfigError: bad method, params or options; nothing was sent).
    */
   call<T = unknown>(method: string, params: unknown[] = [], options: CallOptions = {}): Promise<RpcCallResult<T>> {
+    // A no-op span without an OpenTelemetry SDK; its attempt events are built only when recording.
+    const span = startRpcSpan(method);
     try {
       checkCallArguments(method, params, options);
     } catch (err) {
-      return Promise.reject(err);
+      return settleRpcSpan(span, Promise.reject(err));
     }
     if (this.circuitBreaker) {
-      return this.circuitBreaker.execute(`rpc_${method}`, async () => {
-        return await this._executeRpcCall<T>(method, params, options);
-      });
+      return settleRpcSpan(span, this.circuitBreaker.execute(`rpc_${method}`, async () => {
+        return await this._executeRpcCall<T>(method, params, options, span);
+      }));
     }
-    return this._executeRpcCall<T>(method, params, options);
+    return settleRpcSpan(span, this._executeRpcCall<T>(method, params, options, span));
   }
 
-  async _executeRpcCall<T>(method: string, params: unknown[], options: CallOptions): Promise<RpcCallResult<T>> {
+  async _executeRpcCall<T>(method: string, params: unknown[], options: CallOptions, span?: Span): Promise<RpcCallResult<T>> {
     if (this.closed) throw this.fail('RPC_POOL_CLOSED', method, []);
     if (this.starting) await this.starting;
     if (this.startError) throw this.fail('RPC_POOL_EXHAUSTED', method, [], 'endpoint actors failed to start');
@@ -211,7 +215,7 @@ export class RpcConnectionPool {
     const signal = options.signal;
     if (signal?.aborted) throw this.fail('RPC_ABORTED', method, []);
     if (this.cfg.hedgeAfterMs !== undefined && !IDEMPOTENT_EXCLUDED.has(method)) {
-      return this.hedged<T>(method, params, deadline, t0, signal, this.cfg.hedgeAfterMs);
+      return this.hedged<T>(method, params, deadline, t0, signal, this.cfg.hedgeAfterMs, span);
     }
     const isSend = method === 'sendTransaction';
     const attempts: RpcAttempt[] = [];
@@ -251,7 +255,7 @@ export class RpcConnectionPool {
         this.totals.sendTransaction.statusChecks++;
         const st = await handle.attempt({ method: 'getSignatureStatuses', params: [[sig], { searchTransactionHistory: false }], timeoutMs }, signal);
         sent++;
-        this.record(idx, st);
+        this.record(idx, st, span, 'getSignatureStatuses');
         if (st.ok) {
           const value = (st.result as { value?: unknown[] } | null)?.value?.[0];
           if (value !== null && value !== undefined) {
@@ -273,7 +277,7 @@ export class RpcConnectionPool {
 
       const outcome = await handle.attempt({ method, params, timeoutMs }, signal);
       if (wasSent(outcome)) sent++;
-      this.record(idx, outcome);
+      this.record(idx, outcome, span);
       if (outcome.ok) return this.succeed<T>(method, outcome.result as T, ep, t0, sent);
       attempts.push(toAttempt(ep, outcome));
       switch (outcome.class) {
@@ -312,7 +316,7 @@ export class RpcConnectionPool {
    * its breaker (an aborted attempt would be released uncounted and the endpoint never isolated).
    * Endpoint failures still fail over at once; the caller's abort stops everything.
    */
-  private async hedged<T>(method: string, params: unknown[], deadline: number, t0: number, signal: AbortSignal | undefined, hedgeAfterMs: number): Promise<RpcCallResult<T>> {
+  private async hedged<T>(method: string, params: unknown[], deadline: number, t0: number, signal: AbortSignal | undefined, hedgeAfterMs: number, span?: Span): Promise<RpcCallResult<T>> {
     const attempts: RpcAttempt[] = [];
     let tried = 0;
     let sent = 0;
@@ -363,7 +367,7 @@ export class RpcConnectionPool {
         running.delete(r);
         const ep = this.endpoints[r.idx]!;
         if (wasSent(o)) sent++;
-        if (o.ok || o.class !== 'aborted') this.record(r.idx, o);
+        if (o.ok || o.class !== 'aborted') this.record(r.idx, o, span);
         if (o.ok) return this.succeed<T>(method, o.result as T, ep, t0, sent);
         if (o.class === 'aborted') {
           if (signal?.aborted) throw this.fail('RPC_ABORTED', method, attempts);
@@ -396,7 +400,8 @@ export class RpcConnectionPool {
     return { ok: true, result, endpoint: ep.name, latencyMs, attempts };
   }
 
-  private record(idx: number, o: AttemptOutcome): void {
+  private record(idx: number, o: AttemptOutcome, span?: Span, method?: string): void {
+    if (span?.isRecording()) recordRpcAttempt(span, this.endpoints[idx]!.name, o.ok ? 'ok' : o.class, o.latencyMs, method);
     const c = this.counters[idx]!;
     if (o.ok) {
       c.attempts++;
