@@ -21,7 +21,7 @@ import { ActorStartError } from './errors.ts';
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
 const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs']);
-const CACHE_VERSION = 'v1';
+const CACHE_VERSION = 'v2';
 
 export interface ResolvedModule {
   /** file: URL the worker imports. */
@@ -100,6 +100,11 @@ async function bundle(actor: string, entry: string, cacheDir: string): Promise<R
       sourcemap: 'inline',
       sourcesContent: false,
       logLevel: 'silent',
+      // Packages stay external and Node loads them, so resolve them as Node would: no bundler-only
+      // `module` condition or field (some packages' ESM builds there use extensionless imports
+      // that Node's loader refuses, e.g. @opentelemetry/api).
+      conditions: [],
+      mainFields: ['main'],
       plugins: [externalPackagesAsFileUrls],
     });
   } catch (err) {
