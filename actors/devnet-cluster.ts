@@ -24,16 +24,20 @@ const logger = createLogger({
 
 let cluster: LocalCluster | null = null;
 const live = (): LocalCluster => {
-  if (!cluster) throw new DevnetError('DEVNET_CLOSED', 'the cluster in this thread is not running (not started yet, or closed)');
+  if (!cluster)
+    throw new DevnetError('DEVNET_CLOSED', 'the cluster in this thread is not running (not started yet, or closed)');
   return cluster;
 };
-
 
 const api: ClusterControlApi = {
   async start(options) {
     if (cluster) throw new DevnetError('DEVNET_ALREADY_STARTED', 'the cluster in this thread is already running');
     const { randomSeed, ...rest } = options;
-    cluster = await startLocalCluster({ ...rest, logger, ...(randomSeed !== undefined ? { random: seededRandom(randomSeed) } : {}) });
+    cluster = await startLocalCluster({
+      ...rest,
+      logger,
+      ...(randomSeed !== undefined ? { random: seededRandom(randomSeed) } : {}),
+    });
     return { endpoints: cluster.endpoints.map((e) => ({ ...e })) };
   },
   faults: Comlink.proxy({
@@ -47,7 +51,8 @@ const api: ClusterControlApi = {
   chain: Comlink.proxy({
     advanceSlots(n) {
       const c = live();
-      if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new DevnetError('DEVNET_BAD_ADVANCE', `advanceSlots takes an integer 1..100000, not ${n}`);
+      if (!Number.isInteger(n) || n < 1 || n > 100_000)
+        throw new DevnetError('DEVNET_BAD_ADVANCE', `advanceSlots takes an integer 1..100000, not ${n}`);
       c.chain.advanceSlots(n);
       return { slot: c.chain.slot, blockHeight: c.chain.blockHeight, transactionTotal: c.chain.transactionTotal };
     },
@@ -98,5 +103,6 @@ function guarded<T extends object>(obj: T): T {
 const exposed = guarded(api) as unknown as Record<PropertyKey, unknown>;
 if (!init.testHooks) delete exposed['testHooks'];
 // Released by the host (comlink.releaseProxy): close the cluster if the host did not.
-exposed[Comlink.finalizer] = () => void api.close().catch((err: unknown) => logger.error({ err }, 'devnet-cluster: close on release failed'));
+exposed[Comlink.finalizer] = () =>
+  void api.close().catch((err: unknown) => logger.error({ err }, 'devnet-cluster: close on release failed'));
 Comlink.expose(exposed, nodeEndpoint(parentPort));

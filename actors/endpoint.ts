@@ -14,7 +14,14 @@ import { RpcEndpoint } from '../src/rpc/endpoint.ts';
 import { HealthTable } from '../src/rpc/health.ts';
 import type { EndpointLogger } from '../src/rpc/breaker-link.ts';
 import type { AttemptOutcome } from '../src/rpc/types.ts';
-import { MSG_ATTEMPT, MSG_CANCEL, NOTICE_STATE, type EndpointActorInit, type EndpointActorMessage, type EndpointActorReply } from '../src/rpc/actor-protocol.ts';
+import {
+  MSG_ATTEMPT,
+  MSG_CANCEL,
+  NOTICE_STATE,
+  type EndpointActorInit,
+  type EndpointActorMessage,
+  type EndpointActorReply,
+} from '../src/rpc/actor-protocol.ts';
 
 let endpoint: RpcEndpoint | undefined;
 let replies: BroadcastChannel | undefined;
@@ -25,7 +32,9 @@ const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 function bridgeLogger(level: string): EndpointLogger {
   const min = LEVELS.indexOf(level);
   const at = (l: 'debug' | 'info' | 'warn' | 'error') =>
-    min < 0 || LEVELS.indexOf(l) < min ? () => undefined : (obj: Record<string, unknown>, msg: string) => actorLog(l, msg, obj);
+    min < 0 || LEVELS.indexOf(l) < min
+      ? () => undefined
+      : (obj: Record<string, unknown>, msg: string) => actorLog(l, msg, obj);
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
@@ -68,7 +77,14 @@ export default function handle(msg: EndpointActorMessage): void {
     const left = expiresAt - Date.now();
     if (left <= 0) {
       // Delivered after the pool stopped waiting (e.g. re-delivered after a restart): do not send it.
-      reply(id, { ok: false, class: 'timeout', latencyMs: 0, sent: false, error: 'Expired', message: 'expired before it was sent' });
+      reply(id, {
+        ok: false,
+        class: 'timeout',
+        latencyMs: 0,
+        sent: false,
+        error: 'Expired',
+        message: 'expired before it was sent',
+      });
       return;
     }
     const ctl = new AbortController();
@@ -80,7 +96,14 @@ export default function handle(msg: EndpointActorMessage): void {
       },
       (err: unknown) => {
         running.delete(id);
-        reply(id, { ok: false, class: 'transport', latencyMs: 0, sent: true, error: 'Error', message: String((err as Error)?.message ?? err) });
+        reply(id, {
+          ok: false,
+          class: 'transport',
+          latencyMs: 0,
+          sent: true,
+          error: 'Error',
+          message: String((err as Error)?.message ?? err),
+        });
       },
     );
   } else if (msg[0] === MSG_CANCEL) {

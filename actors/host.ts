@@ -74,7 +74,10 @@ port.postMessage([P.W_READY]);
 process.on('uncaughtExceptionMonitor', (err: Error, origin: string) => {
   if (process.listenerCount('uncaughtException') > 0) return;
   const e = errorInfo(err);
-  dying('uncaught', `${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${e.name}: ${e.message}`);
+  dying(
+    'uncaught',
+    `${origin === 'unhandledRejection' ? 'unhandled rejection' : 'uncaught exception'}: ${e.name}: ${e.message}`,
+  );
 });
 process.on('exit', (code: number) => dying('exit', `worker exited with code ${code}`));
 // The 'exit' event comes late in a worker's teardown; announcing from process.exit itself saves milliseconds of recovery.
@@ -139,17 +142,28 @@ async function load(req: LoadRequest): Promise<void> {
   (globalThis as { __palisadeActor?: unknown }).__palisadeActor = { name: req.name, incarnation: req.incarnation };
   let mod: Record<string, unknown>;
   try {
-    mod = preloaded !== null && preloaded.url === req.url ? await preloaded.mod : ((await import(req.url)) as Record<string, unknown>);
+    mod =
+      preloaded !== null && preloaded.url === req.url
+        ? await preloaded.mod
+        : ((await import(req.url)) as Record<string, unknown>);
   } catch (err) {
     const e = err as { code?: string };
-    const reason = e?.code === 'ERR_MODULE_NOT_FOUND' ? 'module-not-found' : err instanceof SyntaxError ? 'syntax-error' : 'module-threw';
+    const reason =
+      e?.code === 'ERR_MODULE_NOT_FOUND'
+        ? 'module-not-found'
+        : err instanceof SyntaxError
+          ? 'syntax-error'
+          : 'module-threw';
     port!.postMessage([P.W_LOAD_FAILED, incarnation, reason, errorInfo(err)]);
     return;
   }
   const h = mod[req.exportName];
   if (typeof h !== 'function') {
     const names = Object.keys(mod).join(', ') || '(none)';
-    const detail = h === undefined ? `export "${req.exportName}" not found; exports: ${names}` : `export "${req.exportName}" is a ${typeof h}, not a function`;
+    const detail =
+      h === undefined
+        ? `export "${req.exportName}" not found; exports: ${names}`
+        : `export "${req.exportName}" is a ${typeof h}, not a function`;
     port!.postMessage([P.W_LOAD_FAILED, incarnation, 'missing-export', { name: 'Error', message: detail }]);
     return;
   }
@@ -305,7 +319,15 @@ function succeeded(seq: number, isAsk: boolean, value: unknown): void {
     } catch (err) {
       Atomics.add(ctrl, P.C_FAILS, 1);
       // Cloning may also run the reply's getters, which can throw anything (null included).
-      port!.postMessage([P.W_FAILED, seq, { name: 'DataCloneError', message: `reply cannot be cloned: ${errorInfo(err).message}`, code: 'ACTOR_REPLY_NOT_CLONEABLE' }]);
+      port!.postMessage([
+        P.W_FAILED,
+        seq,
+        {
+          name: 'DataCloneError',
+          message: `reply cannot be cloned: ${errorInfo(err).message}`,
+          code: 'ACTOR_REPLY_NOT_CLONEABLE',
+        },
+      ]);
     }
     reported = seq;
   }
@@ -320,7 +342,14 @@ function failed(seq: number, err: unknown): void {
     port!.postMessage([P.W_FAILED, seq, errorInfo(err)]);
   } catch (postErr) {
     // errorInfo is strings only; should a clone still fail, the message must fail all the same.
-    port!.postMessage([P.W_FAILED, seq, { name: 'Error', message: `the handler failed; its error could not be sent: ${safeString(readField(postErr, 'message'))}` }]);
+    port!.postMessage([
+      P.W_FAILED,
+      seq,
+      {
+        name: 'Error',
+        message: `the handler failed; its error could not be sent: ${safeString(readField(postErr, 'message'))}`,
+      },
+    ]);
   }
   reported = seq;
   finish(seq);
@@ -373,7 +402,10 @@ function errorInfo(err: unknown): RemoteErrorInfo {
   if (!isError) return { name: 'NonError', message: safeString(err) };
   const name = readField(err, 'name');
   const message = readField(err, 'message');
-  const info: RemoteErrorInfo = { name: typeof name === 'string' ? name : 'Error', message: typeof message === 'string' ? message : safeString(message) };
+  const info: RemoteErrorInfo = {
+    name: typeof name === 'string' ? name : 'Error',
+    message: typeof message === 'string' ? message : safeString(message),
+  };
   const code = readField(err, 'code');
   if (typeof code === 'string') info.code = code;
   const stack = readField(err, 'stack');
@@ -391,7 +423,7 @@ function readField(o: unknown, key: string): unknown {
 
 function safeString(v: unknown): string {
   try {
-    return typeof v === 'string' ? v : JSON.stringify(v) ?? String(v);
+    return typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
   } catch {
     try {
       return String(v);

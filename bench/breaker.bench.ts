@@ -55,7 +55,12 @@ const cockatiel = circuitBreaker(handleAll, { halfOpenAfter: 3_600_000, breaker:
 
 // --- open-path subjects (tripped by real failures, cooldowns of an hour) ---
 const oursOpen = new CircuitBreaker({ name: 'bench-open', failureThreshold: 5, cooldownMs: 3_600_000 });
-const opossumOpen = new OpossumBreaker(fail, { timeout: false, volumeThreshold: 0, errorThresholdPercentage: 1, resetTimeout: 3_600_000 });
+const opossumOpen = new OpossumBreaker(fail, {
+  timeout: false,
+  volumeThreshold: 0,
+  errorThresholdPercentage: 1,
+  resetTimeout: 3_600_000,
+});
 const cockatielOpen = circuitBreaker(handleAll, { halfOpenAfter: 3_600_000, breaker: new ConsecutiveBreaker(5) });
 for (let i = 0; i < 5; i++) {
   await oursOpen.execute(fail).catch(noop);
@@ -134,7 +139,9 @@ function register(): void {
 
   group('building the refusal error', () => {
     bench(NAMES.errStack, () => do_not_optimize(new CircuitOpenError('bench', 'OPEN', 1000)));
-    bench(NAMES.errWithoutStack, () => do_not_optimize(withoutStack(() => new CircuitOpenError('bench', 'OPEN', 1000))));
+    bench(NAMES.errWithoutStack, () =>
+      do_not_optimize(withoutStack(() => new CircuitOpenError('bench', 'OPEN', 1000))),
+    );
     bench(NAMES.errFactory, () => do_not_optimize(circuitOpenError('bench', 'OPEN', 1000)));
   });
 }
@@ -162,7 +169,8 @@ const get = (name: string): number => {
 };
 
 // Sanity: the subjects really took the paths measured.
-if (oursOpen.getStats().successes !== 0 || ours.getState() !== 'CLOSED') throw new Error('bench: a subject changed state');
+if (oursOpen.getStats().successes !== 0 || ours.getState() !== 'CLOSED')
+  throw new Error('bench: a subject changed state');
 
 const fmt = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(2)} µs` : `${v.toFixed(1)} ns`);
 const x = (v: number): string => `${v.toFixed(2)}×`;
@@ -201,7 +209,10 @@ const lines = [
   '|---|---:|---:|---:|---:|---|',
   row(NAMES.bare, 'floor: no breaker'),
   row(NAMES.ten, 'floor for any breaker'),
-  row(NAMES.ours, `no bulkhead, no timeout; at this rate latency is timed 1 call in ${ours.getStats().latency.sampledEvery}`),
+  row(
+    NAMES.ours,
+    `no bulkhead, no timeout; at this rate latency is timed 1 call in ${ours.getStats().latency.sampledEvery}`,
+  ),
   row(NAMES.oursLabel),
   row(NAMES.opossumDefaults, 'timeout 10 s: a timer per call'),
   row(NAMES.opossumNoTimeout),
@@ -237,7 +248,9 @@ const lines = [
 ];
 mkdirSync(join(here, 'results'), { recursive: true });
 writeFileSync(join(here, 'results', 'breaker.md'), lines.join('\n'));
-console.log(`\nwrote bench/results/breaker.md (closed ${x(closedRatio)} ten-line, ${x(vsCockatiel)} faster than cockatiel, ${x(vsOpossum)} faster than opossum, open ${fmt(openNs)})`);
+console.log(
+  `\nwrote bench/results/breaker.md (closed ${x(closedRatio)} ten-line, ${x(vsCockatiel)} faster than cockatiel, ${x(vsOpossum)} faster than opossum, open ${fmt(openNs)})`,
+);
 // mitata leaves nothing running, but opossum's and cockatiel's subjects may hold timers.
 opossumDefaults.shutdown();
 opossumNoTimeout.shutdown();

@@ -32,7 +32,8 @@ function nowUs(): number {
   return s * 1e6 + ns / 1e3;
 }
 const fmtNs = (ns: number): string => (ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(1)} ns`);
-const fmtRate = (perS: number): string => (perS >= 1e6 ? `${(perS / 1e6).toFixed(2)} M/s` : `${(perS / 1e3).toFixed(0)} k/s`);
+const fmtRate = (perS: number): string =>
+  perS >= 1e6 ? `${(perS / 1e6).toFixed(2)} M/s` : `${(perS / 1e3).toFixed(0)} k/s`;
 const fmtUs = (ms: number): string => `${(ms * 1000).toFixed(1)} µs`;
 const fmtMs = (ms: number): string => `${ms.toFixed(1)} ms`;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -47,7 +48,12 @@ interface InlineSubject {
   received(): number;
 }
 
-function busSubject(name: string, note: string, subscribers: number, opts: { freeze?: boolean } = {}): InlineSubject & { bus: SignalBus } {
+function busSubject(
+  name: string,
+  note: string,
+  subscribers: number,
+  opts: { freeze?: boolean } = {},
+): InlineSubject & { bus: SignalBus } {
   const bus = new SignalBus({ maxQueueSize: 10_000, freezeEvents: opts.freeze ?? true });
   let n = 0;
   for (let i = 0; i < subscribers; i++) bus.subscribe('t', () => void n++);
@@ -58,7 +64,12 @@ function emitterSubject(subscribers: number): InlineSubject {
   const ee = new EventEmitter();
   let n = 0;
   for (let i = 0; i < subscribers; i++) ee.on('t', () => void n++);
-  return { name: `EventEmitter (${subscribers} listener${subscribers > 1 ? 's' : ''})`, note: 'synchronous; no ordering, bounds, priority or isolation', publish: (ev) => void ee.emit('t', ev), received: () => n };
+  return {
+    name: `EventEmitter (${subscribers} listener${subscribers > 1 ? 's' : ''})`,
+    note: 'synchronous; no ordering, bounds, priority or isolation',
+    publish: (ev) => void ee.emit('t', ev),
+    received: () => n,
+  };
 }
 
 function microtaskSubject(subscribers: number): InlineSubject {
@@ -76,11 +87,17 @@ function microtaskSubject(subscribers: number): InlineSubject {
 }
 
 /** ns per event: `total` events published in chunks of `chunk`, the event loop turned between chunks. */
-async function inlineThroughput(s: InlineSubject, total: number, chunk: number, withTimestamp: boolean): Promise<number> {
+async function inlineThroughput(
+  s: InlineSubject,
+  total: number,
+  chunk: number,
+  withTimestamp: boolean,
+): Promise<number> {
   const start = s.received();
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < total; i += chunk) {
-    if (withTimestamp) for (let j = 0; j < chunk; j++) s.publish({ token: 'BONK', price: j, timestamp: 1_700_000_000_000 });
+    if (withTimestamp)
+      for (let j = 0; j < chunk; j++) s.publish({ token: 'BONK', price: j, timestamp: 1_700_000_000_000 });
     else for (let j = 0; j < chunk; j++) s.publish({ token: 'BONK', price: j });
     await null;
   }
@@ -89,7 +106,11 @@ async function inlineThroughput(s: InlineSubject, total: number, chunk: number, 
 }
 
 /** publish → handler latency: one event at a time (isolated) and inside bursts of `burst`. */
-async function inlineLatency(make: (onEvent: (e: { t0: number }) => void) => (ev: object) => void, samples: number, burst: number): Promise<{ isolated: LatencySummary; burst: LatencySummary }> {
+async function inlineLatency(
+  make: (onEvent: (e: { t0: number }) => void) => (ev: object) => void,
+  samples: number,
+  burst: number,
+): Promise<{ isolated: LatencySummary; burst: LatencySummary }> {
   const iso = new LatencyHistogram();
   const bur = new LatencyHistogram();
   let target = iso;
@@ -201,7 +222,9 @@ async function rawWorker(batched: boolean): Promise<WorkerSubject> {
   let batch: object[] = [];
   return {
     name: batched ? 'raw postMessage, batched per turn' : 'raw postMessage, one per event',
-    note: batched ? 'array of the events published in one turn; no ordering/bounds/restarts' : 'floor for one message per event; nothing else',
+    note: batched
+      ? 'array of the events published in one turn; no ordering/bounds/restarts'
+      : 'floor for one message per event; nothing else',
     send: batched ? (ev) => void batch.push(ev) : (ev) => w.postMessage(ev),
     flush: batched
       ? () => {
@@ -261,12 +284,22 @@ async function workerThroughput(s: WorkerSubject, seconds: number, window = 20_0
   while (s.processed() - base < sent && performance.now() < deadline) await yieldNow();
   const done = s.processed() - base;
   const lost = sent - done;
-  if (lost > 0) console.warn(`[bench bus] ${s.name}: ${lost} of ${sent} events not handled within 10 s of the end (${s.dropped() - droppedBase} dropped)`);
+  if (lost > 0)
+    console.warn(
+      `[bench bus] ${s.name}: ${lost} of ${sent} events not handled within 10 s of the end (${s.dropped() - droppedBase} dropped)`,
+    );
   return done / ((performance.now() - t0) / 1000);
 }
 
 /** Latency (µs) at a paced rate: events published in small steps on every event-loop turn. */
-async function workerLatency(s: WorkerSubject, ratePerS: number, seconds: number): Promise<{ summary: { p50: number; p90: number; p99: number; p999: number; max: number; count: number }; achieved: number }> {
+async function workerLatency(
+  s: WorkerSubject,
+  ratePerS: number,
+  seconds: number,
+): Promise<{
+  summary: { p50: number; p90: number; p99: number; p999: number; max: number; count: number };
+  achieved: number;
+}> {
   s.resetLatency();
   const base = s.processed();
   let sent = 0;
@@ -284,7 +317,17 @@ async function workerLatency(s: WorkerSubject, ratePerS: number, seconds: number
   const xs = s.latencySamples().sort((a, b) => a - b);
   if (xs.length < sent) console.warn(`[bench bus] ${s.name}: latency recorded for ${xs.length} of ${sent} events`);
   const q = (p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
-  return { summary: { p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: xs[xs.length - 1] ?? NaN, count: xs.length }, achieved: sent / elapsed };
+  return {
+    summary: {
+      p50: q(0.5),
+      p90: q(0.9),
+      p99: q(0.99),
+      p999: q(0.999),
+      max: xs[xs.length - 1] ?? NaN,
+      count: xs.length,
+    },
+    achieved: sent / elapsed,
+  };
 }
 
 // ------------------------------------------------------------------ surge
@@ -363,7 +406,7 @@ async function surge(): Promise<SurgeReport> {
     for (let i = 0; i < batch.length; i += 4) {
       const p = PRIOS[batch[i + 2]!]!;
       offered[p]++;
-        // What a websocket handler would build from one parsed message.
+      // What a websocket handler would build from one parsed message.
       const ev = { token: 'BONK', slot: batch[i]!, sentAt: batch[i + 3]!, t0: performance.now() };
       if (!bus.publish(TOPICS[batch[i + 1]!]!, ev, p)) refusedAtPublish[p]++;
     }
@@ -393,7 +436,9 @@ async function surge(): Promise<SurgeReport> {
     if (q > maxQueued) maxQueued = q;
     if (process.env['BUS_BENCH_TRACE']) {
       const w = s.subscribers.find((x) => x.kind === 'worker')!;
-      console.log(`[trace] ${Math.round(performance.now())} worker delivered ${w.delivered} held ${w.mailboxDepth} dropped ${w.dropped} intake ${offered.critical + offered.normal + offered.low}`);
+      console.log(
+        `[trace] ${Math.round(performance.now())} worker delivered ${w.delivered} held ${w.mailboxDepth} dropped ${w.dropped} intake ${offered.critical + offered.normal + offered.low}`,
+      );
     }
   }, 50);
   const plan = quick
@@ -413,7 +458,12 @@ async function surge(): Promise<SurgeReport> {
   // the loop turns (timers, the worker's acks). A backlog waits in the channel, as in a socket buffer.
   const READS_PER_TURN = 16;
   const { port1, port2 } = new MessageChannel();
-  const feeder = new Worker(FEEDER, { eval: true, execArgv: [], workerData: { plan, port: port2 }, transferList: [port2] });
+  const feeder = new Worker(FEEDER, {
+    eval: true,
+    execArgv: [],
+    workerData: { plan, port: port2 },
+    transferList: [port2],
+  });
   feeder.on('error', (err) => console.error('[bench bus] feeder failed', err));
   const phases: SurgeReport['phases'] = [];
   let phaseStart = 0;
@@ -456,7 +506,16 @@ async function surge(): Promise<SurgeReport> {
   received['worker'] = { critical: NaN, normal: NaN, low: NaN };
   for (const s of stats.subscribers) {
     const t = stats.topics.find((x) => x.topic === s.topic)!;
-    const name = s.kind === 'worker' ? 'worker' : s.id.endsWith('#1') ? 'executor' : s.id.endsWith('#2') ? 'scorer' : s.id.endsWith('#3') ? 'price-tracker' : 'metrics-sink';
+    const name =
+      s.kind === 'worker'
+        ? 'worker'
+        : s.id.endsWith('#1')
+          ? 'executor'
+          : s.id.endsWith('#2')
+            ? 'scorer'
+            : s.id.endsWith('#3')
+              ? 'price-tracker'
+              : 'metrics-sink';
     unaccounted[name] = t.published - t.displaced - (s.delivered + s.failed + s.dropped);
   }
   const critAccepted = offered.critical - refusedAtPublish.critical;
@@ -494,7 +553,32 @@ async function surge(): Promise<SurgeReport> {
 /** `--surge-only`: run just the surge and print its table (debugging; writes no results file). */
 async function surgeOnly(): Promise<void> {
   const sg = await surge();
-  console.log(JSON.stringify({ phases: sg.phases, offered: sg.offered, refusedAtPublish: sg.refusedAtPublish, criticalLost: sg.criticalLost, unaccounted: sg.unaccounted, dropped: sg.stats.dropped, byPriority: sg.stats.byPriority, subscribers: sg.stats.subscribers, maxQueued: sg.maxQueued, heap: { base: sg.heapBaseMb, retainedPeak: sg.retainedPeakMb, peak: sg.heapPeakMb, end: sg.heapEndMb, boundMb: sg.boundMb }, criticalPublishLatency: sg.criticalPublishLatency, criticalFeedLatency: sg.criticalLatency }, null, 1));
+  console.log(
+    JSON.stringify(
+      {
+        phases: sg.phases,
+        offered: sg.offered,
+        refusedAtPublish: sg.refusedAtPublish,
+        criticalLost: sg.criticalLost,
+        unaccounted: sg.unaccounted,
+        dropped: sg.stats.dropped,
+        byPriority: sg.stats.byPriority,
+        subscribers: sg.stats.subscribers,
+        maxQueued: sg.maxQueued,
+        heap: {
+          base: sg.heapBaseMb,
+          retainedPeak: sg.retainedPeakMb,
+          peak: sg.heapPeakMb,
+          end: sg.heapEndMb,
+          boundMb: sg.boundMb,
+        },
+        criticalPublishLatency: sg.criticalPublishLatency,
+        criticalFeedLatency: sg.criticalLatency,
+      },
+      null,
+      1,
+    ),
+  );
 }
 
 async function main(): Promise<void> {
@@ -504,8 +588,22 @@ async function main(): Promise<void> {
 
   // Inline throughput, subjects interleaved per round; best round (least disturbed) and median.
   const subjects: Array<{ s: InlineSubject; ts: boolean }> = [
-    { s: busSubject('SignalBus, 1 subscriber', 'ordering, priority lanes, bounds, isolation; bus timestamps (Date.now per event)', 1), ts: false },
-    { s: busSubject('SignalBus, 1 subscriber, publisher timestamps', 'same, events carry their own timestamp (no clock read)', 1), ts: true },
+    {
+      s: busSubject(
+        'SignalBus, 1 subscriber',
+        'ordering, priority lanes, bounds, isolation; bus timestamps (Date.now per event)',
+        1,
+      ),
+      ts: false,
+    },
+    {
+      s: busSubject(
+        'SignalBus, 1 subscriber, publisher timestamps',
+        'same, events carry their own timestamp (no clock read)',
+        1,
+      ),
+      ts: true,
+    },
     { s: emitterSubject(1), ts: false },
     { s: microtaskSubject(1), ts: false },
     { s: busSubject('SignalBus, 4 subscribers', 'events frozen (shared by 4 subscribers)', 4), ts: false },
@@ -526,16 +624,24 @@ async function main(): Promise<void> {
 
   // Inline latency.
   const SAMPLES = quick ? 5000 : 20_000;
-  const latBus = await inlineLatency((on) => {
-    const bus = new SignalBus();
-    bus.subscribe('t', on);
-    return (ev) => bus.publish('t', ev);
-  }, SAMPLES, 100);
-  const latEE = await inlineLatency((on) => {
-    const ee = new EventEmitter();
-    ee.on('t', on);
-    return (ev) => void ee.emit('t', ev);
-  }, SAMPLES, 100);
+  const latBus = await inlineLatency(
+    (on) => {
+      const bus = new SignalBus();
+      bus.subscribe('t', on);
+      return (ev) => bus.publish('t', ev);
+    },
+    SAMPLES,
+    100,
+  );
+  const latEE = await inlineLatency(
+    (on) => {
+      const ee = new EventEmitter();
+      ee.on('t', on);
+      return (ev) => void ee.emit('t', ev);
+    },
+    SAMPLES,
+    100,
+  );
   const latQM = await inlineLatency((on) => (ev) => queueMicrotask(() => on(ev as { t0: number })), SAMPLES, 100);
 
   // Worker subjects.
@@ -543,7 +649,8 @@ async function main(): Promise<void> {
   const wsubs = [await rawWorker(false), await rawWorker(true), await busWorker()];
   const wput = new Map<string, number[]>(wsubs.map((s) => [s.name, []]));
   for (const s of wsubs) await workerThroughput(s, 0.5); // warm-up
-  for (let r = 0; r < (quick ? 1 : 3); r++) for (const s of wsubs) wput.get(s.name)!.push(await workerThroughput(s, WSECONDS));
+  for (let r = 0; r < (quick ? 1 : 3); r++)
+    for (const s of wsubs) wput.get(s.name)!.push(await workerThroughput(s, WSECONDS));
   const wlat = new Map<string, Awaited<ReturnType<typeof workerLatency>>>();
   for (const s of wsubs) {
     // A full collection first, so the garbage of the throughput rounds (whichever subject made it)
@@ -585,19 +692,31 @@ async function main(): Promise<void> {
   for (const { s } of subjects) {
     const xs = times.get(s.name)!;
     const b = Math.min(...xs);
-    const peers = s.name.includes('4') ? [best('EventEmitter (4 listeners)'), best('queueMicrotask fan-out (4)')] : [ee1, qm1];
-    lines.push(`| ${s.name} | ${fmtNs(b)} | ${fmtNs(b)}–${fmtNs(Math.max(...xs))} | ${fmtRate(1e9 / b)} | ${(b / peers[0]!).toFixed(2)}× | ${(b / peers[1]!).toFixed(2)}× | ${s.note} |`);
+    const peers = s.name.includes('4')
+      ? [best('EventEmitter (4 listeners)'), best('queueMicrotask fan-out (4)')]
+      : [ee1, qm1];
+    lines.push(
+      `| ${s.name} | ${fmtNs(b)} | ${fmtNs(b)}–${fmtNs(Math.max(...xs))} | ${fmtRate(1e9 / b)} | ${(b / peers[0]!).toFixed(2)}× | ${(b / peers[1]!).toFixed(2)}× | ${s.note} |`,
+    );
   }
   lines.push('');
   lines.push('### Inline publish → handler latency', '');
-  lines.push('Isolated: one event, then the event loop turns. In bursts: 100 events published back to back (the bus dispatches after the burst).', '');
-  lines.push('| subject | isolated p50 | isolated p99 | burst p50 | burst p99 | burst p99.9 |', '|---|---:|---:|---:|---:|---:|');
+  lines.push(
+    'Isolated: one event, then the event loop turns. In bursts: 100 events published back to back (the bus dispatches after the burst).',
+    '',
+  );
+  lines.push(
+    '| subject | isolated p50 | isolated p99 | burst p50 | burst p99 | burst p99.9 |',
+    '|---|---:|---:|---:|---:|---:|',
+  );
   for (const [name, l] of [
     ['SignalBus', latBus],
     ['EventEmitter (synchronous)', latEE],
     ['queueMicrotask fan-out', latQM],
   ] as const) {
-    lines.push(`| ${name} | ${fmtUs(l.isolated.p50)} | ${fmtUs(l.isolated.p99)} | ${fmtUs(l.burst.p50)} | ${fmtUs(l.burst.p99)} | ${fmtUs(l.burst.p999)} |`);
+    lines.push(
+      `| ${name} | ${fmtUs(l.isolated.p50)} | ${fmtUs(l.isolated.p99)} | ${fmtUs(l.burst.p50)} | ${fmtUs(l.burst.p99)} | ${fmtUs(l.burst.p999)} |`,
+    );
   }
   lines.push('');
   lines.push('### Worker subscriber', '');
@@ -617,7 +736,11 @@ async function main(): Promise<void> {
       `| ${s.name} | ${fmtRate(Math.max(...xs))} | ${xs.map(fmtRate).join(', ')} | ${l.summary.p50.toFixed(1)} µs | ${l.summary.p99.toFixed(1)} µs | ${l.summary.p999.toFixed(1)} µs | ${l.summary.max.toFixed(0)} µs | ${fmtRate(l.achieved)} | ${s.note} |`,
     );
   }
-  lines.push('', `Bus-side drops during the worker runs: ${busWStats.droppedEvents} (the bench keeps the subscriber within its bounds).`, '');
+  lines.push(
+    '',
+    `Bus-side drops during the worker runs: ${busWStats.droppedEvents} (the bench keeps the subscriber within its bounds).`,
+    '',
+  );
 
   lines.push('### Surge: 10k/s → 1M/s for 5 s → 10k/s', '');
   lines.push(
@@ -625,7 +748,7 @@ async function main(): Promise<void> {
     'an executor (sync) and a scorer (200-iteration loop plus an await per event) and a worker actor on `trade_signal`, a',
     'price tracker (sync) on `price`, a slow metrics sink (yields to the event loop every 50 events) on `metrics`.',
     'maxQueueSize 10,000 per topic, mailboxes 10,000. The feed runs in its own thread, paced by its own clock, and writes',
-    'batches of at most 1,000 events (one socket read\'s worth) into a channel; the main thread reads it like a socket, up to',
+    "batches of at most 1,000 events (one socket read's worth) into a channel; the main thread reads it like a socket, up to",
     '16 batches per event-loop turn, builds each event object and publishes it, the router dispatching after every batch.',
     'When the main thread cannot keep up, the backlog waits in the channel (as in a socket buffer) and the bus sheds what',
     'its subscribers cannot take.',
@@ -633,18 +756,36 @@ async function main(): Promise<void> {
     '| phase | target rate | events fed | taken in by the main thread |',
     '|---|---:|---:|---:|',
   );
-  for (const p of sg.phases) lines.push(`| ${p.name} | ${fmtRate(p.rate)} | ${p.offered.toLocaleString('en-US')} | ${fmtRate(p.offeredRate)} |`);
+  for (const p of sg.phases)
+    lines.push(`| ${p.name} | ${fmtRate(p.rate)} | ${p.offered.toLocaleString('en-US')} | ${fmtRate(p.offeredRate)} |`);
   const st = sg.stats;
-  lines.push('', '| priority | offered | refused at publish | accepted | delivered (all subscribers) | dropped (all reasons) |', '|---|---:|---:|---:|---:|---:|');
+  lines.push(
+    '',
+    '| priority | offered | refused at publish | accepted | delivered (all subscribers) | dropped (all reasons) |',
+    '|---|---:|---:|---:|---:|---:|',
+  );
   for (const p of ['critical', 'normal', 'low'] as const) {
-    lines.push(`| ${p} | ${sg.offered[p]!.toLocaleString('en-US')} | ${sg.refusedAtPublish[p]!.toLocaleString('en-US')} | ${st.byPriority[p].published.toLocaleString('en-US')} | ${st.byPriority[p].delivered.toLocaleString('en-US')} | ${st.byPriority[p].dropped.toLocaleString('en-US')} |`);
+    lines.push(
+      `| ${p} | ${sg.offered[p]!.toLocaleString('en-US')} | ${sg.refusedAtPublish[p]!.toLocaleString('en-US')} | ${st.byPriority[p].published.toLocaleString('en-US')} | ${st.byPriority[p].delivered.toLocaleString('en-US')} | ${st.byPriority[p].dropped.toLocaleString('en-US')} |`,
+    );
   }
   lines.push('', '| drop reason | count |', '|---|---:|');
   for (const [r, n] of Object.entries(st.dropped)) if (n > 0) lines.push(`| ${r} | ${n.toLocaleString('en-US')} |`);
   lines.push('', '| subscriber | topic | kind | delivered | dropped | unaccounted |', '|---|---|---|---:|---:|---:|');
   for (const s of st.subscribers) {
-    const name = s.kind === 'worker' ? 'worker' : s.id.endsWith('#1') ? 'executor' : s.id.endsWith('#2') ? 'scorer' : s.id.endsWith('#3') ? 'price-tracker' : 'metrics-sink';
-    lines.push(`| ${name} | ${s.topic} | ${s.kind} | ${s.delivered.toLocaleString('en-US')} | ${s.dropped.toLocaleString('en-US')} | ${sg.unaccounted[name]} |`);
+    const name =
+      s.kind === 'worker'
+        ? 'worker'
+        : s.id.endsWith('#1')
+          ? 'executor'
+          : s.id.endsWith('#2')
+            ? 'scorer'
+            : s.id.endsWith('#3')
+              ? 'price-tracker'
+              : 'metrics-sink';
+    lines.push(
+      `| ${name} | ${s.topic} | ${s.kind} | ${s.delivered.toLocaleString('en-US')} | ${s.dropped.toLocaleString('en-US')} | ${sg.unaccounted[name]} |`,
+    );
   }
   const critLost = Object.entries(sg.criticalLost)
     .filter(([k]) => k !== 'all subscribers (stats)')
@@ -653,7 +794,9 @@ async function main(): Promise<void> {
     '',
     `Critical events lost: ${Object.entries(sg.criticalLost)
       .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}. Critical feed → executor latency over the whole run (includes the wait in the port while the main thread`,
+      .join(
+        ', ',
+      )}. Critical feed → executor latency over the whole run (includes the wait in the port while the main thread`,
     `was behind, which no bus can reorder): p50 ${fmtMs(sg.criticalLatency.p50)}, p99 ${fmtMs(sg.criticalLatency.p99)}, max ${fmtMs(sg.criticalLatency.max)}.`,
     `Critical publish → executor latency (inside the bus): p50 ${fmtUs(sg.criticalPublishLatency.p50)}, p99 ${fmtUs(sg.criticalPublishLatency.p99)}, max ${fmtUs(sg.criticalPublishLatency.max)}.`,
     '',
@@ -678,7 +821,7 @@ async function main(): Promise<void> {
     `- Surge: 0 critical lost ${verdict(critLost === 0)} (${critLost}); drops only in low/normal ${verdict(dropsOnlyLowNormal)}; every drop counted ${verdict(allCounted)}; memory bounded by the queue limits ${verdict(sg.maxQueued <= sg.queuedBound && sg.retainedPeakMb - sg.heapBaseMb <= sg.boundMb + 8)} (at most ${sg.maxQueued.toLocaleString('en-US')} of ${sg.queuedBound.toLocaleString('en-US')} events held; live heap +${(sg.retainedPeakMb - sg.heapBaseMb).toFixed(1)} MB at most against a ${sg.boundMb.toFixed(1)} MB bound for the events plus 8 MB for everything else; ${sg.heapEndMb.toFixed(1)} MB after close).`,
   );
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', 'bus.md'), lines.join('\n') + '\n');
+  writeFileSync(join(here, 'results', 'bus.md'), `${lines.join('\n')}\n`);
   console.log(lines.join('\n'));
 }
 

@@ -31,7 +31,11 @@ interface Setup {
   good: string;
 }
 
-function poolFor(s: Setup, processId: string, bus?: { publish(topic: string, event: Record<string, unknown>): unknown }): RpcConnectionPool {
+function poolFor(
+  s: Setup,
+  processId: string,
+  bus?: { publish(topic: string, event: Record<string, unknown>): unknown },
+): RpcConnectionPool {
   return new RpcConnectionPool(
     {
       endpoints: [
@@ -83,12 +87,15 @@ async function finder(): Promise<void> {
   let openedAt = 0;
   const bus = {
     publish(topic: string, event: Record<string, unknown>) {
-      if (topic === 'rpc_endpoint_state_changed' && event['endpoint'] === 'dead' && event['to'] === 'OPEN') openedAt = stamp();
+      if (topic === 'rpc_endpoint_state_changed' && event['endpoint'] === 'dead' && event['to'] === 'OPEN')
+        openedAt = stamp();
     },
   };
   const pool = poolFor(s, 'finder', bus);
   await pool.ready();
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['follower', JSON.stringify(s)], { execArgv: ['--import', 'tsx'] });
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['follower', JSON.stringify(s)], {
+    execArgv: ['--import', 'tsx'],
+  });
   const inbox: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
   child.on('message', (m) => {
@@ -120,22 +127,23 @@ async function finder(): Promise<void> {
     await engine.dispose();
   }
   async function rounds(): Promise<void> {
-  for (let round = 0; round < ROUNDS; round++) {
-    dead.fault = { kind: 'http', status: 503 };
-    openedAt = 0;
-    for (let i = 0; i < 5 && openedAt === 0; i++) await pool.call('getSlot');
-    if (openedAt === 0) throw new Error('the finder never opened its breaker');
-    const m = await next('open');
-    lags.push((m['at'] as number) - openedAt);
-    routed.push(`${String(m['routedTo'])}/${String(m['attempts'])}`);
-    dead.fault = { kind: 'none' };
-    await next('closed');
-    // Let the finder's own breaker close again too before the next round.
-    const until = Date.now() + 5000;
-    while (pool.getStats().endpoints[0]!.state !== 'CLOSED' && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
-  }
-  child.send({ type: 'stop' });
-  await new Promise((r) => child.once('exit', r));
+    for (let round = 0; round < ROUNDS; round++) {
+      dead.fault = { kind: 'http', status: 503 };
+      openedAt = 0;
+      for (let i = 0; i < 5 && openedAt === 0; i++) await pool.call('getSlot');
+      if (openedAt === 0) throw new Error('the finder never opened its breaker');
+      const m = await next('open');
+      lags.push((m['at'] as number) - openedAt);
+      routed.push(`${String(m['routedTo'])}/${String(m['attempts'])}`);
+      dead.fault = { kind: 'none' };
+      await next('closed');
+      // Let the finder's own breaker close again too before the next round.
+      const until = Date.now() + 5000;
+      while (pool.getStats().endpoints[0]!.state !== 'CLOSED' && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 5));
+    }
+    child.send({ type: 'stop' });
+    await new Promise((r) => child.once('exit', r));
   }
 
   const sorted = [...lags].sort((a, b) => a - b);

@@ -24,20 +24,32 @@ const note = (sentAt: number): void => {
 
 let close: () => Promise<void>;
 if (mode === 'bus') {
-  const bus = new SignalBus({ nats: { servers: servers!, name: 'bench-receiver', subjectPrefix, stream, maxAckPending: 10_000 } });
+  const bus = new SignalBus({
+    nats: { servers: servers!, name: 'bench-receiver', subjectPrefix, stream, maxAckPending: 10_000 },
+  });
   await bus.ready();
   await bus.subscribe(topic!, (e) => note(e.sentAt as number)).ready;
   close = () => bus.close();
 } else {
   const nc = await connect({ servers: servers! });
   const jsm = await jetstreamManager(nc);
-  const ci = await jsm.consumers.add(stream!, { ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.New, filter_subject: `${subjectPrefix}.${topic}`, max_ack_pending: 10_000, inactive_threshold: 30e9 });
+  const ci = await jsm.consumers.add(stream!, {
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.New,
+    filter_subject: `${subjectPrefix}.${topic}`,
+    max_ack_pending: 10_000,
+    inactive_threshold: 30e9,
+  });
   const c = await jetstream(nc).consumers.get(stream!, ci.name);
-  const msgs = await c.consume({ max_messages: 512, expires: 5000, callback: (m) => {
-    const e = m.json<{ sentAt: number }>();
-    m.ack();
-    note(e.sentAt);
-  } });
+  const msgs = await c.consume({
+    max_messages: 512,
+    expires: 5000,
+    callback: (m) => {
+      const e = m.json<{ sentAt: number }>();
+      m.ack();
+      note(e.sentAt);
+    },
+  });
   close = async () => {
     await msgs.close();
     await nc.close();

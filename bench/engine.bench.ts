@@ -56,8 +56,27 @@ async function paced(publishOne: (sentAt: number) => void): Promise<number> {
   return sent;
 }
 
-function receiver(mode: 'bus' | 'raw', topic: string, count: number): { ready: Promise<void>; result: Promise<LatencySummary & { got: number }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'engine-receiver.ts'), mode, url, prefix, stream, topic, String(count), String((SECONDS + 20) * 1000)], { stdio: ['ignore', 'pipe', 'inherit'] });
+function receiver(
+  mode: 'bus' | 'raw',
+  topic: string,
+  count: number,
+): { ready: Promise<void>; result: Promise<LatencySummary & { got: number }> } {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(here, 'engine-receiver.ts'),
+      mode,
+      url,
+      prefix,
+      stream,
+      topic,
+      String(count),
+      String((SECONDS + 20) * 1000),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let markReady: () => void;
   let markDone: (s: LatencySummary & { got: number }) => void;
   const ready = new Promise<void>((r) => (markReady = r));
@@ -87,7 +106,9 @@ async function rawLatency(): Promise<Row> {
   let inflight = 0;
   const sent = await paced((sentAt) => {
     inflight++;
-    void js.publish(`${prefix}.${topic}`, JSON.stringify({ sentAt, token: 'BONK', action: 'BUY' })).finally(() => inflight--);
+    void js
+      .publish(`${prefix}.${topic}`, JSON.stringify({ sentAt, token: 'BONK', action: 'BUY' }))
+      .finally(() => inflight--);
   });
   const r = await rx.result;
   while (inflight > 0) await sleep(5);
@@ -100,7 +121,9 @@ async function busLatency(): Promise<Row> {
   const total = RATE * SECONDS;
   const rx = receiver('bus', topic, total);
   await rx.ready;
-  const bus = new SignalBus({ nats: { servers: url, name: 'bench-publisher', subjectPrefix: prefix, stream, outboxSize: 100_000 } });
+  const bus = new SignalBus({
+    nats: { servers: url, name: 'bench-publisher', subjectPrefix: prefix, stream, outboxSize: 100_000 },
+  });
   await bus.ready();
   const sent = await paced((sentAt) => void bus.publish(topic, { sentAt, token: 'BONK', action: 'BUY' }));
   const r = await rx.result;
@@ -145,7 +168,9 @@ async function rawThroughput(): Promise<number> {
 }
 
 async function busThroughput(): Promise<number> {
-  const bus = new SignalBus({ nats: { servers: url, name: 'bench-tp', subjectPrefix: prefix, stream, outboxSize: 20_000 } });
+  const bus = new SignalBus({
+    nats: { servers: url, name: 'bench-tp', subjectPrefix: prefix, stream, outboxSize: 20_000 },
+  });
   await bus.ready();
   const t0 = performance.now();
   let i = 0;
@@ -155,7 +180,8 @@ async function busThroughput(): Promise<number> {
       await yieldNow();
       continue;
     }
-    for (let k = 0; k < 1000 && i < THROUGHPUT_N; k++, i++) bus.publish('bus_tp', { sentAt: 0, token: 'BONK', action: 'BUY' });
+    for (let k = 0; k < 1000 && i < THROUGHPUT_N; k++, i++)
+      bus.publish('bus_tp', { sentAt: 0, token: 'BONK', action: 'BUY' });
     await yieldNow();
   }
   while (bus.getStats().engine!.published < THROUGHPUT_N) await yieldNow();
@@ -168,7 +194,13 @@ async function busThroughput(): Promise<number> {
 {
   const nc = await connect({ servers: url });
   const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], storage: StorageType.File, max_age: 3600e9, duplicate_window: 120e9 });
+  await jsm.streams.add({
+    name: stream,
+    subjects: [`${prefix}.>`],
+    storage: StorageType.File,
+    max_age: 3600e9,
+    duplicate_window: 120e9,
+  });
   await nc.close();
 }
 

@@ -47,10 +47,13 @@ Node ${process.version}.
 `;
 // Each table's headline column is drawn beside it (bench/results/<area>-<n>.svg).
 const charted = sections.map((f) => {
-  const { markdown, charts } = chartSection(f.replace(/\.md$/, ''), readFileSync(join(here, 'results', f), 'utf8').trim());
+  const { markdown, charts } = chartSection(
+    f.replace(/\.md$/, ''),
+    readFileSync(join(here, 'results', f), 'utf8').trim(),
+  );
   for (const [file, svg] of charts) writeFileSync(join(here, 'results', file), svg);
   return markdown;
 });
-writeFileSync(join(here, 'RESULTS.md'), header + charted.join('\n\n') + '\n');
+writeFileSync(join(here, 'RESULTS.md'), `${header + charted.join('\n\n')}\n`);
 console.log(`[bench] wrote bench/RESULTS.md from ${sections.length} section(s)`);
 process.exit(failed ? 1 : 0);

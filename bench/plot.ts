@@ -6,7 +6,7 @@
  */
 import { barChart } from '../scripts/lib/svg-plot.ts';
 
-const TIME_UNITS: Record<string, number> = { ns: 1, 'µs': 1e3, us: 1e3, ms: 1e6, s: 1e9 };
+const TIME_UNITS: Record<string, number> = { ns: 1, µs: 1e3, us: 1e3, ms: 1e6, s: 1e9 };
 
 /** A cell such as "161.4 ns", "1.31 µs", "8.49 M/s", "2.20 M msgs/s", "7.3 MB" → a number and its kind. */
 export function parseCell(cell: string): { value: number; kind: 'time' | 'rate' | 'other'; unit: string } | undefined {
@@ -29,7 +29,11 @@ interface Table {
 }
 
 function cells(line: string): string[] {
-  return line.replace(/^\|/, '').replace(/\|\s*$/, '').split('|').map((c) => c.trim());
+  return line
+    .replace(/^\|/, '')
+    .replace(/\|\s*$/, '')
+    .split('|')
+    .map((c) => c.trim());
 }
 
 export function findTables(markdown: string): Table[] {
@@ -39,7 +43,7 @@ export function findTables(markdown: string): Table[] {
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     if (/^#{2,4} /.test(l)) heading = l.replace(/^#+ /, '');
-    if (!l.startsWith('|') || !lines[i + 1]?.startsWith('|--') && !/^\|\s*:?-/.test(lines[i + 1] ?? '')) continue;
+    if (!l.startsWith('|') || (!lines[i + 1]?.startsWith('|--') && !/^\|\s*:?-/.test(lines[i + 1] ?? ''))) continue;
     const header = cells(l);
     const rows: string[][] = [];
     let j = i + 2;
@@ -61,7 +65,11 @@ export function chartSection(area: string, markdown: string): { markdown: string
   const charts = new Map<string, string>();
   const inserts: { after: number; text: string }[] = [];
   tables.forEach((t, k) => {
-    const parsed = t.rows.map((r) => ({ label: r[0]!.replace(/\*\*/g, ''), cell: r[1] ?? '', v: parseCell(r[1] ?? '') }));
+    const parsed = t.rows.map((r) => ({
+      label: r[0]!.replace(/\*\*/g, ''),
+      cell: r[1] ?? '',
+      v: parseCell(r[1] ?? ''),
+    }));
     const usable = parsed.filter((p) => p.v !== undefined);
     if (usable.length < 2) return;
     const kind = usable[0]!.v!.kind;

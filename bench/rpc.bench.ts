@@ -31,7 +31,9 @@ interface Upstream {
 }
 
 async function startUpstream(n: number): Promise<Upstream> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, '../test/fixtures/rpc/serve.ts'), String(n)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, '../test/fixtures/rpc/serve.ts'), String(n)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout });
   const waiting: ((line: string) => void)[] = [];
   lines.on('line', (l) => waiting.shift()?.(l));
@@ -41,7 +43,7 @@ async function startUpstream(n: number): Promise<Upstream> {
     urls: first.urls,
     async send(cmd) {
       const p = next();
-      child.stdin.write(JSON.stringify(cmd) + '\n');
+      child.stdin.write(`${JSON.stringify(cmd)}\n`);
       const answer = await p;
       if (answer !== 'ok') throw new Error(`upstream: ${answer}`);
     },
@@ -92,7 +94,11 @@ async function latencyPart(up: Upstream) {
   await actor.ready();
   const subjects: [string, () => Promise<unknown>][] = [
     ['direct node:http keep-alive', async () => JSON.parse((await transport.post(BODY, 5000)).body)],
-    ['direct global fetch', async () => (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY })).json()],
+    [
+      'direct global fetch',
+      async () =>
+        (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY })).json(),
+    ],
     ['pool.call, inline mode', () => inline.call('getSlot', [])],
     ['pool.call, actor mode', () => actor.call('getSlot', [])],
   ];
@@ -146,7 +152,8 @@ async function deathScenario(up: Upstream, mode: PoolMode, kind: Kind, hedge = f
   let openAt: number | undefined;
   const bus = {
     publish(topic: string, e: Record<string, unknown>) {
-      if (topic === 'rpc_endpoint_state_changed' && e['endpoint'] === 'a' && e['to'] === 'OPEN' && openAt === undefined) openAt = performance.now();
+      if (topic === 'rpc_endpoint_state_changed' && e['endpoint'] === 'a' && e['to'] === 'OPEN' && openAt === undefined)
+        openAt = performance.now();
     },
   };
   const sup = mode === 'actor' ? new Supervisor({}) : undefined;
@@ -237,7 +244,9 @@ const deaths: DeathResult[] = [];
 for (const mode of ['inline', 'actor'] as const) {
   for (const kind of ['refused', 'reset', 'hang'] as const) {
     deaths.push(await deathScenario(up, mode, kind));
-    console.log(`[rpc]   ${mode} ${kind}: OPEN after ${deaths.at(-1)!.openMs?.toFixed(1)} ms, ${deaths.at(-1)!.failedAfter} failed`);
+    console.log(
+      `[rpc]   ${mode} ${kind}: OPEN after ${deaths.at(-1)!.openMs?.toFixed(1)} ms, ${deaths.at(-1)!.failedAfter} failed`,
+    );
   }
 }
 deaths.push(await deathScenario(up, 'inline', 'hang', true));
@@ -269,13 +278,18 @@ const lines = [
   '|---|---:|---:|---:|---:|---:|---:|',
   ...[...lat.best.entries()].map(
     ([name, s]) =>
-      `| ${name} | ${us(s.p50)} | ${us(s.mean)} | ${us(s.p99)} | ${lat.p50s.get(name)!.map((v) => (v * 1000).toFixed(0)).join(' / ')} µs | ${name.startsWith('direct node') ? '1.00×' : `${(s.p50 / direct.p50).toFixed(2)}× (${s.p50 >= direct.p50 ? '+' : ''}${us(s.p50 - direct.p50)})`} | ${Math.round(lat.throughput.get(name)!).toLocaleString('en-US')} calls/s |`,
+      `| ${name} | ${us(s.p50)} | ${us(s.mean)} | ${us(s.p99)} | ${lat.p50s
+        .get(name)!
+        .map((v) => (v * 1000).toFixed(0))
+        .join(
+          ' / ',
+        )} µs | ${name.startsWith('direct node') ? '1.00×' : `${(s.p50 / direct.p50).toFixed(2)}× (${s.p50 >= direct.p50 ? '+' : ''}${us(s.p50 - direct.p50)})`} | ${Math.round(lat.throughput.get(name)!).toLocaleString('en-US')} calls/s |`,
   ),
   '',
   `Transport choice: the endpoint client uses node:http with a keep-alive Agent; global fetch (undici) to the same endpoint`,
   `measured ${(fetchB.p50 / direct.p50).toFixed(2)}× its p50 here, so fetch was not used.`,
   '',
-  '### From an endpoint\'s death to isolation (endpoint a, tier 0; endpoint b healthy)',
+  "### From an endpoint's death to isolation (endpoint a, tier 0; endpoint b healthy)",
   '',
   'Four callers issue `getSlot` back to back; at t=0 endpoint a dies. Defaults: breaker failureThreshold 5, attemptTimeoutMs',
   '800, requestTimeoutMs 2000, healthIntervalMs 1000, stallAfterMs 250 (an attempt unanswered that long makes its endpoint',
@@ -298,7 +312,9 @@ const lines = [
   `- User-visible failed calls during a provider outage while another is healthy = 0: ${goal(failedTotal === 0, `${failedTotal} failed across ${deaths.length} scenarios`)}.`,
   `- Isolation in under a second (the seed's business goal): ${isolation
     .map((d) => `${d.mode} ${d.kind} ${d.openMs === undefined ? 'never' : msf(d.openMs)}`)
-    .join(', ')}. ${isolation.every((d) => d.openMs !== undefined && d.openMs < 1000) ? '**met** for every kind.' : '**not met** for every kind: a hung endpoint is only proven dead when attempts reach their deadline (attemptTimeoutMs 800) and failureThreshold (5) of them have failed; new calls stop going to it once it is suspect (stallAfterMs), but the breaker opens later.'} A hang still costs the calls already stuck on the endpoint up to attemptTimeoutMs (the max column); hedged reads (\`hedgeAfterMs\`, off by default) bound that at the hedge delay.`,
+    .join(
+      ', ',
+    )}. ${isolation.every((d) => d.openMs !== undefined && d.openMs < 1000) ? '**met** for every kind.' : '**not met** for every kind: a hung endpoint is only proven dead when attempts reach their deadline (attemptTimeoutMs 800) and failureThreshold (5) of them have failed; new calls stop going to it once it is suspect (stallAfterMs), but the breaker opens later.'} A hang still costs the calls already stuck on the endpoint up to attemptTimeoutMs (the max column); hedged reads (\`hedgeAfterMs\`, off by default) bound that at the hedge delay.`,
   '',
 ];
 mkdirSync(join(here, 'results'), { recursive: true });

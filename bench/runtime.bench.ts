@@ -33,7 +33,9 @@ const file = (name: string, src: string): string => {
   return p;
 };
 const comlinkUrl = pathToFileURL(join(dirname(require.resolve('comlink/package.json')), 'dist/esm/comlink.mjs')).href;
-const comlinkNodeUrl = pathToFileURL(join(dirname(require.resolve('comlink/package.json')), 'dist/esm/node-adapter.mjs')).href;
+const comlinkNodeUrl = pathToFileURL(
+  join(dirname(require.resolve('comlink/package.json')), 'dist/esm/node-adapter.mjs'),
+).href;
 const ACTOR = file('actor.mjs', 'let n = 0;\nexport default (m) => { if (m === "n") return n; n++; return m; };\n');
 const RAW_ECHO = file(
   'raw-echo.mjs',
@@ -67,7 +69,10 @@ const msf = (ms: number): string => `${ms.toFixed(2)} ms`;
 const mps = (v: number): string => `${(v / 1e6).toFixed(2)} M/s`;
 function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: ReturnType<typeof setTimeout>;
-  return Promise.race([p, new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`bench deadline: ${what}`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`bench deadline: ${what}`)), ms))),
+  ]).finally(() => clearTimeout(t));
 }
 
 interface Rate {
@@ -135,7 +140,13 @@ async function main(): Promise<void> {
   const raw = rawEcho();
   await raw.call('warm');
   const piscinaSync = new Piscina({ filename: PISCINA_TASK, minThreads: 1, maxThreads: 1, execArgv: [] });
-  const piscinaOff = new Piscina({ filename: PISCINA_TASK, minThreads: 1, maxThreads: 1, execArgv: [], atomics: 'disabled' });
+  const piscinaOff = new Piscina({
+    filename: PISCINA_TASK,
+    minThreads: 1,
+    maxThreads: 1,
+    execArgv: [],
+    atomics: 'disabled',
+  });
   const comlinkWorker = new Worker(COMLINK_WORKER, { execArgv: [] });
   const remote = Comlink.wrap<{ echo(m: unknown): unknown }>((await import(comlinkNodeUrl)).default(comlinkWorker));
 
@@ -161,7 +172,8 @@ async function main(): Promise<void> {
 
   console.log('[runtime bench] crash → processing again');
   for (let round = 0; round < ROUNDS; round++) {
-    for (const kind of ['exit', 'terminate', 'uncaught'] as const) push(results.crash, `palisade, warm spare, ${kind}`, await crashRecovery(kind, 1));
+    for (const kind of ['exit', 'terminate', 'uncaught'] as const)
+      push(results.crash, `palisade, warm spare, ${kind}`, await crashRecovery(kind, 1));
     push(results.crash, 'palisade, no spare (spares: 0), exit', await crashRecovery('exit', 0));
     push(results.crash, 'cold Worker spawn → first echo', await coldSpawn());
   }
@@ -189,7 +201,10 @@ async function tellThroughput(ref: ActorRef): Promise<Rate> {
   return { perSec: (TELLS / ms) * 1000, cpuNs: (cpu / TELLS) * 1e6 };
 }
 
-async function rawThroughput(raw: { worker: Worker; call: (m: unknown) => Promise<unknown> }, batch: number): Promise<Rate> {
+async function rawThroughput(
+  raw: { worker: Worker; call: (m: unknown) => Promise<unknown> },
+  batch: number,
+): Promise<Rate> {
   const before = (await raw.call('n')) as number;
   const t0 = performance.now();
   const c0 = cpuMs();
@@ -298,7 +313,10 @@ function writeReport(rss: { actor: number; raw: number; base: number }): void {
 
   const rawAsk = best(results.ask.get('raw postMessage echo')!, (l) => l.p50);
   lines.push(`### Round trip (${ASKS} sequential calls per round)`, '');
-  lines.push('| subject | p50 (best round) | p99 (same round) | p50 range | vs raw echo p50 |', '|---|---:|---:|---:|---:|');
+  lines.push(
+    '| subject | p50 (best round) | p99 (same round) | p50 range | vs raw echo p50 |',
+    '|---|---:|---:|---:|---:|',
+  );
   for (const [name, ls] of results.ask) {
     const b = best(ls, (l) => l.p50);
     const lo = Math.min(...ls.map((l) => l.p50));
@@ -309,27 +327,40 @@ function writeReport(rss: { actor: number; raw: number; base: number }): void {
 
   const bestTell = (k: string): number => Math.max(...results.tell.get(k)!.map((r) => r.perSec));
   const batched = bestTell('raw postMessage, batches of 256');
-  lines.push(`### Tell throughput into one actor (${TELLS.toLocaleString('en-US')} messages per round, producer keeps ≤ ${OUTSTANDING.toLocaleString('en-US')} unfinished)`, '');
+  lines.push(
+    `### Tell throughput into one actor (${TELLS.toLocaleString('en-US')} messages per round, producer keeps ≤ ${OUTSTANDING.toLocaleString('en-US')} unfinished)`,
+    '',
+  );
   lines.push(
     'CPU is process CPU time (host and worker threads together) per message in the best round: less sensitive than wall-clock rates to other load on a shared machine.',
     '',
   );
-  lines.push('| subject | msgs/s (best round) | range | vs batched postMessage | CPU per message |', '|---|---:|---:|---:|---:|');
+  lines.push(
+    '| subject | msgs/s (best round) | range | vs batched postMessage | CPU per message |',
+    '|---|---:|---:|---:|---:|',
+  );
   for (const [name, xs] of results.tell) {
     const b = best(xs, (r) => r.perSec, true);
     const lo = Math.min(...xs.map((r) => r.perSec));
-    lines.push(`| ${name} | ${mps(b.perSec)} | ${mps(lo)}–${mps(b.perSec)} | ${(b.perSec / batched).toFixed(2)}× | ${b.cpuNs.toFixed(0)} ns |`);
+    lines.push(
+      `| ${name} | ${mps(b.perSec)} | ${mps(lo)}–${mps(b.perSec)} | ${(b.perSec / batched).toFixed(2)}× | ${b.cpuNs.toFixed(0)} ns |`,
+    );
   }
   lines.push('');
 
-  lines.push(`### Crash → processing again (${CRASHES} crashes per round; fault injected → next ask answered by the new incarnation)`, '');
+  lines.push(
+    `### Crash → processing again (${CRASHES} crashes per round; fault injected → next ask answered by the new incarnation)`,
+    '',
+  );
   lines.push('| subject | p50 (best round) | p99 (same round) | p50 range |', '|---|---:|---:|---:|');
   const crashBest = new Map<string, number>();
   for (const [name, rounds] of results.crash) {
     const b = best(rounds, (xs) => pct(xs, 0.5));
     const p50s = rounds.map((xs) => pct(xs, 0.5));
     crashBest.set(name, pct(b, 0.5));
-    lines.push(`| ${name} | ${msf(pct(b, 0.5))} | ${msf(pct(b, 0.99))} | ${msf(Math.min(...p50s))}–${msf(Math.max(...p50s))} |`);
+    lines.push(
+      `| ${name} | ${msf(pct(b, 0.5))} | ${msf(pct(b, 0.99))} | ${msf(Math.min(...p50s))}–${msf(Math.max(...p50s))} |`,
+    );
   }
   lines.push('');
 
@@ -343,16 +374,24 @@ function writeReport(rss: { actor: number; raw: number; base: number }): void {
   const askRatio = askP / rawAsk.p50;
   const tell = bestTell('palisade tell (ring)');
   const warm = Math.min(...['exit', 'terminate', 'uncaught'].map((k) => crashBest.get(`palisade, warm spare, ${k}`)!));
-  const warmWorst = Math.max(...['exit', 'terminate', 'uncaught'].map((k) => crashBest.get(`palisade, warm spare, ${k}`)!));
+  const warmWorst = Math.max(
+    ...['exit', 'terminate', 'uncaught'].map((k) => crashBest.get(`palisade, warm spare, ${k}`)!),
+  );
   const cold = crashBest.get('cold Worker spawn → first echo')!;
   const verdict = (ok: boolean): string => (ok ? '**met**' : '**not met**');
   lines.push('### Goals', '');
-  lines.push(`- ask p50 ≤ 1.1× raw postMessage echo: ${verdict(askRatio <= 1.1)}: ${askRatio.toFixed(2)}× (${us(askP)} vs ${us(rawAsk.p50)}).`);
-  lines.push(`- tell ≥ 2M msgs/s into one actor: ${verdict(tell >= 2e6)}: ${mps(tell)} (${(tell / batched).toFixed(2)}× batched postMessage).`);
+  lines.push(
+    `- ask p50 ≤ 1.1× raw postMessage echo: ${verdict(askRatio <= 1.1)}: ${askRatio.toFixed(2)}× (${us(askP)} vs ${us(rawAsk.p50)}).`,
+  );
+  lines.push(
+    `- tell ≥ 2M msgs/s into one actor: ${verdict(tell >= 2e6)}: ${mps(tell)} (${(tell / batched).toFixed(2)}× batched postMessage).`,
+  );
   lines.push(
     `- crash → processing again p50 ≤ 5 ms: ${verdict(warmWorst <= 5)}: ${msf(warm)}–${msf(warmWorst)} by crash kind with a warm spare, vs ${msf(cold)} for a cold Worker spawn to its first reply.`,
   );
-  lines.push(`- RSS per idle actor ≤ 10 MB: ${verdict(rss.actor <= 10)}: ${rss.actor.toFixed(1)} MB (raw idle worker ${rss.raw.toFixed(1)} MB).`);
+  lines.push(
+    `- RSS per idle actor ≤ 10 MB: ${verdict(rss.actor <= 10)}: ${rss.actor.toFixed(1)} MB (raw idle worker ${rss.raw.toFixed(1)} MB).`,
+  );
   lines.push('');
   mkdirSync(join(here, 'results'), { recursive: true });
   writeFileSync(join(here, 'results', 'runtime.md'), lines.join('\n'));

@@ -24,7 +24,8 @@ import { LatencyHistogram, type LatencySummary } from '../src/stats/latency.ts';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 // Some packages do not export ./package.json, so it is read from node_modules directly.
-const version = (pkg: string): string => (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+const version = (pkg: string): string =>
+  (JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
 const ROUNDS = 3;
 const BLOCKHASH = 'GHtXQBsoZHVnNFa9YevAzFr17DJjgHXk3ycTKD5xD3Zi';
 
@@ -65,9 +66,26 @@ const inThread: { name: string; n: number; op: () => void }[] = [
     },
   },
   { name: '@noble/curves ed25519.sign (inside web3.js)', n: 400, op: () => ed25519.sign(fixedMessage, seed) },
-  { name: 'node:crypto sign, KeyObject prepared once', n: 4000, op: () => cryptoSign(null, fixedMessage, key.keyObject) },
-  { name: 'node:crypto sign, key imported per signature', n: 400, op: () => cryptoSign(null, fixedMessage, createPrivateKey({ key: Buffer.concat([PKCS8, seed]), format: 'der', type: 'pkcs8' })) },
-  { name: 'web3.js compileMessage().serialize() (host work in every mode)', n: 1000, op: () => transferTx().compileMessage().serialize() },
+  {
+    name: 'node:crypto sign, KeyObject prepared once',
+    n: 4000,
+    op: () => cryptoSign(null, fixedMessage, key.keyObject),
+  },
+  {
+    name: 'node:crypto sign, key imported per signature',
+    n: 400,
+    op: () =>
+      cryptoSign(
+        null,
+        fixedMessage,
+        createPrivateKey({ key: Buffer.concat([PKCS8, seed]), format: 'der', type: 'pkcs8' }),
+      ),
+  },
+  {
+    name: 'web3.js compileMessage().serialize() (host work in every mode)',
+    n: 1000,
+    op: () => transferTx().compileMessage().serialize(),
+  },
 ];
 
 function measureInThread(): InThreadResult[] {
@@ -159,12 +177,32 @@ async function measureOffThread(atomics: 'disabled' | 'sync'): Promise<OffThread
     }
   }
   await signer.close();
-  return { atomics, seq: best!.seq, seqRounds, perSec: bestRate, perSecRounds: rateRounds, hostElu: bestHost.elu, hostUsPerSig: bestHost.usPerSig, cpuUsPerSig: bestHost.cpuUsPerSig };
+  return {
+    atomics,
+    seq: best!.seq,
+    seqRounds,
+    perSec: bestRate,
+    perSecRounds: rateRounds,
+    hostElu: bestHost.elu,
+    hostUsPerSig: bestHost.usPerSig,
+    cpuUsPerSig: bestHost.cpuUsPerSig,
+  };
 }
 
 // ------------------------------------------------------------------ 3. host event-loop delay under signing load
-type Mode = 'no signing' | 'in-thread web3.js (sign + serialize)' | 'in-thread node:crypto' | 'off-thread piscina (disabled)' | 'off-thread piscina (sync)';
-const MODES: Mode[] = ['no signing', 'in-thread web3.js (sign + serialize)', 'in-thread node:crypto', 'off-thread piscina (disabled)', 'off-thread piscina (sync)'];
+type Mode =
+  | 'no signing'
+  | 'in-thread web3.js (sign + serialize)'
+  | 'in-thread node:crypto'
+  | 'off-thread piscina (disabled)'
+  | 'off-thread piscina (sync)';
+const MODES: Mode[] = [
+  'no signing',
+  'in-thread web3.js (sign + serialize)',
+  'in-thread node:crypto',
+  'off-thread piscina (disabled)',
+  'off-thread piscina (sync)',
+];
 /** Steady: transfers issued every 5 ms. Burst: the same 400/s arriving as 40 at once every 100 ms (a surge's BUYs in one turn). */
 const SCENARIOS = [
   { rate: 100, tickMs: 5, label: '100 steady' },
@@ -186,9 +224,18 @@ interface LoadResult {
   failed: number;
 }
 
-async function underLoad(mode: Mode, sc: { rate: number; tickMs: number; label: string }, signers: Record<'disabled' | 'sync', OffThreadSigner>): Promise<LoadResult> {
+async function underLoad(
+  mode: Mode,
+  sc: { rate: number; tickMs: number; label: string },
+  signers: Record<'disabled' | 'sync', OffThreadSigner>,
+): Promise<LoadResult> {
   const { rate, tickMs } = sc;
-  const signer = mode === 'off-thread piscina (disabled)' ? signers.disabled : mode === 'off-thread piscina (sync)' ? signers.sync : null;
+  const signer =
+    mode === 'off-thread piscina (disabled)'
+      ? signers.disabled
+      : mode === 'off-thread piscina (sync)'
+        ? signers.sync
+        : null;
   let signed = 0;
   let failed = 0;
   const pending = new Set<Promise<void>>();
@@ -267,9 +314,14 @@ for (const r of r1) console.log(`  ${r.name.padEnd(66)} p50 ${fmtUs(r.best.p50).
 console.log('[signing] 2/3 off-thread (piscina) latency and throughput ...');
 const r2: OffThreadResult[] = [];
 for (let r = 0; r < 1; r++) for (const a of ['disabled', 'sync'] as const) r2.push(await measureOffThread(a));
-for (const r of r2) console.log(`  atomics ${r.atomics.padEnd(8)} seq p50 ${fmtUs(r.seq.p50)} p99 ${fmtUs(r.seq.p99)}; pipelined ${fmtRate(r.perSec)}, host ELU ${(r.hostElu * 100).toFixed(0)}%, host ${r.hostUsPerSig.toFixed(1)} µs/sig`);
+for (const r of r2)
+  console.log(
+    `  atomics ${r.atomics.padEnd(8)} seq p50 ${fmtUs(r.seq.p50)} p99 ${fmtUs(r.seq.p99)}; pipelined ${fmtRate(r.perSec)}, host ELU ${(r.hostElu * 100).toFixed(0)}%, host ${r.hostUsPerSig.toFixed(1)} µs/sig`,
+  );
 
-console.log(`[signing] 3/3 host event-loop delay while signing transfers (${SCENARIOS.map((x) => x.label).join('; ')} per s) for ${LOAD_MS / 1000} s per mode ...`);
+console.log(
+  `[signing] 3/3 host event-loop delay while signing transfers (${SCENARIOS.map((x) => x.label).join('; ')} per s) for ${LOAD_MS / 1000} s per mode ...`,
+);
 const signers = {
   disabled: new OffThreadSigner({ minThreads: 1, maxThreads: 1, maxQueue: 4096, atomics: 'disabled' }),
   sync: new OffThreadSigner({ minThreads: 1, maxThreads: 1, maxQueue: 4096, atomics: 'sync' }),
@@ -280,7 +332,9 @@ for (const sc of SCENARIOS) {
   for (const mode of MODES) {
     const r = await underLoad(mode, sc, signers);
     r3.push(r);
-    console.log(`  ${sc.label.padEnd(20)} ${mode.padEnd(38)} loop delay p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms max ${r.max.toFixed(2)} ms; host ELU ${(r.elu * 100).toFixed(1)}%; ${r.achieved.toFixed(0)}/s signed${r.failed ? `, ${r.failed} failed` : ''}`);
+    console.log(
+      `  ${sc.label.padEnd(20)} ${mode.padEnd(38)} loop delay p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms max ${r.max.toFixed(2)} ms; host ELU ${(r.elu * 100).toFixed(1)}%; ${r.achieved.toFixed(0)}/s signed${r.failed ? `, ${r.failed} failed` : ''}`,
+    );
   }
 }
 await Promise.all([signers.disabled.close(), signers.sync.close()]);
@@ -307,7 +361,12 @@ lines.push('');
 lines.push('| subject | p50 | p99 | per second (best) | per-second range | vs node:crypto (prepared key) |');
 lines.push('|---|---:|---:|---:|---:|---:|');
 for (const r of r1) {
-  lines.push(`| ${r.name} | ${fmtUs(r.best.p50)} | ${fmtUs(r.best.p99)} | ${fmtRate(r.perSec)} | ${fmtRate(Math.min(...r.rounds))}–${fmtRate(Math.max(...r.rounds))} | ${ratio(cryptoCached.perSec, r.perSec)} slower |`.replace('| 1.00× slower |', '| 1.00× |'));
+  lines.push(
+    `| ${r.name} | ${fmtUs(r.best.p50)} | ${fmtUs(r.best.p99)} | ${fmtRate(r.perSec)} | ${fmtRate(Math.min(...r.rounds))}–${fmtRate(Math.max(...r.rounds))} | ${ratio(cryptoCached.perSec, r.perSec)} slower |`.replace(
+      '| 1.00× slower |',
+      '| 1.00× |',
+    ),
+  );
 }
 lines.push('');
 lines.push('### 2. OffThreadSigner (piscina, one worker): call → signature');
@@ -316,7 +375,9 @@ lines.push(
   `Sequential: 2000 signatures one at a time per round (best round's p50). Pipelined: 10,000 signatures with 64 in flight. Host ELU is the share of the host's event loop busy during the pipelined run; host µs/sig is that busy time per signature (the host-side cost of one off-thread signature: post, receive, settle). CPU/sig is process CPU (host + worker) per signature.`,
 );
 lines.push('');
-lines.push('| atomics | seq p50 | seq p99 | seq p50 range | pipelined per second | range | host ELU | host µs/sig | CPU µs/sig |');
+lines.push(
+  '| atomics | seq p50 | seq p99 | seq p50 range | pipelined per second | range | host ELU | host µs/sig | CPU µs/sig |',
+);
 lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of r2) {
   lines.push(
@@ -331,18 +392,26 @@ lines.push(
     'Loop delay is `monitorEventLoopDelay({ resolution: 1 })`: how late the host runs what is due — the bus router and inline subscribers live on this loop.',
 );
 lines.push('');
-lines.push('Steady: transfers issued every 5 ms. Bursts: the same rate arriving 40 at once every 100 ms, as a surge delivers BUYs in one turn of the loop.');
+lines.push(
+  'Steady: transfers issued every 5 ms. Bursts: the same rate arriving 40 at once every 100 ms, as a surge delivers BUYs in one turn of the loop.',
+);
 lines.push('');
 lines.push('| transfers/s | mode | loop delay p50 | loop delay p99 | max | host ELU | signed/s |');
 lines.push('|---|---|---:|---:|---:|---:|---:|');
 for (const r of r3) {
-  lines.push(`| ${r.label} | ${r.mode} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.max.toFixed(2)} ms | ${(r.elu * 100).toFixed(1)}% | ${r.achieved.toFixed(0)}${r.failed ? ` (${r.failed} failed)` : ''} |`);
+  lines.push(
+    `| ${r.label} | ${r.mode} | ${r.p50.toFixed(2)} ms | ${r.p99.toFixed(2)} ms | ${r.max.toFixed(2)} ms | ${(r.elu * 100).toFixed(1)}% | ${r.achieved.toFixed(0)}${r.failed ? ` (${r.failed} failed)` : ''} |`,
+  );
 }
 lines.push('');
 lines.push('### Ratios (same run)');
 lines.push('');
-lines.push(`- One signature in-thread: web3.js sign + serialize ${fmtUs(web3Sign.best.p50)} vs node:crypto with a prepared key ${fmtUs(cryptoCached.best.p50)} (${ratio(web3Sign.best.p50, cryptoCached.best.p50)}).`);
-lines.push(`- Off-thread call→signature p50: atomics 'disabled' ${fmtUs(dis.seq.p50)}, 'sync' ${fmtUs(syn.seq.p50)} (disabled/sync ${ratio(dis.seq.p50, syn.seq.p50)}); host cost per off-thread signature ${dis.hostUsPerSig.toFixed(1)} µs ('disabled') vs ${syn.hostUsPerSig.toFixed(1)} µs ('sync').`);
+lines.push(
+  `- One signature in-thread: web3.js sign + serialize ${fmtUs(web3Sign.best.p50)} vs node:crypto with a prepared key ${fmtUs(cryptoCached.best.p50)} (${ratio(web3Sign.best.p50, cryptoCached.best.p50)}).`,
+);
+lines.push(
+  `- Off-thread call→signature p50: atomics 'disabled' ${fmtUs(dis.seq.p50)}, 'sync' ${fmtUs(syn.seq.p50)} (disabled/sync ${ratio(dis.seq.p50, syn.seq.p50)}); host cost per off-thread signature ${dis.hostUsPerSig.toFixed(1)} µs ('disabled') vs ${syn.hostUsPerSig.toFixed(1)} µs ('sync').`,
+);
 lines.push(
   `- Host CPU per signature: off-thread (post, receive, settle) ${dis.hostUsPerSig.toFixed(1)} µs ('disabled') vs signing in-thread with node:crypto ${fmtUs(cryptoCached.best.p50)} (off-thread / in-thread ${ratio(dis.hostUsPerSig / 1000, cryptoCached.best.p50)}) vs web3.js sign + serialize ${fmtUs(web3Sign.best.p50)} (web3.js / off-thread ${ratio(web3Sign.best.p50, dis.hostUsPerSig / 1000)}).`,
 );
@@ -359,5 +428,5 @@ for (const sc of SCENARIOS.slice(1)) {
 }
 lines.push('');
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'signing.md'), lines.join('\n') + '\n');
+writeFileSync(join(here, 'results', 'signing.md'), `${lines.join('\n')}\n`);
 console.log('[signing] wrote bench/results/signing.md');

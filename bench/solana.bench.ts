@@ -50,7 +50,13 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: num
 const cluster = await startLocalClusterInWorker({ slotMs: SLOT_MS });
 const endpoints = cluster.endpoints.map((e) => ({ name: e.name, url: e.url, wsUrl: e.wsUrl }));
 const [dead, limited] = [cluster.endpoints[0]!.name, cluster.endpoints[1]!.name];
-const pool = new RpcConnectionPool({ endpoints, attemptTimeoutMs: 500, requestTimeoutMs: 3000, healthIntervalMs: 250, breaker: { failureThreshold: 3, cooldownMs: 5000 } });
+const pool = new RpcConnectionPool({
+  endpoints,
+  attemptTimeoutMs: 500,
+  requestTimeoutMs: 3000,
+  healthIntervalMs: 250,
+  breaker: { failureThreshold: 3, cooldownMs: 5000 },
+});
 const sends = new SendEndpoints({ endpoints });
 const lander = new TransactionLander(pool, sends);
 const blockhashes = new BlockhashCache(pool);
@@ -60,7 +66,13 @@ try {
   // ---------------------------------------------------------------- 1. send → landed
   const payer = Keypair.generate();
   await pool.call('requestAirdrop', [payer.publicKey.toBase58(), 100 * LAMPORTS_PER_SOL]);
-  await waitUntil(async () => ((await pool.call<{ value: number }>('getBalance', [payer.publicKey.toBase58(), { commitment: 'confirmed' }])).result.value > 0), 10_000, 'the airdrop');
+  await waitUntil(
+    async () =>
+      (await pool.call<{ value: number }>('getBalance', [payer.publicKey.toBase58(), { commitment: 'confirmed' }]))
+        .result.value > 0,
+    10_000,
+    'the airdrop',
+  );
   await blockhashes.start();
   await cluster.faults.kill(dead);
   await cluster.faults.set(limited, { kind: '429', retryAfterSec: 1 });
@@ -73,8 +85,16 @@ try {
     while (next < TRANSFERS) {
       const i = next++;
       const bh = await blockhashes.get();
-      const tx = new Transaction({ feePayer: payer.publicKey, blockhash: bh.blockhash, lastValidBlockHeight: bh.lastValidBlockHeight }).add(
-        SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipients[i % recipients.length]!, lamports: 1_000_000 + i }),
+      const tx = new Transaction({
+        feePayer: payer.publicKey,
+        blockhash: bh.blockhash,
+        lastValidBlockHeight: bh.lastValidBlockHeight,
+      }).add(
+        SystemProgram.transfer({
+          fromPubkey: payer.publicKey,
+          toPubkey: recipients[i % recipients.length]!,
+          lamports: 1_000_000 + i,
+        }),
       );
       tx.sign(payer);
       const r: LandResult = await lander.land(tx.serialize(), { lastValidBlockHeight: bh.lastValidBlockHeight });
@@ -89,17 +109,23 @@ try {
   const sendStats = sends.getStats();
   lines.push('## solana');
   lines.push('');
-  lines.push(`The Solana edge against the local cluster in its own worker thread (slot ${SLOT_MS} ms, confirmed = 1 slot behind the tip), \`npx tsx bench/solana.bench.ts\`, ${new Date().toISOString().slice(0, 10)}. A shared 2-core machine: read the numbers as orders of magnitude.`);
+  lines.push(
+    `The Solana edge against the local cluster in its own worker thread (slot ${SLOT_MS} ms, confirmed = 1 slot behind the tip), \`npx tsx bench/solana.bench.ts\`, ${new Date().toISOString().slice(0, 10)}. A shared 2-core machine: read the numbers as orders of magnitude.`,
+  );
   lines.push('');
   lines.push(`### send → landed, one provider dead and one rate-limited`);
   lines.push('');
-  lines.push(`${TRANSFERS} signed SOL transfers, ${CONCURRENCY} in flight, through \`TransactionLander\` (broadcast to every healthy provider, the same bytes again every 2 s, status polled every 400 ms through the read pool). ${dead} killed (connections refused), ${limited} answering every request 429 (Retry-After 1 s).`);
+  lines.push(
+    `${TRANSFERS} signed SOL transfers, ${CONCURRENCY} in flight, through \`TransactionLander\` (broadcast to every healthy provider, the same bytes again every 2 s, status polled every 400 ms through the read pool). ${dead} killed (connections refused), ${limited} answering every request 429 (Retry-After 1 s).`,
+  );
   lines.push('');
   lines.push('| outcome | count |');
   lines.push('|---|---:|');
   for (const k of ['landed', 'failed', 'expired', 'unknown']) lines.push(`| ${k} | ${outcomes[k] ?? 0} |`);
   lines.push('');
-  lines.push(`send → landed (confirmed): p50 **${ms(s.p50)}**, p90 ${ms(s.p90)}, p99 **${ms(s.p99)}**, max ${ms(s.max)} (${s.count} landed; ${wall} ms wall for all). Broadcast rounds ${ls.broadcasts}.`);
+  lines.push(
+    `send → landed (confirmed): p50 **${ms(s.p50)}**, p90 ${ms(s.p90)}, p99 **${ms(s.p99)}**, max ${ms(s.max)} (${s.count} landed; ${wall} ms wall for all). Broadcast rounds ${ls.broadcasts}.`,
+  );
   lines.push('');
   lines.push('| provider (send class) | state | accepted | failed | skipped (breaker open / resting) |');
   lines.push('|---|---|---:|---:|---:|');
@@ -108,7 +134,11 @@ try {
   await cluster.faults.revive(dead);
 
   // ---------------------------------------------------------------- 2. stall → resubscribed elsewhere
-  const subs = new ResilientSubscriptions(pool, { watchdogMs: WATCHDOG_MS, avoidMs: 1000, ...(logger ? { logger } : {}) });
+  const subs = new ResilientSubscriptions(pool, {
+    watchdogMs: WATCHDOG_MS,
+    avoidMs: 1000,
+    ...(logger ? { logger } : {}),
+  });
   let slots = 0;
   subs.slot(() => void slots++);
   await subs.ready();
@@ -117,7 +147,9 @@ try {
   const rows: string[] = [];
   for (let k = 0; k < STALLS; k++) {
     await sleep(300);
-    const serving = cluster.endpoints.find((e) => subs.getStats().endpoint === e.wsUrl || subs.getStats().endpoint === `${e.wsUrl}/`)!;
+    const serving = cluster.endpoints.find(
+      (e) => subs.getStats().endpoint === e.wsUrl || subs.getStats().endpoint === `${e.wsUrl}/`,
+    )!;
     const before = subs.getStats().resubscriptions;
     const f0 = Date.now();
     await cluster.faults.set(serving.name, { kind: 'ws-stall' });
@@ -126,7 +158,9 @@ try {
     moved.record(d);
     times.push(d);
     const lf = subs.getStats().lastFailover!;
-    rows.push(`| ${k + 1} | ${serving.name} → ${cluster.endpoints.find((e) => lf.to.startsWith(e.wsUrl))?.name ?? lf.to} | ${d} ms | ${lf.silentMs} ms | ${lf.resubscribeMs} ms |`);
+    rows.push(
+      `| ${k + 1} | ${serving.name} → ${cluster.endpoints.find((e) => lf.to.startsWith(e.wsUrl))?.name ?? lf.to} | ${d} ms | ${lf.silentMs} ms | ${lf.resubscribeMs} ms |`,
+    );
     await cluster.faults.clear(serving.name);
   }
   const m = moved.summary();
@@ -134,7 +168,9 @@ try {
   lines.push('');
   lines.push(`### stall → resubscribed elsewhere`);
   lines.push('');
-  lines.push(`\`ResilientSubscriptions\` with watchdogMs ${WATCHDOG_MS} (a slot subscription as heartbeat), ${STALLS} times: the serving provider's PubSub stalls without a close frame (ws-stall: nothing read or sent); time from the fault to every subscription made again on another endpoint.`);
+  lines.push(
+    `\`ResilientSubscriptions\` with watchdogMs ${WATCHDOG_MS} (a slot subscription as heartbeat), ${STALLS} times: the serving provider's PubSub stalls without a close frame (ws-stall: nothing read or sent); time from the fault to every subscription made again on another endpoint.`,
+  );
   lines.push('');
   lines.push('| round | moved | fault → resubscribed | silence when judged | detection → resubscribed |');
   lines.push('|---:|---|---:|---:|---:|');
@@ -142,7 +178,9 @@ try {
   lines.push('');
   const goal = WATCHDOG_MS + 100;
   const within = rows.filter((_r, i) => times[i]! <= goal).length;
-  lines.push(`fault → resubscribed: p50 **${ms(m.p50)}**, max **${ms(m.max)}** (goal ≤ watchdog ${WATCHDOG_MS} ms + 100 ms = ${goal} ms: **${within === STALLS ? 'met' : 'not met'}**, ${within} of ${STALLS} rounds within it). Failovers ${JSON.stringify(st.failovers)}, late watchdog checks repeated ${st.lateWatchdogChecks}, ${slots} slots delivered, ${st.slotsMissedDuringFailover} missed during moves (counted, not invented).`);
+  lines.push(
+    `fault → resubscribed: p50 **${ms(m.p50)}**, max **${ms(m.max)}** (goal ≤ watchdog ${WATCHDOG_MS} ms + 100 ms = ${goal} ms: **${within === STALLS ? 'met' : 'not met'}**, ${within} of ${STALLS} rounds within it). Failovers ${JSON.stringify(st.failovers)}, late watchdog checks repeated ${st.lateWatchdogChecks}, ${slots} slots delivered, ${st.slotsMissedDuringFailover} missed during moves (counted, not invented).`,
+  );
   subs.close();
 } finally {
   blockhashes.close();
@@ -153,5 +191,5 @@ try {
 }
 
 mkdirSync(join(here, 'results'), { recursive: true });
-writeFileSync(join(here, 'results', 'solana.md'), lines.join('\n') + '\n');
+writeFileSync(join(here, 'results', 'solana.md'), `${lines.join('\n')}\n`);
 console.log(lines.join('\n'));

@@ -43,8 +43,13 @@ export function withoutStack<T extends Error>(make: () => T): T {
 export function safeShow(value: unknown): string {
   try {
     // Numbers as JavaScript writes them: JSON would show NaN and Infinity as "null".
-    const s = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'number' ? String(value) : String(JSON.stringify(value) ?? String(value));
-    return s.length > 120 ? s.slice(0, 117) + '...' : s;
+    const s =
+      typeof value === 'string'
+        ? JSON.stringify(value)
+        : typeof value === 'number'
+          ? String(value)
+          : String(JSON.stringify(value) ?? String(value));
+    return s.length > 120 ? `${s.slice(0, 117)}...` : s;
   } catch {
     return String(value);
   }

@@ -8,8 +8,24 @@ export { systemClock, ManualClock, type Clock, type TimerHandle, type Random } f
 export { PalisadeError, ConfigError } from './errors.ts';
 export { seededRandom } from './random.ts';
 export { LatencyHistogram, type LatencySummary } from './stats/latency.ts';
-export { createLogger, silentLogger, redactUrl, redactText, redactDeep, registerSecretUrl, type Logger } from './log/index.ts';
-export { loadConfig, getRpcPoolConfig, OPTIONS, type PalisadeConfig, type RpcPoolConfig, type EndpointConfig, type LoadConfigOptions } from './config/index.ts';
+export {
+  createLogger,
+  silentLogger,
+  redactUrl,
+  redactText,
+  redactDeep,
+  registerSecretUrl,
+  type Logger,
+} from './log/index.ts';
+export {
+  loadConfig,
+  getRpcPoolConfig,
+  OPTIONS,
+  type PalisadeConfig,
+  type RpcPoolConfig,
+  type EndpointConfig,
+  type LoadConfigOptions,
+} from './config/index.ts';
 
 // breaker
 export * from './breaker/index.ts';
@@ -74,6 +90,19 @@ export * from './signing/index.ts';
 
 // observability (prom-client is an optional peer: it is only imported when no registry is passed)
 export { registerPalisadeMetrics, OTHER_LABEL, BREAKER_STATE_VALUE, ACTOR_STATE_VALUE } from './observe/prometheus.ts';
-export type { RegisterMetricsOptions, RegisteredMetrics, MetricsRegistry, MetricsSources } from './observe/prometheus.ts';
+export type {
+  RegisterMetricsOptions,
+  RegisteredMetrics,
+  MetricsRegistry,
+  MetricsSources,
+} from './observe/prometheus.ts';
 // traces through @opentelemetry/api only (no-op without an SDK); see the README's "Traces"
-export { TRACER_NAME, withTraceparent, contextFromTraceparent, parseTraceparent, formatTraceparent, inSpan, type TraceparentFields } from './observe/trace.ts';
+export {
+  TRACER_NAME,
+  withTraceparent,
+  contextFromTraceparent,
+  parseTraceparent,
+  formatTraceparent,
+  inSpan,
+  type TraceparentFields,
+} from './observe/trace.ts';

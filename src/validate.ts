@@ -44,7 +44,11 @@ export function timeoutOrOffMs(key: string, value: unknown): number {
 
 export function integer(key: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(key, value, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`);
+    throw new ConfigError(
+      key,
+      value,
+      max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`,
+    );
   }
   return value;
 }
@@ -96,6 +100,11 @@ export function fn<T extends (...args: never[]) => unknown>(key: string, value: 
 /** Refuses keys the options type does not know, so a misspelt option is not silently ignored. */
 export function knownKeys(section: string, value: object, known: readonly string[]): void {
   for (const k of Object.keys(value)) {
-    if (!known.includes(k)) throw new ConfigError(`${section}.${k}`, (value as Record<string, unknown>)[k], `a known option (${known.join(', ')})`);
+    if (!known.includes(k))
+      throw new ConfigError(
+        `${section}.${k}`,
+        (value as Record<string, unknown>)[k],
+        `a known option (${known.join(', ')})`,
+      );
   }
 }

@@ -2,7 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../src/clock.ts';
-import { BulkheadFullError, CircuitBreaker, CircuitOpenError, type CircuitBreakerOptions } from '../src/breaker/index.ts';
+import {
+  BulkheadFullError,
+  CircuitBreaker,
+  CircuitOpenError,
+  type CircuitBreakerOptions,
+} from '../src/breaker/index.ts';
 
 const flush = async (): Promise<void> => {
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -16,7 +21,17 @@ function gate() {
 
 function make(extra: CircuitBreakerOptions = {}) {
   const clock = new ManualClock();
-  return { clock, breaker: new CircuitBreaker({ name: 'bh', failureThreshold: 2, cooldownMs: 1000, random: () => 0, clock, ...extra }) };
+  return {
+    clock,
+    breaker: new CircuitBreaker({
+      name: 'bh',
+      failureThreshold: 2,
+      cooldownMs: 1000,
+      random: () => 0,
+      clock,
+      ...extra,
+    }),
+  };
 }
 
 test('calls beyond maxConcurrent wait and start in FIFO order', async () => {
@@ -67,7 +82,17 @@ test('a full queue refuses at once with BulkheadFullError, counted as a bulkhead
   const s = breaker.getStats();
   assert.equal(s.rejections.bulkhead, 1);
   assert.equal(s.calls, 4);
-  assert.equal(s.calls, s.successes + s.failures + s.ignored + s.released + s.rejections.open + s.rejections.bulkhead + s.inFlight + s.queued);
+  assert.equal(
+    s.calls,
+    s.successes +
+      s.failures +
+      s.ignored +
+      s.released +
+      s.rejections.open +
+      s.rejections.bulkhead +
+      s.inFlight +
+      s.queued,
+  );
   g.open();
   await Promise.all(admitted);
   assert.equal(ran, 3);
@@ -78,7 +103,10 @@ test('maxQueue 0: no waiting at all', async () => {
   const { breaker } = make({ maxConcurrent: 1, maxQueue: 0 });
   const g = gate();
   const first = breaker.execute(() => g.promise);
-  await assert.rejects(breaker.execute(() => 1), BulkheadFullError);
+  await assert.rejects(
+    breaker.execute(() => 1),
+    BulkheadFullError,
+  );
   g.open();
   await first;
   assert.equal(await breaker.execute(() => 2), 2);
@@ -88,7 +116,10 @@ test('the default queue is 10 × maxConcurrent', async () => {
   const { breaker } = make({ maxConcurrent: 2 });
   const g = gate();
   const admitted = Array.from({ length: 22 }, () => breaker.execute(() => g.promise));
-  await assert.rejects(breaker.execute(() => g.promise), BulkheadFullError);
+  await assert.rejects(
+    breaker.execute(() => g.promise),
+    BulkheadFullError,
+  );
   assert.equal(breaker.getStats().queued, 20);
   g.open();
   await Promise.all(admitted);
@@ -126,21 +157,37 @@ test('when the circuit opens, queued calls are refused at once with CircuitOpenE
   assert.equal(s.state, 'OPEN');
   assert.equal(s.rejections.open, 3);
   assert.equal(s.queued, 0);
-  assert.equal(s.calls, s.successes + s.failures + s.ignored + s.released + s.rejections.open + s.rejections.bulkhead + s.inFlight + s.queued);
+  assert.equal(
+    s.calls,
+    s.successes +
+      s.failures +
+      s.ignored +
+      s.released +
+      s.rejections.open +
+      s.rejections.bulkhead +
+      s.inFlight +
+      s.queued,
+  );
 });
 
 test('a HALF_OPEN probe never queues: with the bulkhead full it is refused at once', async () => {
   const { clock, breaker } = make({ maxConcurrent: 2, maxQueue: 5, failureThreshold: 1, halfOpenMaxCalls: 2 });
   const stale = gate();
   const staleCall = breaker.execute(() => stale.promise); // admitted while CLOSED, holds a slot throughout
-  await assert.rejects(breaker.execute(() => Promise.reject(new Error('trip'))), /trip/);
+  await assert.rejects(
+    breaker.execute(() => Promise.reject(new Error('trip'))),
+    /trip/,
+  );
   assert.equal(breaker.getState(), 'OPEN');
   clock.advance(1000);
   const probeGate = gate();
   const probe = breaker.execute(() => probeGate.promise); // first probe takes the second slot
   let ran = false;
   const refused = await breaker.execute(() => (ran = true)).catch((e: unknown) => e);
-  assert.ok(refused instanceof BulkheadFullError, 'a second probe slot exists, but no bulkhead slot: refused, not queued');
+  assert.ok(
+    refused instanceof BulkheadFullError,
+    'a second probe slot exists, but no bulkhead slot: refused, not queued',
+  );
   assert.equal(ran, false);
   assert.equal(breaker.getStats().queued, 0);
   assert.equal(breaker.getStats().probesInFlight, 1, 'the refused probe gave its probe slot back');
@@ -183,9 +230,11 @@ test('many queued calls that fail synchronously do not recurse through the stack
   const g = gate();
   const first = breaker.execute(() => g.promise);
   const rest = Array.from({ length: 20_000 }, () =>
-    breaker.execute(() => {
-      throw new Error('sync');
-    }).catch(() => 'caught'),
+    breaker
+      .execute(() => {
+        throw new Error('sync');
+      })
+      .catch(() => 'caught'),
   );
   g.open();
   await first;

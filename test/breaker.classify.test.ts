@@ -10,7 +10,10 @@ function make(extra: CircuitBreakerOptions = {}) {
 }
 
 class JsonRpcError extends Error {
-  constructor(readonly rpcCode: number, readonly isCallerError: boolean) {
+  constructor(
+    readonly rpcCode: number,
+    readonly isCallerError: boolean,
+  ) {
     super(`json-rpc ${rpcCode}`);
   }
 }
@@ -18,7 +21,10 @@ class JsonRpcError extends Error {
 test('by default an error carrying isCallerError === true passes through uncounted', async () => {
   const breaker = make();
   for (let i = 0; i < 5; i++) {
-    await assert.rejects(breaker.execute(() => Promise.reject(new JsonRpcError(-32602, true))), JsonRpcError);
+    await assert.rejects(
+      breaker.execute(() => Promise.reject(new JsonRpcError(-32602, true))),
+      JsonRpcError,
+    );
   }
   assert.equal(breaker.getState(), 'CLOSED');
   const s = breaker.getStats();
@@ -51,7 +57,10 @@ test('ignored errors neither reset nor extend the consecutive-failure count', as
 
 test('a custom isFailure decides; only an explicit false passes an error through', async () => {
   const breaker = make({ isFailure: (e) => (e instanceof TypeError ? false : (undefined as unknown as boolean)) });
-  await assert.rejects(breaker.execute(() => Promise.reject(new TypeError('mine'))), TypeError);
+  await assert.rejects(
+    breaker.execute(() => Promise.reject(new TypeError('mine'))),
+    TypeError,
+  );
   assert.equal(breaker.getStats().ignored, 1);
   // A predicate returning undefined (a forgotten return) must not disable the breaker.
   await assert.rejects(breaker.execute(() => Promise.reject(new Error('theirs'))));
@@ -66,7 +75,10 @@ test('an isFailure that throws counts the error as a failure and is itself count
     },
   });
   const original = new Error('original');
-  await assert.rejects(breaker.execute(() => Promise.reject(original)), (e) => e === original);
+  await assert.rejects(
+    breaker.execute(() => Promise.reject(original)),
+    (e) => e === original,
+  );
   assert.equal(breaker.getStats().failures, 1);
   assert.equal(breaker.getStats().classifierErrors, 1);
 });
@@ -102,7 +114,14 @@ test('failure rate: the window slides; old failures age out', async () => {
 
 test('failure rate: the window is cleared when the circuit closes again', async () => {
   const clock = new ManualClock();
-  const breaker = new CircuitBreaker({ failureThreshold: 100, failureRateThreshold: 0.5, windowSize: 2, cooldownMs: 10, jitterRatio: 0, clock });
+  const breaker = new CircuitBreaker({
+    failureThreshold: 100,
+    failureRateThreshold: 0.5,
+    windowSize: 2,
+    cooldownMs: 10,
+    jitterRatio: 0,
+    clock,
+  });
   await assert.rejects(breaker.execute(() => Promise.reject(new Error('x'))));
   await assert.rejects(breaker.execute(() => Promise.reject(new Error('x'))));
   assert.equal(breaker.getState(), 'OPEN');

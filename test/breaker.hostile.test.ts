@@ -6,7 +6,14 @@ import assert from 'node:assert/strict';
 import { ManualClock, type Clock, type TimerHandle } from '../src/clock.ts';
 import { ConfigError } from '../src/errors.ts';
 import { MAX_TIMER_MS } from '../src/validate.ts';
-import { BreakerOptionError, BulkheadFullError, CircuitBreaker, CircuitBreakerManager, TimeoutError, type RpcCallable } from '../src/breaker/index.ts';
+import {
+  BreakerOptionError,
+  BulkheadFullError,
+  CircuitBreaker,
+  CircuitBreakerManager,
+  TimeoutError,
+  type RpcCallable,
+} from '../src/breaker/index.ts';
 
 /** A clock that records every delay it is asked for, over a real or a manual clock. */
 function recording(base: Clock): Clock & { delays: number[] } {
@@ -23,7 +30,17 @@ function recording(base: Clock): Clock & { delays: number[] } {
 }
 
 test('numeric options refuse NaN, ±Infinity, huge and unsafe values (Infinity only where it means unbounded)', () => {
-  const numeric = ['failureThreshold', 'cooldownMs', 'jitterRatio', 'halfOpenMaxCalls', 'backoffMultiplier', 'maxCooldownMs', 'maxConcurrent', 'timeoutMs', 'latencySampleEvery'];
+  const numeric = [
+    'failureThreshold',
+    'cooldownMs',
+    'jitterRatio',
+    'halfOpenMaxCalls',
+    'backoffMultiplier',
+    'maxCooldownMs',
+    'maxConcurrent',
+    'timeoutMs',
+    'latencySampleEvery',
+  ];
   const unbounded = new Set(['maxConcurrent', 'timeoutMs']);
   for (const key of numeric) {
     for (const v of [NaN, -Infinity, Infinity, 2 ** 53, 1e308, -1, {}, null, true]) {
@@ -35,7 +52,8 @@ test('numeric options refuse NaN, ±Infinity, huge and unsafe values (Infinity o
       if (key === 'backoffMultiplier' && typeof v === 'number' && v > 1) continue; // a huge multiplier is capped by maxCooldownMs
       assert.throws(
         () => new CircuitBreaker({ [key]: v }),
-        (e: unknown) => e instanceof BreakerOptionError && e instanceof ConfigError && e.option === key && e.message.includes(key),
+        (e: unknown) =>
+          e instanceof BreakerOptionError && e instanceof ConfigError && e.option === key && e.message.includes(key),
         `${key}=${String(v)}`,
       );
     }
@@ -49,15 +67,27 @@ test('numeric options refuse NaN, ±Infinity, huge and unsafe values (Infinity o
 test('a cooldown that backoff and jitter push past 2^31−1 ms arms no timer beyond the limit and still waits it all (fails before: the timer was armed with the whole cooldown)', () => {
   const manual = new ManualClock();
   const clock = recording(manual);
-  const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: MAX_TIMER_MS, jitterRatio: 1, clock, random: () => 0.99 });
+  const breaker = new CircuitBreaker({
+    failureThreshold: 1,
+    cooldownMs: MAX_TIMER_MS,
+    jitterRatio: 1,
+    clock,
+    random: () => 0.99,
+  });
   breaker.acquire().onFailure(new Error('down'));
   assert.equal(breaker.getState(), 'OPEN');
   const cooldown = breaker.getStats().cooldownMs;
   assert.ok(cooldown > MAX_TIMER_MS);
-  assert.ok(clock.delays.every((d) => d <= MAX_TIMER_MS), `delays ${clock.delays.join(', ')}`);
+  assert.ok(
+    clock.delays.every((d) => d <= MAX_TIMER_MS),
+    `delays ${clock.delays.join(', ')}`,
+  );
   manual.advance(MAX_TIMER_MS);
   assert.equal(breaker.getState(), 'OPEN', 'woken early by the capped timer, it waits the rest');
-  assert.ok(clock.delays.every((d) => d <= MAX_TIMER_MS), `delays ${clock.delays.join(', ')}`);
+  assert.ok(
+    clock.delays.every((d) => d <= MAX_TIMER_MS),
+    `delays ${clock.delays.join(', ')}`,
+  );
   manual.advance(cooldown - MAX_TIMER_MS);
   assert.equal(breaker.getState(), 'HALF_OPEN');
 });
@@ -66,7 +96,10 @@ test('a function that never settles, without a deadline: the call stays in fligh
   const breaker = new CircuitBreaker({ maxConcurrent: 1, maxQueue: 0 });
   let settled = false;
   void breaker.execute(() => new Promise<never>(() => {})).finally(() => (settled = true));
-  await assert.rejects(breaker.execute(async () => 1), BulkheadFullError);
+  await assert.rejects(
+    breaker.execute(async () => 1),
+    BulkheadFullError,
+  );
   const s = breaker.getStats();
   assert.equal(s.inFlight, 1);
   assert.equal(s.rejections.bulkhead, 1);
@@ -86,7 +119,11 @@ test('a function that never settles, with timeoutMs: a TimeoutError, an aborted 
   await assert.rejects(p, TimeoutError);
   assert.equal(signal?.aborted, true);
   assert.ok(signal?.reason instanceof TimeoutError);
-  await assert.rejects(breaker.execute(async () => 1), BulkheadFullError, 'the slot is held until the function really ends');
+  await assert.rejects(
+    breaker.execute(async () => 1),
+    BulkheadFullError,
+    'the slot is held until the function really ends',
+  );
   const s = breaker.getStats();
   assert.deepEqual([s.timeouts, s.failures, s.lingering, s.inFlight], [1, 1, 1, 0]);
 });
@@ -99,9 +136,27 @@ test('thrown values that are not Errors are passed through unchanged, counted, a
     42,
     Symbol('sym'),
     Object.create(null),
-    { get message(): string { throw new Error('getter'); } },
-    { toString(): string { throw new Error('toString'); } },
-    new Proxy({}, { get() { throw new Error('revoked'); }, getPrototypeOf() { throw new Error('revoked'); } }),
+    {
+      get message(): string {
+        throw new Error('getter');
+      },
+    },
+    {
+      toString(): string {
+        throw new Error('toString');
+      },
+    },
+    new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('revoked');
+        },
+        getPrototypeOf() {
+          throw new Error('revoked');
+        },
+      },
+    ),
   ];
   for (const thrown of hostile) {
     for (const timeoutMs of [undefined, 1000]) {
@@ -123,10 +178,12 @@ test('thrown values that are not Errors are passed through unchanged, counted, a
       breaker.reset();
       // The same value as a rejection.
       // (Not assert.rejects: node's assert itself trips over a Proxy whose traps throw.)
-      await breaker.execute(() => Promise.reject(thrown)).then(
-        () => assert.fail('resolved'),
-        (e: unknown) => assert.ok(e === thrown),
-      );
+      await breaker
+        .execute(() => Promise.reject(thrown))
+        .then(
+          () => assert.fail('resolved'),
+          (e: unknown) => assert.ok(e === thrown),
+        );
       assert.equal(breaker.getState(), 'OPEN');
     }
   }
@@ -142,7 +199,17 @@ test('protect: a method that is not a non-empty string rejects with a ConfigErro
   };
   const manager = new CircuitBreakerManager({ defaults: { failureThreshold: 1 } });
   const p = manager.protect(pool);
-  for (const method of [Symbol('m'), '', { toString: () => { throw new Error('no'); } }, 42, undefined]) {
+  for (const method of [
+    Symbol('m'),
+    '',
+    {
+      toString: () => {
+        throw new Error('no');
+      },
+    },
+    42,
+    undefined,
+  ]) {
     let result: Promise<unknown> | undefined;
     assert.doesNotThrow(() => (result = p.call(method as never)), 'rejects, never throws synchronously');
     await assert.rejects(result!, (e: unknown) => e instanceof ConfigError && e.key === 'method');

@@ -21,7 +21,11 @@ const down = (): Promise<never> => Promise.reject(new Error(`connect ECONNREFUSE
 
 test('get(key) shares defaults, applies per-key overrides, and returns one breaker per key', async () => {
   const clock = new ManualClock();
-  const m = new CircuitBreakerManager({ defaults: { failureThreshold: 3, cooldownMs: 500 }, overrides: { fragile: { failureThreshold: 1 } }, clock });
+  const m = new CircuitBreakerManager({
+    defaults: { failureThreshold: 3, cooldownMs: 500 },
+    overrides: { fragile: { failureThreshold: 1 } },
+    clock,
+  });
   assert.equal(m.get('a'), m.get('a'));
   assert.notEqual(m.get('a'), m.get('b'));
   assert.equal(m.get('a').name, 'a');
@@ -47,7 +51,10 @@ test('a whole loadConfig() result can configure the manager (its breaker section
 });
 
 test('bad manager options are refused up front, naming the option', () => {
-  assert.throws(() => new CircuitBreakerManager({ defaults: { failureThreshold: 0 } }), (e: unknown) => e instanceof BreakerOptionError && e.option === 'failureThreshold');
+  assert.throws(
+    () => new CircuitBreakerManager({ defaults: { failureThreshold: 0 } }),
+    (e: unknown) => e instanceof BreakerOptionError && e.option === 'failureThreshold',
+  );
   assert.throws(() => new CircuitBreakerManager({ overrides: { x: { cooldownMs: -1 } } }), /cooldownMs/);
   assert.throws(() => new CircuitBreakerManager({ defaults: { bogus: 1 } as never }), /defaults\.bogus/);
   assert.throws(() => new CircuitBreakerManager({ defaults: { name: 'x' } as never }), /defaults\.name/);
@@ -65,10 +72,16 @@ test('protect(rpcPool) keeps call(method, params, options) and uses the breaker 
       return { ok: true, method };
     },
   };
-  const m = new CircuitBreakerManager({ defaults: { failureThreshold: 2, cooldownMs: 60_000 }, clock: new ManualClock() });
+  const m = new CircuitBreakerManager({
+    defaults: { failureThreshold: 2, cooldownMs: 60_000 },
+    clock: new ManualClock(),
+  });
   const protectedPool = m.protect(pool);
   assert.equal(protectedPool.pool, pool);
-  assert.deepEqual(await protectedPool.call('getVersion', [], { commitment: 'confirmed' }), { ok: true, method: 'getVersion' });
+  assert.deepEqual(await protectedPool.call('getVersion', [], { commitment: 'confirmed' }), {
+    ok: true,
+    method: 'getVersion',
+  });
   assert.deepEqual(calls[0], ['getVersion', [], { commitment: 'confirmed' }], 'arguments pass through untouched');
   for (let i = 0; i < 2; i++) await assert.rejects(protectedPool.call('getSlot', []), /endpoint down/);
   assert.deepEqual(m.states(), { rpc_getVersion: 'CLOSED', rpc_getSlot: 'OPEN' });
@@ -76,7 +89,11 @@ test('protect(rpcPool) keeps call(method, params, options) and uses the breaker 
   const before = calls.length;
   await assert.rejects(protectedPool.call('getSlot', []), CircuitOpenError);
   assert.equal(calls.length, before, 'an OPEN breaker does not reach the pool');
-  assert.deepEqual(await protectedPool.call('getVersion', []), { ok: true, method: 'getVersion' }, 'other methods are isolated');
+  assert.deepEqual(
+    await protectedPool.call('getVersion', []),
+    { ok: true, method: 'getVersion' },
+    'other methods are isolated',
+  );
 });
 
 test('protect(): with a timeout configured, the breaker signal reaches the pool as options.signal', async () => {
@@ -86,7 +103,9 @@ test('protect(): with a timeout configured, the breaker signal reaches the pool 
     call(_method: string, _params?: unknown, options?: { signal?: AbortSignal; extra?: number }) {
       seen.push(options!.signal!);
       assert.equal(options?.extra, 1);
-      return new Promise((_, reject) => options!.signal!.addEventListener('abort', () => reject(options!.signal!.reason)));
+      return new Promise((_, reject) =>
+        options!.signal!.addEventListener('abort', () => reject(options!.signal!.reason)),
+      );
     },
   };
   const m = new CircuitBreakerManager({ overrides: { rpc_getSlot: { timeoutMs: 50 } }, clock });
@@ -107,18 +126,30 @@ test('the manager hears every transition of every breaker, present and future', 
   m.onStateChange((c) => heard.push(c));
   await assert.rejects(m.execute('early', down));
   await assert.rejects(m.execute('late', down));
-  assert.deepEqual(heard.map((c) => [c.breaker, c.to]), [['early', 'OPEN'], ['late', 'OPEN']]);
+  assert.deepEqual(
+    heard.map((c) => [c.breaker, c.to]),
+    [
+      ['early', 'OPEN'],
+      ['late', 'OPEN'],
+    ],
+  );
 });
 
 test('endpoints are isolated: one endpoint failing never changes another', async () => {
-  const em = new EndpointCircuitManager({ defaults: { failureThreshold: 5, cooldownMs: 60_000 }, clock: new ManualClock() });
+  const em = new EndpointCircuitManager({
+    defaults: { failureThreshold: 5, cooldownMs: 60_000 },
+    clock: new ManualClock(),
+  });
   await em.executeOnEndpoint({ url: CHAINSTACK }, async () => 'ok');
   for (let i = 0; i < 5; i++) await assert.rejects(em.executeOnEndpoint({ url: HELIUS }, down));
   assert.equal(em.getBreaker(HELIUS).getState(), 'OPEN');
   assert.equal(em.getBreaker(CHAINSTACK).getState(), 'CLOSED');
   assert.equal(em.getBreaker(PUBLIC).getState(), 'CLOSED');
   assert.equal(await em.executeOnEndpoint(PUBLIC, async () => 'public ok'), 'public ok');
-  await assert.rejects(em.executeOnEndpoint({ url: HELIUS }, async () => 'x'), CircuitOpenError);
+  await assert.rejects(
+    em.executeOnEndpoint({ url: HELIUS }, async () => 'x'),
+    CircuitOpenError,
+  );
   assert.equal(em.getBreaker(CHAINSTACK).getStats().failures, 0);
   assert.equal(em.getBreaker(CHAINSTACK).getStats().calls, 1);
 });
@@ -150,7 +181,10 @@ test('endpoint keys never leak: names, states, stats, errors and log lines carry
   for (const text of surfaces) assert.ok(!text.includes(KEY), `API key leaked in: ${text.slice(0, 200)}`);
   assert.equal(em.getBreaker(HELIUS).name, 'endpoint_https://mainnet.helius-rpc.com/?api-key=***');
   assert.equal(em.getBreaker(CHAINSTACK).name, 'endpoint_https://solana-mainnet.core.chainstack.com/***');
-  assert.ok(lines.some((l) => l.includes('circuit opened')), 'transitions were logged');
+  assert.ok(
+    lines.some((l) => l.includes('circuit opened')),
+    'transitions were logged',
+  );
   assert.match(JSON.stringify(em.getStats()), /ECONNREFUSED https:\/\/mainnet\.helius-rpc\.com\/\?api-key=\*\*\*/);
 });
 
@@ -166,8 +200,14 @@ test('two URLs that redact to the same text still get distinct names', () => {
 
 test('a bad endpoint is a TypeError that does not echo a key', async () => {
   const em = new EndpointCircuitManager();
-  await assert.rejects(em.executeOnEndpoint({} as never, async () => 1), TypeError);
-  await assert.rejects(em.executeOnEndpoint(null as never, async () => 1), TypeError);
+  await assert.rejects(
+    em.executeOnEndpoint({} as never, async () => 1),
+    TypeError,
+  );
+  await assert.rejects(
+    em.executeOnEndpoint(null as never, async () => 1),
+    TypeError,
+  );
   assert.throws(() => em.getBreaker(''), TypeError);
 });
 

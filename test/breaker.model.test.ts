@@ -9,7 +9,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ManualClock } from '../src/clock.ts';
-import { CircuitBreaker, CircuitOpenError, TimeoutError, type BreakerPermit, type CircuitState } from '../src/breaker/index.ts';
+import {
+  CircuitBreaker,
+  CircuitOpenError,
+  TimeoutError,
+  type BreakerPermit,
+  type CircuitState,
+} from '../src/breaker/index.ts';
 import { assertProperty, fuzzParams } from './support/fuzz.ts';
 
 const FILE = 'test/breaker.model.test.ts';
@@ -163,7 +169,8 @@ class Model {
 
   /** The cooldown timer, or any read of the state, moves an elapsed OPEN circuit to HALF_OPEN. */
   refresh(): void {
-    if (this.state === 'OPEN' && !this.forced && this.now >= this.openUntil) this.transition('HALF_OPEN', 'COOLDOWN_ELAPSED');
+    if (this.state === 'OPEN' && !this.forced && this.now >= this.openUntil)
+      this.transition('HALF_OPEN', 'COOLDOWN_ELAPSED');
   }
 
   forceOpen(): void {
@@ -213,7 +220,11 @@ function compare(m: Model, r: Real): void {
   assert.equal(s.rejections.open, m.rejectedOpen, where);
   assert.equal(s.rejections.bulkhead, 0, where);
   if (m.cfg.failureRateThreshold > 0) {
-    assert.deepEqual(s.window && [s.window.calls, s.window.failures], [m.window.length, m.window.filter(Boolean).length], where);
+    assert.deepEqual(
+      s.window && [s.window.calls, s.window.failures],
+      [m.window.length, m.window.filter(Boolean).length],
+      where,
+    );
   } else assert.equal(s.window, null);
   if (m.state === 'OPEN') {
     assert.equal(s.cooldownMs, m.cooldownMs, where);
@@ -222,7 +233,17 @@ function compare(m: Model, r: Real): void {
   // Timed-out calls never settle here: each has its outcome (a failure) and lingers.
   assert.equal(s.lingering, m.timeouts);
   assert.equal(s.inFlight, m.held.length, where);
-  assert.equal(s.calls, s.successes + s.failures + s.ignored + s.released + s.rejections.open + s.rejections.bulkhead + s.inFlight + s.queued);
+  assert.equal(
+    s.calls,
+    s.successes +
+      s.failures +
+      s.ignored +
+      s.released +
+      s.rejections.open +
+      s.rejections.bulkhead +
+      s.inFlight +
+      s.queued,
+  );
 }
 
 type Outcome = 'success' | 'failure' | 'ignored';
@@ -239,7 +260,11 @@ class CallCommand implements fc.AsyncCommand<Model, Real> {
     const admitted = m.admit();
     // Read after admission, which may itself have moved an elapsed OPEN circuit to HALF_OPEN.
     const admittedEpoch = m.epoch;
-    const p = r.breaker.execute(() => (this.outcome === 'success' ? Promise.resolve('ok') : Promise.reject(this.outcome === 'ignored' ? callerError() : new Error('down'))));
+    const p = r.breaker.execute(() =>
+      this.outcome === 'success'
+        ? Promise.resolve('ok')
+        : Promise.reject(this.outcome === 'ignored' ? callerError() : new Error('down')),
+    );
     if (!admitted) {
       await assert.rejects(p, CircuitOpenError);
     } else if (this.outcome === 'success') {
@@ -376,7 +401,13 @@ const configArb: fc.Arbitrary<Config> = fc
     windowSize: fc.integer({ min: 1, max: 6 }),
     minimumFraction: fc.double({ min: 0, max: 1, noNaN: true }),
     timeoutMs: fc.constantFrom(0, 30),
-    randoms: fc.array(fc.oneof(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.constantFrom(-0.5, 1, 1.5, Number.NaN)), { minLength: 1, maxLength: 8 }),
+    randoms: fc.array(
+      fc.oneof(
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.constantFrom(-0.5, 1, 1.5, Number.NaN),
+      ),
+      { minLength: 1, maxLength: 8 },
+    ),
   })
   .map(({ maxFactor, minimumFraction, ...c }) => ({
     ...c,
@@ -410,7 +441,13 @@ test('the breaker follows its state-machine model under random calls, probes, ti
         backoffMultiplier: cfg.backoffMultiplier,
         maxCooldownMs: cfg.maxCooldownMs,
         halfOpenMaxCalls: cfg.halfOpenMaxCalls,
-        ...(cfg.failureRateThreshold > 0 ? { failureRateThreshold: cfg.failureRateThreshold, windowSize: cfg.windowSize, minimumCalls: cfg.minimumCalls } : {}),
+        ...(cfg.failureRateThreshold > 0
+          ? {
+              failureRateThreshold: cfg.failureRateThreshold,
+              windowSize: cfg.windowSize,
+              minimumCalls: cfg.minimumCalls,
+            }
+          : {}),
         ...(cfg.timeoutMs > 0 ? { timeoutMs: cfg.timeoutMs } : {}),
         clock,
         random: () => cfg.randoms[i++ % cfg.randoms.length]!,

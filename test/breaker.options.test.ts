@@ -2,7 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ConfigError, PalisadeError } from '../src/errors.ts';
-import { BreakerOptionError, BulkheadFullError, CircuitBreaker, CircuitOpenError, TimeoutError } from '../src/breaker/index.ts';
+import {
+  BreakerOptionError,
+  BulkheadFullError,
+  CircuitBreaker,
+  CircuitOpenError,
+  TimeoutError,
+} from '../src/breaker/index.ts';
 import { bulkheadFullError, circuitOpenError, timeoutError } from '../src/breaker/errors.ts';
 
 function optionError(options: unknown): BreakerOptionError {
@@ -30,7 +36,11 @@ test('invalid values are refused, naming the option and the value', () => {
     [{ failureThreshold: 2.5 }, 'failureThreshold', /2\.5/],
     [{ failureThreshold: '5' }, 'failureThreshold', /"5"/],
     [{ cooldownMs: -1 }, 'cooldownMs', /\[0, 2147483647\]/],
-    [{ cooldownMs: Infinity }, 'cooldownMs', /cooldownMs=Infinity: expected a number of milliseconds in \[0, 2147483647\]$/],
+    [
+      { cooldownMs: Infinity },
+      'cooldownMs',
+      /cooldownMs=Infinity: expected a number of milliseconds in \[0, 2147483647\]$/,
+    ],
     [{ cooldownMs: 2 ** 31 }, 'cooldownMs', /2147483648/],
     [{ resetTimeoutMs: 'soon' }, 'resetTimeoutMs', /milliseconds/],
     [{ cooldownMs: 100, resetTimeoutMs: 200 }, 'resetTimeoutMs', /alias/],
@@ -66,7 +76,13 @@ test('invalid values are refused, naming the option and the value', () => {
 });
 
 test('valid options are accepted; undefined means "use the default"; Infinity is a valid limit', () => {
-  const b = new CircuitBreaker({ name: 'ok', failureThreshold: undefined, maxConcurrent: Infinity, resetTimeoutMs: 100, cooldownMs: 100 });
+  const b = new CircuitBreaker({
+    name: 'ok',
+    failureThreshold: undefined,
+    maxConcurrent: Infinity,
+    resetTimeoutMs: 100,
+    cooldownMs: 100,
+  });
   assert.equal(b.name, 'ok');
   assert.equal(b.timeoutMs, undefined);
   assert.equal(new CircuitBreaker({ maxConcurrent: 4, maxQueue: Infinity }).getState(), 'CLOSED');

@@ -6,7 +6,14 @@ import { CircuitBreaker, CircuitOpenError } from '../src/breaker/index.ts';
 
 function make() {
   const clock = new ManualClock();
-  const breaker = new CircuitBreaker({ name: 'pm', failureThreshold: 2, cooldownMs: 1000, random: () => 0, clock, latencySampleEvery: 1 });
+  const breaker = new CircuitBreaker({
+    name: 'pm',
+    failureThreshold: 2,
+    cooldownMs: 1000,
+    random: () => 0,
+    clock,
+    latencySampleEvery: 1,
+  });
   return { clock, breaker };
 }
 
@@ -77,13 +84,24 @@ test('release() gives a probe slot back without deciding anything, and is counte
   assert.ok(breaker.tryAcquire(), 'the slot is free again');
   const s = breaker.getStats();
   assert.equal(s.released, 1);
-  assert.equal(s.calls, s.successes + s.failures + s.ignored + s.released + s.rejections.open + s.rejections.bulkhead + s.inFlight + s.queued);
+  assert.equal(
+    s.calls,
+    s.successes +
+      s.failures +
+      s.ignored +
+      s.released +
+      s.rejections.open +
+      s.rejections.bulkhead +
+      s.inFlight +
+      s.queued,
+  );
   assert.equal(s.inFlight, 1);
 });
 
 test('permit failures go through isFailure (caller errors pass)', () => {
   const { breaker } = make();
-  for (let i = 0; i < 3; i++) breaker.tryAcquire()!.onFailure(Object.assign(new Error('-32602'), { isCallerError: true }));
+  for (let i = 0; i < 3; i++)
+    breaker.tryAcquire()!.onFailure(Object.assign(new Error('-32602'), { isCallerError: true }));
   assert.equal(breaker.getState(), 'CLOSED');
   assert.equal(breaker.getStats().ignored, 3);
 });

@@ -3,7 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../src/clock.ts';
-import { CircuitBreaker, CircuitOpenError, type StateChange, type CircuitBreakerOptions } from '../src/breaker/index.ts';
+import {
+  CircuitBreaker,
+  CircuitOpenError,
+  type StateChange,
+  type CircuitBreakerOptions,
+} from '../src/breaker/index.ts';
 
 const boom = (): Promise<never> => Promise.reject(new Error('boom'));
 const fine = (): Promise<string> => Promise.resolve('ok');
@@ -12,7 +17,14 @@ const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve
 function make(extra: CircuitBreakerOptions = {}) {
   const clock = new ManualClock();
   const changes: StateChange[] = [];
-  const breaker = new CircuitBreaker({ name: 't', failureThreshold: 3, cooldownMs: 1000, random: () => 0, clock, ...extra });
+  const breaker = new CircuitBreaker({
+    name: 't',
+    failureThreshold: 3,
+    cooldownMs: 1000,
+    random: () => 0,
+    clock,
+    ...extra,
+  });
   breaker.onStateChange((c) => changes.push(c));
   return { clock, breaker, changes };
 }
@@ -37,7 +49,10 @@ test('every transition is heard with its reason: CLOSED→OPEN→HALF_OPEN→OPE
   await failTimes(breaker, 3);
   assert.equal(breaker.getState(), 'OPEN');
   clock.advance(1000);
-  await assert.rejects(breaker.execute(() => Promise.reject(new Error('still down'))), /still down/);
+  await assert.rejects(
+    breaker.execute(() => Promise.reject(new Error('still down'))),
+    /still down/,
+  );
   assert.equal(breaker.getState(), 'OPEN');
   clock.advance(2000); // second cooldown is doubled by the backoff
   assert.equal(await breaker.execute(fine), 'ok');
@@ -78,10 +93,12 @@ test('while OPEN, calls are refused with CircuitOpenError (retryAfterMs) without
   await failTimes(breaker, 3);
   clock.advance(400);
   let ran = false;
-  const err = await breaker.execute(() => {
-    ran = true;
-    return 1;
-  }).catch((e: unknown) => e);
+  const err = await breaker
+    .execute(() => {
+      ran = true;
+      return 1;
+    })
+    .catch((e: unknown) => e);
   assert.equal(ran, false);
   assert.ok(err instanceof CircuitOpenError);
   assert.equal(err.code, 'CIRCUIT_OPEN');
@@ -138,7 +155,11 @@ test('jitter never shortens the cooldown: random 0 gives exactly cooldownMs, 0.9
 });
 
 test('a random source outside [0, 1) is clamped: it can neither shorten nor blow up the cooldown', async () => {
-  for (const [r, expected] of [[-5, 1000], [Number.NaN, 1000], [7, 1100]] as const) {
+  for (const [r, expected] of [
+    [-5, 1000],
+    [Number.NaN, 1000],
+    [7, 1100],
+  ] as const) {
     const { breaker } = make({ random: () => r, jitterRatio: 0.1 });
     await failTimes(breaker, 3);
     assert.equal(breaker.getStats().cooldownMs, expected, `random ${r}`);
@@ -204,7 +225,10 @@ test('a probe whose error is not a failure frees its slot and leaves the circuit
   const { clock, breaker } = make({ isFailure: (e) => !(e instanceof RangeError) });
   await failTimes(breaker, 3);
   clock.advance(1000);
-  await assert.rejects(breaker.execute(() => Promise.reject(new RangeError('caller mistake'))), RangeError);
+  await assert.rejects(
+    breaker.execute(() => Promise.reject(new RangeError('caller mistake'))),
+    RangeError,
+  );
   assert.equal(breaker.getState(), 'HALF_OPEN');
   assert.equal(breaker.getStats().probesInFlight, 0);
   assert.equal(await breaker.execute(fine), 'ok');
@@ -239,7 +263,10 @@ test('forceOpen holds the circuit open past any cooldown until reset', async () 
   breaker.reset('maintenance over');
   assert.equal(breaker.getState(), 'CLOSED');
   assert.equal(await breaker.execute(fine), 'ok');
-  assert.deepEqual(changes.map((c) => c.reason), ['FORCED_OPEN', 'RESET']);
+  assert.deepEqual(
+    changes.map((c) => c.reason),
+    ['FORCED_OPEN', 'RESET'],
+  );
   assert.equal(changes[0]!.detail, 'maintenance at https://rpc.example/?api-key=***');
   assert.equal(breaker.getStats().forced, false);
 });
@@ -289,17 +316,29 @@ test('latency percentiles come from the injected clock; the stats invariant hold
       return ms;
     });
   }
-  await breaker.execute(async () => {
-    clock.advance(50);
-    throw new Error('slow failure');
-  }).catch(() => {});
+  await breaker
+    .execute(async () => {
+      clock.advance(50);
+      throw new Error('slow failure');
+    })
+    .catch(() => {});
   const s = breaker.getStats();
   assert.equal(s.latency.count, 5);
   assert.equal(s.latency.sampledEvery, 1);
   assert.equal(s.latency.min, 10);
   assert.equal(s.latency.max, 50);
   assert.ok(Math.abs(s.latency.p50 - 30) <= 1, `p50 ${s.latency.p50}`);
-  assert.equal(s.calls, s.successes + s.failures + s.ignored + s.released + s.rejections.open + s.rejections.bulkhead + s.inFlight + s.queued);
+  assert.equal(
+    s.calls,
+    s.successes +
+      s.failures +
+      s.ignored +
+      s.released +
+      s.rejections.open +
+      s.rejections.bulkhead +
+      s.inFlight +
+      s.queued,
+  );
   assert.equal(s.lastFailure?.message, 'Error: slow failure');
 });
 

@@ -10,7 +10,18 @@ const flush = async (): Promise<void> => {
 
 function make(extra: CircuitBreakerOptions = {}) {
   const clock = new ManualClock();
-  return { clock, breaker: new CircuitBreaker({ name: 'to', failureThreshold: 2, cooldownMs: 1000, timeoutMs: 100, random: () => 0, clock, ...extra }) };
+  return {
+    clock,
+    breaker: new CircuitBreaker({
+      name: 'to',
+      failureThreshold: 2,
+      cooldownMs: 1000,
+      timeoutMs: 100,
+      random: () => 0,
+      clock,
+      ...extra,
+    }),
+  };
 }
 
 /** An operation that settles only when its signal aborts (like a well-behaved fetch). */

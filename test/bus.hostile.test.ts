@@ -23,7 +23,12 @@ function revokedProxy(): object {
 
 /** What a refused call must leave untouched. */
 function footprint(st: SignalBusStats): unknown {
-  return { published: st.published, delivered: st.delivered, topicCount: st.topicCount, depth: st.topics.map((t) => [t.topic, t.depth, t.published]) };
+  return {
+    published: st.published,
+    delivered: st.delivered,
+    topicCount: st.topicCount,
+    depth: st.topics.map((t) => [t.topic, t.depth, t.published]),
+  };
 }
 
 function assertTyped(fn: () => unknown, code: string, what: string): void {
@@ -35,24 +40,85 @@ test('bad topics, priorities and events are typed errors that leave nothing behi
   const seen: unknown[] = [];
   bus.subscribe('t', (e) => void seen.push(e));
   const before = footprint(bus.getStats());
-  const badTopics: unknown[] = ['', 'x'.repeat(257), 'y'.repeat(10_000_000), 42, null, undefined, {}, Symbol('t'), ['t']];
+  const badTopics: unknown[] = [
+    '',
+    'x'.repeat(257),
+    'y'.repeat(10_000_000),
+    42,
+    null,
+    undefined,
+    {},
+    Symbol('t'),
+    ['t'],
+  ];
   for (const topic of badTopics) {
     assertTyped(() => bus.publish(topic as string, {}), 'INVALID_TOPIC', `publish to ${String(typeof topic)}`);
-    assertTyped(() => bus.subscribe(topic as string, () => {}), 'INVALID_TOPIC', `subscribe to ${String(typeof topic)}`);
+    assertTyped(
+      () => bus.subscribe(topic as string, () => {}),
+      'INVALID_TOPIC',
+      `subscribe to ${String(typeof topic)}`,
+    );
     assertTyped(() => bus.resetTopic(topic as string), 'INVALID_TOPIC', `reset ${String(typeof topic)}`);
   }
   const badPriorities: unknown[] = ['urgent', '', 0, 1, NaN, null, {}, Symbol('p'), Object.create(null), 'CRITICAL'];
-  for (const p of badPriorities) assertTyped(() => bus.publish('t', {}, p as 'normal'), 'INVALID_PRIORITY', String(typeof p));
-  const badEvents: unknown[] = [null, undefined, 1, 'event', true, 10n, Symbol('e'), () => 1, [], [1, 2], revokedProxy()];
+  for (const p of badPriorities)
+    assertTyped(() => bus.publish('t', {}, p as 'normal'), 'INVALID_PRIORITY', String(typeof p));
+  const badEvents: unknown[] = [
+    null,
+    undefined,
+    1,
+    'event',
+    true,
+    10n,
+    Symbol('e'),
+    () => 1,
+    [],
+    [1, 2],
+    revokedProxy(),
+  ];
   for (const e of badEvents) assertTyped(() => bus.publish('t', e as object), 'INVALID_EVENT', String(typeof e));
   const badFields: object[] = [
-    { sequence: NaN }, { sequence: Infinity }, { sequence: -Infinity }, { sequence: -1 }, { sequence: 1.5 }, { sequence: 2 ** 53 },
-    { sequence: '3' }, { sequence: 3n }, { sequence: null },
-    { timestamp: NaN }, { timestamp: Infinity }, { timestamp: '2024' }, { expiresAt: NaN }, { expiresAt: 'soon' },
-    { get sequence(): number { throw new Error('getter'); } },
-    { a: 1, get b(): number { throw new Error('spread getter'); } },
-    new Proxy({}, { get: () => { throw new Error('trap'); } }),
-    new Proxy({}, { ownKeys: () => { throw new Error('ownKeys trap'); } }),
+    { sequence: NaN },
+    { sequence: Infinity },
+    { sequence: -Infinity },
+    { sequence: -1 },
+    { sequence: 1.5 },
+    { sequence: 2 ** 53 },
+    { sequence: '3' },
+    { sequence: 3n },
+    { sequence: null },
+    { timestamp: NaN },
+    { timestamp: Infinity },
+    { timestamp: '2024' },
+    { expiresAt: NaN },
+    { expiresAt: 'soon' },
+    {
+      get sequence(): number {
+        throw new Error('getter');
+      },
+    },
+    {
+      a: 1,
+      get b(): number {
+        throw new Error('spread getter');
+      },
+    },
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('trap');
+        },
+      },
+    ),
+    new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('ownKeys trap');
+        },
+      },
+    ),
   ];
   badFields.forEach((e, i) => assertTyped(() => bus.publish('t', e), 'INVALID_EVENT', `badFields[${i}]`));
   await settle();
@@ -67,7 +133,8 @@ test('far, huge and odd sequences: counted drops, and the topic keeps working', 
   const got: number[] = [];
   bus.subscribe('t', (e: { sequence: number }) => void got.push(e.sequence));
   assert.equal(bus.publish('t', { sequence: 1 }), true);
-  for (const s of [Number.MAX_SAFE_INTEGER, 1_700_000_000_000, 2 ** 40, 1_000_002]) assert.equal(bus.publish('t', { sequence: s }), false, String(s));
+  for (const s of [Number.MAX_SAFE_INTEGER, 1_700_000_000_000, 2 ** 40, 1_000_002])
+    assert.equal(bus.publish('t', { sequence: s }), false, String(s));
   assert.equal(bus.publish('t', { sequence: 1 }), false); // duplicate
   assert.equal(bus.publish('t', { sequence: 0 }), false); // stale
   assert.equal(bus.publish('t', { sequence: 2 }), true);
@@ -89,7 +156,12 @@ test('events that are huge, deep, cyclic or not JSON-able reach inline subscribe
   bus.subscribe('t', (e) => void got.push(e));
   const cyclic: Record<string, unknown> = { k: 1 };
   cyclic['self'] = cyclic;
-  const events: object[] = [{ big: 'x'.repeat(1_000_000) }, nested(100_000), cyclic, { n: 10n, m: new Map([[1, 2]]), d: new Date(0), f: () => 1, s: Symbol('s') }];
+  const events: object[] = [
+    { big: 'x'.repeat(1_000_000) },
+    nested(100_000),
+    cyclic,
+    { n: 10n, m: new Map([[1, 2]]), d: new Date(0), f: () => 1, s: Symbol('s') },
+  ];
   for (const e of events) assert.equal(bus.publish('t', e), true);
   await settle();
   assert.equal(got.length, 4);
@@ -134,9 +206,11 @@ test('a storm of refused publishes to new topics keeps memory bounded', async ()
 test('resetTopic and configureTopic with hostile options are typed errors', async () => {
   const { bus } = manualBus();
   bus.publish('t', { sequence: 1 });
-  for (const f of [NaN, Infinity, -1, 1.5, '1', null]) assertTyped(() => bus.resetTopic('t', { firstSequence: f as number }), 'CONFIG_INVALID', String(f));
+  for (const f of [NaN, Infinity, -1, 1.5, '1', null])
+    assertTyped(() => bus.resetTopic('t', { firstSequence: f as number }), 'CONFIG_INVALID', String(f));
   assertTyped(() => bus.resetTopic('t', null as never), 'CONFIG_INVALID', 'null options');
-  for (const f of [NaN, -1, Infinity]) assertTyped(() => bus.configureTopic('u', { firstSequence: f }), 'CONFIG_INVALID', String(f));
+  for (const f of [NaN, -1, Infinity])
+    assertTyped(() => bus.configureTopic('u', { firstSequence: f }), 'CONFIG_INVALID', String(f));
   assert.equal(bus.getStats().topics.find((t) => t.topic === 't')!.resets, 0);
   await bus.close();
 });
@@ -154,7 +228,9 @@ function recorder(capacity = 64) {
   return { init: { log, flags }, values: () => Array.from(a.subarray(1, 1 + Atomics.load(a, 0))) };
 }
 
-test('worker subscribers: deep, throwing or non-cloneable events are typed errors at publish, not RangeErrors', { timeout: 30_000 }, async () => {
+test('worker subscribers: deep, throwing or non-cloneable events are typed errors at publish, not RangeErrors', {
+  timeout: 30_000,
+}, async () => {
   const bus = new SignalBus({ reorderWindowMs: 0 });
   buses.push(bus);
   const rec = recorder();
@@ -167,11 +243,30 @@ test('worker subscribers: deep, throwing or non-cloneable events are typed error
     { f: () => 1 },
     { p: Promise.resolve(1) },
     { inner: revokedProxy() },
-    { inner: new Proxy({}, { get: () => { throw new Error('trap'); } }) },
-    { meta: { get x(): number { throw new Error('nested getter'); } } },
+    {
+      inner: new Proxy(
+        {},
+        {
+          get: () => {
+            throw new Error('trap');
+          },
+        },
+      ),
+    },
+    {
+      meta: {
+        get x(): number {
+          throw new Error('nested getter');
+        },
+      },
+    },
   ];
   refused.forEach((e, i) => {
-    assert.throws(() => bus.publish('w', e), (err: unknown) => err instanceof SignalBusError && err.code === 'EVENT_NOT_CLONEABLE', `refused[${i}]`);
+    assert.throws(
+      () => bus.publish('w', e),
+      (err: unknown) => err instanceof SignalBusError && err.code === 'EVENT_NOT_CLONEABLE',
+      `refused[${i}]`,
+    );
   });
   assert.deepEqual(footprint(bus.getStats()), before);
   // The subscriber still works, and an event larger than its ring arrives (by postMessage).
@@ -179,17 +274,24 @@ test('worker subscribers: deep, throwing or non-cloneable events are typed error
   assert.equal(bus.publish('w', { sequence: 2, wide: '漢'.repeat(200 * 1024) }), true);
   for (let s = 3; s <= 20; s++) bus.publish('w', { sequence: s });
   await waitFor(() => rec.values().length === 20 && bus.getStats().delivered === 20, 15_000, 'all 20 events');
-  assert.deepEqual(rec.values(), Array.from({ length: 20 }, (_, i) => i + 1));
+  assert.deepEqual(
+    rec.values(),
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
   const st = bus.getStats();
   assert.equal(st.delivered, 20);
   assert.equal(st.droppedEvents, 0);
 });
 
-test('worker subscribers: the ring size is configurable, and events over it still arrive', { timeout: 30_000 }, async () => {
+test('worker subscribers: the ring size is configurable, and events over it still arrive', {
+  timeout: 30_000,
+}, async () => {
   const bus = new SignalBus({ reorderWindowMs: 0 });
   buses.push(bus);
   const rec = recorder();
-  assert.throws(() => bus.subscribe('r', { module: RECORDER }, { init: rec.init, ringBytes: -1 }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => bus.subscribe('r', { module: RECORDER }, { init: rec.init, ringBytes: -1 }), {
+    code: 'CONFIG_INVALID',
+  });
   assert.equal(bus.getStats().subscribers.length, 0);
   const sub = bus.subscribe('r', { module: RECORDER }, { init: rec.init, heartbeatMs: 0, ringBytes: 4096 });
   await sub.ready;
@@ -218,7 +320,11 @@ test('subscribe and configureTopic with hostile options: typed errors, no subscr
     [{ module: 'x.ts', export: '' }, {}],
   ];
   bad.forEach(([handler, options], i) => {
-    assert.throws(() => bus.subscribe(`s${i}`, handler as never, options as never), (e: unknown) => e instanceof PalisadeError, `bad[${i}]`);
+    assert.throws(
+      () => bus.subscribe(`s${i}`, handler as never, options as never),
+      (e: unknown) => e instanceof PalisadeError,
+      `bad[${i}]`,
+    );
   });
   let st = bus.getStats();
   assert.equal(st.subscribers.length, 0);
@@ -230,6 +336,9 @@ test('subscribe and configureTopic with hostile options: typed errors, no subscr
   assert.throws(() => bus.configureTopic('fresh', { firstSequence: 3, ttlMs: -1 }), { code: 'CONFIG_INVALID' });
   assert.throws(() => bus.configureTopic('cfg', { firstSequence: 9 }), { code: 'TOPIC_IN_USE' });
   st = bus.getStats();
-  assert.deepEqual(st.topics.map((t) => [t.topic, t.maxQueueSize]), [['cfg', 10_000]]);
+  assert.deepEqual(
+    st.topics.map((t) => [t.topic, t.maxQueueSize]),
+    [['cfg', 10_000]],
+  );
   await bus.close();
 });

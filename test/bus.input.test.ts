@@ -30,7 +30,11 @@ test('bad topics, events and priorities are typed errors at the call, and nothin
     [() => bus.publish('t', {}, null as never), 'INVALID_PRIORITY'],
   ];
   for (const [call, code] of cases) {
-    assert.throws(call, (e: unknown) => e instanceof SignalBusError && e instanceof PalisadeError && e.code === code, `expected ${code}`);
+    assert.throws(
+      call,
+      (e: unknown) => e instanceof SignalBusError && e instanceof PalisadeError && e.code === code,
+      `expected ${code}`,
+    );
   }
   nothingPublished(bus);
   await bus.close();
@@ -43,13 +47,22 @@ test('bad handlers and subscribe options are typed errors', async () => {
   }
   assert.throws(() => bus.subscribe('', () => {}), { code: 'INVALID_TOPIC' });
   assert.throws(() => bus.subscribe('t', () => {}, { mailboxSize: 0 }), { code: 'CONFIG_INVALID' });
-  assert.throws(() => bus.subscribe('t', () => {}, { quarantine: { minSamples: 50, windowSize: 10 } }), { code: 'CONFIG_INVALID' });
+  assert.throws(() => bus.subscribe('t', () => {}, { quarantine: { minSamples: 50, windowSize: 10 } }), {
+    code: 'CONFIG_INVALID',
+  });
   assert.equal(bus.getStats().subscribers.length, 0);
   await bus.close();
 });
 
 test('bad bus and topic options are ConfigErrors', () => {
-  for (const o of [{ maxQueueSize: 0 }, { maxQueueSize: 1.5 }, { maxSubscribers: -1 }, { reorderWindowMs: -5 }, { latencySampleEvery: 3 }, { quarantine: { failureRate: 2 } }]) {
+  for (const o of [
+    { maxQueueSize: 0 },
+    { maxQueueSize: 1.5 },
+    { maxSubscribers: -1 },
+    { reorderWindowMs: -5 },
+    { latencySampleEvery: 3 },
+    { quarantine: { failureRate: 2 } },
+  ]) {
     assert.throws(() => new SignalBus(o), { code: 'CONFIG_INVALID' });
   }
   const bus = new SignalBus();

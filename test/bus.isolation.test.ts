@@ -34,7 +34,10 @@ test('a slow async subscriber delays only itself; the fast one gets everything a
     gates.shift()!();
     await settle();
   }
-  assert.deepEqual(slow, Array.from({ length: 100 }, (_, i) => i + 1));
+  assert.deepEqual(
+    slow,
+    Array.from({ length: 100 }, (_, i) => i + 1),
+  );
   gates.shift()!();
   await bus.close();
   const st = bus.getStats();
@@ -105,8 +108,14 @@ test('sync throws and async rejections are caught, counted and logged; others ke
   assert.equal(st.failed, 6);
   assert.equal(st.subscribers[1]!.failed, 3);
   assert.equal(st.subscribers[2]!.failed, 3);
-  assert.ok(lines.some((l) => l.includes('sync boom')), 'the sync failure is logged');
-  assert.ok(lines.some((l) => l.includes('async boom')), 'the async failure is logged');
+  assert.ok(
+    lines.some((l) => l.includes('sync boom')),
+    'the sync failure is logged',
+  );
+  assert.ok(
+    lines.some((l) => l.includes('async boom')),
+    'the async failure is logged',
+  );
   await bus.close();
 });
 

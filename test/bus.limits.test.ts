@@ -34,12 +34,27 @@ test('a topic with subscribers, queued events or explicit settings is never evic
   assert.equal(bus.getStats().dropped.TOO_MANY_TOPICS, 1);
   assert.equal(bus.getStats().byPriority.critical.dropped, 1);
   // …and subscribe / configureTopic a typed error.
-  assert.throws(() => bus.subscribe('fourth', () => {}), (e: unknown) => e instanceof SignalBusError && e.code === 'TOO_MANY_TOPICS');
+  assert.throws(
+    () => bus.subscribe('fourth', () => {}),
+    (e: unknown) => e instanceof SignalBusError && e.code === 'TOO_MANY_TOPICS',
+  );
   assert.throws(() => bus.configureTopic('fourth', { ttlMs: 5 }), { code: 'TOO_MANY_TOPICS' });
-  assert.deepEqual(bus.getStats().topics.map((t) => t.topic).sort(), ['configured', 'kept', 'queued']);
+  assert.deepEqual(
+    bus
+      .getStats()
+      .topics.map((t) => t.topic)
+      .sort(),
+    ['configured', 'kept', 'queued'],
+  );
   await settle(); // 'queued' is dispatched (no subscriber) and becomes idle
   assert.equal(bus.publish('fourth', { n: 2 }), true);
-  assert.deepEqual(bus.getStats().topics.map((t) => t.topic).sort(), ['configured', 'fourth', 'kept']);
+  assert.deepEqual(
+    bus
+      .getStats()
+      .topics.map((t) => t.topic)
+      .sort(),
+    ['configured', 'fourth', 'kept'],
+  );
   assert.equal(bus.getStats().topicsEvicted, 1);
   bus.publish('kept', {});
   await settle();
@@ -52,8 +67,25 @@ test('refused publishes create no topic', async () => {
   assert.throws(() => bus.publish('bad-sequence', { sequence: -1 }), { code: 'INVALID_EVENT' });
   assert.throws(() => bus.publish('bad-ts', { timestamp: NaN }), { code: 'INVALID_EVENT' });
   assert.throws(() => bus.publish('bad-prio', {}, 'urgent' as never), { code: 'INVALID_PRIORITY' });
-  assert.throws(() => bus.publish('getter', { get sequence(): number { throw new Error('boom'); } }), { code: 'INVALID_EVENT' });
-  assert.throws(() => bus.publish('spread', { a: 1, get b(): number { throw new Error('boom'); } }), { code: 'INVALID_EVENT' });
+  assert.throws(
+    () =>
+      bus.publish('getter', {
+        get sequence(): number {
+          throw new Error('boom');
+        },
+      }),
+    { code: 'INVALID_EVENT' },
+  );
+  assert.throws(
+    () =>
+      bus.publish('spread', {
+        a: 1,
+        get b(): number {
+          throw new Error('boom');
+        },
+      }),
+    { code: 'INVALID_EVENT' },
+  );
   assert.equal(bus.publish('stale', { sequence: 0 }), false); // below the first sequence: STALE
   assert.equal(bus.getStats().dropped.STALE, 1);
   assert.equal(bus.getStats().topicCount, 0);

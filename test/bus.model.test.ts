@@ -103,7 +103,8 @@ function skipGap(m: Model, name: string, t: ModelTopic): void {
 /** Gives up every gap whose oldest waiting event has waited the reorder window (or all of them). */
 function expireGaps(m: Model, all: boolean): void {
   for (const [name, t] of m.topics) {
-    while (t.buffer.size > 0 && (all || Math.min(...t.buffer.values()) + WINDOW_MS <= m.clock.now())) skipGap(m, name, t);
+    while (t.buffer.size > 0 && (all || Math.min(...t.buffer.values()) + WINDOW_MS <= m.clock.now()))
+      skipGap(m, name, t);
   }
 }
 
@@ -113,7 +114,13 @@ function modelPublish(m: Model, name: string, explicit: number | undefined): boo
     m.closedDrops++;
     return false;
   }
-  const t = m.topics.get(name) ?? { readyTail: 0, lastSeq: 0, baselined: false, buffer: new Map<number, number>(), accepted: new Set<number>() };
+  const t = m.topics.get(name) ?? {
+    readyTail: 0,
+    lastSeq: 0,
+    baselined: false,
+    buffer: new Map<number, number>(),
+    accepted: new Set<number>(),
+  };
   const seq = explicit ?? t.lastSeq + 1;
   const base = t.baselined ? t.readyTail : t.buffer.size > 0 ? Math.min(...t.buffer.keys()) : NaN;
   if (seq - base > MAX_JUMP || seq > Number.MAX_SAFE_INTEGER) {
@@ -159,8 +166,12 @@ function checkInvariants(m: Model, r: Real): void {
   assert.equal(st.sequencesSkipped, m.skipped, 'sequencesSkipped');
   assert.equal(st.dropped.QUEUE_FULL + st.dropped.SHED_FOR_PRIORITY + st.dropped.TOO_MANY_TOPICS, 0);
   for (const s of m.subs) {
-    assert.ok(s.seen.every((v, i) => i === 0 || v > s.seen[i - 1]!), `${s.id} saw ${s.seen.join(',')} out of order`);
-    if (s.behaviour === 'ok') assert.deepEqual(s.seen, s.offered, `${s.id} (never fails) sees exactly what it was offered`);
+    assert.ok(
+      s.seen.every((v, i) => i === 0 || v > s.seen[i - 1]!),
+      `${s.id} saw ${s.seen.join(',')} out of order`,
+    );
+    if (s.behaviour === 'ok')
+      assert.deepEqual(s.seen, s.offered, `${s.id} (never fails) sees exactly what it was offered`);
     else {
       let j = 0;
       for (const v of s.seen) {
@@ -171,7 +182,11 @@ function checkInvariants(m: Model, r: Real): void {
     }
     if (!s.live) continue;
     const ss = subStats(st, s.id)!;
-    assert.equal(ss.delivered + ss.failed + ss.dropped + ss.mailboxDepth, s.offered.length, `${s.id}: delivered ${ss.delivered} + failed ${ss.failed} + dropped ${ss.dropped} + queued ${ss.mailboxDepth} = offered ${s.offered.length}`);
+    assert.equal(
+      ss.delivered + ss.failed + ss.dropped + ss.mailboxDepth,
+      s.offered.length,
+      `${s.id}: delivered ${ss.delivered} + failed ${ss.failed} + dropped ${ss.dropped} + queued ${ss.mailboxDepth} = offered ${s.offered.length}`,
+    );
     assert.equal(ss.delivered + ss.failed, s.seen.length, `${s.id}: outcomes = handler runs`);
   }
   // Bus-wide: every delivery, failure and subscriber-level drop belongs to some offered event.
@@ -184,7 +199,9 @@ function checkInvariants(m: Model, r: Real): void {
 type Cmd = fc.AsyncCommand<Model, Real>;
 
 class Publish implements Cmd {
-  constructor(readonly items: { topic: string; seq: 'auto' | number | 'far' | 'max'; prio: (typeof PRIORITIES)[number] }[]) {}
+  constructor(
+    readonly items: { topic: string; seq: 'auto' | number | 'far' | 'max'; prio: (typeof PRIORITIES)[number] }[],
+  ) {}
   check(): boolean {
     return true;
   }
@@ -192,10 +209,18 @@ class Publish implements Cmd {
     for (const it of this.items) {
       const t = m.topics.get(it.topic);
       const tail = t?.readyTail ?? 0;
-      const seq = it.seq === 'auto' ? undefined : it.seq === 'far' ? tail + MAX_JUMP + 1 + (m.published % 5) : it.seq === 'max' ? Number.MAX_SAFE_INTEGER : Math.max(0, tail + it.seq);
+      const seq =
+        it.seq === 'auto'
+          ? undefined
+          : it.seq === 'far'
+            ? tail + MAX_JUMP + 1 + (m.published % 5)
+            : it.seq === 'max'
+              ? Number.MAX_SAFE_INTEGER
+              : Math.max(0, tail + it.seq);
       if (seq !== undefined && !Number.isSafeInteger(seq)) {
         // Past a MAX_SAFE_INTEGER baseline: bad input, refused before anything happens.
-        if (!m.closed) assert.throws(() => r.bus.publish(it.topic, { sequence: seq }, it.prio), { code: 'INVALID_EVENT' });
+        if (!m.closed)
+          assert.throws(() => r.bus.publish(it.topic, { sequence: seq }, it.prio), { code: 'INVALID_EVENT' });
         else assert.equal(r.bus.publish(it.topic, { sequence: seq }, it.prio), modelPublish(m, it.topic, seq));
         continue;
       }
@@ -212,7 +237,11 @@ class Publish implements Cmd {
 }
 
 class Subscribe implements Cmd {
-  constructor(readonly topic: string, readonly behaviour: Behaviour, readonly mailboxSize: number) {}
+  constructor(
+    readonly topic: string,
+    readonly behaviour: Behaviour,
+    readonly mailboxSize: number,
+  ) {}
   check(m: Readonly<Model>): boolean {
     return m.subs.filter((s) => s.live).length < 6;
   }
@@ -299,8 +328,19 @@ const seqArb = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom<'far' | 'max'>('far', 'max') },
 );
 const commands = [
-  fc.array(fc.record({ topic: topicArb, seq: seqArb, prio: fc.constantFrom(...PRIORITIES) }), { minLength: 1, maxLength: 6 }).map((items) => new Publish(items)),
-  fc.tuple(topicArb, fc.constantFrom<Behaviour>('ok', 'ok', 'throw', 'async-ok', 'async-throw'), fc.integer({ min: 1, max: 4 })).map(([t, b, n]) => new Subscribe(t, b, n)),
+  fc
+    .array(fc.record({ topic: topicArb, seq: seqArb, prio: fc.constantFrom(...PRIORITIES) }), {
+      minLength: 1,
+      maxLength: 6,
+    })
+    .map((items) => new Publish(items)),
+  fc
+    .tuple(
+      topicArb,
+      fc.constantFrom<Behaviour>('ok', 'ok', 'throw', 'async-ok', 'async-throw'),
+      fc.integer({ min: 1, max: 4 }),
+    )
+    .map(([t, b, n]) => new Subscribe(t, b, n)),
   fc.nat(10).map((n) => new Unsubscribe(n)),
   fc.constantFrom(10, 30, WINDOW_MS, 200, 6000).map((ms) => new Advance(ms)),
   fc.constant(new Close()),
@@ -312,17 +352,35 @@ const deadlineMs = 60_000 + 300 * Number(process.env.PALISADE_FUZZ_RUNS ?? 0); /
 test('bus model: accounting per subscriber, per-topic order, sequencing counts', { timeout: deadlineMs }, async () => {
   await assertProperty(
     'test/bus.model.test.ts',
-    fc.asyncProperty(fc.commands(commands, { maxCommands: 40, ...(process.env.PALISADE_FUZZ_REPLAY ? { replayPath: process.env.PALISADE_FUZZ_REPLAY } : {}) }), async (cmds) => {
-      const clock = new ManualClock();
-      const bus = new SignalBus({ clock, reorderWindowMs: WINDOW_MS, maxSequenceJump: MAX_JUMP, maxQueueSize: 1000 });
-      const model: Model = { clock, topics: new Map(), subs: [], closed: false, published: 0, tooFar: 0, old: 0, closedDrops: 0, noSubscribers: 0, gaps: 0, skipped: 0 };
-      try {
-        await fc.asyncModelRun(() => ({ model, real: { bus } }), cmds);
-        if (!model.closed) await new Close().run(model, { bus });
-      } finally {
-        await bus.close({ timeoutMs: 0 });
-      }
-    }),
+    fc.asyncProperty(
+      fc.commands(commands, {
+        maxCommands: 40,
+        ...(process.env.PALISADE_FUZZ_REPLAY ? { replayPath: process.env.PALISADE_FUZZ_REPLAY } : {}),
+      }),
+      async (cmds) => {
+        const clock = new ManualClock();
+        const bus = new SignalBus({ clock, reorderWindowMs: WINDOW_MS, maxSequenceJump: MAX_JUMP, maxQueueSize: 1000 });
+        const model: Model = {
+          clock,
+          topics: new Map(),
+          subs: [],
+          closed: false,
+          published: 0,
+          tooFar: 0,
+          old: 0,
+          closedDrops: 0,
+          noSubscribers: 0,
+          gaps: 0,
+          skipped: 0,
+        };
+        try {
+          await fc.asyncModelRun(() => ({ model, real: { bus } }), cmds);
+          if (!model.closed) await new Close().run(model, { bus });
+        } finally {
+          await bus.close({ timeoutMs: 0 });
+        }
+      },
+    ),
     fuzzParams(60),
   );
 });
@@ -338,7 +396,14 @@ let workerRun = 0;
 
 type WorkerStep = { kind: 'publish'; n: number; fail: boolean } | { kind: 'kill' } | { kind: 'wait' };
 const workerStep: fc.Arbitrary<WorkerStep> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant<'publish'>('publish'), n: fc.integer({ min: 1, max: 40 }), fail: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant<'publish'>('publish'),
+      n: fc.integer({ min: 1, max: 40 }),
+      fail: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.constant<WorkerStep>({ kind: 'kill' }) },
   { weight: 1, arbitrary: fc.constant<WorkerStep>({ kind: 'wait' }) },
 );
@@ -352,7 +417,11 @@ test('bus model: a worker subscriber accounts for every event across kills', { t
       const flags = new SharedArrayBuffer(16);
       const name = `model-worker-${++workerRun}`;
       try {
-        const sub = bus.subscribe('w', { module: RECORDER }, { name, init: { log, flags }, mailboxSize: 64, quarantine: { failureRate: 0.99 } });
+        const sub = bus.subscribe(
+          'w',
+          { module: RECORDER },
+          { name, init: { log, flags }, mailboxSize: 64, quarantine: { failureRate: 0.99 } },
+        );
         await sub.ready;
         let published = 0;
         let refused = 0;
@@ -365,26 +434,37 @@ test('bus model: a worker subscriber accounts for every event across kills', { t
             }
           } else if (step.kind === 'kill') {
             if (supervisor.injectFault(name, 'terminate')) kills++;
-          }
-          else await settle();
+          } else await settle();
         }
         const quiet = () => {
           const st = bus.getStats();
           const s = st.subscribers[0]!;
           // A kill is noticed (a restart) even when the worker had nothing to do.
           const restarted = kills === 0 || (s.restarts >= 1 && s.actor?.state === 'running');
-          return restarted && (st.topics[0]?.depth ?? 0) === 0 && s.mailboxDepth === 0 && s.state === 'running' && s.delivered + s.failed + s.dropped === published;
+          return (
+            restarted &&
+            (st.topics[0]?.depth ?? 0) === 0 &&
+            s.mailboxDepth === 0 &&
+            s.state === 'running' &&
+            s.delivered + s.failed + s.dropped === published
+          );
         };
         await waitFor(quiet, 15_000, 'every event accounted for');
         const st = bus.getStats();
         const s = st.subscribers[0]!;
         assert.equal(st.published, published);
-        assert.equal(published + refused, steps.reduce((n, x) => n + (x.kind === 'publish' ? x.n : 0), 0));
-        assert.equal(st.droppedEvents, s.dropped + refused, 'every drop is the subscriber\'s or a refusal at publish');
+        assert.equal(
+          published + refused,
+          steps.reduce((n, x) => n + (x.kind === 'publish' ? x.n : 0), 0),
+        );
+        assert.equal(st.droppedEvents, s.dropped + refused, "every drop is the subscriber's or a refusal at publish");
         const a = new Int32Array(log);
         const seen = Array.from(a.subarray(1, 1 + Atomics.load(a, 0)));
         const distinct = seen.filter((v, i) => i === 0 || v !== seen[i - 1]);
-        assert.ok(distinct.every((v, i) => i === 0 || v > distinct[i - 1]!), `worker saw ${seen.join(',')}`);
+        assert.ok(
+          distinct.every((v, i) => i === 0 || v > distinct[i - 1]!),
+          `worker saw ${seen.join(',')}`,
+        );
         assert.ok(distinct.length >= s.delivered, `${s.delivered} delivered, ${distinct.length} recorded`);
         assert.ok(s.restarts <= kills, `${kills} kills, ${s.restarts} restarts`);
       } finally {

@@ -11,7 +11,13 @@ test('shuffled sequences at scale arrive in order, none lost, no gap', async () 
   // Locally shuffled (as a real feed is): each block of 64 is a random permutation.
   const N = 160 * 64;
   const seqs: number[] = [];
-  for (let b = 0; b < N; b += 64) seqs.push(...shuffled(Array.from({ length: 64 }, (_, i) => b + i + 1), b));
+  for (let b = 0; b < N; b += 64)
+    seqs.push(
+      ...shuffled(
+        Array.from({ length: 64 }, (_, i) => b + i + 1),
+        b,
+      ),
+    );
   for (const s of seqs) assert.equal(bus.publish('slots', { sequence: s }), true);
   await settle();
   assert.equal(got.length, N);
@@ -37,7 +43,11 @@ test('fully shuffled burst across several topics: every topic in its own order',
   );
   for (const [t, s] of work) bus.publish(t, { sequence: s });
   await settle();
-  for (const t of topics) assert.deepEqual(got.get(t), Array.from({ length: 3000 }, (_, i) => i + 1));
+  for (const t of topics)
+    assert.deepEqual(
+      got.get(t),
+      Array.from({ length: 3000 }, (_, i) => i + 1),
+    );
   await bus.close();
 });
 

@@ -73,7 +73,11 @@ test('a critical event displaces the newest low event, then the newest normal; r
   const st = bus.getStats();
   assert.equal(st.dropped.SHED_FOR_PRIORITY, 4);
   assert.equal(st.dropped.QUEUE_FULL, 2);
-  assert.equal(st.byPriority.critical.dropped, 1, 'the only critical loss is the one refused when all queued were critical');
+  assert.equal(
+    st.byPriority.critical.dropped,
+    1,
+    'the only critical loss is the one refused when all queued were critical',
+  );
   assert.equal(st.topics[0]!.depth, 4);
   assert.equal(st.topics[0]!.displaced, 4);
   assert.equal(st.topics[0]!.refused, 2);
@@ -99,7 +103,11 @@ test('displacement reaches into the reorder buffer and the displaced sequence is
   await settle();
   assert.equal(bus.getStats().topics[0]!.gaps, 0);
   assert.equal(bus.getStats().dropped.SHED_FOR_PRIORITY, 1);
-  assert.equal(bus.publish('t', { sequence: 3, tag: 'l' }, 'low'), false, 'a displaced sequence sent again is a duplicate');
+  assert.equal(
+    bus.publish('t', { sequence: 3, tag: 'l' }, 'low'),
+    false,
+    'a displaced sequence sent again is a duplicate',
+  );
   await bus.close();
 });
 

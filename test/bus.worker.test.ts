@@ -10,7 +10,12 @@ const RECORDER = new URL('./fixtures/bus/recorder.ts', import.meta.url);
 // Whatever a test opened is closed after it, even when it failed half-way (no worker outlives a test).
 const opened: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
-  const closing = Promise.all(opened.splice(0).reverse().map((close) => close().catch(() => {})));
+  const closing = Promise.all(
+    opened
+      .splice(0)
+      .reverse()
+      .map((close) => close().catch(() => {})),
+  );
   await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000).unref())]);
 });
 function newBus(options: ConstructorParameters<typeof SignalBus>[0] = {}): SignalBus {
@@ -41,10 +46,17 @@ test('a worker subscriber gets every event in sequence order, beside an inline o
   await sub.ready;
   // Out of order and with mixed priorities: the worker must still see 1..N in order.
   const N = 3000;
-  for (let s = N; s >= 1; s--) bus.publish('t', { sequence: s }, s % 7 === 0 ? 'critical' : s % 3 === 0 ? 'low' : 'normal');
+  for (let s = N; s >= 1; s--)
+    bus.publish('t', { sequence: s }, s % 7 === 0 ? 'critical' : s % 3 === 0 ? 'low' : 'normal');
   await waitFor(() => rec.values().length === N, 10_000, 'the worker to record every event');
-  assert.deepEqual(rec.values(), Array.from({ length: N }, (_, i) => i + 1));
-  assert.deepEqual(inline, Array.from({ length: N }, (_, i) => i + 1));
+  assert.deepEqual(
+    rec.values(),
+    Array.from({ length: N }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    inline,
+    Array.from({ length: N }, (_, i) => i + 1),
+  );
   await waitFor(() => bus.getStats().delivered === 2 * N, 5000, 'outcomes for every event');
   const st = bus.getStats();
   const w = st.subscribers.find((s) => s.kind === 'worker')!;
@@ -53,7 +65,11 @@ test('a worker subscriber gets every event in sequence order, beside an inline o
   assert.equal(st.droppedEvents, 0);
   assert.ok(st.workerLatency.count > 0, 'publish → worker outcome latency is measured');
   await bus.close();
-  assert.equal(bus.getStats().subscribers[0]!.actor?.state, 'stopped', 'close stops the worker (and the bus-owned supervisor)');
+  assert.equal(
+    bus.getStats().subscribers[0]!.actor?.state,
+    'stopped',
+    'close stops the worker (and the bus-owned supervisor)',
+  );
 });
 
 test('a worker subscriber crashing mid-stream is restarted and loses nothing', { timeout: 30_000 }, async () => {
@@ -65,7 +81,11 @@ test('a worker subscriber crashing mid-stream is restarted and loses nothing', {
   const N = 2000;
   for (let s = 1; s <= N; s++) bus.publish('t', s === 700 ? { crashOnce: true } : {});
   await waitFor(() => rec.values().length >= N, 15_000, 'every event recorded after the restart');
-  assert.deepEqual(rec.values(), Array.from({ length: N }, (_, i) => i + 1), 'in order, none lost, none twice');
+  assert.deepEqual(
+    rec.values(),
+    Array.from({ length: N }, (_, i) => i + 1),
+    'in order, none lost, none twice',
+  );
   await waitFor(() => bus.getStats().delivered === N, 5000, 'all outcomes');
   const st = bus.getStats();
   const w = st.subscribers[0]!;
@@ -77,7 +97,9 @@ test('a worker subscriber crashing mid-stream is restarted and loses nothing', {
   await supervisor.shutdown();
 });
 
-test('a poison event that crashes its worker on every delivery is dead-lettered and counted as WORKER_DEAD_LETTER; the rest go on', { timeout: 30_000 }, async () => {
+test('a poison event that crashes its worker on every delivery is dead-lettered and counted as WORKER_DEAD_LETTER; the rest go on', {
+  timeout: 30_000,
+}, async () => {
   const supervisor = newSupervisor();
   const bus = newBus({ supervisor });
   const rec = sharedLog(100);
@@ -86,10 +108,14 @@ test('a poison event that crashes its worker on every delivery is dead-lettered 
   for (let s = 1; s <= 5; s++) bus.publish('t', s === 3 ? { poison: true } : {});
   await waitFor(() => rec.values().length === 4, 15_000, 'the four healthy events recorded');
   // Outcomes reach the bus a little after the worker records (acks are batched): wait for them.
-  await waitFor(() => {
-    const st = bus.getStats();
-    return (st.dropped.WORKER_DEAD_LETTER ?? 0) === 1 && st.subscribers[0]!.delivered === 4;
-  }, 5000, 'the poison event counted and the four outcomes in');
+  await waitFor(
+    () => {
+      const st = bus.getStats();
+      return (st.dropped.WORKER_DEAD_LETTER ?? 0) === 1 && st.subscribers[0]!.delivered === 4;
+    },
+    5000,
+    'the poison event counted and the four outcomes in',
+  );
   assert.deepEqual(rec.values(), [1, 2, 4, 5], 'in order, the poison event never recorded');
   const st = bus.getStats();
   const w = st.subscribers[0]!;
@@ -102,7 +128,9 @@ test('a poison event that crashes its worker on every delivery is dead-lettered 
   await supervisor.shutdown();
 });
 
-test('a busy worker subscriber sheds overflow from its bounded mailbox, counted as SUBSCRIBER_MAILBOX_FULL; every event accounted for', { timeout: 30_000 }, async () => {
+test('a busy worker subscriber sheds overflow from its bounded mailbox, counted as SUBSCRIBER_MAILBOX_FULL; every event accounted for', {
+  timeout: 30_000,
+}, async () => {
   const supervisor = newSupervisor();
   const bus = newBus({ supervisor });
   const rec = sharedLog(10_000);
@@ -113,10 +141,14 @@ test('a busy worker subscriber sheds overflow from its bounded mailbox, counted 
   const N = 5000;
   bus.publish('t', { spinMs: 300 });
   for (let s = 2; s <= N; s++) bus.publish('t', {});
-  await waitFor(() => {
-    const w = bus.getStats().subscribers[0]!;
-    return w.delivered + w.dropped === N;
-  }, 15_000, 'every event delivered or dropped');
+  await waitFor(
+    () => {
+      const w = bus.getStats().subscribers[0]!;
+      return w.delivered + w.dropped === N;
+    },
+    15_000,
+    'every event delivered or dropped',
+  );
   const st = bus.getStats();
   const w = st.subscribers[0]!;
   assert.ok((st.dropped.SUBSCRIBER_MAILBOX_FULL ?? 0) > 0, 'overflow was shed');
@@ -124,7 +156,10 @@ test('a busy worker subscriber sheds overflow from its bounded mailbox, counted 
   assert.equal(st.droppedEvents, w.dropped);
   const seen = rec.values();
   assert.equal(seen.length, w.delivered);
-  assert.ok(seen.every((v, i) => i === 0 || v > seen[i - 1]!), 'what was delivered is in sequence order');
+  assert.ok(
+    seen.every((v, i) => i === 0 || v > seen[i - 1]!),
+    'what was delivered is in sequence order',
+  );
   await bus.close();
   await supervisor.shutdown();
 });
@@ -139,11 +174,19 @@ test('events queued for a worker survive a kill from outside while it is busy', 
   for (let s = 1; s <= N; s++) bus.publish('t', s % 100 === 0 ? { spinMs: 2 } : {});
   await waitFor(() => rec.values().length > 200, 10_000, 'the worker to be under way');
   assert.equal(supervisor.injectFault('busy-recorder', 'terminate'), true);
-  await waitFor(() => bus.getStats().delivered + bus.getStats().droppedEvents >= N, 15_000, 'every event accounted for');
+  await waitFor(
+    () => bus.getStats().delivered + bus.getStats().droppedEvents >= N,
+    15_000,
+    'every event accounted for',
+  );
   const vals = rec.values();
   // Delivery across a crash is at-least-once: the message executing at the kill may run again.
   const distinct = [...new Set(vals)];
-  assert.deepEqual(distinct, Array.from({ length: N }, (_, i) => i + 1), 'every event, in order');
+  assert.deepEqual(
+    distinct,
+    Array.from({ length: N }, (_, i) => i + 1),
+    'every event, in order',
+  );
   const st = bus.getStats();
   assert.equal(st.droppedEvents, 0);
   assert.ok(st.subscribers[0]!.restarts >= 1);
@@ -151,7 +194,9 @@ test('events queued for a worker survive a kill from outside while it is busy', 
   await supervisor.shutdown();
 });
 
-test('an event a worker cannot receive is refused at publish with EVENT_NOT_CLONEABLE; nothing half-published', { timeout: 30_000 }, async () => {
+test('an event a worker cannot receive is refused at publish with EVENT_NOT_CLONEABLE; nothing half-published', {
+  timeout: 30_000,
+}, async () => {
   const bus = newBus();
   const rec = sharedLog(10);
   const inline: unknown[] = [];
@@ -168,7 +213,9 @@ test('an event a worker cannot receive is refused at publish with EVENT_NOT_CLON
   await bus.close();
 });
 
-test('a worker subscriber that cannot start: ready rejects, it is stopped, events for it are counted', { timeout: 30_000 }, async () => {
+test('a worker subscriber that cannot start: ready rejects, it is stopped, events for it are counted', {
+  timeout: 30_000,
+}, async () => {
   const bus = newBus();
   const sub = bus.subscribe('t', { module: new URL('./fixtures/bus/does-not-exist.ts', import.meta.url) });
   await assert.rejects(sub.ready, { code: 'ACTOR_START_FAILED' });
@@ -199,7 +246,9 @@ test('a worker handler failing most of the time is quarantined by the bus', { ti
   await bus.close();
 });
 
-test('an event expired by the time it would be handed to a worker subscriber is dropped as EXPIRED, counted, never sent', { timeout: 30_000 }, async () => {
+test('an event expired by the time it would be handed to a worker subscriber is dropped as EXPIRED, counted, never sent', {
+  timeout: 30_000,
+}, async () => {
   const supervisor = newSupervisor();
   const clock = new ManualClock();
   const bus = newBus({ supervisor, clock });

@@ -66,7 +66,10 @@ test('environment variables override defaults and are parsed to their types', ()
 test('a JSON file (nested shape) sits between defaults and the environment; overrides win over all', () => {
   withTempDir((dir) => {
     const file = join(dir, 'palisade.json');
-    writeFileSync(file, JSON.stringify({ breaker: { failureThreshold: 7, cooldownMs: 9000 }, bus: { maxSubscribers: 3 } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ breaker: { failureThreshold: 7, cooldownMs: 9000 }, bus: { maxSubscribers: 3 } }),
+    );
     const fromFile = loadConfig({ env: {}, file });
     assert.equal(fromFile.breaker.failureThreshold, 7);
     assert.equal(fromFile.breaker.cooldownMs, 9000);
@@ -79,7 +82,11 @@ test('a JSON file (nested shape) sits between defaults and the environment; over
     const viaEnvName = loadConfig({ env: { PALISADE_CONFIG: file } });
     assert.equal(viaEnvName.breaker.failureThreshold, 7, 'PALISADE_CONFIG names the file');
 
-    const overridden = loadConfig({ env: { PALISADE_BREAKER_FAILURE_THRESHOLD: '2' }, file, overrides: { 'breaker.failureThreshold': 11 } });
+    const overridden = loadConfig({
+      env: { PALISADE_BREAKER_FAILURE_THRESHOLD: '2' },
+      file,
+      overrides: { 'breaker.failureThreshold': 11 },
+    });
     assert.equal(overridden.breaker.failureThreshold, 11);
   });
 });
@@ -101,11 +108,27 @@ test('a missing or malformed JSON file is a ConfigError naming the file', () => 
 
 test('a bad value names its key, its variable and the value', () => {
   const cases: [Record<string, string>, string, RegExp][] = [
-    [{ PALISADE_BREAKER_FAILURE_THRESHOLD: 'abc' }, 'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)', /="abc": expected an integer >= 1/],
-    [{ PALISADE_BREAKER_FAILURE_THRESHOLD: '2.5' }, 'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)', /an integer/],
-    [{ PALISADE_BREAKER_FAILURE_THRESHOLD: '0' }, 'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)', />= 1/],
+    [
+      { PALISADE_BREAKER_FAILURE_THRESHOLD: 'abc' },
+      'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)',
+      /="abc": expected an integer >= 1/,
+    ],
+    [
+      { PALISADE_BREAKER_FAILURE_THRESHOLD: '2.5' },
+      'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)',
+      /an integer/,
+    ],
+    [
+      { PALISADE_BREAKER_FAILURE_THRESHOLD: '0' },
+      'breaker.failureThreshold (PALISADE_BREAKER_FAILURE_THRESHOLD)',
+      />= 1/,
+    ],
     [{ PALISADE_BREAKER_JITTER_RATIO: '1.5' }, 'breaker.jitterRatio (PALISADE_BREAKER_JITTER_RATIO)', /\[0, 1\]/],
-    [{ PALISADE_RPC_TIMEOUT_MS: '2147483648' }, 'rpc.requestTimeoutMs (PALISADE_RPC_TIMEOUT_MS)', /an integer in \[1, 2147483647\]/],
+    [
+      { PALISADE_RPC_TIMEOUT_MS: '2147483648' },
+      'rpc.requestTimeoutMs (PALISADE_RPC_TIMEOUT_MS)',
+      /an integer in \[1, 2147483647\]/,
+    ],
     [{ PALISADE_LOG_LEVEL: 'loud' }, 'log.level (PALISADE_LOG_LEVEL)', /"loud"/],
     [{ SOLANA_RPC_URL: 'not a url' }, 'rpc.publicUrl (SOLANA_RPC_URL)', /an http\(s\) URL/],
   ];
@@ -143,17 +166,30 @@ test('a rejected URL is shown redacted in the error: the API key never reaches t
 });
 
 test('getRpcPoolConfig: Helius → Chainstack → public, leaving out unset ones', () => {
-  const all = getRpcPoolConfig(loadConfig({ env: { HELIUS_RPC_URL: HELIUS, CHAINSTACK_RPC_URL: CHAINSTACK, SOLANA_RPC_URL: 'https://rpc.example.org' } }));
-  assert.deepEqual(all.endpoints.map((e) => [e.name, e.url, e.tier]), [
-    ['helius', HELIUS, 0],
-    ['chainstack', CHAINSTACK, 1],
-    ['public', 'https://rpc.example.org', 2],
-  ]);
+  const all = getRpcPoolConfig(
+    loadConfig({
+      env: { HELIUS_RPC_URL: HELIUS, CHAINSTACK_RPC_URL: CHAINSTACK, SOLANA_RPC_URL: 'https://rpc.example.org' },
+    }),
+  );
+  assert.deepEqual(
+    all.endpoints.map((e) => [e.name, e.url, e.tier]),
+    [
+      ['helius', HELIUS, 0],
+      ['chainstack', CHAINSTACK, 1],
+      ['public', 'https://rpc.example.org', 2],
+    ],
+  );
   const onlyChainstack = getRpcPoolConfig(loadConfig({ env: { CHAINSTACK_RPC_URL: CHAINSTACK } }));
-  assert.deepEqual(onlyChainstack.endpoints.map((e) => e.name), ['chainstack', 'public']);
+  assert.deepEqual(
+    onlyChainstack.endpoints.map((e) => e.name),
+    ['chainstack', 'public'],
+  );
   assert.equal(onlyChainstack.endpoints[1]!.url, 'https://api.mainnet-beta.solana.com');
   const none = getRpcPoolConfig(loadConfig({ env: {} }));
-  assert.deepEqual(none.endpoints.map((e) => e.name), ['public']);
+  assert.deepEqual(
+    none.endpoints.map((e) => e.name),
+    ['public'],
+  );
   assert.equal(none.requestTimeoutMs, 2000);
   assert.equal(none.attemptTimeoutMs, 800);
   assert.equal(none.endpoints[0]!.rateLimitRps, undefined, 'no rate limit configured');

@@ -21,7 +21,10 @@ const env = {
 test('rpc and breaker options reach the pool and its endpoint breakers', () => {
   const config = loadConfig({ env });
   const pool = normalizePoolConfig(getRpcPoolConfig(config));
-  assert.deepEqual(pool.endpoints.map((e) => e.name), ['helius', 'public']);
+  assert.deepEqual(
+    pool.endpoints.map((e) => e.name),
+    ['helius', 'public'],
+  );
   assert.equal(pool.breaker.failureThreshold, 7);
   assert.equal(pool.breaker.cooldownMs, 1234);
   assert.equal(pool.breaker.jitterRatio, 0);
@@ -43,7 +46,11 @@ test('runtime options reach the Supervisor (restart intensity from the environme
   const config = loadConfig({ env });
   const sup = new Supervisor({ ...config.runtime, restartBackoff: { initialMs: 0, maxMs: 0 }, heartbeatMs: 0 });
   try {
-    const ref = sup.spawn({ name: 'crasher', module: new URL('./fixtures/actors/echo.ts', import.meta.url), maxAttempts: 1 });
+    const ref = sup.spawn({
+      name: 'crasher',
+      module: new URL('./fixtures/actors/echo.ts', import.meta.url),
+      maxAttempts: 1,
+    });
     await ref.ready;
     // PALISADE_MAX_RESTARTS=2: one crash per ask (maxAttempts 1); two are restarted, the third quarantines.
     for (let i = 0; i < 3; i++) {

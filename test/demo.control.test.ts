@@ -17,7 +17,12 @@ const TOKEN = 'test-token-0123456789abcdef';
 async function post(url: string, body: unknown, token: string | null = TOKEN): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(5000),
+  });
   return { status: res.status, body: await res.json() };
 }
 
@@ -42,7 +47,16 @@ describe('demo control server', () => {
         bus: { dropped: {}, byPriority: { critical: { dropped: 0 } } },
         supervisor: sup.getStats(),
       }),
-      actors: () => sup.getStats().actors.map((a) => ({ name: a.name, state: a.state, incarnation: a.incarnation, restarts: a.restarts, kinds: faultKindsFor({ heartbeatMs: 200 }) })),
+      actors: () =>
+        sup
+          .getStats()
+          .actors.map((a) => ({
+            name: a.name,
+            state: a.state,
+            incarnation: a.incarnation,
+            restarts: a.restarts,
+            kinds: faultKindsFor({ heartbeatMs: 200 }),
+          })),
       killActor: (n, k) => killActor(sup, n, k),
       providers: {
         list: () => ({ ...faults }),
@@ -122,10 +136,14 @@ describe('demo control server', () => {
     const r = await post(`${server.url}/actors/kill`, { actor: 'echo', kind: 'uncaught' });
     assert.equal(r.status, 200);
     assert.deepEqual(r.body, { killed: 'echo', kind: 'uncaught', incarnation: before.incarnation });
-    const a = await waitFor(() => {
-      const s = sup.getStats().actors[0]!;
-      return s.incarnation > before.incarnation && s.state === 'running' ? s : undefined;
-    }, 10_000, 'echo to run again');
+    const a = await waitFor(
+      () => {
+        const s = sup.getStats().actors[0]!;
+        return s.incarnation > before.incarnation && s.state === 'running' ? s : undefined;
+      },
+      10_000,
+      'echo to run again',
+    );
     assert.equal(a.restarts, before.restarts + 1);
     assert.equal(a.lastCrash?.kind, 'uncaught');
     assert.equal(await sup.get('echo')!.ask('ping', { timeoutMs: 5000 }), 'pong:ping');
@@ -152,7 +170,10 @@ describe('demo control server', () => {
   });
 
   it('sets, clears, kills and revives provider faults, mapping unknown providers to 404', async () => {
-    const set = await post(`${server.url}/providers/fault`, { provider: 'p1', fault: { kind: '429', retryAfterSec: 1 } });
+    const set = await post(`${server.url}/providers/fault`, {
+      provider: 'p1',
+      fault: { kind: '429', retryAfterSec: 1 },
+    });
     assert.equal(set.status, 200);
     assert.deepEqual(set.body.providers.p1, { kind: '429', retryAfterSec: 1 });
     const bad = await post(`${server.url}/providers/fault`, { provider: 'p9', fault: { kind: '500' } });
@@ -167,7 +188,16 @@ describe('demo control server', () => {
 
   it('the fault-inject target mode kills actors through it and sees each one recover', async () => {
     const lines: string[] = [];
-    const report = await runAgainstTarget({ target: server.url, token: TOKEN, durationMs: 600, intervalMs: 250, kinds: ['exit', 'terminate'], seed: 2, recoverTimeoutMs: 10_000, write: (l) => lines.push(l) });
+    const report = await runAgainstTarget({
+      target: server.url,
+      token: TOKEN,
+      durationMs: 600,
+      intervalMs: 250,
+      kinds: ['exit', 'terminate'],
+      seed: 2,
+      recoverTimeoutMs: 10_000,
+      write: (l) => lines.push(l),
+    });
     assert.ok(report.killed >= 1, `killed ${report.killed}`);
     assert.equal(report.notRecovered, 0);
     assert.equal(report.recovered, report.killed);

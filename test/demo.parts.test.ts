@@ -9,7 +9,13 @@ import { ManualClock } from '../src/clock.ts';
 import { silentLogger } from '../src/log/index.ts';
 import { SignalGenerator, type Priority } from '../scripts/demo/generator.ts';
 import { TradeExecutor, type TransferSender } from '../scripts/demo/executor.ts';
-import { FaultRunner, defaultSchedule, type ActorFaultKind, type FaultTargets, type Observed } from '../scripts/demo/faults.ts';
+import {
+  FaultRunner,
+  defaultSchedule,
+  type ActorFaultKind,
+  type FaultTargets,
+  type Observed,
+} from '../scripts/demo/faults.ts';
 import { Recorder } from '../scripts/demo/recorder.ts';
 import { TOPICS, validateTradeSignal } from '../actors/demo/signals.ts';
 import { seededRandom } from '../src/random.ts';
@@ -48,7 +54,12 @@ describe('demo signal generator', () => {
   it('publishes the normal rate, the surge at rate × factor inside its window, and stops at once on stop()', () => {
     const clock = new ManualClock();
     const bus = fakeBus();
-    const gen = new SignalGenerator({ rate: 100, surgeFactor: 20, surgeFromMs: 1000, surgeToMs: 2000 }, bus, clock, seededRandom(7));
+    const gen = new SignalGenerator(
+      { rate: 100, surgeFactor: 20, surgeFromMs: 1000, surgeToMs: 2000 },
+      bus,
+      clock,
+      seededRandom(7),
+    );
     gen.start();
     clock.advance(1000);
     const normal = bus.published.length;
@@ -75,7 +86,12 @@ describe('demo signal generator', () => {
     // Refuse every 5th publish of a trade signal.
     let trades = 0;
     const bus = fakeBus((topic) => topic === TOPICS.trade && ++trades % 5 === 0);
-    const gen = new SignalGenerator({ rate: 2000, surgeFactor: 1, surgeFromMs: 0, surgeToMs: 0 }, bus, clock, seededRandom(1));
+    const gen = new SignalGenerator(
+      { rate: 2000, surgeFactor: 1, surgeFromMs: 0, surgeToMs: 0 },
+      bus,
+      clock,
+      seededRandom(1),
+    );
     gen.start();
     clock.advance(2000);
     gen.stop();
@@ -83,7 +99,11 @@ describe('demo signal generator', () => {
     assert.ok(tradeEvents.length > 50);
     assert.ok(tradeEvents.every((p) => p.priority === 'critical'));
     const seqs = tradeEvents.map((p) => p.event['sequence'] as number);
-    assert.deepEqual([...gen.acceptedTrades].sort((a, b) => a - b), seqs, 'accepted set = what the bus took');
+    assert.deepEqual(
+      [...gen.acceptedTrades].sort((a, b) => a - b),
+      seqs,
+      'accepted set = what the bus took',
+    );
     const s = gen.stats();
     assert.equal(s.byTopic[TOPICS.trade]!.refused, trades - tradeEvents.length);
     assert.equal(s.attempted, s.accepted + s.refused);
@@ -95,7 +115,12 @@ describe('demo signal generator', () => {
   it('publishes one slot update per slot with sequence = slot, some neighbours swapped, none lost', () => {
     const clock = new ManualClock();
     const bus = fakeBus();
-    const gen = new SignalGenerator({ rate: 1, surgeFactor: 1, surgeFromMs: 0, surgeToMs: 0, slotShuffle: 0.5 }, bus, clock, seededRandom(3));
+    const gen = new SignalGenerator(
+      { rate: 1, surgeFactor: 1, surgeFromMs: 0, surgeToMs: 0, slotShuffle: 0.5 },
+      bus,
+      clock,
+      seededRandom(3),
+    );
     gen.start();
     gen.onSlot(500);
     gen.onSlot(520);
@@ -104,7 +129,10 @@ describe('demo signal generator', () => {
     gen.stop();
     const slots = bus.published.filter((p) => p.topic === TOPICS.slot).map((p) => p.event['sequence'] as number);
     assert.equal(bus.firstSequence[TOPICS.slot], 500);
-    assert.deepEqual([...slots].sort((a, b) => a - b), Array.from({ length: 61 }, (_, i) => 500 + i));
+    assert.deepEqual(
+      [...slots].sort((a, b) => a - b),
+      Array.from({ length: 61 }, (_, i) => 500 + i),
+    );
     const swapped = slots.filter((s, i) => i > 0 && s < slots[i - 1]!).length;
     assert.ok(swapped > 0, 'some slot updates go out of order on purpose');
     assert.equal(gen.stats().slotsShuffled, swapped);
@@ -128,7 +156,9 @@ describe('demo trade executor', () => {
   it('gives every signal exactly one outcome: invalid, skipped with a reason, or a transfer', async () => {
     const clock = new ManualClock(0);
     const pending: (() => void)[] = [];
-    const sender: TransferSender = { transfer: () => new Promise((resolve) => pending.push(() => resolve({ signature: `sig${pending.length}` }))) };
+    const sender: TransferSender = {
+      transfer: () => new Promise((resolve) => pending.push(() => resolve({ signature: `sig${pending.length}` }))),
+    };
     const ex = new TradeExecutor({ txPerSec: 2, maxInFlight: 2 }, sender, clock, silentLogger);
     ex.handle(signal(1, { price: 0 })); // invalid
     ex.handle(signal(2, { action: 'SELL' })); // sell
@@ -150,13 +180,17 @@ describe('demo trade executor', () => {
     s = ex.stats();
     assert.equal(s.confirmed, 2);
     assert.equal(s.inFlight, 0);
-    assert.deepEqual([...ex.tradesSeen].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      [...ex.tradesSeen].sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7],
+    );
   });
 
   it('counts a transfer that never confirms as failed when drained, and starts nothing after drain', async () => {
     const clock = new ManualClock(0);
     const sender: TransferSender = {
-      transfer: (_t, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+      transfer: (_t, signal) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
     };
     const ex = new TradeExecutor({ txPerSec: 10, maxInFlight: 4 }, sender, clock, silentLogger);
     ex.handle(signal(1));
@@ -172,7 +206,10 @@ describe('demo trade executor', () => {
 
   it('validateTradeSignal rejects bad shapes and stale signals', () => {
     assert.equal(validateTradeSignal(signal(1), 0).ok, true);
-    assert.deepEqual(validateTradeSignal(signal(1, { action: 'HODL' }) as never, 0), { ok: false, reason: 'bad-action' });
+    assert.deepEqual(validateTradeSignal(signal(1, { action: 'HODL' }) as never, 0), {
+      ok: false,
+      reason: 'bad-action',
+    });
     assert.deepEqual(validateTradeSignal(signal(1, { confidence: 2 }), 0), { ok: false, reason: 'bad-confidence' });
     assert.deepEqual(validateTradeSignal(signal(1, { expiresAt: 10 }), 10), { ok: false, reason: 'expired' });
     assert.deepEqual(validateTradeSignal(null, 0), { ok: false, reason: 'not-an-object' });
@@ -196,7 +233,12 @@ describe('demo recorder', () => {
 describe('demo fault runner', () => {
   function world() {
     const ep = { calls: 10, successes: 10, state: 'CLOSED' };
-    const actor = { state: 'running', incarnation: 1, lastCrashAt: null as number | null, lastCrashKind: null as string | null };
+    const actor = {
+      state: 'running',
+      incarnation: 1,
+      lastCrashAt: null as number | null,
+      lastCrashKind: null as string | null,
+    };
     let failed = 0;
     const actions: string[] = [];
     const targets: FaultTargets = {
@@ -252,7 +294,10 @@ describe('demo fault runner', () => {
     const o = r.outages[0]!;
     assert.equal(o.provider, 'p1');
     assert.equal(o.callsAfterKill, 2);
-    assert.ok(o.lastRoutedAfterKillMs! >= 20 && o.lastRoutedAfterKillMs! <= 25, `last routed ${o.lastRoutedAfterKillMs}`);
+    assert.ok(
+      o.lastRoutedAfterKillMs! >= 20 && o.lastRoutedAfterKillMs! <= 25,
+      `last routed ${o.lastRoutedAfterKillMs}`,
+    );
     assert.ok(o.breakerOpenMs! >= 50 && o.breakerOpenMs! <= 55, `breaker open ${o.breakerOpenMs}`);
     assert.ok(o.recoveryMs! >= 150 && o.recoveryMs! <= 155, `recovery ${o.recoveryMs}`);
     assert.equal(o.failedCallsDuringOutage, 0);
@@ -268,7 +313,13 @@ describe('demo fault runner', () => {
     const clock = new ManualClock();
     const w = world();
     w.actor.state = 'restarting';
-    const runner = new FaultRunner([{ atMs: 0, kind: 'crash-actor', actor: 'a1', crash: 'hang' }], w.targets, w.observed, clock, silentLogger);
+    const runner = new FaultRunner(
+      [{ atMs: 0, kind: 'crash-actor', actor: 'a1', crash: 'hang' }],
+      w.targets,
+      w.observed,
+      clock,
+      silentLogger,
+    );
     runner.start();
     clock.advance(10_000);
     runner.stop();
@@ -293,26 +344,65 @@ describe('demo fault runner', () => {
 describe('demo report checks', () => {
   it('pass on a clean run', () => {
     const checks = evaluateChecks(baseReport());
-    assert.deepEqual(checks.filter((c) => !c.ok).map((c) => c.name), []);
+    assert.deepEqual(
+      checks.filter((c) => !c.ok).map((c) => c.name),
+      [],
+    );
   });
 
   it('fail when a critical signal is lost, a drop is unaccounted, order breaks, nothing confirms, failover or recovery is missing', () => {
     const failing = (mutate: (r: ReturnType<typeof baseReport>) => void): string[] => {
       const r = baseReport();
       mutate(r);
-      return evaluateChecks(r).filter((c) => !c.ok).map((c) => c.name);
+      return evaluateChecks(r)
+        .filter((c) => !c.ok)
+        .map((c) => c.name);
     };
-    assert.deepEqual(failing((r) => ((r.critical.lost = 1), (r.critical.subscribers[0]!.lost = 1))), ['critical signals lost = 0']);
-    assert.deepEqual(failing((r) => (r.subscribers[0]!.unaccounted = 3)), ['every drop counted with a reason']);
-    assert.deepEqual(failing((r) => (r.signals.refusalMismatches = ['t: publisher saw 1 refusals, bus counted 2'])), ['every drop counted with a reason']);
-    assert.deepEqual(failing((r) => (r.ordering.violations = 1)), ['ordering violations = 0']);
-    assert.deepEqual(failing((r) => (r.transactions.confirmed = 0)), ['at least one transaction confirmed']);
-    assert.deepEqual(failing((r) => (r.faults.outages[0]!.failedCallsDuringOutage = 2)), ['failover under the provider kill']);
-    assert.deepEqual(failing((r) => (r.faults.outages[0]!.recoveryMs = null)), ['killed provider recovered']);
-    assert.deepEqual(failing((r) => (r.faults.actorRecoveries[0]!.recoveredMs = null)), ['all restarts recovered']);
-    assert.deepEqual(failing((r) => (r.runtime.quarantined = 1)), ['all restarts recovered']);
-    assert.deepEqual(failing((r) => (r.shutdown.notDrained = [{ name: 'x', depth: 5, state: 'running' }])), ['subscribers drained by the deadline']);
-    assert.deepEqual(failing((r) => (r.critical.accepted = 0)), ['critical signals lost = 0'], 'a run that accepted no critical signal proves nothing');
+    assert.deepEqual(
+      failing((r) => ((r.critical.lost = 1), (r.critical.subscribers[0]!.lost = 1))),
+      ['critical signals lost = 0'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.subscribers[0]!.unaccounted = 3)),
+      ['every drop counted with a reason'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.signals.refusalMismatches = ['t: publisher saw 1 refusals, bus counted 2'])),
+      ['every drop counted with a reason'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.ordering.violations = 1)),
+      ['ordering violations = 0'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.transactions.confirmed = 0)),
+      ['at least one transaction confirmed'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.faults.outages[0]!.failedCallsDuringOutage = 2)),
+      ['failover under the provider kill'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.faults.outages[0]!.recoveryMs = null)),
+      ['killed provider recovered'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.faults.actorRecoveries[0]!.recoveredMs = null)),
+      ['all restarts recovered'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.runtime.quarantined = 1)),
+      ['all restarts recovered'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.shutdown.notDrained = [{ name: 'x', depth: 5, state: 'running' }])),
+      ['subscribers drained by the deadline'],
+    );
+    assert.deepEqual(
+      failing((r) => (r.critical.accepted = 0)),
+      ['critical signals lost = 0'],
+      'a run that accepted no critical signal proves nothing',
+    );
   });
 
   it('skip (not pass, not fail) what a run without faults or without a wallet cannot show', () => {
@@ -335,7 +425,12 @@ describe('demo scripts plumbing', () => {
     });
     c.skip('n/a check', 'not here');
     const code = c.summary();
-    assert.deepEqual(lines, ['PASS ok check — fine', 'FAIL bad check — X: boom', 'SKIP n/a check — not here', '1 passed, 1 failed, 1 skipped']);
+    assert.deepEqual(lines, [
+      'PASS ok check — fine',
+      'FAIL bad check — X: boom',
+      'SKIP n/a check — not here',
+      '1 passed, 1 failed, 1 skipped',
+    ]);
     assert.equal(code, 1);
     const c2 = new CheckRunner(() => {});
     await c2.run('only', () => undefined);

@@ -33,12 +33,32 @@ describe('demo run (child process)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('completes with exit 0, critical lost 0, every drop counted, order kept, a transfer confirmed, and the kill route restarts an actor', { timeout: RUN_DEADLINE_MS + 10_000 }, async () => {
+  it('completes with exit 0, critical lost 0, every drop counted, order kept, a transfer confirmed, and the kill route restarts an actor', {
+    timeout: RUN_DEADLINE_MS + 10_000,
+  }, async () => {
     const json = join(dir, 'report.json');
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/main.ts', '--duration-ms', '8000', '--surge-factor', '10', '--quiet', '--trace', '--json', json, '--log-level', 'error'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/demo/main.ts',
+        '--duration-ms',
+        '8000',
+        '--surge-factor',
+        '10',
+        '--quiet',
+        '--trace',
+        '--json',
+        json,
+        '--log-level',
+        'error',
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -48,55 +68,123 @@ describe('demo run (child process)', () => {
 
     try {
       // The control server is up before the run starts: crash the price subscriber through it.
-      const url = await waitFor(() => /control server: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1], 60_000, 'the control server line');
+      const url = await waitFor(
+        () => /control server: (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1],
+        60_000,
+        'the control server line',
+      );
       const token = await waitFor(() => /control token: ([0-9a-f]+)/.exec(out)?.[1], 10_000, 'the control token line');
-      const actors = async () => ((await (await fetch(`${url}/actors`, { signal: AbortSignal.timeout(5000) })).json()) as { actors: { name: string; state: string; incarnation: number }[] }).actors;
+      const actors = async () =>
+        (
+          (await (await fetch(`${url}/actors`, { signal: AbortSignal.timeout(5000) })).json()) as {
+            actors: { name: string; state: string; incarnation: number }[];
+          }
+        ).actors;
       const before = (await actors()).find((a) => a.name === 'risk-monitor');
       assert.ok(before, 'the demo has a risk-monitor actor');
       const body = JSON.stringify({ actor: 'risk-monitor', kind: 'terminate' });
       const refused = await fetch(`${url}/actors/kill`, { method: 'POST', body, signal: AbortSignal.timeout(5000) });
       assert.equal(refused.status, 401, 'no token, no kill');
-      const kill = await fetch(`${url}/actors/kill`, { method: 'POST', body, headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+      const kill = await fetch(`${url}/actors/kill`, {
+        method: 'POST',
+        body,
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(5000),
+      });
       assert.equal(kill.status, 200);
-      const back = await waitFor(async () => (await actors()).find((a) => a.name === 'risk-monitor' && a.incarnation > before.incarnation && a.state === 'running'), 15_000, 'risk-monitor to run again');
+      const back = await waitFor(
+        async () =>
+          (await actors()).find(
+            (a) => a.name === 'risk-monitor' && a.incarnation > before.incarnation && a.state === 'running',
+          ),
+        15_000,
+        'risk-monitor to run again',
+      );
       assert.ok(back.incarnation > before.incarnation);
 
       const code = await exited;
-      assert.equal(code, 0, `exit ${code}\n--- stdout tail:\n${out.slice(-3000)}\n--- stderr tail:\n${err.slice(-2000)}`);
+      assert.equal(
+        code,
+        0,
+        `exit ${code}\n--- stdout tail:\n${out.slice(-3000)}\n--- stderr tail:\n${err.slice(-2000)}`,
+      );
     } finally {
       clearTimeout(deadline);
     }
     assert.match(out, /critical lost: 0 of/);
     assert.match(out, /\d+ passed, 0 failed/);
     // --trace: one trace from the signal through the validator worker and the executor to the send and its confirmation.
-    assert.match(out, /^trace [0-9a-f]{32}: \d+ spans of \d+ traced trade signals \(signal → validator → executor → send → confirmation\)$/m);
+    assert.match(
+      out,
+      /^trace [0-9a-f]{32}: \d+ spans of \d+ traced trade signals \(signal → validator → executor → send → confirmation\)$/m,
+    );
     const tree = out.slice(out.lastIndexOf('\ntrace '));
-    for (const hop of [/^ {2}signal trade_signal /m, /deliver trade_signal \[worker signal-validator\]/, /execute BUY /, /(rpc sendTransaction \[via |─ send )/, /(└─ confirmation |rpc getSignatureStatuses)/, /· attempt \S+ ok /]) assert.match(tree, hop);
+    for (const hop of [
+      /^ {2}signal trade_signal /m,
+      /deliver trade_signal \[worker signal-validator\]/,
+      /execute BUY /,
+      /(rpc sendTransaction \[via |─ send )/,
+      /(└─ confirmation |rpc getSignatureStatuses)/,
+      /· attempt \S+ ok /,
+    ])
+      assert.match(tree, hop);
 
     const r = JSON.parse(readFileSync(json, 'utf8')) as DemoReport;
     assert.equal(r.ok, true);
     assert.ok(r.critical.accepted > 0);
     assert.equal(r.critical.lost, 0);
-    for (const s of r.critical.subscribers) assert.equal(s.handled + s.droppedWithReason >= r.critical.accepted, true, `${s.name} accounts for every accepted critical signal`);
-    for (const s of r.subscribers) assert.equal(s.unaccounted, 0, `${s.name}: owed = delivered + failed + dropped + queued`);
+    for (const s of r.critical.subscribers)
+      assert.equal(
+        s.handled + s.droppedWithReason >= r.critical.accepted,
+        true,
+        `${s.name} accounts for every accepted critical signal`,
+      );
+    for (const s of r.subscribers)
+      assert.equal(s.unaccounted, 0, `${s.name}: owed = delivered + failed + dropped + queued`);
     assert.equal(r.ordering.violations, 0);
     assert.equal(r.signals.publishErrors, 0);
-    assert.ok(r.signals.byPriority.normal.accepted > r.signals.byPriority.critical.accepted, 'the stream has more normal than critical signals');
+    assert.ok(
+      r.signals.byPriority.normal.accepted > r.signals.byPriority.critical.accepted,
+      'the stream has more normal than critical signals',
+    );
     assert.ok(r.transactions.confirmed >= 1);
     assert.equal(r.faults.enabled, true);
     assert.ok(r.faults.outages.length === 1 && r.faults.outages[0]!.revivedAtMs !== null);
     assert.ok(r.faults.actorRecoveries.length >= 3 && r.faults.actorRecoveries.every((a) => a.recoveredMs !== null));
     assert.ok(r.runtime.restarts >= 4, `3 scheduled crashes + the control-route kill, got ${r.runtime.restarts}`);
     assert.equal(r.runtime.quarantined, 0);
-    assert.deepEqual(r.checks.filter((c) => !c.ok), []);
+    assert.deepEqual(
+      r.checks.filter((c) => !c.ok),
+      [],
+    );
   });
 
-  it('SIGTERM stops intake, drains, prints the report and exits with the checks\' verdict', { timeout: RUN_DEADLINE_MS + 10_000 }, async () => {
+  it("SIGTERM stops intake, drains, prints the report and exits with the checks' verdict", {
+    timeout: RUN_DEADLINE_MS + 10_000,
+  }, async () => {
     const json = join(dir, 'sigterm.json');
-    const c = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/main.ts', '--duration-ms', '600000', '--no-faults', '--rate', '400', '--quiet', '--json', json, '--log-level', 'error'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const c = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/demo/main.ts',
+        '--duration-ms',
+        '600000',
+        '--no-faults',
+        '--rate',
+        '400',
+        '--quiet',
+        '--json',
+        json,
+        '--log-level',
+        'error',
+      ],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child = c;
     let out = '';
     let err = '';
@@ -113,7 +201,11 @@ describe('demo run (child process)', () => {
       await checkMetrics(url);
       c.kill('SIGTERM');
       const code = await exited;
-      assert.equal(code, 0, `exit ${code}\n--- stdout tail:\n${out.slice(-3000)}\n--- stderr tail:\n${err.slice(-2000)}`);
+      assert.equal(
+        code,
+        0,
+        `exit ${code}\n--- stdout tail:\n${out.slice(-3000)}\n--- stderr tail:\n${err.slice(-2000)}`,
+      );
     } finally {
       clearTimeout(deadline);
     }
@@ -160,17 +252,26 @@ async function checkMetrics(url: string): Promise<void> {
 /** The dashboard loads, keeps updating, and shows a provider killed through the control route turning OPEN. */
 async function checkDashboard(url: string, token: string): Promise<void> {
   const post = (path: string, body: unknown) =>
-    fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(5000),
+    });
   const page = await openDashboard(`${url}/`);
   try {
     await page.waitFor(() => Number(document.body.dataset.updates ?? 0) >= 3, 'three updates');
-    const names = await page.eval(() => Array.from(document.querySelectorAll('#endpoints tbody tr'), (tr) => tr.dataset.endpoint ?? ''));
+    const names = await page.eval(() =>
+      Array.from(document.querySelectorAll('#endpoints tbody tr'), (tr) => tr.dataset.endpoint ?? ''),
+    );
     assert.equal(names.length, 3, `three providers on the page, got ${JSON.stringify(names)}`);
     const victim = names[names.length - 1]!;
     assert.equal((await post('/providers/kill', { provider: victim })).status, 200);
     try {
       await page.waitFor(
-        (name) => document.querySelector(`#endpoints tr[data-endpoint="${name}"] [data-state]`)?.getAttribute('data-state') === 'OPEN',
+        (name) =>
+          document.querySelector(`#endpoints tr[data-endpoint="${name}"] [data-state]`)?.getAttribute('data-state') ===
+          'OPEN',
         `${victim} shown OPEN`,
         victim,
       );

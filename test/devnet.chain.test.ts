@@ -56,40 +56,72 @@ describe('devnet chain', { timeout: 60_000 }, () => {
     chain.advanceSlots(150);
     assert.equal(chain.blockHeight, b.lastValidBlockHeight);
     assert.equal(chain.isBlockhashValid(b.blockhash), true, 'still valid at lastValidBlockHeight');
-    const early = decodeTransaction(transferTx(payer, Keypair.generate().publicKey, LAMPORTS_PER_SOL, b.blockhash).base64, 'base64');
+    const early = decodeTransaction(
+      transferTx(payer, Keypair.generate().publicKey, LAMPORTS_PER_SOL, b.blockhash).base64,
+      'base64',
+    );
     assert.equal(chain.sendTransaction(early, { skipPreflight: false }), early.signature);
     chain.advanceSlots(1);
     assert.equal(chain.isBlockhashValid(b.blockhash), false);
-    const late = decodeTransaction(transferTx(payer, Keypair.generate().publicKey, LAMPORTS_PER_SOL, b.blockhash).base64, 'base64');
+    const late = decodeTransaction(
+      transferTx(payer, Keypair.generate().publicKey, LAMPORTS_PER_SOL, b.blockhash).base64,
+      'base64',
+    );
     assert.throws(() => chain.sendTransaction(late, { skipPreflight: false }), /Blockhash not found/);
     chain.sendTransaction(late, { skipPreflight: true });
     assert.equal(chain.getStats().dropped['BlockhashNotFound'], 1);
-    assert.equal(chain.signatureStatus(late.signature, { searchTransactionHistory: true }), null, 'dropped, never landed');
+    assert.equal(
+      chain.signatureStatus(late.signature, { searchTransactionHistory: true }),
+      null,
+      'dropped, never landed',
+    );
     chain.stop();
   });
 
   it('statuses climb processed → confirmed → finalized and leave the status cache after 300 slots', () => {
     const { chain } = makeChain();
     const payer = fundedPayer(chain);
-    const tx = decodeTransaction(transferTx(payer, Keypair.generate().publicKey, LAMPORTS_PER_SOL, chain.latestBlockhash('processed').blockhash).base64, 'base64');
+    const tx = decodeTransaction(
+      transferTx(payer, Keypair.generate().publicKey, LAMPORTS_PER_SOL, chain.latestBlockhash('processed').blockhash)
+        .base64,
+      'base64',
+    );
     chain.sendTransaction(tx, { skipPreflight: false });
     const landed = chain.slot;
-    const st = (): ReturnType<LocalChain['signatureStatus']> => chain.signatureStatus(tx.signature, { searchTransactionHistory: false });
+    const st = (): ReturnType<LocalChain['signatureStatus']> =>
+      chain.signatureStatus(tx.signature, { searchTransactionHistory: false });
     assert.equal(st()?.confirmationStatus, 'processed');
     assert.equal(chain.reached(tx.signature, 'confirmed'), undefined);
     chain.advanceSlots(1);
     assert.equal(st()?.confirmationStatus, 'confirmed');
-    assert.equal(chain.signatureStatus(tx.signature, { searchTransactionHistory: false, lag: 1 })?.confirmationStatus, 'processed', 'a lagging node is a step behind');
-    assert.equal(chain.signatureStatus(tx.signature, { searchTransactionHistory: false, lag: 2 }), null, 'a node further behind has not seen it');
+    assert.equal(
+      chain.signatureStatus(tx.signature, { searchTransactionHistory: false, lag: 1 })?.confirmationStatus,
+      'processed',
+      'a lagging node is a step behind',
+    );
+    assert.equal(
+      chain.signatureStatus(tx.signature, { searchTransactionHistory: false, lag: 2 }),
+      null,
+      'a node further behind has not seen it',
+    );
     chain.advanceSlots(30);
     assert.equal(st()?.confirmationStatus, 'confirmed');
     assert.equal(st()?.confirmations, 31);
     chain.advanceSlots(1);
-    assert.deepEqual(st(), { slot: landed, confirmations: null, err: null, status: { Ok: null }, confirmationStatus: 'finalized' });
+    assert.deepEqual(st(), {
+      slot: landed,
+      confirmations: null,
+      err: null,
+      status: { Ok: null },
+      confirmationStatus: 'finalized',
+    });
     assert.ok(chain.reached(tx.signature, 'finalized'));
     chain.advanceSlots(300 - 32 + 1);
     assert.equal(st(), null, 'out of the recent status cache');
-    assert.equal(chain.signatureStatus(tx.signature, { searchTransactionHistory: true })?.confirmationStatus, 'finalized');
+    assert.equal(
+      chain.signatureStatus(tx.signature, { searchTransactionHistory: true })?.confirmationStatus,
+      'finalized',
+    );
     chain.stop();
   });
 

@@ -58,7 +58,11 @@ describe('devnet faults', { timeout: 60_000 }, () => {
   it('-32005 node behind, with data.numSlotsBehind, for single calls and batches', async () => {
     cluster.faults.set('a', { kind: 'node-behind', numSlotsBehind: 42 });
     const r = await rpc(a, 'getBalance', ['11111111111111111111111111111111'], 'z');
-    assert.deepEqual(r, { jsonrpc: '2.0', error: { code: -32005, message: 'Node is behind by 42 slots', data: { numSlotsBehind: 42 } }, id: 'z' });
+    assert.deepEqual(r, {
+      jsonrpc: '2.0',
+      error: { code: -32005, message: 'Node is behind by 42 slots', data: { numSlotsBehind: 42 } },
+      id: 'z',
+    });
     const batch = (await (
       await post(a, [
         { jsonrpc: '2.0', id: 1, method: 'getSlot' },
@@ -80,10 +84,18 @@ describe('devnet faults', { timeout: 60_000 }, () => {
     cluster.faults.set('a', { kind: 'hang' });
     const ac = new AbortController();
     const pending = post(a, { jsonrpc: '2.0', id: 1, method: 'getSlot' }, ac.signal);
-    await waitFor(() => (cluster.getStats().providers[0]!.hangingNow === 1 ? true : undefined), 5000, 'the hang to hold the request');
+    await waitFor(
+      () => (cluster.getStats().providers[0]!.hangingNow === 1 ? true : undefined),
+      5000,
+      'the hang to hold the request',
+    );
     ac.abort();
     await assert.rejects(pending, { name: 'AbortError' });
-    await waitFor(() => (cluster.getStats().providers[0]!.hangingNow === 0 ? true : undefined), 5000, 'the hung socket to close');
+    await waitFor(
+      () => (cluster.getStats().providers[0]!.hangingNow === 0 ? true : undefined),
+      5000,
+      'the hung socket to close',
+    );
     cluster.faults.clear('a');
     assert.equal(typeof (await result(a, 'getSlot')), 'number');
   });
@@ -107,7 +119,11 @@ describe('devnet faults', { timeout: 60_000 }, () => {
       done = true;
       return v;
     });
-    await waitFor(() => (cluster.getStats().providers[0]!.faultsInjected['latency'] === 1 ? true : undefined), 5000, 'the latency fault');
+    await waitFor(
+      () => (cluster.getStats().providers[0]!.faultsInjected['latency'] === 1 ? true : undefined),
+      5000,
+      'the latency fault',
+    );
     clock.advance(124);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(done, false, 'not answered before 125 ms of clock time');
@@ -139,7 +155,11 @@ describe('devnet faults', { timeout: 60_000 }, () => {
     assert.equal(await result(a, 'getSlot', [{ commitment: 'processed' }]), tip);
     const bh = await result(c, 'getLatestBlockhash', [{ commitment: 'processed' }]);
     assert.equal(bh.context.slot, tip - 20);
-    assert.equal(bh.value.blockhash, cluster.chain.blockAt(tip - 20).blockhash, 'a lagging node hands out an older blockhash');
+    assert.equal(
+      bh.value.blockhash,
+      cluster.chain.blockAt(tip - 20).blockhash,
+      'a lagging node hands out an older blockhash',
+    );
     assert.equal(await result(c, 'getHealth'), 'ok');
     const behind = await result(c, 'getSlot', [{ commitment: 'processed', minContextSlot: tip - 20 }]);
     assert.equal(behind, tip - 20);
@@ -214,7 +234,9 @@ describe('devnet faults', { timeout: 60_000 }, () => {
     const wrongVerb = await fetch(`${a}/__admin/kill`, { signal: AbortSignal.timeout(5000) });
     assert.equal(wrongVerb.status, 400);
     await wrongVerb.text();
-    const stats = (await (await fetch(`${a}/__admin/stats`, { signal: AbortSignal.timeout(5000) })).json()) as { chain: { slot: number } };
+    const stats = (await (await fetch(`${a}/__admin/stats`, { signal: AbortSignal.timeout(5000) })).json()) as {
+      chain: { slot: number };
+    };
     assert.equal(stats.chain.slot, cluster.chain.slot);
   });
 
@@ -235,6 +257,9 @@ describe('devnet faults', { timeout: 60_000 }, () => {
     bad({ kind: '500', colour: 'red' }, /unknown fault field/);
     bad({ kind: 'slot-lag', slots: 5, count: 1 }, /state of the port/);
     assert.deepEqual(parseFault({ kind: 429 }), { kind: '429', retryAfterSec: 1 });
-    assert.throws(() => cluster.faults.set('nope', { kind: '500' }), (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_UNKNOWN_PROVIDER');
+    assert.throws(
+      () => cluster.faults.set('nope', { kind: '500' }),
+      (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_UNKNOWN_PROVIDER',
+    );
   });
 });

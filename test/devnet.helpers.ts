@@ -33,7 +33,11 @@ export function post(url: string, body: unknown, signal: AbortSignal = AbortSign
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -44,7 +48,12 @@ export async function waitFor<T>(check: () => T | undefined | Promise<T | undefi
 }
 
 /** A signed SOL transfer as base64 wire bytes. */
-export function transferTx(from: Keypair, to: PublicKey, lamports: number, blockhash: string): { base64: string; signature: string; tx: Transaction } {
+export function transferTx(
+  from: Keypair,
+  to: PublicKey,
+  lamports: number,
+  blockhash: string,
+): { base64: string; signature: string; tx: Transaction } {
   const tx = new Transaction({ feePayer: from.publicKey, recentBlockhash: blockhash }).add(
     SystemProgram.transfer({ fromPubkey: from.publicKey, toPubkey: to, lamports }),
   );
@@ -64,7 +73,7 @@ export function base58(bytes: Uint8Array): string {
   }
   for (const b of bytes) {
     if (b !== 0) break;
-    out = '1' + out;
+    out = `1${out}`;
   }
   return out;
 }
@@ -75,13 +84,17 @@ export function base58(bytes: Uint8Array): string {
  */
 export function freshPost(url: string, body: unknown, timeoutMs = 5000): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/json' }, timeout: timeoutMs }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/json' }, timeout: timeoutMs },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('freshPost timed out')));
     req.on('error', reject);
     req.end(JSON.stringify(body));

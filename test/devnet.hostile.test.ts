@@ -9,10 +9,21 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { WebSocket } from 'ws';
 import { ManualClock } from '../src/clock.ts';
 import { ConfigError } from '../src/errors.ts';
-import { startLocalCluster, SUBSCRIPTION_LIMIT_CODE, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION, type LocalCluster } from '../src/devnet/index.ts';
+import {
+  startLocalCluster,
+  SUBSCRIPTION_LIMIT_CODE,
+  DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+  type LocalCluster,
+} from '../src/devnet/index.ts';
 import { post, rpc, waitFor } from './devnet.helpers.ts';
 
-type Msg = { id?: unknown; result?: unknown; error?: { code: number; message: string; data?: unknown }; method?: string; params?: any };
+type Msg = {
+  id?: unknown;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+  method?: string;
+  params?: any;
+};
 
 /** A WebSocket client that keeps every message it receives. */
 async function connect(url: string): Promise<{ ws: WebSocket; inbox: Msg[]; closed: Promise<number> }> {
@@ -71,7 +82,11 @@ describe('devnet hostile input', () => {
       c.ws.close();
       await c.closed;
     }
-    await waitFor(() => (wsStats(cluster).subscriptions === 0 ? true : undefined), 5000, 'subscriptions released on close');
+    await waitFor(
+      () => (wsStats(cluster).subscriptions === 0 ? true : undefined),
+      5000,
+      'subscriptions released on close',
+    );
   });
 
   it('a client that stops reading is closed once its unsent bytes pass the limit; its subscriptions are released; others keep their feed', async () => {
@@ -80,7 +95,11 @@ describe('devnet hostile input', () => {
     const subs = 1000;
     for (let i = 0; i < subs; i++) slow.ws.send(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'slotSubscribe' }));
     healthy.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 'h', method: 'slotSubscribe' }));
-    await waitFor(() => (slow.inbox.length >= subs && healthy.inbox.length >= 1 ? true : undefined), 10_000, 'subscriptions answered');
+    await waitFor(
+      () => (slow.inbox.length >= subs && healthy.inbox.length >= 1 ? true : undefined),
+      10_000,
+      'subscriptions answered',
+    );
     const closedBefore = wsStats(cluster).slowConsumersClosed;
     slow.ws.pause();
     // Each slot sends ~1000 notifications (~110 KB) to the slow client. Kernel socket buffers take
@@ -100,7 +119,11 @@ describe('devnet hostile input', () => {
     // The healthy client still gets notifications.
     const before = healthy.inbox.filter((m) => m.method === 'slotNotification').length;
     cluster.chain.advanceSlots(1);
-    await waitFor(() => (healthy.inbox.filter((m) => m.method === 'slotNotification').length > before ? true : undefined), 5000, 'a notification');
+    await waitFor(
+      () => (healthy.inbox.filter((m) => m.method === 'slotNotification').length > before ? true : undefined),
+      5000,
+      'a notification',
+    );
     healthy.ws.close();
     await healthy.closed;
   });
@@ -114,13 +137,34 @@ describe('devnet hostile input', () => {
     };
     try {
       assert.equal((await ask('not json', (m) => !!m.error)).error!.code, -32700);
-      assert.equal((await ask('{"jsonrpc":"2.0","id":1,"method":"fooSubscribe"}', (m) => m.id === 1)).error!.code, -32601);
+      assert.equal(
+        (await ask('{"jsonrpc":"2.0","id":1,"method":"fooSubscribe"}', (m) => m.id === 1)).error!.code,
+        -32601,
+      );
       assert.equal((await ask('{"jsonrpc":"2.0","id":2,"method":"__proto__"}', (m) => m.id === 2)).error!.code, -32601);
-      assert.equal((await ask('{"jsonrpc":"2.0","id":3,"method":"signatureSubscribe","params":[42]}', (m) => m.id === 3)).error!.code, -32602);
-      assert.equal((await ask('{"jsonrpc":"2.0","id":4,"method":"signatureSubscribe","params":"x"}', (m) => m.id === 4)).error!.code, -32602);
-      assert.equal((await ask('{"jsonrpc":"2.0","id":5,"method":"slotUnsubscribe","params":[1e300]}', (m) => m.id === 5)).error!.code, -32602);
-      assert.equal((await ask('{"jsonrpc":"2.0","id":6,"method":"rootUnsubscribe","params":[]}', (m) => m.id === 6)).error!.code, -32602);
-      assert.equal((await ask('{"jsonrpc":"2.0","id":{"a":1},"method":7}', (m) => !!m.error && m.id === null)).error!.code, -32600);
+      assert.equal(
+        (await ask('{"jsonrpc":"2.0","id":3,"method":"signatureSubscribe","params":[42]}', (m) => m.id === 3)).error!
+          .code,
+        -32602,
+      );
+      assert.equal(
+        (await ask('{"jsonrpc":"2.0","id":4,"method":"signatureSubscribe","params":"x"}', (m) => m.id === 4)).error!
+          .code,
+        -32602,
+      );
+      assert.equal(
+        (await ask('{"jsonrpc":"2.0","id":5,"method":"slotUnsubscribe","params":[1e300]}', (m) => m.id === 5)).error!
+          .code,
+        -32602,
+      );
+      assert.equal(
+        (await ask('{"jsonrpc":"2.0","id":6,"method":"rootUnsubscribe","params":[]}', (m) => m.id === 6)).error!.code,
+        -32602,
+      );
+      assert.equal(
+        (await ask('{"jsonrpc":"2.0","id":{"a":1},"method":7}', (m) => !!m.error && m.id === null)).error!.code,
+        -32600,
+      );
       assert.equal(wsStats(cluster).subscriptions, 0, 'no refused request left a subscription behind');
       // A frame over maxPayload (64 KiB) closes that connection with 1009; the server lives on.
       c.ws.send(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'slotSubscribe', params: ['x'.repeat(70_000)] }));
@@ -130,14 +174,21 @@ describe('devnet hostile input', () => {
     }
     const again = await connect(wsUrl);
     again.ws.send('{"jsonrpc":"2.0","id":1,"method":"slotSubscribe"}');
-    await waitFor(() => (again.inbox.some((m) => typeof m.result === 'number') ? true : undefined), 5000, 'a subscription after the oversized frame');
+    await waitFor(
+      () => (again.inbox.some((m) => typeof m.result === 'number') ? true : undefined),
+      5000,
+      'a subscription after the oversized frame',
+    );
     again.ws.close();
     await again.closed;
   });
 
   it('JSON-RPC: oversized and non-JSON bodies, bad params, unknown methods, garbage batches', async () => {
     const refusedBefore = cluster.getStats().providers[0]!.refused['bodyTooLarge'] ?? 0;
-    const big = await post(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSlot', params: ['x'.repeat(60 * 1024)] }));
+    const big = await post(
+      url,
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getSlot', params: ['x'.repeat(60 * 1024)] }),
+    );
     assert.equal(big.status, 413);
     await big.text();
     assert.equal(cluster.getStats().providers[0]!.refused['bodyTooLarge'], refusedBefore + 1);
@@ -146,7 +197,11 @@ describe('devnet hostile input', () => {
     assert.equal((await text('\u0000\u0001')).error.code, -32700);
     assert.equal((await text('[]')).error.code, -32600);
     assert.equal((await text('"getSlot"')).error.code, -32600);
-    assert.equal((await text('['.repeat(20_000) + ']'.repeat(20_000))).length, 1, 'a deeply nested batch is one invalid request');
+    assert.equal(
+      (await text('['.repeat(20_000) + ']'.repeat(20_000))).length,
+      1,
+      'a deeply nested batch is one invalid request',
+    );
     assert.equal((await rpc(url, 'noSuchMethod')).error!.code, -32601);
     assert.equal((await rpc(url, 'constructor')).error!.code, -32601);
     assert.equal((await rpc(url, 'hasOwnProperty')).error!.code, -32601);
@@ -155,7 +210,16 @@ describe('devnet hostile input', () => {
     assert.equal((await rpc(url, 'getSignatureStatuses', [Array(10_000).fill('x')])).error!.code, -32602);
     assert.equal((await rpc(url, 'getSlot', [{ commitment: 'sideways' }])).error!.code, -32602);
     assert.equal((await rpc(url, 'sendTransaction', ['%%%'])).error!.code, -32602);
-    const batch = (await text(JSON.stringify([1, null, 'x', {}, { jsonrpc: '2.0', id: 1, method: 'getSlot' }, { jsonrpc: '1.0', id: 2, method: 'getSlot' }]))) as any[];
+    const batch = (await text(
+      JSON.stringify([
+        1,
+        null,
+        'x',
+        {},
+        { jsonrpc: '2.0', id: 1, method: 'getSlot' },
+        { jsonrpc: '1.0', id: 2, method: 'getSlot' },
+      ]),
+    )) as any[];
     assert.equal(batch.length, 6);
     assert.equal(batch.filter((r) => typeof r.result === 'number').length, 1);
     // Still serving.
@@ -165,7 +229,12 @@ describe('devnet hostile input', () => {
   it('admin routes: bad bodies, unknown routes, wrong methods and bad faults are refused; nothing half-done', async () => {
     const admin = (op: string) => `${url}/__admin/${op}`;
     const call = async (op: string, body: string | object, method = 'POST'): Promise<{ status: number; json: any }> => {
-      const res = await fetch(admin(op), { method, body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
+      const res = await fetch(admin(op), {
+        method,
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        headers: { 'content-type': 'application/json' },
+        signal: AbortSignal.timeout(5000),
+      });
       return { status: res.status, json: await res.json().catch(() => undefined) };
     };
     cluster.faults.clear();
@@ -187,14 +256,37 @@ describe('devnet hostile input', () => {
     // A list with one bad fault sets none of them, whether replacing or appending.
     assert.equal((await call('fault', { faults: [{ kind: '500' }, { kind: 'meteor' }] })).status, 400);
     assert.equal((await call('fault', { append: true, faults: [{ kind: '500' }, { kind: 'meteor' }] })).status, 400);
-    assert.equal((await call('fault', { provider: '*', append: true, faults: [{ kind: 'latency', ms: 1 }, { kind: 'latency', ms: -1 }] })).status, 400);
+    assert.equal(
+      (
+        await call('fault', {
+          provider: '*',
+          append: true,
+          faults: [
+            { kind: 'latency', ms: 1 },
+            { kind: 'latency', ms: -1 },
+          ],
+        })
+      ).status,
+      400,
+    );
     assert.deepEqual(cluster.faults.list()['p']!.faults, [], 'no fault of a refused request was applied');
     assert.equal(typeof (await rpc(url, 'getSlot')).result, 'number');
   });
 
   it('cluster options: hostile ws limits are ConfigErrors before anything listens', async () => {
-    for (const ws of [{ maxSubscriptionsPerConnection: 0 }, { maxSubscriptionsPerConnection: NaN }, { maxBufferedBytes: Infinity }, { maxBufferedBytes: -1 }, { bogus: 1 }, 'x']) {
-      await assert.rejects(startLocalCluster({ providers: ['q'], ws: ws as never }), (e: unknown) => e instanceof ConfigError, JSON.stringify(ws));
+    for (const ws of [
+      { maxSubscriptionsPerConnection: 0 },
+      { maxSubscriptionsPerConnection: NaN },
+      { maxBufferedBytes: Infinity },
+      { maxBufferedBytes: -1 },
+      { bogus: 1 },
+      'x',
+    ]) {
+      await assert.rejects(
+        startLocalCluster({ providers: ['q'], ws: ws as never }),
+        (e: unknown) => e instanceof ConfigError,
+        JSON.stringify(ws),
+      );
     }
   });
 });

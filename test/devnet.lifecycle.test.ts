@@ -80,7 +80,9 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
     const delayed = rpc(a!.url, 'getBalance', ['11111111111111111111111111111111']).catch((e: unknown) => e);
     await waitFor(() => (cluster.getStats().providers[0]!.faultsInjected['latency'] === 1 ? true : undefined));
     cluster.faults.set(b!.name, { kind: 'hang' });
-    const hung = post(b!.url, { jsonrpc: '2.0', id: 1, method: 'getSlot' }, AbortSignal.timeout(10_000)).catch((e: unknown) => e);
+    const hung = post(b!.url, { jsonrpc: '2.0', id: 1, method: 'getSlot' }, AbortSignal.timeout(10_000)).catch(
+      (e: unknown) => e,
+    );
     await waitFor(() => (cluster.getStats().providers[1]!.hangingNow === 1 ? true : undefined));
 
     await cluster.close();
@@ -89,10 +91,17 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
     assert.ok((await hung) instanceof Error, 'the hung request ends with the cluster');
     assert.ok((await delayed) instanceof Error, 'a delayed request ends with the cluster');
     assert.equal(clock.pending(), 0, 'no slot or latency timer left');
-    await waitFor(() => (JSON.stringify(netHandles()) === JSON.stringify(baseline) ? true : undefined), 5000, 'handles back to baseline').catch((e: Error) => {
+    await waitFor(
+      () => (JSON.stringify(netHandles()) === JSON.stringify(baseline) ? true : undefined),
+      5000,
+      'handles back to baseline',
+    ).catch((e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(baseline)} → ${JSON.stringify(netHandles())}`);
     });
-    await assert.rejects(cluster.faults.revive(a!.name), (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_CLOSED');
+    await assert.rejects(
+      cluster.faults.revive(a!.name),
+      (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_CLOSED',
+    );
   });
 
   it('PubSub: signatureSubscribe notifies at the asked commitment; unknown ids and methods are errors', async () => {
@@ -102,7 +111,14 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
     try {
       await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
       const sig = await result(e.url, 'requestAirdrop', ['11111111111111111111111111111112', 1_000_000_000]);
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 'f', method: 'signatureSubscribe', params: [sig, { commitment: 'finalized' }] }));
+      ws.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'f',
+          method: 'signatureSubscribe',
+          params: [sig, { commitment: 'finalized' }],
+        }),
+      );
       const sub = await nextMessage(ws, (m) => m.id === 'f');
       const note = await nextMessage(ws, (m) => m.method === 'signatureNotification');
       assert.equal(note.params.subscription, sub.result);
@@ -110,7 +126,11 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
       const status = await result(e.url, 'getSignatureStatuses', [[sig]]);
       assert.equal(status.value[0].confirmationStatus, 'finalized', 'notified only once finalized');
       ws.send(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'signatureUnsubscribe', params: [sub.result] }));
-      assert.equal((await nextMessage(ws, (m) => m.id === 2)).error.code, -32602, 'a signature subscription ends with its notification');
+      assert.equal(
+        (await nextMessage(ws, (m) => m.id === 2)).error.code,
+        -32602,
+        'a signature subscription ends with its notification',
+      );
       // accountSubscribe is served now (test/devnet.pubsub.test.ts); programSubscribe is not.
       ws.send(JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'programSubscribe', params: [] }));
       assert.equal((await nextMessage(ws, (m) => m.id === 3)).error.code, -32601);
@@ -151,7 +171,11 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
       assert.equal(plain.status, 426, 'port + 1 speaks WebSocket only');
       // web3.js closes its idle socket after 500 ms; killing the port under an open one would
       // start web3.js's endless reconnect loop (its behaviour, not the cluster's).
-      await waitFor(() => (cluster!.getStats().providers[0]!.ws.connections === 0 ? true : undefined), 5000, 'web3.js to close its idle socket');
+      await waitFor(
+        () => (cluster!.getStats().providers[0]!.ws.connections === 0 ? true : undefined),
+        5000,
+        'web3.js to close its idle socket',
+      );
       await cluster.faults.kill('solo');
       await assert.rejects(freshPost(`http://127.0.0.1:${e.port + 1}`, {}), { code: 'ECONNREFUSED' });
       await cluster.faults.revive('solo');
@@ -181,7 +205,11 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
       );
       // Provider x listened before y failed; it must have been closed again.
       const servers = (): number => netHandles()['TCPServerWrap'] ?? 0;
-      await waitFor(() => (servers() <= (baseline['TCPServerWrap'] ?? 0) ? true : undefined), 5000, 'no leftover servers').catch((e: Error) => {
+      await waitFor(
+        () => (servers() <= (baseline['TCPServerWrap'] ?? 0) ? true : undefined),
+        5000,
+        'no leftover servers',
+      ).catch((e: Error) => {
         throw new Error(`${e.message}: ${JSON.stringify(baseline)} → ${JSON.stringify(netHandles())}`);
       });
       assert.equal((await rpc(first.endpoints[0]!.url, 'getHealth')).result, 'ok');
@@ -192,8 +220,13 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
 
   it('npm run devnet: prints endpoints and env lines, serves, stops on SIGTERM and on --for-ms', async () => {
     const script = fileURLToPath(new URL('../scripts/tools/devnet.ts', import.meta.url));
-    const run = (args: string[]): { child: ReturnType<typeof spawn>; out: () => string; exit: Promise<number | null> } => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PALISADE_LOG_LEVEL: 'info' } });
+    const run = (
+      args: string[],
+    ): { child: ReturnType<typeof spawn>; out: () => string; exit: Promise<number | null> } => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, PALISADE_LOG_LEVEL: 'info' },
+      });
       let out = '';
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -203,7 +236,11 @@ describe('devnet lifecycle', { timeout: 60_000 }, () => {
     const longRun = run(['--base-port', '0', '--slot-ms', '20', '--for-ms', '60000']);
     const shortRun = run(['--base-port', '0', '--providers', 'solo', '--for-ms', '200']);
     try {
-      const url = await waitFor(() => /helius-local\s+(http:\/\/\S+)/.exec(longRun.out())?.[1], 20_000, 'the endpoint banner');
+      const url = await waitFor(
+        () => /helius-local\s+(http:\/\/\S+)/.exec(longRun.out())?.[1],
+        20_000,
+        'the endpoint banner',
+      );
       assert.match(longRun.out(), /export HELIUS_RPC_URL=http:\/\/127\.0\.0\.1:\d+/);
       assert.match(longRun.out(), /export CHAINSTACK_RPC_URL=/);
       assert.match(longRun.out(), /export SOLANA_RPC_URL=/);

@@ -4,7 +4,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ComputeBudgetProgram, Keypair, LAMPORTS_PER_SOL, SystemProgram, Transaction, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
+import {
+  ComputeBudgetProgram,
+  Keypair,
+  LAMPORTS_PER_SOL,
+  SystemProgram,
+  Transaction,
+  TransactionMessage,
+  VersionedTransaction,
+} from '@solana/web3.js';
 import { ManualClock } from '../src/clock.ts';
 import { startLocalCluster, type LocalCluster } from '../src/devnet/index.ts';
 import { base58, post, result, rpc, transferTx } from './devnet.helpers.ts';
@@ -41,7 +49,10 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
   it('getSlot and getBlockHeight honour commitment and move with the clock', async () => {
     const processed = await result(url, 'getSlot', [{ commitment: 'processed' }]);
     assert.equal(processed, cluster.chain.slot);
-    assert.equal(await result(url, 'getSlot', [{ commitment: 'confirmed' }]), Math.max(cluster.chain.startSlot, processed - 1));
+    assert.equal(
+      await result(url, 'getSlot', [{ commitment: 'confirmed' }]),
+      Math.max(cluster.chain.startSlot, processed - 1),
+    );
     clock.advance(400 * 40);
     const now = await result(url, 'getSlot', [{ commitment: 'processed' }]);
     assert.equal(now, processed + 40);
@@ -61,7 +72,10 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     const valid = await result(url, 'isBlockhashValid', [r.value.blockhash, { commitment: 'processed' }]);
     assert.deepEqual(valid.value, true);
     assert.equal(typeof valid.context.slot, 'number');
-    const unknown = await result(url, 'isBlockhashValid', [Keypair.generate().publicKey.toBase58(), { commitment: 'processed' }]);
+    const unknown = await result(url, 'isBlockhashValid', [
+      Keypair.generate().publicKey.toBase58(),
+      { commitment: 'processed' },
+    ]);
     assert.equal(unknown.value, false);
     const fin = await result(url, 'getLatestBlockhash', [{ commitment: 'finalized' }]);
     assert.equal(fin.context.slot, cluster.chain.slot - 32);
@@ -86,16 +100,29 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     });
     assert.equal(typeof b64.value.rentEpoch, 'number');
     assert.deepEqual((await result(url, 'getAccountInfo', [key, { encoding: 'base58' }])).value.data, ['', 'base58']);
-    assert.deepEqual((await result(url, 'getAccountInfo', [key, { encoding: 'jsonParsed' }])).value.data, ['', 'base64']);
-    assert.equal((await result(url, 'getAccountInfo', [key])).value.data, '', 'default binary encoding is a bare base58 string');
-    assert.equal((await result(url, 'getAccountInfo', [other.publicKey.toBase58(), { encoding: 'base64' }])).value, null);
+    assert.deepEqual((await result(url, 'getAccountInfo', [key, { encoding: 'jsonParsed' }])).value.data, [
+      '',
+      'base64',
+    ]);
+    assert.equal(
+      (await result(url, 'getAccountInfo', [key])).value.data,
+      '',
+      'default binary encoding is a bare base58 string',
+    );
+    assert.equal(
+      (await result(url, 'getAccountInfo', [other.publicKey.toBase58(), { encoding: 'base64' }])).value,
+      null,
+    );
 
     // A program account with data: the sysvar clock, sliced.
     const sysClock = 'SysvarC1ock11111111111111111111111111111111';
     const full = await result(url, 'getAccountInfo', [sysClock, { encoding: 'base64' }]);
     const data = Buffer.from(full.value.data[0], 'base64');
     assert.equal(data.readBigUInt64LE(0), BigInt(cluster.chain.slot), 'the clock sysvar follows the slot');
-    const sliced = await result(url, 'getAccountInfo', [sysClock, { encoding: 'base64', dataSlice: { offset: 0, length: 8 } }]);
+    const sliced = await result(url, 'getAccountInfo', [
+      sysClock,
+      { encoding: 'base64', dataSlice: { offset: 0, length: 8 } },
+    ]);
     assert.equal(Buffer.from(sliced.value.data[0], 'base64').length, 8);
     assert.equal(sliced.value.space, data.length);
 
@@ -124,9 +151,14 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     const plain = new TransactionMessage({
       payerKey: payer.publicKey,
       recentBlockhash: blockhash,
-      instructions: [SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: other.publicKey, lamports: 1_000_000 })],
+      instructions: [
+        SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: other.publicKey, lamports: 1_000_000 }),
+      ],
     }).compileToLegacyMessage();
-    const fee = await result(url, 'getFeeForMessage', [Buffer.from(plain.serialize()).toString('base64'), { commitment: 'processed' }]);
+    const fee = await result(url, 'getFeeForMessage', [
+      Buffer.from(plain.serialize()).toString('base64'),
+      { commitment: 'processed' },
+    ]);
     assert.equal(fee.value, 5000);
     const priced = new TransactionMessage({
       payerKey: payer.publicKey,
@@ -137,10 +169,20 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
         SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: other.publicKey, lamports: 1_000_000 }),
       ],
     }).compileToV0Message();
-    const pfee = await result(url, 'getFeeForMessage', [Buffer.from(priced.serialize()).toString('base64'), { commitment: 'processed' }]);
+    const pfee = await result(url, 'getFeeForMessage', [
+      Buffer.from(priced.serialize()).toString('base64'),
+      { commitment: 'processed' },
+    ]);
     assert.equal(pfee.value, 5000 + Math.ceil((1_000_001 * 10_000) / 1e6));
-    const stale = new TransactionMessage({ payerKey: payer.publicKey, recentBlockhash: Keypair.generate().publicKey.toBase58(), instructions: [] }).compileToLegacyMessage();
-    assert.equal((await result(url, 'getFeeForMessage', [Buffer.from(stale.serialize()).toString('base64')])).value, null);
+    const stale = new TransactionMessage({
+      payerKey: payer.publicKey,
+      recentBlockhash: Keypair.generate().publicKey.toBase58(),
+      instructions: [],
+    }).compileToLegacyMessage();
+    assert.equal(
+      (await result(url, 'getFeeForMessage', [Buffer.from(stale.serialize()).toString('base64')])).value,
+      null,
+    );
   });
 
   it('simulateTransaction: success, failure, sigVerify, accounts, replaceRecentBlockhash', async () => {
@@ -148,13 +190,21 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     const ok = transferTx(payer, other.publicKey, LAMPORTS_PER_SOL, blockhash);
     const sim = await result(url, 'simulateTransaction', [
       ok.base64,
-      { encoding: 'base64', commitment: 'processed', accounts: { addresses: [other.publicKey.toBase58()], encoding: 'base64' } },
+      {
+        encoding: 'base64',
+        commitment: 'processed',
+        accounts: { addresses: [other.publicKey.toBase58()], encoding: 'base64' },
+      },
     ]);
     assert.equal(sim.value.err, null);
     assert.ok(sim.value.logs.some((l: string) => l.includes('success')));
     assert.ok(sim.value.unitsConsumed > 0);
     assert.equal(sim.value.accounts[0].lamports, LAMPORTS_PER_SOL, 'post-simulation state of the requested account');
-    assert.equal((await result(url, 'getBalance', [other.publicKey.toBase58()])).value, 0, 'simulation commits nothing');
+    assert.equal(
+      (await result(url, 'getBalance', [other.publicKey.toBase58()])).value,
+      0,
+      'simulation commits nothing',
+    );
 
     const big = transferTx(payer, other.publicKey, 100 * LAMPORTS_PER_SOL, blockhash);
     const failed = await result(url, 'simulateTransaction', [big.base64, { encoding: 'base64' }]);
@@ -166,15 +216,31 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
       SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: other.publicKey, lamports: LAMPORTS_PER_SOL }),
     );
     const raw = unsigned.serialize({ requireAllSignatures: false, verifySignatures: false }).toString('base64');
-    assert.equal((await result(url, 'simulateTransaction', [raw, { encoding: 'base64' }])).value.err, null, 'sigVerify defaults to false');
-    assert.equal((await result(url, 'simulateTransaction', [raw, { encoding: 'base64', sigVerify: true }])).value.err, 'SignatureFailure');
+    assert.equal(
+      (await result(url, 'simulateTransaction', [raw, { encoding: 'base64' }])).value.err,
+      null,
+      'sigVerify defaults to false',
+    );
+    assert.equal(
+      (await result(url, 'simulateTransaction', [raw, { encoding: 'base64', sigVerify: true }])).value.err,
+      'SignatureFailure',
+    );
 
     const stale = transferTx(payer, other.publicKey, LAMPORTS_PER_SOL, Keypair.generate().publicKey.toBase58());
-    assert.equal((await result(url, 'simulateTransaction', [stale.base64, { encoding: 'base64' }])).value.err, 'BlockhashNotFound');
-    const replaced = await result(url, 'simulateTransaction', [stale.base64, { encoding: 'base64', replaceRecentBlockhash: true }]);
+    assert.equal(
+      (await result(url, 'simulateTransaction', [stale.base64, { encoding: 'base64' }])).value.err,
+      'BlockhashNotFound',
+    );
+    const replaced = await result(url, 'simulateTransaction', [
+      stale.base64,
+      { encoding: 'base64', replaceRecentBlockhash: true },
+    ]);
     assert.equal(replaced.value.err, null);
     assert.equal(replaced.value.replacementBlockhash.blockhash, blockhash);
-    const both = await rpc(url, 'simulateTransaction', [stale.base64, { encoding: 'base64', replaceRecentBlockhash: true, sigVerify: true }]);
+    const both = await rpc(url, 'simulateTransaction', [
+      stale.base64,
+      { encoding: 'base64', replaceRecentBlockhash: true, sigVerify: true },
+    ]);
     assert.equal(both.error?.code, -32602);
   });
 
@@ -183,11 +249,21 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     const a = transferTx(payer, other.publicKey, LAMPORTS_PER_SOL, blockhash);
     const b = transferTx(payer, other.publicKey, LAMPORTS_PER_SOL + 1, blockhash);
     assert.equal(await result(url, 'sendTransaction', [a.base64, { encoding: 'base64' }]), a.signature);
-    assert.equal(await result(url, 'sendTransaction', [base58(Buffer.from(b.base64, 'base64'))]), b.signature, 'base58 is the default encoding');
+    assert.equal(
+      await result(url, 'sendTransaction', [base58(Buffer.from(b.base64, 'base64'))]),
+      b.signature,
+      'base58 is the default encoding',
+    );
     const unknown = base58(Keypair.generate().secretKey);
     const st = await result(url, 'getSignatureStatuses', [[a.signature, unknown]]);
     assert.equal(typeof st.context.slot, 'number');
-    assert.deepEqual(st.value[0], { slot: cluster.chain.slot, confirmations: 0, err: null, status: { Ok: null }, confirmationStatus: 'processed' });
+    assert.deepEqual(st.value[0], {
+      slot: cluster.chain.slot,
+      confirmations: 0,
+      err: null,
+      status: { Ok: null },
+      confirmationStatus: 'processed',
+    });
     assert.equal(st.value[1], null);
     clock.advance(400);
     const c = (await result(url, 'getSignatureStatuses', [[a.signature]])).value[0];
@@ -204,7 +280,11 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     const { blockhash } = (await result(url, 'getLatestBlockhash', [{ commitment: 'processed' }])).value;
     const t = transferTx(payer, other.publicKey, 12345 + LAMPORTS_PER_SOL, blockhash);
     await result(url, 'sendTransaction', [t.base64, { encoding: 'base64' }]);
-    assert.equal(await result(url, 'getTransaction', [t.signature, { commitment: 'confirmed' }]), null, 'not confirmed yet');
+    assert.equal(
+      await result(url, 'getTransaction', [t.signature, { commitment: 'confirmed' }]),
+      null,
+      'not confirmed yet',
+    );
     clock.advance(400);
     const tx = await result(url, 'getTransaction', [t.signature, { commitment: 'confirmed' }]);
     assert.equal(tx.meta.fee, 5000);
@@ -215,7 +295,10 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     assert.equal(tx.transaction.message.accountKeys[0], payer.publicKey.toBase58());
     const b64 = await result(url, 'getTransaction', [t.signature, { commitment: 'confirmed', encoding: 'base64' }]);
     assert.deepEqual(b64.transaction, [t.base64, 'base64']);
-    const sigs = await result(url, 'getSignaturesForAddress', [other.publicKey.toBase58(), { commitment: 'confirmed', limit: 2 }]);
+    const sigs = await result(url, 'getSignaturesForAddress', [
+      other.publicKey.toBase58(),
+      { commitment: 'confirmed', limit: 2 },
+    ]);
     assert.equal(sigs.length, 2);
     assert.equal(sigs[0].signature, t.signature, 'newest first');
     assert.equal(sigs[0].confirmationStatus, 'confirmed');
@@ -231,11 +314,17 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     }).compileToV0Message();
     const v0 = new VersionedTransaction(msg);
     v0.sign([payer]);
-    const sig = await result(url, 'sendTransaction', [Buffer.from(v0.serialize()).toString('base64'), { encoding: 'base64' }]);
+    const sig = await result(url, 'sendTransaction', [
+      Buffer.from(v0.serialize()).toString('base64'),
+      { encoding: 'base64' },
+    ]);
     clock.advance(400);
     const refused = await rpc(url, 'getTransaction', [sig, { commitment: 'confirmed' }]);
     assert.equal(refused.error?.code, -32015);
-    const tx = await result(url, 'getTransaction', [sig, { commitment: 'confirmed', maxSupportedTransactionVersion: 0 }]);
+    const tx = await result(url, 'getTransaction', [
+      sig,
+      { commitment: 'confirmed', maxSupportedTransactionVersion: 0 },
+    ]);
     assert.equal(tx.version, 0);
     assert.deepEqual(tx.transaction.message.addressTableLookups, []);
   });
@@ -264,7 +353,10 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     const big = transferTx(payer, other.publicKey, 1000 * LAMPORTS_PER_SOL, blockhash);
     const r = await rpc(url, 'sendTransaction', [big.base64, { encoding: 'base64' }]);
     assert.equal(r.error?.code, -32002);
-    assert.equal(r.error?.message, 'Transaction simulation failed: Error processing Instruction 0: custom program error: 0x1');
+    assert.equal(
+      r.error?.message,
+      'Transaction simulation failed: Error processing Instruction 0: custom program error: 0x1',
+    );
     assert.deepEqual(r.error?.data.err, { InstructionError: [0, { Custom: 1 }] });
     assert.ok(Array.isArray(r.error?.data.logs) && r.error!.data.logs.length > 0);
     assert.equal(typeof r.error?.data.unitsConsumed, 'number');
@@ -291,29 +383,51 @@ describe('devnet JSON-RPC methods', { timeout: 60_000 }, () => {
     const again = await rpc(url, 'sendTransaction', [dup.base64, { encoding: 'base64' }]);
     assert.equal(again.error?.data.err, 'AlreadyProcessed');
     const skipped = await rpc(url, 'sendTransaction', [dup.base64, { encoding: 'base64', skipPreflight: true }]);
-    assert.equal(skipped.result, dup.signature, 'without preflight a duplicate is accepted and deduplicated by signature');
+    assert.equal(
+      skipped.result,
+      dup.signature,
+      'without preflight a duplicate is accepted and deduplicated by signature',
+    );
     const stats = cluster.getStats().chain;
     assert.ok((stats.preflightRejected['InstructionError'] ?? 0) >= 1);
     assert.equal(stats.dropped['AlreadyProcessed'], 1);
   });
 
   it('the boundary: -32601, -32602, -32700, -32600, ids echoed, notifications, batches', async () => {
-    assert.deepEqual(await rpc(url, 'getNothing', [], 'x-1'), { jsonrpc: '2.0', error: { code: -32601, message: 'Method not found' }, id: 'x-1' });
+    assert.deepEqual(await rpc(url, 'getNothing', [], 'x-1'), {
+      jsonrpc: '2.0',
+      error: { code: -32601, message: 'Method not found' },
+      id: 'x-1',
+    });
     assert.equal((await rpc(url, 'getBalance', ['not-a-key'])).error?.code, -32602);
     assert.equal((await rpc(url, 'getBalance', [42])).error?.code, -32602);
     assert.equal((await rpc(url, 'getBalance', [])).error?.code, -32602);
     assert.equal((await rpc(url, 'getSlot', [{ commitment: 'soon' }])).error?.code, -32602);
     assert.equal((await rpc(url, 'getBalance', { pubkey: 'x' } as never)).error?.code, -32602);
-    assert.equal((await rpc(url, 'getMultipleAccounts', [Array(101).fill(payer.publicKey.toBase58())])).error?.code, -32602);
+    assert.equal(
+      (await rpc(url, 'getMultipleAccounts', [Array(101).fill(payer.publicKey.toBase58())])).error?.code,
+      -32602,
+    );
     const future = await rpc(url, 'getSlot', [{ commitment: 'processed', minContextSlot: cluster.chain.slot + 10 }]);
     assert.equal(future.error?.code, -32016);
     assert.equal(future.error?.data.contextSlot, cluster.chain.slot);
 
     // Bytes the SVM could not parse never reach it (litesvm aborts the process on them).
-    assert.equal((await rpc(url, 'sendTransaction', [Buffer.from([1, 2, 3]).toString('base64'), { encoding: 'base64' }])).error?.code, -32602);
+    assert.equal(
+      (await rpc(url, 'sendTransaction', [Buffer.from([1, 2, 3]).toString('base64'), { encoding: 'base64' }])).error
+        ?.code,
+      -32602,
+    );
     assert.equal((await rpc(url, 'sendTransaction', ['%%%', { encoding: 'base64' }])).error?.code, -32602);
-    assert.equal((await rpc(url, 'sendTransaction', [Buffer.alloc(1300).toString('base64'), { encoding: 'base64' }])).error?.code, -32602);
-    assert.equal((await rpc(url, 'simulateTransaction', [Buffer.from([0]).toString('base64'), { encoding: 'base64' }])).error?.code, -32602);
+    assert.equal(
+      (await rpc(url, 'sendTransaction', [Buffer.alloc(1300).toString('base64'), { encoding: 'base64' }])).error?.code,
+      -32602,
+    );
+    assert.equal(
+      (await rpc(url, 'simulateTransaction', [Buffer.from([0]).toString('base64'), { encoding: 'base64' }])).error
+        ?.code,
+      -32602,
+    );
     assert.equal(await result(url, 'getHealth'), 'ok', 'still alive');
 
     assert.equal((await rpc(url, 'getSlot', [], 7)).id, 7);

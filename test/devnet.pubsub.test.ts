@@ -60,7 +60,11 @@ async function fundedPayer(): Promise<Keypair> {
   const kp = Keypair.generate();
   const url = cluster.endpoints[0]!.url;
   await result(url, 'requestAirdrop', [kp.publicKey.toBase58(), LAMPORTS_PER_SOL]);
-  await waitFor(async () => ((await result(url, 'getBalance', [kp.publicKey.toBase58(), { commitment: 'confirmed' }])).value > 0 ? true : undefined));
+  await waitFor(async () =>
+    (await result(url, 'getBalance', [kp.publicKey.toBase58(), { commitment: 'confirmed' }])).value > 0
+      ? true
+      : undefined,
+  );
   return kp;
 }
 
@@ -69,18 +73,30 @@ test('logsSubscribe (mentions) and accountSubscribe notify each transaction once
   const to = Keypair.generate();
   const c = await connect(cluster.endpoints[0]!.wsUrl);
   try {
-    const logsSub = (await c.request('logsSubscribe', [{ mentions: [to.publicKey.toBase58()] }, { commitment: 'confirmed' }])).result;
-    const accSub = (await c.request('accountSubscribe', [to.publicKey.toBase58(), { commitment: 'confirmed', encoding: 'base64' }])).result;
+    const logsSub = (
+      await c.request('logsSubscribe', [{ mentions: [to.publicKey.toBase58()] }, { commitment: 'confirmed' }])
+    ).result;
+    const accSub = (
+      await c.request('accountSubscribe', [to.publicKey.toBase58(), { commitment: 'confirmed', encoding: 'base64' }])
+    ).result;
     assert.equal(typeof logsSub, 'number');
     const { blockhash } = (await result(cluster.endpoints[0]!.url, 'getLatestBlockhash', [])).value;
     const t = transferTx(payer, to.publicKey, 1_000_000, blockhash);
     await result(cluster.endpoints[0]!.url, 'sendTransaction', [t.base64, { encoding: 'base64' }]);
-    const logs = await waitFor(() => c.messages.find((m) => m.method === 'logsNotification'), 3000, 'logs notification');
+    const logs = await waitFor(
+      () => c.messages.find((m) => m.method === 'logsNotification'),
+      3000,
+      'logs notification',
+    );
     assert.equal(logs.params.subscription, logsSub);
     assert.equal(logs.params.result.value.signature, t.signature);
     assert.equal(logs.params.result.value.err, null);
     assert.ok(logs.params.result.value.logs.some((l: string) => l.includes('11111111111111111111111111111111')));
-    const acc = await waitFor(() => c.messages.find((m) => m.method === 'accountNotification'), 3000, 'account notification');
+    const acc = await waitFor(
+      () => c.messages.find((m) => m.method === 'accountNotification'),
+      3000,
+      'account notification',
+    );
     assert.equal(acc.params.subscription, accSub);
     assert.equal(acc.params.result.value.lamports, 1_000_000);
     assert.equal(acc.params.result.context.slot, logs.params.result.context.slot);
@@ -114,7 +130,11 @@ test('a subscription made after a transaction was processed, before it is confir
     await c.request('logsSubscribe', [{ mentions: [to.publicKey.toBase58()] }, { commitment: 'confirmed' }]);
     await c.request('accountSubscribe', [to.publicKey.toBase58(), { commitment: 'confirmed', encoding: 'base64' }]);
     cluster.chain.advanceSlots(2);
-    const logs = await waitFor(() => c.messages.find((m) => m.method === 'logsNotification'), 3000, 'logs notification');
+    const logs = await waitFor(
+      () => c.messages.find((m) => m.method === 'logsNotification'),
+      3000,
+      'logs notification',
+    );
     assert.equal(logs.params.result.value.signature, t.signature);
     await waitFor(() => c.messages.find((m) => m.method === 'accountNotification'), 3000, 'account notification');
   } finally {

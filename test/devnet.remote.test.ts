@@ -12,14 +12,19 @@ import { ManualClock } from '../src/clock.ts';
 import { ConfigError } from '../src/errors.ts';
 import { createLogger } from '../src/log/index.ts';
 import { DevnetError } from '../src/devnet/index.ts';
-import { startLocalClusterInWorker, type RemoteLocalCluster, type RemoteClusterOptions } from '../src/devnet/remote/index.ts';
+import {
+  startLocalClusterInWorker,
+  type RemoteLocalCluster,
+  type RemoteClusterOptions,
+} from '../src/devnet/remote/index.ts';
 import { RpcConnectionPool } from '../src/rpc/index.ts';
 import { freshPost, post, result, waitFor } from './devnet.helpers.ts';
 
 /** Resources a cluster thread holds while it runs (its worker and ports show as MessagePort). */
 function resources(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const r of process.getActiveResourcesInfo()) if (r !== 'Timeout' && r !== 'Immediate') out[r] = (out[r] ?? 0) + 1;
+  for (const r of process.getActiveResourcesInfo())
+    if (r !== 'Timeout' && r !== 'Immediate') out[r] = (out[r] ?? 0) + 1;
   return out;
 }
 
@@ -58,7 +63,10 @@ describe('devnet cluster in a worker thread (comlink control plane)', () => {
       const after = (await result(a!.url, 'getSlot', [{ commitment: 'processed' }])) as number;
       assert.ok(after >= tip.slot, `HTTP slot ${after} behind the proxy's tip ${tip.slot}`);
 
-      const pool = new RpcConnectionPool({ endpoints: c.endpoints.map((e, i) => ({ name: e.name, url: e.url, tier: i })), requestTimeoutMs: 5000 }, { mode: 'inline' });
+      const pool = new RpcConnectionPool(
+        { endpoints: c.endpoints.map((e, i) => ({ name: e.name, url: e.url, tier: i })), requestTimeoutMs: 5000 },
+        { mode: 'inline' },
+      );
       try {
         const r = await pool.call('getBlockHeight', []);
         assert.equal(r.ok, true);
@@ -86,7 +94,11 @@ describe('devnet cluster in a worker thread (comlink control plane)', () => {
 
       await c.faults.add(b!.name, { kind: '503', count: 1 });
       assert.equal((await freshPost(b!.url, { jsonrpc: '2.0', id: 1, method: 'getSlot' })).status, 503);
-      assert.equal((await freshPost(b!.url, { jsonrpc: '2.0', id: 1, method: 'getSlot' })).status, 200, 'count: 1 strikes once');
+      assert.equal(
+        (await freshPost(b!.url, { jsonrpc: '2.0', id: 1, method: 'getSlot' })).status,
+        200,
+        'count: 1 strikes once',
+      );
 
       await c.faults.kill(a!.name);
       await assert.rejects(freshPost(a!.url, { jsonrpc: '2.0', id: 1, method: 'getSlot' }), { code: 'ECONNREFUSED' });
@@ -99,13 +111,22 @@ describe('devnet cluster in a worker thread (comlink control plane)', () => {
 
   it('errors keep their class and code across the thread; bad options are ConfigErrors and leave no worker behind', async () => {
     const before = resources();
-    await assert.rejects(startLocalClusterInWorker({ providers: [] }), (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_INVALID' && /devnet\.providers/.test(e.message));
+    await assert.rejects(
+      startLocalClusterInWorker({ providers: [] }),
+      (e: unknown) => e instanceof ConfigError && e.code === 'CONFIG_INVALID' && /devnet\.providers/.test(e.message),
+    );
     await assert.rejects(startLocalClusterInWorker({ callTimeoutMs: 0 }), ConfigError);
     assert.deepEqual(resources(), before);
 
     await withCluster({}, async (c) => {
-      await assert.rejects(c.faults.set('nope', { kind: '500' }), (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_UNKNOWN_PROVIDER');
-      await assert.rejects(c.faults.set(c.endpoints[0]!.name, { kind: 'teapot' } as never), (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_BAD_FAULT');
+      await assert.rejects(
+        c.faults.set('nope', { kind: '500' }),
+        (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_UNKNOWN_PROVIDER',
+      );
+      await assert.rejects(
+        c.faults.set(c.endpoints[0]!.name, { kind: 'teapot' } as never),
+        (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_BAD_FAULT',
+      );
       await assert.rejects(c.chain.advanceSlots(0), { code: 'DEVNET_BAD_ADVANCE' });
       const s = c.getControlStats();
       assert.equal(s.failed, 3);
@@ -113,7 +134,7 @@ describe('devnet cluster in a worker thread (comlink control plane)', () => {
     });
   });
 
-  it('forwards the worker\'s log lines to the host logger, tagged with the thread', async () => {
+  it("forwards the worker's log lines to the host logger, tagged with the thread", async () => {
     const lines: Record<string, unknown>[] = [];
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -139,7 +160,11 @@ describe('devnet cluster in a worker thread (comlink control plane)', () => {
       const hung = c.testHooks!.hang();
       assert.equal(await isPending(hung), true, 'hang() is pending while the worker lives');
       const exitCall = c.testHooks!.exit(7);
-      await assert.rejects(hung, (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_WORKER_EXITED' && (e as { exitCode?: unknown }).exitCode === 7);
+      await assert.rejects(
+        hung,
+        (e: unknown) =>
+          e instanceof DevnetError && e.code === 'DEVNET_WORKER_EXITED' && (e as { exitCode?: unknown }).exitCode === 7,
+      );
       await assert.rejects(exitCall, { code: 'DEVNET_WORKER_EXITED' });
       await assert.rejects(c.faults.list(), { code: 'DEVNET_WORKER_EXITED' });
       await assert.rejects(c.getStats(), { code: 'DEVNET_WORKER_EXITED' });
@@ -150,7 +175,9 @@ describe('devnet cluster in a worker thread (comlink control plane)', () => {
       assert.equal(s.pending, 0);
       assert.equal(exits.length, 1);
       // The thread took its servers with it.
-      await assert.rejects(freshPost(c.endpoints[0]!.url, { jsonrpc: '2.0', id: 1, method: 'getSlot' }), { code: 'ECONNREFUSED' });
+      await assert.rejects(freshPost(c.endpoints[0]!.url, { jsonrpc: '2.0', id: 1, method: 'getSlot' }), {
+        code: 'ECONNREFUSED',
+      });
     } finally {
       await c.close();
     }
@@ -179,7 +206,13 @@ describe('devnet cluster in a worker thread (comlink control plane)', () => {
     clock.advance(1999);
     assert.equal(await isPending(list), true, 'not before the deadline');
     clock.advance(1);
-    await assert.rejects(list, (e: unknown) => e instanceof DevnetError && e.code === 'DEVNET_CONTROL_TIMEOUT' && (e as { method?: unknown }).method === 'faults.list');
+    await assert.rejects(
+      list,
+      (e: unknown) =>
+        e instanceof DevnetError &&
+        e.code === 'DEVNET_CONTROL_TIMEOUT' &&
+        (e as { method?: unknown }).method === 'faults.list',
+    );
     await assert.rejects(spin, { code: 'DEVNET_CONTROL_TIMEOUT' });
     assert.equal(c.getControlStats().timeouts, 2);
 

@@ -63,7 +63,9 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
   });
 
   it('sendAndConfirmTransaction moves SOL and charges exactly the quoted fee', async () => {
-    const tx = new Transaction().add(SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: LAMPORTS_PER_SOL / 2 }));
+    const tx = new Transaction().add(
+      SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: LAMPORTS_PER_SOL / 2 }),
+    );
     const before = await conn.getBalance(alice.publicKey);
     const sig = await sendAndConfirmTransaction(conn, tx, [alice], { commitment: 'confirmed' });
     const fee = await conn.getFeeForMessage(tx.compileMessage(), 'confirmed');
@@ -84,7 +86,9 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
     const msg = new TransactionMessage({
       payerKey: alice.publicKey,
       recentBlockhash: latest.blockhash,
-      instructions: [SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 1_000_000 })],
+      instructions: [
+        SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 1_000_000 }),
+      ],
     }).compileToV0Message();
     const tx = new VersionedTransaction(msg);
     tx.sign([alice]);
@@ -107,7 +111,13 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
 
   it('a transfer beyond the balance is refused by preflight with the program logs, and costs nothing', async () => {
     const before = await conn.getBalance(alice.publicKey);
-    const tx = new Transaction().add(SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 100 * LAMPORTS_PER_SOL }));
+    const tx = new Transaction().add(
+      SystemProgram.transfer({
+        fromPubkey: alice.publicKey,
+        toPubkey: bob.publicKey,
+        lamports: 100 * LAMPORTS_PER_SOL,
+      }),
+    );
     await assert.rejects(sendAndConfirmTransaction(conn, tx, [alice]), (err: unknown) => {
       assert.ok(err instanceof SendTransactionError);
       assert.match(err.message, /custom program error: 0x1/);
@@ -121,7 +131,11 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
     const before = await conn.getBalance(alice.publicKey);
     const latest = await conn.getLatestBlockhash('processed');
     const tx = new Transaction({ feePayer: alice.publicKey, ...latest }).add(
-      SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 100 * LAMPORTS_PER_SOL }),
+      SystemProgram.transfer({
+        fromPubkey: alice.publicKey,
+        toPubkey: bob.publicKey,
+        lamports: 100 * LAMPORTS_PER_SOL,
+      }),
     );
     tx.sign(alice);
     const sig = await conn.sendRawTransaction(tx.serialize(), { skipPreflight: true });
@@ -150,7 +164,9 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
       return true;
     });
     const nobody = Keypair.generate();
-    const t2 = new Transaction().add(SystemProgram.transfer({ fromPubkey: nobody.publicKey, toPubkey: bob.publicKey, lamports: 1000 }));
+    const t2 = new Transaction().add(
+      SystemProgram.transfer({ fromPubkey: nobody.publicKey, toPubkey: bob.publicKey, lamports: 1000 }),
+    );
     await assert.rejects(sendAndConfirmTransaction(conn, t2, [nobody]), /no record of a prior credit/);
   });
 
@@ -159,14 +175,21 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
     const msg = new TransactionMessage({
       payerKey: alice.publicKey,
       recentBlockhash: latest.blockhash,
-      instructions: [SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 5_000_000 })],
+      instructions: [
+        SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 5_000_000 }),
+      ],
     }).compileToV0Message();
     const tx = new VersionedTransaction(msg);
-    const sim = await conn.simulateTransaction(tx, { sigVerify: false, accounts: { encoding: 'base64', addresses: [bob.publicKey.toBase58()] } });
+    const sim = await conn.simulateTransaction(tx, {
+      sigVerify: false,
+      accounts: { encoding: 'base64', addresses: [bob.publicKey.toBase58()] },
+    });
     assert.equal(sim.value.err, null);
     assert.ok(sim.value.logs && sim.value.logs.length > 0);
     assert.equal(sim.value.accounts?.[0]?.lamports, (await conn.getBalance(bob.publicKey)) + 5_000_000);
-    const legacy = new Transaction().add(SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 1 }));
+    const legacy = new Transaction().add(
+      SystemProgram.transfer({ fromPubkey: alice.publicKey, toPubkey: bob.publicKey, lamports: 1 }),
+    );
     const legacySim = await conn.simulateTransaction(legacy, [alice]);
     assert.equal(legacySim.value.err, null, 'web3.js signs with its cached blockhash, which must still be valid');
 
@@ -186,7 +209,11 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
   it('the same Connection fails over to another port of the same chain', async () => {
     const other = new Connection(cluster.endpoints[2]!.url, 'confirmed');
     const sig = await conn.requestAirdrop(bob.publicKey, LAMPORTS_PER_SOL);
-    await waitFor(async () => ((await other.getSignatureStatus(sig)).value?.confirmationStatus === 'confirmed' ? true : undefined), 5000, 'status on another port');
+    await waitFor(
+      async () => ((await other.getSignatureStatus(sig)).value?.confirmationStatus === 'confirmed' ? true : undefined),
+      5000,
+      'status on another port',
+    );
     assert.equal(await other.getBalance(bob.publicKey), await conn.getBalance(bob.publicKey));
   });
 
@@ -202,8 +229,15 @@ describe('devnet through a real web3.js Connection', { timeout: 60_000 }, () => 
     assert.equal((await conn.isBlockhashValid(latest.blockhash, { commitment: 'processed' })).value, false);
     await assert.rejects(conn.sendRawTransaction(tx.serialize()), /Blockhash not found/);
     const sig = await conn.sendRawTransaction(tx.serialize(), { skipPreflight: true });
-    await assert.rejects(conn.confirmTransaction({ signature: sig, ...latest }, 'confirmed'), TransactionExpiredBlockheightExceededError);
-    assert.equal(cluster.getStats().chain.dropped['BlockhashNotFound'], dropsBefore + 1, 'the dropped transaction is counted');
+    await assert.rejects(
+      conn.confirmTransaction({ signature: sig, ...latest }, 'confirmed'),
+      TransactionExpiredBlockheightExceededError,
+    );
+    assert.equal(
+      cluster.getStats().chain.dropped['BlockhashNotFound'],
+      dropsBefore + 1,
+      'the dropped transaction is counted',
+    );
     assert.equal((await conn.getSignatureStatus(sig, { searchTransactionHistory: true })).value, null);
   });
 });

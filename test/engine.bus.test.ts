@@ -27,7 +27,11 @@ test('a plain NATS client publishes signals palisade subscribers receive, and re
   const h = headers();
   h.set('Palisade-Priority', 'critical');
   h.set('Nats-Msg-Id', 'feed-go:trade_signal:7');
-  await js.publish(`${opts('x').subjectPrefix}.trade_signal`, JSON.stringify({ token: 'BONK', action: 'BUY', sequence: 7 }), { headers: h });
+  await js.publish(
+    `${opts('x').subjectPrefix}.trade_signal`,
+    JSON.stringify({ token: 'BONK', action: 'BUY', sequence: 7 }),
+    { headers: h },
+  );
   // No priority header means normal; no sequence means the stream sequence stands in.
   await js.publish(`${opts('x').subjectPrefix}.trade_signal`, JSON.stringify({ token: 'WIF', action: 'SELL' }));
   await waitFor('two signals from the plain client', () => got.length === 2);
@@ -35,7 +39,10 @@ test('a plain NATS client publishes signals palisade subscribers receive, and re
   got.sort((x, y) => String(x.token).localeCompare(String(y.token)));
   assert.deepEqual(
     got.map((e) => [e.token, e.priority, e.topic]),
-    [['BONK', 'critical', 'trade_signal'], ['WIF', 'normal', 'trade_signal']],
+    [
+      ['BONK', 'critical', 'trade_signal'],
+      ['WIF', 'normal', 'trade_signal'],
+    ],
   );
   assert.equal(got[0]!.sequence, 7);
   assert.equal(typeof got[1]!.sequence, 'number');
@@ -43,7 +50,9 @@ test('a plain NATS client publishes signals palisade subscribers receive, and re
   // The other direction: palisade publishes, the plain client reads body and headers from the stream.
   assert.equal(bus.publish('exit_signal', { token: 'BONK', sequence: 42 }, 'critical'), true);
   await waitFor('the publish to be acknowledged', () => bus.getStats().engine!.published === 1);
-  const stored = await jsm.streams.getMessage(opts('x').stream, { last_by_subj: `${opts('x').subjectPrefix}.exit_signal` });
+  const stored = await jsm.streams.getMessage(opts('x').stream, {
+    last_by_subj: `${opts('x').subjectPrefix}.exit_signal`,
+  });
   assert.ok(stored);
   const body = stored.json<Record<string, unknown>>();
   assert.equal(body.token, 'BONK');
@@ -69,8 +78,14 @@ test('local first: own subscribers get own publishes directly, other processes t
   await waitFor('b to receive 50', () => atB.length === 50);
   await waitFor('a to see its own 50 come back', () => a.getStats().engine!.ownEchoes === 50);
   await sleep(50);
-  assert.deepEqual(atA, Array.from({ length: 50 }, (_, i) => i + 1));
-  assert.deepEqual(atB, Array.from({ length: 50 }, (_, i) => i + 1));
+  assert.deepEqual(
+    atA,
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    atB,
+    Array.from({ length: 50 }, (_, i) => i + 1),
+  );
   const sb = b.getStats();
   assert.equal(sb.engine!.received, 50);
   assert.equal(sb.engine!.subscriptions[0]!.acked, 50);
@@ -128,7 +143,9 @@ test('a throwing handler gets the event again with backoff, then it is dead-lett
   assert.equal(st.failed, 3);
 
   const { nc, jsm } = await plainClient();
-  const dead = await jsm.streams.getMessage(`${opts('x').stream}_DEAD`, { last_by_subj: `${opts('x').subjectPrefix}_dead.t` });
+  const dead = await jsm.streams.getMessage(`${opts('x').stream}_DEAD`, {
+    last_by_subj: `${opts('x').subjectPrefix}_dead.t`,
+  });
   assert.ok(dead);
   assert.equal(dead.json<{ sequence: number }>().sequence, 1);
   assert.equal(dead.header.get('Palisade-Dead-Reason'), 'cannot trade this');
@@ -164,7 +181,7 @@ test('the same name after a restart resumes: what was missed, in order, and noth
 });
 
 test('hostile messages on the wire are counted by reason and skipped; the next good one is delivered', async () => {
-  const opts = uniqueEngine(server.url, );
+  const opts = uniqueEngine(server.url);
   const bus = new SignalBus({ nats: opts('strat', { maxEventBytes: 1024 }) });
   await bus.ready();
   const got: unknown[] = [];
@@ -184,7 +201,9 @@ test('hostile messages on the wire are counted by reason and skipped; the next g
   await js.publish(subject, JSON.stringify({ sequence: 1 }), { headers: hdr('Palisade-Priority', 'urgent') });
   await js.publish(subject, JSON.stringify({ sequence: -3 }));
   await js.publish(subject, JSON.stringify({ sequence: 'NaN' }));
-  await js.publish(subject, JSON.stringify({ sequence: 1, __proto__: { polluted: true } }), { headers: hdr('Palisade-Publisher', 'p'.repeat(300)) });
+  await js.publish(subject, JSON.stringify({ sequence: 1, __proto__: { polluted: true } }), {
+    headers: hdr('Palisade-Publisher', 'p'.repeat(300)),
+  });
   await js.publish(subject, JSON.stringify({ stale: true, expiresAt: 1 }));
   await js.publish(subject, JSON.stringify({ ok: true, sequence: 9 }));
   await waitFor('the good message', () => got.length === 1);
@@ -251,7 +270,8 @@ test('bad input at the publishing boundary is a typed error and nothing is queue
 });
 
 test('bad engine options are typed errors that never echo a password; an unreachable engine rejects ready()', async () => {
-  const typed = (code: string) => (e: unknown) => e instanceof PalisadeError && e.code === code && !String((e as Error).message).includes('hunter2');
+  const typed = (code: string) => (e: unknown) =>
+    e instanceof PalisadeError && e.code === code && !String((e as Error).message).includes('hunter2');
   const bad: unknown[] = [
     { servers: 42, name: 'a' },
     { servers: [], name: 'a' },
@@ -266,18 +286,27 @@ test('bad engine options are typed errors that never echo a password; an unreach
     { servers: 'nats://127.0.0.1:1', name: 'a', sever: 'typo' },
     null,
   ];
-  for (const nats of bad) assert.throws(() => new SignalBus({ nats: nats as never }), typed('CONFIG_INVALID'), JSON.stringify(nats));
+  for (const nats of bad)
+    assert.throws(() => new SignalBus({ nats: nats as never }), typed('CONFIG_INVALID'), JSON.stringify(nats));
 
   const tooBig = new SignalBus({ nats: { servers: server.url, name: 'a', maxEventBytes: 64 * 1024 * 1024 } });
-  await assert.rejects(tooBig.ready(), (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_SETUP_FAILED' && /max_payload/.test(e.message));
+  await assert.rejects(
+    tooBig.ready(),
+    (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_SETUP_FAILED' && /max_payload/.test(e.message),
+  );
   await tooBig.close();
 
-  const bus = new SignalBus({ nats: { servers: 'nats://trader:hunter2@127.0.0.1:1', name: 'a', connectTimeoutMs: 500 } });
+  const bus = new SignalBus({
+    nats: { servers: 'nats://trader:hunter2@127.0.0.1:1', name: 'a', connectTimeoutMs: 500 },
+  });
   // Local delivery works while the engine was never reached; the events wait (bounded) for it.
   const got: unknown[] = [];
   bus.subscribe('t', (e) => void got.push(e.sequence));
   bus.publish('t', {});
-  await assert.rejects(bus.ready(), (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_UNREACHABLE' && !e.message.includes('hunter2'));
+  await assert.rejects(
+    bus.ready(),
+    (e: unknown) => e instanceof EngineError && e.code === 'ENGINE_UNREACHABLE' && !e.message.includes('hunter2'),
+  );
   await sleep(10);
   assert.deepEqual(got, [1]);
   assert.equal(bus.getStats().engine!.outboxDepth, 1);
@@ -285,7 +314,7 @@ test('bad engine options are typed errors that never echo a password; an unreach
   assert.equal(bus.getStats().engine!.dropped.BUS_CLOSED, 1);
 });
 
-test('order from the wire: one publisher\'s events out of stream order are put back in sequence order; a duplicate is counted, not handled', async () => {
+test("order from the wire: one publisher's events out of stream order are put back in sequence order; a duplicate is counted, not handled", async () => {
   const opts = uniqueEngine(server.url);
   const bus = new SignalBus({ nats: opts('strat'), reorderWindowMs: 200 });
   await bus.ready();
@@ -305,7 +334,10 @@ test('order from the wire: one publisher\'s events out of stream order are put b
   await send(1, 'feed-b');
   await waitFor('five events', () => got.length === 5);
   await waitFor('the duplicate counted', () => bus.getStats().engine!.dropped.DUPLICATE === 1);
-  assert.deepEqual(got.filter((s) => s >= 5), [5, 6, 7, 8]);
+  assert.deepEqual(
+    got.filter((s) => s >= 5),
+    [5, 6, 7, 8],
+  );
   assert.ok(got.includes(1));
   await nc.close();
   await bus.close();
@@ -353,6 +385,9 @@ test('closing mid-stream: what the closing process held is handled or left to th
   await waitFor('all sixty', () => handled.length >= 60, 10_000);
   await sleep(100);
   assert.ok(byFirst < 60);
-  assert.deepEqual(handled, Array.from({ length: 60 }, (_, i) => i + 1));
+  assert.deepEqual(
+    handled,
+    Array.from({ length: 60 }, (_, i) => i + 1),
+  );
   await Promise.all([feed.close(), s2.close()]);
 });

@@ -20,11 +20,36 @@ import { natsUrlForTests } from './support/nats.ts';
 const FILE = 'test/engine.health.model.test.ts';
 const SECRET = 'pw9Secret7Value';
 
-const anyValue = fc.oneof(fc.anything(), fc.constant(Number.NaN), fc.constant(Infinity), fc.constant(-1), fc.string(), fc.constant(`nats://u:${SECRET}@127.0.0.1:4222`), fc.constant(`http://u:${SECRET}@h:1`));
+const anyValue = fc.oneof(
+  fc.anything(),
+  fc.constant(Number.NaN),
+  fc.constant(Infinity),
+  fc.constant(-1),
+  fc.string(),
+  fc.constant(`nats://u:${SECRET}@127.0.0.1:4222`),
+  fc.constant(`http://u:${SECRET}@h:1`),
+);
 const configs = fc.oneof(
   anyValue,
-  fc.record({ nats: fc.oneof(anyValue, fc.record({ servers: anyValue }, { requiredKeys: [] }), fc.record({ servers: fc.array(anyValue, { maxLength: 3 }), name: anyValue, connectTimeoutMs: anyValue })) }, { requiredKeys: [] }),
-  fc.record({ nats: fc.constant({ servers: 'nats://127.0.0.1:4222' }), bucket: anyValue, processId: anyValue, leaseMs: anyValue }, { requiredKeys: ['nats'] }),
+  fc.record(
+    {
+      nats: fc.oneof(
+        anyValue,
+        fc.record({ servers: anyValue }, { requiredKeys: [] }),
+        fc.record({ servers: fc.array(anyValue, { maxLength: 3 }), name: anyValue, connectTimeoutMs: anyValue }),
+      ),
+    },
+    { requiredKeys: [] },
+  ),
+  fc.record(
+    {
+      nats: fc.constant({ servers: 'nats://127.0.0.1:4222' }),
+      bucket: anyValue,
+      processId: anyValue,
+      leaseMs: anyValue,
+    },
+    { requiredKeys: ['nats'] },
+  ),
 );
 
 test('any shared config normalizes or is refused with a ConfigError on a shared key, never echoing a password', async () => {
@@ -58,7 +83,13 @@ before(async () => {
   flaky = await startFixtureServer();
   good = await startFixtureServer();
   const bucket = `health_model_${process.pid}`;
-  t = await testPool([{ name: 'flaky', url: flaky.url, tier: 0 }, { name: 'good', url: good.url, tier: 1 }], { shared: { nats: { servers: n.url }, bucket, processId: 'model' } });
+  t = await testPool(
+    [
+      { name: 'flaky', url: flaky.url, tier: 0 },
+      { name: 'good', url: good.url, tier: 1 },
+    ],
+    { shared: { nats: { servers: n.url }, bucket, processId: 'model' } },
+  );
   await t.pool.ready();
   nc = await connect({ servers: n.url });
   kv = await new Kvm(nc).open(bucket);
@@ -76,7 +107,18 @@ const records = fc.oneof(
   fc.uint8Array({ maxLength: 64 }),
   fc.uint8Array({ minLength: 1100, maxLength: 1200 }),
   fc.anything().map(json),
-  fc.record({ v: fc.oneof(fc.constant(1), fc.integer()), state: fc.oneof(fc.constantFrom('OPEN', 'CLOSED', 'HALF_OPEN'), fc.string()), until: fc.oneof(fc.double(), fc.integer()), by: fc.oneof(fc.string({ maxLength: 120 }), fc.integer()), at: fc.oneof(fc.double(), fc.integer()) }, { requiredKeys: [] }).map(json),
+  fc
+    .record(
+      {
+        v: fc.oneof(fc.constant(1), fc.integer()),
+        state: fc.oneof(fc.constantFrom('OPEN', 'CLOSED', 'HALF_OPEN'), fc.string()),
+        until: fc.oneof(fc.double(), fc.integer()),
+        by: fc.oneof(fc.string({ maxLength: 120 }), fc.integer()),
+        at: fc.oneof(fc.double(), fc.integer()),
+      },
+      { requiredKeys: [] },
+    )
+    .map(json),
 );
 
 test("any bytes under an endpoint's keys: applied when valid, counted when not; the pool keeps answering", async () => {

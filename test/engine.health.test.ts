@@ -51,7 +51,11 @@ interface Pair {
 async function pair(endpoints: PoolEndpointConfig[], opts: { servers?: string; bucket?: string } = {}): Promise<Pair> {
   const clock = new ManualClock();
   const b = opts.bucket ?? bucket();
-  const shared = (id: string) => ({ nats: { servers: opts.servers ?? natsUrl, reconnectTimeWaitMs: 50 }, bucket: b, processId: id });
+  const shared = (id: string) => ({
+    nats: { servers: opts.servers ?? natsUrl, reconnectTimeWaitMs: 50 },
+    bucket: b,
+    processId: id,
+  });
   const p1 = await testPool(endpoints, { shared: shared('proc-1') }, { clock });
   const p2 = await testPool(endpoints, { shared: shared('proc-2') }, { clock });
   await Promise.all([p1.pool.ready(), p2.pool.ready()]);
@@ -75,7 +79,14 @@ async function servers(): Promise<{ flaky: FixtureServer; good: FixtureServer; e
   const flaky = await startFixtureServer();
   const good = await startFixtureServer();
   // The flaky one is preferred (tier 0): a pool that did not know it was dead would try it first.
-  return { flaky, good, endpoints: [{ name: 'flaky', url: flaky.url, tier: 0 }, { name: 'good', url: good.url, tier: 1 }] };
+  return {
+    flaky,
+    good,
+    endpoints: [
+      { name: 'flaky', url: flaky.url, tier: 0 },
+      { name: 'good', url: good.url, tier: 1 },
+    ],
+  };
 }
 
 test('one pool finds an endpoint dead: the other routes around it without failing a call there itself', async () => {
@@ -139,8 +150,10 @@ test('while an endpoint is OPEN only one pool at a time probes it (compare-and-s
   // clock, so time is moved exactly to a probe tick and no further (or the probe would time out).
   const start = clock.now();
   // The breaker's cooldown grows after failed probes: move to when the OPEN report's cooldown ends.
-  const toCooldownEnd = () => clock.advance(Math.max(1, ...[p1, p2].map((t) => sharedView(t, 'flaky').openUntil - clock.now())));
-  const toNextProbeTick = () => clock.advance(start + Math.floor((clock.now() - start) / 10_000 + 1) * 10_000 - clock.now());
+  const toCooldownEnd = () =>
+    clock.advance(Math.max(1, ...[p1, p2].map((t) => sharedView(t, 'flaky').openUntil - clock.now())));
+  const toNextProbeTick = () =>
+    clock.advance(start + Math.floor((clock.now() - start) / 10_000 + 1) * 10_000 - clock.now());
   try {
     flaky.fault = { kind: 'http', status: 503 };
     await openBreaker(p1, 'flaky');
@@ -151,7 +164,12 @@ test('while an endpoint is OPEN only one pool at a time probes it (compare-and-s
       const won = leases().reduce((a, l) => a + l.won, 0);
       const lost = leases().reduce((a, l) => a + l.lost, 0);
       toCooldownEnd();
-      await until(() => leases().reduce((a, l) => a + l.won + l.lost, 0) >= won + lost + 2 || leases().reduce((a, l) => a + l.won, 0) > won, 'a lease decision');
+      await until(
+        () =>
+          leases().reduce((a, l) => a + l.won + l.lost, 0) >= won + lost + 2 ||
+          leases().reduce((a, l) => a + l.won, 0) > won,
+        'a lease decision',
+      );
       await until(() => [p1, p2].filter((t) => sharedView(t, 'flaky').leaseHeld).length === 1, 'one lease holder');
       const holders = [p1, p2].filter((t) => sharedView(t, 'flaky').leaseHeld);
       assert.equal(holders.length, 1, `round ${round}: exactly one holder`);
@@ -162,10 +180,19 @@ test('while an endpoint is OPEN only one pool at a time probes it (compare-and-s
       await until(() => holders[0]!.pool.getStats().shared!.probesLed.failed > ledBefore, 'the lease probe to finish');
       assert.equal(count(flaky, 'getSlot') - probesBefore, 1, `round ${round}: one probe across both pools`);
       // Still dead: OPEN again for both.
-      await until(() => sharedView(p1, 'flaky').leaseHeld === false && sharedView(p2, 'flaky').leaseHeld === false, 'lease released');
-      await until(() => [p1, p2].every((t) => ep(t, 'flaky').state !== 'CLOSED' || sharedView(t, 'flaky').sharedOpen), 'both pools to hold it out again');
+      await until(
+        () => sharedView(p1, 'flaky').leaseHeld === false && sharedView(p2, 'flaky').leaseHeld === false,
+        'lease released',
+      );
+      await until(
+        () => [p1, p2].every((t) => ep(t, 'flaky').state !== 'CLOSED' || sharedView(t, 'flaky').sharedOpen),
+        'both pools to hold it out again',
+      );
     }
-    assert.equal(leases().reduce((a, l) => a + l.won, 0), 2);
+    assert.equal(
+      leases().reduce((a, l) => a + l.won, 0),
+      2,
+    );
 
     // Recovered: the next lease probe succeeds, its CLOSED report reaches the other pool.
     flaky.fault = { kind: 'none' };
@@ -179,7 +206,11 @@ test('while an endpoint is OPEN only one pool at a time probes it (compare-and-s
     // A pool whose own breaker is still OPEN confirms with its own probe once the report is CLOSED.
     for (let i = 0; i < 3 && (ep(p1, 'flaky').state !== 'CLOSED' || ep(p2, 'flaky').state !== 'CLOSED'); i++) {
       toNextProbeTick();
-      await until(() => ep(p1, 'flaky').probes + ep(p2, 'flaky').probes > 0 && [p1, p2].every((t) => ep(t, 'flaky').inFlight === 0), 'probes to settle');
+      await until(
+        () =>
+          ep(p1, 'flaky').probes + ep(p2, 'flaky').probes > 0 && [p1, p2].every((t) => ep(t, 'flaky').inFlight === 0),
+        'probes to settle',
+      );
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal((await p1.pool.call('getBalance', ['x'])).endpoint, 'flaky');
@@ -198,7 +229,10 @@ test('engine stopped: each pool falls back to its own view and says so; restarte
   try {
     assert.equal(p1.pool.getStats().shared!.connected, true);
     await engine.stop();
-    await until(() => p1.pool.getStats().shared!.fallback && p2.pool.getStats().shared!.fallback, 'both pools to notice the engine is down');
+    await until(
+      () => p1.pool.getStats().shared!.fallback && p2.pool.getStats().shared!.fallback,
+      'both pools to notice the engine is down',
+    );
     const s = p1.pool.getStats().shared!;
     assert.equal(s.connected, false);
     assert.match(String(s.lastError), /lost|connect|closed|timeout/i);
@@ -211,7 +245,11 @@ test('engine stopped: each pool falls back to its own view and says so; restarte
     assert.equal(r.endpoint, 'good', 'p2 fails over on its own');
 
     await engine.restart();
-    await until(() => p1.pool.getStats().shared!.connected && p2.pool.getStats().shared!.connected, 'both pools to reconnect', 15_000);
+    await until(
+      () => p1.pool.getStats().shared!.connected && p2.pool.getStats().shared!.connected,
+      'both pools to reconnect',
+      15_000,
+    );
     // p1's report, kept while the engine was down, reaches p2 after the resync.
     await until(() => sharedView(p2, 'flaky').sharedOpen, 'p2 to learn what p1 found during the outage', 10_000);
     const s1 = p1.pool.getStats().shared!;
@@ -228,7 +266,9 @@ test('engine stopped: each pool falls back to its own view and says so; restarte
 test('engine unreachable at start: ready() resolves on the own view, stats say why, close() does not hang', async () => {
   const good = await startFixtureServer();
   const port = await refusedPort();
-  const t = await testPool([{ name: 'good', url: good.url }], { shared: { nats: { servers: `nats://127.0.0.1:${port}`, connectTimeoutMs: 200, reconnectTimeWaitMs: 50 } } });
+  const t = await testPool([{ name: 'good', url: good.url }], {
+    shared: { nats: { servers: `nats://127.0.0.1:${port}`, connectTimeoutMs: 200, reconnectTimeWaitMs: 50 } },
+  });
   try {
     await t.pool.ready();
     const s = t.pool.getStats().shared!;
@@ -270,7 +310,11 @@ test('bad shared config is refused with a ConfigError naming the key, before any
   }
   // A password in a bad server URL is not echoed back.
   assert.throws(
-    () => new RpcConnectionPool({ endpoints, shared: { nats: { servers: 'http://user:hunter2secret@127.0.0.1:4222' } } } as never, { mode: 'inline' }),
+    () =>
+      new RpcConnectionPool(
+        { endpoints, shared: { nats: { servers: 'http://user:hunter2secret@127.0.0.1:4222' } } } as never,
+        { mode: 'inline' },
+      ),
     (err: unknown) => err instanceof ConfigError && !err.message.includes('hunter2secret'),
   );
 });
@@ -301,16 +345,33 @@ test("another writer's garbage in the bucket is ignored and counted; a valid rec
     const invalidTotal = (t: TestPool) => Object.values(t.pool.getStats().shared!.invalid).reduce((a, n) => a + n, 0);
     await until(() => invalidTotal(p2) >= 10, 'every bad record to be counted');
     const reasons = p2.pool.getStats().shared!.invalid;
-    for (const r of ['not_json', 'bad_state', 'bad_time', 'bad_shape', 'too_large', 'bad_key']) assert.ok((reasons[r] ?? 0) >= 1, `${r} counted: ${JSON.stringify(reasons)}`);
+    for (const r of ['not_json', 'bad_state', 'bad_time', 'bad_shape', 'too_large', 'bad_key'])
+      assert.ok((reasons[r] ?? 0) >= 1, `${r} counted: ${JSON.stringify(reasons)}`);
     assert.equal(sharedView(p2, 'flaky').sharedOpen, false, 'garbage never marks an endpoint OPEN');
     assert.equal((await p2.pool.call('getBalance', ['x'])).endpoint, 'flaky');
 
     // The wire format is plain JSON: a process in any language can report an endpoint OPEN.
-    await kv.put(stateKey, JSON.stringify({ v: 1, state: 'OPEN', until: clock.now() + 5000, by: 'feed-in-go', at: clock.now(), endpoint: 'flaky' }));
-    await until(() => sharedView(p1, 'flaky').sharedOpen && sharedView(p2, 'flaky').sharedOpen, 'both pools to honour it');
+    await kv.put(
+      stateKey,
+      JSON.stringify({
+        v: 1,
+        state: 'OPEN',
+        until: clock.now() + 5000,
+        by: 'feed-in-go',
+        at: clock.now(),
+        endpoint: 'flaky',
+      }),
+    );
+    await until(
+      () => sharedView(p1, 'flaky').sharedOpen && sharedView(p2, 'flaky').sharedOpen,
+      'both pools to honour it',
+    );
     assert.equal((await p1.pool.call('getBalance', ['x'])).endpoint, 'good');
     await kv.put(stateKey, JSON.stringify({ v: 1, state: 'CLOSED', until: 0, by: 'feed-in-go', at: clock.now() }));
-    await until(() => !sharedView(p1, 'flaky').sharedOpen && !sharedView(p2, 'flaky').sharedOpen, 'both pools to clear it');
+    await until(
+      () => !sharedView(p1, 'flaky').sharedOpen && !sharedView(p2, 'flaky').sharedOpen,
+      'both pools to clear it',
+    );
   } finally {
     await nc.close();
     await close();
@@ -324,7 +385,13 @@ test('the bucket never holds an endpoint URL or its API key', async () => {
   const flaky = await startFixtureServer({ path: `/?api-key=${secret}` });
   const good = await startFixtureServer();
   const b = bucket();
-  const { p1, close } = await pair([{ name: 'flaky', url: flaky.url, tier: 0 }, { name: 'good', url: good.url, tier: 1 }], { bucket: b });
+  const { p1, close } = await pair(
+    [
+      { name: 'flaky', url: flaky.url, tier: 0 },
+      { name: 'good', url: good.url, tier: 1 },
+    ],
+    { bucket: b },
+  );
   const nc = await connect({ servers: natsUrl });
   try {
     flaky.fault = { kind: 'http', status: 503 };
@@ -354,7 +421,10 @@ test('a closed pool with shared health closes its engine connection and answers 
   try {
     await p1.close();
     assert.equal(p1.pool.getStats().shared!.connected, false);
-    await assert.rejects(p1.pool.call('getSlot'), (err: unknown) => (err as { code?: string }).code === 'RPC_POOL_CLOSED');
+    await assert.rejects(
+      p1.pool.call('getSlot'),
+      (err: unknown) => (err as { code?: string }).code === 'RPC_POOL_CLOSED',
+    );
     await p1.close();
     assert.equal((await p2.pool.call('getSlot')).endpoint, 'flaky');
   } finally {
@@ -373,14 +443,26 @@ test('engine that accepts connections and never answers: ready() resolves on the
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   const port = (silent.address() as { port: number }).port;
   const good = await startFixtureServer();
-  const t = await testPool([{ name: 'good', url: good.url }], { shared: { nats: { servers: `nats://palisade:s3cretPassw0rd@127.0.0.1:${port}`, connectTimeoutMs: 300, reconnectTimeWaitMs: 50 } } });
+  const t = await testPool([{ name: 'good', url: good.url }], {
+    shared: {
+      nats: {
+        servers: `nats://palisade:s3cretPassw0rd@127.0.0.1:${port}`,
+        connectTimeoutMs: 300,
+        reconnectTimeWaitMs: 50,
+      },
+    },
+  });
   try {
     await t.pool.ready();
     const s = t.pool.getStats().shared!;
     assert.equal(s.connected, false);
     assert.equal(s.fallback, true);
     assert.equal((await t.pool.call('getSlot')).endpoint, 'good');
-    await until(() => t.pool.getStats().shared!.lastError !== undefined && !/within/.test(t.pool.getStats().shared!.lastError!), 'the connect attempt to fail', 10_000);
+    await until(
+      () => t.pool.getStats().shared!.lastError !== undefined && !/within/.test(t.pool.getStats().shared!.lastError!),
+      'the connect attempt to fail',
+      10_000,
+    );
     assert.ok(!JSON.stringify(t.pool.getStats()).includes('s3cretPassw0rd'), 'no password in stats');
   } finally {
     await t.close();
@@ -397,7 +479,12 @@ test('actor mode: a pool whose endpoints run in workers learns of a dead endpoin
   const make = (id: string) =>
     new RpcConnectionPool(
       // A probe's deadline is min(attemptTimeoutMs, healthIntervalMs): 250 ms keeps a busy machine from failing a healthy endpoint.
-      { endpoints, healthIntervalMs: 250, breaker: { failureThreshold: 2, cooldownMs: 60_000 }, shared: { nats: { servers: natsUrl, reconnectTimeWaitMs: 50 }, bucket: b, processId: id } },
+      {
+        endpoints,
+        healthIntervalMs: 250,
+        breaker: { failureThreshold: 2, cooldownMs: 60_000 },
+        shared: { nats: { servers: natsUrl, reconnectTimeWaitMs: 50 }, bucket: b, processId: id },
+      },
       { supervisor: sup },
     );
   const p1 = make('actor-1');
@@ -458,7 +545,10 @@ test("a provider's client-side rate is divided among the processes using it, and
   ];
   const { p1, p2, clock, close } = await pair(endpoints);
   try {
-    await until(() => sharedView(p1, 'limited').rateShare === 0.5 && sharedView(p2, 'limited').rateShare === 0.5, 'both pools to see two members');
+    await until(
+      () => sharedView(p1, 'limited').rateShare === 0.5 && sharedView(p2, 'limited').rateShare === 0.5,
+      'both pools to see two members',
+    );
     assert.equal(sharedView(p1, 'good').rateShare, 1, 'an endpoint without a rate is not divided');
     // Time stands still: p1's bucket holds half the burst (5 of 10); the 6th call goes elsewhere.
     const at = [];

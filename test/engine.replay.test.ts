@@ -18,7 +18,8 @@ async function recordedLog() {
   const o = opts('feed');
   const feed = new SignalBus({ nats: o });
   await feed.ready();
-  for (let n = 1; n <= 5; n++) feed.publish('t', { n, sequence: 100 + n, expiresAt: 1 }, n === 3 ? 'critical' : 'normal');
+  for (let n = 1; n <= 5; n++)
+    feed.publish('t', { n, sequence: 100 + n, expiresAt: 1 }, n === 3 ? 'critical' : 'normal');
   feed.publish('other', { n: 0 });
   await waitFor('the first six stored', () => feed.getStats().engine!.published === 6);
   await sleep(30);
@@ -39,15 +40,22 @@ test('replay from a stream sequence or a time reads the log back into a bus, in 
 
   const bus = new SignalBus();
   const got: Array<{ n: number; priority: string; replayed: ReplayedFrom }> = [];
-  bus.subscribe('t', async (e) => {
-    await sleep(0); // a slow backtest handler sets the pace; nothing is shed
-    got.push(e as never);
-  }, { mailboxSize: 64 });
+  bus.subscribe(
+    't',
+    async (e) => {
+      await sleep(0); // a slow backtest handler sets the pace; nothing is shed
+      got.push(e as never);
+    },
+    { mailboxSize: 64 },
+  );
   const all = await replaySignals({ nats, topic: 't', from: 1, into: bus });
   await waitFor('all handled', () => got.length === 10);
   assert.equal(all.replayed, 10);
   assert.equal(all.skipped.NOT_JSON, 1);
-  assert.deepEqual(got.map((e) => e.n), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    got.map((e) => e.n),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   assert.equal(got[2]!.priority, 'critical');
   assert.equal(got[0]!.replayed.sequence, 101);
   assert.equal(got[0]!.replayed.publisher, 'feed');
@@ -74,11 +82,29 @@ test('replay from a stream sequence or a time reads the log back into a bus, in 
 test('npm run replay prints the events as JSON lines and a summary; bad arguments exit 2', async () => {
   const { o } = await recordedLog();
   const script = new URL('../scripts/tools/replay.ts', import.meta.url).pathname;
-  const run = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8', timeout: 20_000 });
-  const ok = run(['--topic', 't', '--from', '1', '--servers', server.url, '--stream', o.stream, '--prefix', o.subjectPrefix]);
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', script, ...args], { encoding: 'utf8', timeout: 20_000 });
+  const ok = run([
+    '--topic',
+    't',
+    '--from',
+    '1',
+    '--servers',
+    server.url,
+    '--stream',
+    o.stream,
+    '--prefix',
+    o.subjectPrefix,
+  ]);
   assert.equal(ok.status, 0, ok.stderr);
-  const lines = ok.stdout.trim().split('\n').map((l) => JSON.parse(l) as { n: number });
-  assert.deepEqual(lines.map((l) => l.n), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  const lines = ok.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { n: number });
+  assert.deepEqual(
+    lines.map((l) => l.n),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   assert.match(ok.stderr, /"replayed":10/);
   // Each run starts a process; one bad argument stands for the rest (the API's checks are tested below).
   const bad = run(['--topic', 't', '--from', 'yesterday']);

@@ -12,9 +12,13 @@ after(() => shared.dispose());
 
 /** Starts the subscriber process; collects the sequences it reports handling. */
 function tradingProcess(args: string[], handled: number[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/engine/subscriber-process.ts', import.meta.url).pathname, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./fixtures/engine/subscriber-process.ts', import.meta.url).pathname, ...args],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let markReady: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -55,8 +59,14 @@ test('a process restarting under the same name gets what it missed, in order, an
   await waitFor('the live tail', () => afterRestart.length === 25, 10_000);
   await sleep(100);
   assert.equal(await p2.stop(), 0);
-  assert.deepEqual(before, Array.from({ length: 20 }, (_, i) => i + 1));
-  assert.deepEqual(afterRestart, Array.from({ length: 25 }, (_, i) => i + 21));
+  assert.deepEqual(
+    before,
+    Array.from({ length: 20 }, (_, i) => i + 1),
+  );
+  assert.deepEqual(
+    afterRestart,
+    Array.from({ length: 25 }, (_, i) => i + 21),
+  );
   await feed.close();
 });
 
@@ -83,13 +93,24 @@ test('the engine stopped and restarted: local delivery goes on, the outbox drain
     assert.equal(remote.length, 10);
 
     await server.restart();
-    await waitFor('the outbox to drain and the other process to catch up', () => remote.length === 30 && feed.getStats().engine!.outboxDepth === 0, 15_000);
+    await waitFor(
+      'the outbox to drain and the other process to catch up',
+      () => remote.length === 30 && feed.getStats().engine!.outboxDepth === 0,
+      15_000,
+    );
     await sleep(200);
     const fs = feed.getStats().engine!;
     assert.ok(fs.reconnects >= 1);
     assert.equal(fs.connected, true);
-    assert.deepEqual(local, Array.from({ length: 30 }, (_, i) => i + 1));
-    assert.deepEqual(remote, Array.from({ length: 30 }, (_, i) => i + 1), JSON.stringify(strat.getStats().engine));
+    assert.deepEqual(
+      local,
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(
+      remote,
+      Array.from({ length: 30 }, (_, i) => i + 1),
+      JSON.stringify(strat.getStats().engine),
+    );
     await Promise.all([feed.close(), strat.close()]);
   } finally {
     await server.dispose();

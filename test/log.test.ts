@@ -61,14 +61,20 @@ test('keys inside error messages and stacks are redacted, whether the error is l
   assertNoKey(lines);
   const [alone, asField, explicit] = parsed();
   assert.equal(alone!['msg'], 'request to https://rpc.example.com/?token=*** failed');
-  assert.equal((alone!['err'] as Record<string, unknown>)['message'], 'request to https://rpc.example.com/?token=*** failed');
+  assert.equal(
+    (alone!['err'] as Record<string, unknown>)['message'],
+    'request to https://rpc.example.com/?token=*** failed',
+  );
   assert.match(String((asField!['err'] as Record<string, unknown>)['stack']), /token=\*\*\*/);
   assert.equal(explicit!['msg'], 'explicit message for wss://rpc.example.com/?api_key=***');
 });
 
 test('errors with extra properties carrying URLs are redacted too', () => {
   const { logger, lines } = capture();
-  const err = Object.assign(new Error('boom'), { endpoint: `https://rpc.example.com/?apikey=${KEY}`, cause: { url: `https://x.example/${KEY}` } });
+  const err = Object.assign(new Error('boom'), {
+    endpoint: `https://rpc.example.com/?apikey=${KEY}`,
+    cause: { url: `https://x.example/${KEY}` },
+  });
   logger.error({ err }, 'extra fields');
   assertNoKey(lines);
   assert.match(lines[0]!, /apikey=\*\*\*/);
@@ -84,12 +90,27 @@ test('level and name are honoured; silentLogger writes nothing', () => {
 });
 
 test('redactUrl / redactText / redactDeep directly', () => {
-  assert.equal(redactUrl(`https://h.example/?x=1&api-key=${KEY}&token=t2`), 'https://h.example/?x=1&api-key=***&token=***');
+  assert.equal(
+    redactUrl(`https://h.example/?x=1&api-key=${KEY}&token=t2`),
+    'https://h.example/?x=1&api-key=***&token=***',
+  );
   assert.equal(redactUrl('https://h.example/a/b?x=1'), 'https://h.example/a/b?x=1', 'nothing secret, nothing changed');
-  assert.equal(redactUrl(`h.example/?api-key=${KEY}`), 'h.example/?api-key=***', 'unparsable input still loses its key');
+  assert.equal(
+    redactUrl(`h.example/?api-key=${KEY}`),
+    'h.example/?api-key=***',
+    'unparsable input still loses its key',
+  );
   assert.equal(redactText('no urls here'), 'no urls here');
-  assert.equal(redactText(`a https://h.example/?key=${KEY} and wss://w.example/${KEY}/ws b`), 'a https://h.example/?key=*** and wss://w.example/***/ws b');
-  const deep = redactDeep({ a: [`https://h.example/?secret=${KEY}`], n: 1, d: new Date(0), e: new Error(`https://h.example/?auth=${KEY}`) });
+  assert.equal(
+    redactText(`a https://h.example/?key=${KEY} and wss://w.example/${KEY}/ws b`),
+    'a https://h.example/?key=*** and wss://w.example/***/ws b',
+  );
+  const deep = redactDeep({
+    a: [`https://h.example/?secret=${KEY}`],
+    n: 1,
+    d: new Date(0),
+    e: new Error(`https://h.example/?auth=${KEY}`),
+  });
   assert.ok(!JSON.stringify(deep).includes(KEY));
   assert.equal((deep as { n: number }).n, 1);
   assert.ok((deep as { d: unknown }).d instanceof Date);

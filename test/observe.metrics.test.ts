@@ -72,11 +72,20 @@ test('metrics: breaker, pool, bus and runtime families carry the components’ o
 
     const ps = t.pool.getStats();
     const goodStats = ps.endpoints.find((e) => e.name === 'good')!;
-    assert.equal(value(m, 'palisade_rpc_requests_total', { endpoint: 'good', outcome: 'success' }), goodStats.successes);
+    assert.equal(
+      value(m, 'palisade_rpc_requests_total', { endpoint: 'good', outcome: 'success' }),
+      goodStats.successes,
+    );
     const deadStats = ps.endpoints.find((e) => e.name === 'dead')!;
     assert.ok(deadStats.failuresByClass.refused >= 1);
-    assert.equal(value(m, 'palisade_rpc_requests_total', { endpoint: 'dead', outcome: 'refused' }), deadStats.failuresByClass.refused);
-    assert.equal(value(m, 'palisade_rpc_request_duration_seconds_count', { endpoint: 'good' }), goodStats.latency.count);
+    assert.equal(
+      value(m, 'palisade_rpc_requests_total', { endpoint: 'dead', outcome: 'refused' }),
+      deadStats.failuresByClass.refused,
+    );
+    assert.equal(
+      value(m, 'palisade_rpc_request_duration_seconds_count', { endpoint: 'good' }),
+      goodStats.latency.count,
+    );
     const inf = value(m, 'palisade_rpc_request_duration_seconds_bucket', { endpoint: 'good', le: '+Inf' });
     const tenS = value(m, 'palisade_rpc_request_duration_seconds_bucket', { endpoint: 'good', le: '10' });
     assert.equal(inf, goodStats.latency.count);
@@ -166,7 +175,9 @@ test('metrics: a scrape reads each source once, and nothing runs between scrapes
 
 test('the Grafana dashboard in the repository queries only families the collectors export', async () => {
   const { readFileSync } = await import('node:fs');
-  const dash = JSON.parse(readFileSync(new URL('../docs/grafana/palisade-dashboard.json', import.meta.url), 'utf8')) as {
+  const dash = JSON.parse(
+    readFileSync(new URL('../docs/grafana/palisade-dashboard.json', import.meta.url), 'utf8'),
+  ) as {
     panels: { targets: { expr: string }[] }[];
   };
   const registry = new Registry();

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { BroadcastChannel } from 'node:worker_threads';
 import { SpanKind, SpanStatusCode, context, trace, type Context, type ContextManager } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 import { SignalBus } from '../src/bus/index.ts';
 import { ConfigError } from '../src/errors.ts';
 import { RpcPoolError } from '../src/rpc/errors.ts';
@@ -24,7 +29,12 @@ class CountingContextManager implements ContextManager {
     this.lookups++;
     return this.inner.active();
   }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(ctx: Context, fn: F, thisArg?: ThisParameterType<F>, ...args: A): ReturnType<F> {
+  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+    ctx: Context,
+    fn: F,
+    thisArg?: ThisParameterType<F>,
+    ...args: A
+  ): ReturnType<F> {
     return this.inner.with(ctx, fn, thisArg, ...args);
   }
   bind<T>(ctx: Context, target: T): T {
@@ -57,7 +67,12 @@ beforeEach(() => exporter.reset());
 
 const opened: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
-  await Promise.all(opened.splice(0).reverse().map((close) => close().catch(() => {})));
+  await Promise.all(
+    opened
+      .splice(0)
+      .reverse()
+      .map((close) => close().catch(() => {})),
+  );
 });
 
 async function server(): Promise<FixtureServer> {
@@ -79,7 +94,13 @@ function spans(name?: string): ReadableSpan[] {
 
 function one(name: string, where: (s: ReadableSpan) => boolean = () => true): ReadableSpan {
   const found = spans(name).filter(where);
-  assert.equal(found.length, 1, `one finished span ${name}; got ${found.length} of [${spans().map((s) => s.name).join(', ')}]`);
+  assert.equal(
+    found.length,
+    1,
+    `one finished span ${name}; got ${found.length} of [${spans()
+      .map((s) => s.name)
+      .join(', ')}]`,
+  );
   return found[0]!;
 }
 
@@ -127,7 +148,11 @@ test('a pool call is one CLIENT span under the caller, each attempt an event: a 
   assert.equal(call.attributes['palisade.rpc.endpoint'], 'b', 'the endpoint that answered');
   assert.equal(call.attributes['palisade.rpc.attempts'], 2);
   assert.equal(call.status.code, SpanStatusCode.UNSET);
-  const events = call.events.map((e) => ({ name: e.name, endpoint: e.attributes?.['palisade.rpc.endpoint'], outcome: e.attributes?.['palisade.rpc.outcome'] }));
+  const events = call.events.map((e) => ({
+    name: e.name,
+    endpoint: e.attributes?.['palisade.rpc.endpoint'],
+    outcome: e.attributes?.['palisade.rpc.outcome'],
+  }));
   assert.deepEqual(events, [
     { name: 'attempt', endpoint: 'a', outcome: 'refused' },
     { name: 'attempt', endpoint: 'b', outcome: 'ok' },
@@ -142,7 +167,10 @@ test('a pool call that fails everywhere ends with an error status carrying the c
     { name: 'b', url: `http://127.0.0.1:${await refusedPort()}/${SECRET}` },
   ]);
   opened.push(() => t.close());
-  await assert.rejects(t.pool.call('getSlot', []), (err: unknown) => err instanceof RpcPoolError && err.code === 'RPC_POOL_EXHAUSTED');
+  await assert.rejects(
+    t.pool.call('getSlot', []),
+    (err: unknown) => err instanceof RpcPoolError && err.code === 'RPC_POOL_EXHAUSTED',
+  );
   const call = one('rpc getSlot');
   assert.equal(call.status.code, SpanStatusCode.ERROR);
   assert.equal(call.status.message, 'RPC_POOL_EXHAUSTED');
@@ -162,7 +190,8 @@ test('hostile method names: a non-string, a URL, a huge or an empty method get a
   await assert.rejects(t.pool.call(42 as unknown as string, []));
   const s = one('rpc (invalid method)');
   assert.equal(s.status.code, SpanStatusCode.ERROR);
-  for (const m of [`https://evil.example/?api-key=${SECRET}`, 'x'.repeat(100_000), '', 'get Slot\n']) await t.pool.call(m, []).catch(() => undefined);
+  for (const m of [`https://evil.example/?api-key=${SECRET}`, 'x'.repeat(100_000), '', 'get Slot\n'])
+    await t.pool.call(m, []).catch(() => undefined);
   assert.equal(spans('rpc (invalid method)').length, 5, 'what is not a method name is not echoed');
   assert.equal(spans().length, 5);
   assertNoSecrets();
@@ -213,7 +242,9 @@ test('each delivery takes its parent from its own publish, not from whoever queu
   b.publish('t', { n: 'b' }); // same tick, outside any span
   await settle();
   assert.deepEqual(seen, ['a', 'b']);
-  const [da, db] = spans('deliver t').sort((x, y) => (x.attributes['palisade.bus.sequence'] as number) - (y.attributes['palisade.bus.sequence'] as number));
+  const [da, db] = spans('deliver t').sort(
+    (x, y) => (x.attributes['palisade.bus.sequence'] as number) - (y.attributes['palisade.bus.sequence'] as number),
+  );
   assert.equal(parentOf(da!), one('first').spanContext().spanId);
   assert.equal(db!.parentSpanContext, undefined, 'published outside any span: a trace of its own');
   assert.notEqual(db!.spanContext().traceId, da!.spanContext().traceId);
@@ -229,7 +260,9 @@ test('a failing inline handler ends its span with an error status, without the e
   });
   b.publish('t', { x: 1 });
   await until(() => spans('deliver t').length === 2, 'both delivery spans');
-  const statuses = spans('deliver t').map((s) => [s.status.code, s.status.message]).sort();
+  const statuses = spans('deliver t')
+    .map((s) => [s.status.code, s.status.message])
+    .sort();
   assert.deepEqual(statuses, [
     [SpanStatusCode.ERROR, 'EXECUTOR_REFUSED'],
     [SpanStatusCode.ERROR, 'Error'],
@@ -238,7 +271,9 @@ test('a failing inline handler ends its span with an error status, without the e
   assertNoSecrets();
 });
 
-test('a worker delivery carries its span across the thread; the span ends when the worker reports; a worker that publishes again continues the trace', { timeout: 60_000 }, async () => {
+test('a worker delivery carries its span across the thread; the span ends when the worker reports; a worker that publishes again continues the trace', {
+  timeout: 60_000,
+}, async () => {
   const name = `trace-echo-${process.pid}-${Date.now()}`;
   const channel = new BroadcastChannel(name);
   opened.push(async () => channel.close());
@@ -261,11 +296,11 @@ test('a worker delivery carries its span across the thread; the span ends when t
   const signal = one('signal');
   const tp = parseTraceparent(reports[0]!.traceparent);
   assert.ok(tp, `the worker got a well-formed traceparent: ${reports[0]!.traceparent}`);
-  assert.equal(tp.traceId, signal.spanContext().traceId, 'the publisher\'s trace');
+  assert.equal(tp.traceId, signal.spanContext().traceId, "the publisher's trace");
   assert.equal(spans('deliver signal').length, 0, 'the host-side span stays open while the worker holds the event');
 
   channel.postMessage({ release: 1 });
-  await until(() => spans('deliver signal').length === 1, 'the delivery span to end on the worker\'s outcome', 20_000);
+  await until(() => spans('deliver signal').length === 1, "the delivery span to end on the worker's outcome", 20_000);
   const deliver = one('deliver signal');
   assert.equal(deliver.kind, SpanKind.CONSUMER);
   assert.equal(deliver.attributes['palisade.bus.subscriber_kind'], 'worker');
@@ -284,10 +319,14 @@ test('a worker delivery carries its span across the thread; the span ends when t
 
   // A handler that throws in the worker: the host-side span ends with the error's code.
   b.publish('signal', { token: 'BOME', fail: true });
-  await until(() => spans('deliver signal').length === 2, 'the failed delivery\'s span', 20_000);
+  await until(() => spans('deliver signal').length === 2, "the failed delivery's span", 20_000);
   const failed = spans('deliver signal').find((s) => s !== deliver)!;
   assert.equal(failed.status.code, SpanStatusCode.ERROR);
-  assert.equal(failed.status.message, 'ACTOR_HANDLER_FAILED', 'the runtime\'s stable code; the worker\'s message (with its URL) stays out');
+  assert.equal(
+    failed.status.message,
+    'ACTOR_HANDLER_FAILED',
+    "the runtime's stable code; the worker's message (with its URL) stays out",
+  );
   assert.equal(failed.parentSpanContext, undefined, 'published outside any span');
   assert.equal(b.getStats().failed, 1);
   assertNoSecrets();
@@ -343,7 +382,9 @@ test('a traceparent field in a published event is the parent when no span is act
   });
   assert.equal(b.publish('t', trap), true);
   await until(() => got === 2 + garbage.length && spans('deliver t').length === got, 'every delivery');
-  const [first, ...rest] = spans('deliver t').sort((x, y) => (x.attributes['palisade.bus.sequence'] as number) - (y.attributes['palisade.bus.sequence'] as number));
+  const [first, ...rest] = spans('deliver t').sort(
+    (x, y) => (x.attributes['palisade.bus.sequence'] as number) - (y.attributes['palisade.bus.sequence'] as number),
+  );
   assert.equal(first!.spanContext().traceId, tid);
   assert.equal(parentOf(first!), '00f067aa0ba902b7');
   for (const s of rest) assert.equal(s.parentSpanContext, undefined, 'garbage: a root span');
@@ -355,12 +396,20 @@ test('garbage traceparents reach a worker without harm: it reads null', { timeou
   const channel = new BroadcastChannel(name);
   opened.push(async () => channel.close());
   const reports: { sequence: number; traceparent: string | null }[] = [];
-  channel.onmessage = (ev: unknown) => void reports.push((ev as { data: { sequence: number; traceparent: string | null } }).data);
+  channel.onmessage = (ev: unknown) =>
+    void reports.push((ev as { data: { sequence: number; traceparent: string | null } }).data);
   // Tracing off: the bus passes the publisher's field through as it is.
   const b = bus();
   const sub = b.subscribe('t', { module: TRACE_ECHO }, { init: { channel: name } });
   await sub.ready;
-  for (const g of ['nope', '00-zz-yy-01', 12345, { nested: true }, `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01-${'c'.repeat(500)}`]) b.publish('t', { traceparent: g });
+  for (const g of [
+    'nope',
+    '00-zz-yy-01',
+    12345,
+    { nested: true },
+    `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01-${'c'.repeat(500)}`,
+  ])
+    b.publish('t', { traceparent: g });
   await until(() => reports.length === 5, 'the worker to report every event', 20_000);
   assert.deepEqual(
     reports.map((r) => r.traceparent),
@@ -394,17 +443,31 @@ test('with tracing off the bus records nothing and publish and dispatch do no co
 });
 
 test('tracing is a boolean option', () => {
-  for (const bad of ['yes', 1, null, {}]) assert.throws(() => new SignalBus({ tracing: bad as unknown as boolean }), ConfigError);
+  for (const bad of ['yes', 1, null, {}])
+    assert.throws(() => new SignalBus({ tracing: bad as unknown as boolean }), ConfigError);
 });
 
 test('traceparent parsing and formatting round-trip; malformed values are null', () => {
   const tp = formatTraceparent('4bf92f3577b34da6a3ce929d0e0e4736', '00f067aa0ba902b7', 1);
   assert.equal(tp, '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');
-  assert.deepEqual(parseTraceparent(tp), { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', traceFlags: 1 });
+  assert.deepEqual(parseTraceparent(tp), {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: 1,
+  });
   // A later version may append fields; version 00 may not.
   assert.ok(parseTraceparent('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra'));
   assert.equal(parseTraceparent(`${tp}-extra`), null);
-  for (const bad of [undefined, '', tp.slice(0, 54), `${tp} `, '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01', Symbol('x'), 1n, Infinity]) {
+  for (const bad of [
+    undefined,
+    '',
+    tp.slice(0, 54),
+    `${tp} `,
+    '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
+    Symbol('x'),
+    1n,
+    Infinity,
+  ]) {
     assert.equal(parseTraceparent(bad), null, String(typeof bad === 'symbol' ? 'symbol' : bad));
     assert.equal(eventTraceparent({ traceparent: bad }), null);
   }

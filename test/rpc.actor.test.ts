@@ -34,7 +34,10 @@ test('actor mode: endpoints in workers publish health through shared memory; cal
     // Every method fails on a (its 50 ms probes too, so no probe success resets the count).
     a.fault = { kind: 'http', status: 503 };
     for (let i = 0; i < 3; i++) assert.equal((await pool.call('getVersion')).endpoint, 'b');
-    await until(() => pool.getStats().endpoints[0]!.state === 'OPEN', 'the breaker inside the worker opened; the host sees it');
+    await until(
+      () => pool.getStats().endpoints[0]!.state === 'OPEN',
+      'the breaker inside the worker opened; the host sees it',
+    );
     const s = pool.getStats();
     assert.ok(s.endpoints[0]!.failuresByClass.http_5xx >= 1);
     const before = count(a, 'getVersion');
@@ -83,7 +86,11 @@ for (const kind of ['exit', 'uncaught'] as const) {
       const workers = Array.from({ length: 8 }, () => worker());
       await until(() => done >= 40, 'traffic on a');
       assert.equal(sup.injectFault(`crash-${kind}-a`, kind), true);
-      await until(() => pool.getStats().endpoints[0]!.incarnations === 2 && pool.getStats().endpoints[0]!.alive, 'the restarted actor', 10_000);
+      await until(
+        () => pool.getStats().endpoints[0]!.incarnations === 2 && pool.getStats().endpoints[0]!.alive,
+        'the restarted actor',
+        10_000,
+      );
       const afterRestart = done;
       await until(() => done >= afterRestart + 40, 'traffic after the restart');
       stop = true;
@@ -91,7 +98,10 @@ for (const kind of ['exit', 'uncaught'] as const) {
       const s = pool.getStats();
       assert.equal(failures, 0, 'no call failed');
       assert.ok(s.endpoints[1]!.successes > 0, 'the other provider served while a was down');
-      assert.ok(s.endpoints[0]!.failuresByClass.actor_crash > 0, 'attempts in flight on the dead actor were failed over');
+      assert.ok(
+        s.endpoints[0]!.failuresByClass.actor_crash > 0,
+        'attempts in flight on the dead actor were failed over',
+      );
       assert.equal(s.failed['RPC_POOL_EXHAUSTED'] ?? 0, 0);
       assert.equal(sup.getStats().actors.find((x) => x.name === `crash-${kind}-a`)!.restarts, 1);
     } finally {

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CircuitBreaker, CircuitBreakerManager, CircuitOpenError, EndpointCircuitManager } from '../src/breaker/index.ts';
+import {
+  CircuitBreaker,
+  CircuitBreakerManager,
+  CircuitOpenError,
+  EndpointCircuitManager,
+} from '../src/breaker/index.ts';
 import { RpcConnectionPool } from '../src/rpc/pool.ts';
 import { RpcCallError, RpcPoolError } from '../src/rpc/errors.ts';
 import { refusedPort, startFixtureServer } from './fixtures/rpc/server.ts';
@@ -8,10 +13,18 @@ import { count, testPool } from './fixtures/rpc/helpers.ts';
 
 test('integration example: the injected breaker wraps each call; a pool whose only endpoint is invalid trips it', async () => {
   const srv = await startFixtureServer();
-  const config = { endpoints: [{ name: 'local', url: srv.url, weight: 1 }], requestTimeoutMs: 2000, attemptTimeoutMs: 800, maxSlotLag: 20, healthIntervalMs: 1000 };
+  const config = {
+    endpoints: [{ name: 'local', url: srv.url, weight: 1 }],
+    requestTimeoutMs: 2000,
+    attemptTimeoutMs: 800,
+    maxSlotLag: 20,
+    healthIntervalMs: 1000,
+  };
   const circuitBreaker = new CircuitBreaker({ failureThreshold: 3 });
   const labels: string[] = [];
-  const spy = { execute: <T,>(label: string, fn: () => Promise<T>) => (labels.push(label), circuitBreaker.execute(label, fn)) };
+  const spy = {
+    execute: <T>(label: string, fn: () => Promise<T>) => (labels.push(label), circuitBreaker.execute(label, fn)),
+  };
   const rpcPool = new RpcConnectionPool(config, { circuitBreaker: spy });
   const badConfig = { ...config, endpoints: [{ url: `http://127.0.0.1:${await refusedPort()}`, weight: 1 }] };
   const badRpcPool = new RpcConnectionPool(badConfig, { circuitBreaker });
@@ -30,7 +43,10 @@ test('integration example: the injected breaker wraps each call; a pool whose on
     assert.equal(circuitBreaker.getState(), 'OPEN', 'Circuit should be OPEN after repeated failures');
     assert.equal(errors.length, 5);
     assert.ok(errors.slice(0, 3).every((e) => e instanceof RpcPoolError && e.code === 'RPC_POOL_EXHAUSTED'));
-    assert.ok(errors.slice(3).every((e) => e instanceof CircuitOpenError), 'calls 4 and 5 never reach the pool');
+    assert.ok(
+      errors.slice(3).every((e) => e instanceof CircuitOpenError),
+      'calls 4 and 5 never reach the pool',
+    );
   } finally {
     await rpcPool.close();
     await badRpcPool.close();
@@ -40,7 +56,9 @@ test('integration example: the injected breaker wraps each call; a pool whose on
 
 test('protect(): per-method breakers in front of the pool, same call interface', async () => {
   const a = await startFixtureServer();
-  const t = await testPool([{ name: 'a', url: a.url }], { breaker: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 } });
+  const t = await testPool([{ name: 'a', url: a.url }], {
+    breaker: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 },
+  });
   const manager = new CircuitBreakerManager({ defaults: { failureThreshold: 2, cooldownMs: 60_000 } });
   const protectedPool = manager.protect(t.pool);
   try {
@@ -49,7 +67,8 @@ test('protect(): per-method breakers in front of the pool, same call interface',
     assert.equal(r.endpoint, 'a');
     // Caller errors pass through protect() uncounted.
     a.methodFaults.set('getBalance', { kind: 'rpc_error', code: -32602, message: 'Invalid param' });
-    for (let i = 0; i < 3; i++) assert.ok((await protectedPool.call('getBalance', ['x']).catch((e: unknown) => e)) instanceof RpcCallError);
+    for (let i = 0; i < 3; i++)
+      assert.ok((await protectedPool.call('getBalance', ['x']).catch((e: unknown) => e)) instanceof RpcCallError);
     assert.equal(manager.get('rpc_getBalance').getState(), 'CLOSED');
     // Endpoint failures open the method's breaker, and only that one.
     a.methodFaults.set('getSlot', { kind: 'http', status: 503 });

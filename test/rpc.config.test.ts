@@ -28,7 +28,10 @@ test('rpc config: empty or missing endpoint list is a ConfigError naming endpoin
 });
 
 test('rpc config: malformed URL names its key and never shows the key in it', () => {
-  const e = rejects({ endpoints: [{ url: 'https://ok.example/' }, { url: `ftp://x.example/?api-key=${SECRET}` }] }, /^endpoints\[1\]\.url$/);
+  const e = rejects(
+    { endpoints: [{ url: 'https://ok.example/' }, { url: `ftp://x.example/?api-key=${SECRET}` }] },
+    /^endpoints\[1\]\.url$/,
+  );
   assert.match(e.message, /api-key=\*\*\*/);
   rejects({ endpoints: [{ url: `not a url ${SECRET}` }] }, /^endpoints\[0\]\.url$/);
   rejects({ endpoints: [{ url: 42 }] }, /^endpoints\[0\]\.url$/);
@@ -44,14 +47,27 @@ test('rpc config: bad numbers and unknown keys name the key', () => {
   rejects({ endpoints: [{ url: 'http://a.example/', timeoutMS: 5 }] }, /^endpoints\[0\]\.timeoutMS$/);
   rejects({ endpoints: [{ url: 'http://a.example/' }], requestTimeoutMs: 0 }, /^requestTimeoutMs$/);
   rejects({ endpoints: [{ url: 'http://a.example/' }], healthIntervalMs: 1 }, /^healthIntervalMs$/);
-  rejects({ endpoints: [{ url: 'http://a.example/' }], breaker: { failureThreshold: 0 } }, /^breaker\.failureThreshold$/);
+  rejects(
+    { endpoints: [{ url: 'http://a.example/' }], breaker: { failureThreshold: 0 } },
+    /^breaker\.failureThreshold$/,
+  );
   rejects({ endpoints: [{ url: 'http://a.example/' }], breaker: { treshold: 3 } }, /^breaker\.treshold$/);
   rejects({ endpoints: [{ url: 'http://a.example/' }], retries: 3 }, /^retries$/);
-  rejects({ endpoints: [{ url: 'http://a.example/', name: 'x' }, { url: 'http://b.example/', name: 'x' }] }, /^endpoints\[1\]\.name$/);
+  rejects(
+    {
+      endpoints: [
+        { url: 'http://a.example/', name: 'x' },
+        { url: 'http://b.example/', name: 'x' },
+      ],
+    },
+    /^endpoints\[1\]\.name$/,
+  );
 });
 
 test('rpc config: defaults fill in (the seed passes only { url, weight })', () => {
-  const c = normalizePoolConfig({ endpoints: [{ url: 'https://invalid-endpoint.com', weight: 1 }, { url: `https://b.example/${SECRET}` }] });
+  const c = normalizePoolConfig({
+    endpoints: [{ url: 'https://invalid-endpoint.com', weight: 1 }, { url: `https://b.example/${SECRET}` }],
+  });
   assert.equal(c.endpoints.length, 2);
   assert.equal(c.endpoints[0]!.name, 'invalid-endpoint.com');
   assert.equal(c.endpoints[0]!.tier, 0);
@@ -75,9 +91,32 @@ test('rpc pool: bad dependencies are a ConfigError naming them', () => {
     }
     throw new Error('did not throw');
   };
-  assert.equal(key(() => new RpcConnectionPool(config, { mode: 'actor' })), 'supervisor');
-  assert.equal(key(() => new RpcConnectionPool(config, { mode: 'threads' as never })), 'mode');
-  const fakeSupervisor = { spawn: () => { throw new Error('not reached'); }, stop: async () => undefined };
-  assert.equal(key(() => new RpcConnectionPool(config, { supervisor: fakeSupervisor as never, endpointCircuits: new EndpointCircuitManager() })), 'endpointCircuits');
-  assert.equal(key(() => new RpcConnectionPool({ endpoints: [] })), 'endpoints');
+  assert.equal(
+    key(() => new RpcConnectionPool(config, { mode: 'actor' })),
+    'supervisor',
+  );
+  assert.equal(
+    key(() => new RpcConnectionPool(config, { mode: 'threads' as never })),
+    'mode',
+  );
+  const fakeSupervisor = {
+    spawn: () => {
+      throw new Error('not reached');
+    },
+    stop: async () => undefined,
+  };
+  assert.equal(
+    key(
+      () =>
+        new RpcConnectionPool(config, {
+          supervisor: fakeSupervisor as never,
+          endpointCircuits: new EndpointCircuitManager(),
+        }),
+    ),
+    'endpointCircuits',
+  );
+  assert.equal(
+    key(() => new RpcConnectionPool({ endpoints: [] })),
+    'endpoints',
+  );
 });

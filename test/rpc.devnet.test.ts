@@ -24,10 +24,12 @@ after(async () => {
 /** The default configuration (Helius → Chainstack → public), pointed at the local providers. */
 function localPoolConfig() {
   const [h, c, p] = cluster.endpoints;
-  return getRpcPoolConfig(loadConfig({ env: { HELIUS_RPC_URL: h!.url, CHAINSTACK_RPC_URL: c!.url, SOLANA_RPC_URL: p!.url } }));
+  return getRpcPoolConfig(
+    loadConfig({ env: { HELIUS_RPC_URL: h!.url, CHAINSTACK_RPC_URL: c!.url, SOLANA_RPC_URL: p!.url } }),
+  );
 }
 
-test("seed: circuit breaker protects real Solana RPC calls (local cluster; refused port as the invalid endpoint)", async () => {
+test('seed: circuit breaker protects real Solana RPC calls (local cluster; refused port as the invalid endpoint)', async () => {
   const config = localPoolConfig();
   const circuitBreaker = new CircuitBreaker({ failureThreshold: 3 });
   const rpcPool = new RpcConnectionPool(config, { circuitBreaker });
@@ -53,7 +55,10 @@ test("seed: circuit breaker protects real Solana RPC calls (local cluster; refus
 });
 
 test('a SOL transfer is sent and confirmed through the pool while one provider is killed and another rate-limits', async () => {
-  const config = { ...localPoolConfig(), endpoints: localPoolConfig().endpoints.map((e, i) => ({ ...e, wsUrl: cluster.endpoints[i]!.wsUrl })) };
+  const config = {
+    ...localPoolConfig(),
+    endpoints: localPoolConfig().endpoints.map((e, i) => ({ ...e, wsUrl: cluster.endpoints[i]!.wsUrl })),
+  };
   const pool = new RpcConnectionPool(config);
   const conn = createSolanaConnection(pool, 'confirmed');
   try {
@@ -66,7 +71,9 @@ test('a SOL transfer is sent and confirmed through the pool while one provider i
 
     await cluster.faults.kill('helius-local');
     cluster.faults.set('chainstack-local', { kind: '429', retryAfterSec: 1 });
-    const tx = new Transaction().add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to.publicKey, lamports: LAMPORTS_PER_SOL / 10 }));
+    const tx = new Transaction().add(
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to.publicKey, lamports: LAMPORTS_PER_SOL / 10 }),
+    );
     const sig = await sendAndConfirmTransaction(conn, tx, [payer], { commitment: 'confirmed' });
     assert.equal(typeof sig, 'string');
     assert.equal(await conn.getBalance(to.publicKey, 'confirmed'), LAMPORTS_PER_SOL / 10);
@@ -87,7 +94,11 @@ test('a SOL transfer is sent and confirmed through the pool while one provider i
 test('confirmation survives a dead subscription socket: status polling through the pool confirms', async () => {
   const pool = new RpcConnectionPool(localPoolConfig());
   // The WebSocket points at a port where nothing listens: web3.js never hears a notification.
-  const conn = createSolanaConnection(pool, { commitment: 'confirmed', wsEndpoint: `ws://127.0.0.1:${await refusedPort()}`, confirmPollMs: 100 });
+  const conn = createSolanaConnection(pool, {
+    commitment: 'confirmed',
+    wsEndpoint: `ws://127.0.0.1:${await refusedPort()}`,
+    confirmPollMs: 100,
+  });
   try {
     const payer = Keypair.generate();
     const sig = await conn.requestAirdrop(payer.publicKey, LAMPORTS_PER_SOL);

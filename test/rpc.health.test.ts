@@ -22,7 +22,8 @@ test('slot lag: an endpoint far behind the best is demoted, used only when nothi
     assert.equal(ea!.demoted, true);
     assert.equal(eb!.demoted, false);
     assert.equal(t.pool.getStats().bestSlot, 1100);
-    for (let i = 0; i < 3; i++) assert.equal((await t.pool.call('getVersion')).endpoint, 'b', 'the tier-0 endpoint is demoted');
+    for (let i = 0; i < 3; i++)
+      assert.equal((await t.pool.call('getVersion')).endpoint, 'b', 'the tier-0 endpoint is demoted');
     assert.equal(count(a, 'getVersion'), 0);
 
     // Nothing fresh permitted: b fails on this call, so the demoted endpoint serves it.
@@ -148,7 +149,11 @@ test('a stalled attempt makes its endpoint suspect: new calls go elsewhere until
     // Still suspect after the timeouts: nothing has succeeded there since.
     assert.equal(t.pool.getStats().endpoints[0]!.suspect, true);
     assert.equal((await t.pool.call('getHealth')).endpoint, 'b');
-    assert.equal(t.pool.getStats().endpoints[0]!.failuresByClass.timeout, 1, 'user attempts (probe failures are counted apart)');
+    assert.equal(
+      t.pool.getStats().endpoints[0]!.failuresByClass.timeout,
+      1,
+      'user attempts (probe failures are counted apart)',
+    );
     // The upstream recovers; the next freshness probe (t=1000) succeeds and clears the suspicion.
     a.fault = { kind: 'none' };
     await probeRound(t, 200);

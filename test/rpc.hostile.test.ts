@@ -16,7 +16,9 @@ import { startFixtureServer, type FixtureServer } from './fixtures/rpc/server.ts
 import { testPool, until, type TestPool } from './fixtures/rpc/helpers.ts';
 import { assertProperty, fuzzParams } from './support/fuzz.ts';
 
-async function twoHealthy(deps: { circuitBreaker?: CallBreaker } = {}): Promise<{ t: TestPool; servers: FixtureServer[]; done(): Promise<void> }> {
+async function twoHealthy(
+  deps: { circuitBreaker?: CallBreaker } = {},
+): Promise<{ t: TestPool; servers: FixtureServer[]; done(): Promise<void> }> {
   const servers = await Promise.all([startFixtureServer(), startFixtureServer()]);
   const t = await testPool(
     servers.map((s, i) => ({ name: `e${i}`, url: s.url })),
@@ -57,7 +59,20 @@ function assertUntouched(t: TestPool, servers: FixtureServer[], spy: { executed:
   for (const s of servers) assert.equal(s.counts.get('getVersion') ?? 0, 0, 'no request reached a provider');
 }
 
-const BAD_TIMEOUTS: unknown[] = [NaN, -1, -0.5, 0, Infinity, -Infinity, 2 ** 31, Number.MAX_VALUE, '100', null, true, 10n];
+const BAD_TIMEOUTS: unknown[] = [
+  NaN,
+  -1,
+  -0.5,
+  0,
+  Infinity,
+  -Infinity,
+  2 ** 31,
+  Number.MAX_VALUE,
+  '100',
+  null,
+  true,
+  10n,
+];
 
 test('call options: a bad timeoutMs is a typed error at the call and counts against no endpoint', async () => {
   const spy = spyBreaker();
@@ -117,9 +132,13 @@ test('call options: any value that is not a timer-safe timeout is refused before
     await assertProperty(
       'test/rpc.hostile.test.ts',
       fc.asyncProperty(
-        fc.oneof(fc.double(), fc.integer(), fc.anything(), fc.constantFrom(NaN, Infinity, -Infinity, 2 ** 31, 0, -0)).filter((v) => v !== undefined && !valid(v)),
+        fc
+          .oneof(fc.double(), fc.integer(), fc.anything(), fc.constantFrom(NaN, Infinity, -Infinity, 2 ** 31, 0, -0))
+          .filter((v) => v !== undefined && !valid(v)),
         async (timeoutMs) => {
-          const err = await h.t.pool.call('getVersion', [], { timeoutMs: timeoutMs as number }).catch((e: unknown) => e);
+          const err = await h.t.pool
+            .call('getVersion', [], { timeoutMs: timeoutMs as number })
+            .catch((e: unknown) => e);
           return err instanceof ConfigError && err.key === 'call.timeoutMs';
         },
       ),
@@ -155,7 +174,9 @@ test('pool config: hostile values are ConfigErrors naming the key; nothing is st
 });
 
 /** A pool of [hostile, healthy]: every hostile answer must fail over to the healthy one. */
-async function hostileThenHealthy(extra: Record<string, unknown> = {}): Promise<{ t: TestPool; bad: FixtureServer; good: FixtureServer; done(): Promise<void> }> {
+async function hostileThenHealthy(
+  extra: Record<string, unknown> = {},
+): Promise<{ t: TestPool; bad: FixtureServer; good: FixtureServer; done(): Promise<void> }> {
   const [bad, good] = await Promise.all([startFixtureServer(), startFixtureServer()]);
   const t = await testPool(
     [
@@ -216,7 +237,13 @@ test('response size: a declared Content-Length over the cap is refused before th
 test('response ids: a reply for another request, or without an id, is bad_response and fails over', async () => {
   const h = await hostileThenHealthy({ breaker: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 } });
   try {
-    const wrong: { id?: unknown; omit?: boolean }[] = [{ id: 999_999 }, { omit: true }, { id: null }, { id: 'x' }, { id: { n: 1 } }];
+    const wrong: { id?: unknown; omit?: boolean }[] = [
+      { id: 999_999 },
+      { omit: true },
+      { id: null },
+      { id: 'x' },
+      { id: { n: 1 } },
+    ];
     for (const w of wrong) {
       h.bad.methodFaults.set('getVersion', { kind: 'wrong_id', ...w });
       const r = await h.t.pool.call('getVersion');
@@ -230,7 +257,10 @@ test('response ids: a reply for another request, or without an id, is bad_respon
     h.bad.methodFaults.delete('getVersion');
     const r = await h.t.pool.call('getVersion');
     assert.equal(r.endpoint, 'bad');
-    h.bad.methodFaults.set('getBalance', { kind: 'raw', body: '{"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"Invalid param: WrongSize"}}' });
+    h.bad.methodFaults.set('getBalance', {
+      kind: 'raw',
+      body: '{"jsonrpc":"2.0","id":null,"error":{"code":-32602,"message":"Invalid param: WrongSize"}}',
+    });
     const callerErr = await h.t.pool.call('getBalance', ['x']).catch((e: unknown) => e);
     assert.equal((callerErr as { code?: string }).code, 'RPC_CALL_ERROR');
   } finally {
@@ -268,7 +298,8 @@ test('response bodies: non-JSON, wrong shapes, odd encodings are bad_response; t
 test('request size: a provider refusing the request as too large (HTTP 413) is a caller error; no breaker counts it', async () => {
   const h = await hostileThenHealthy();
   try {
-    for (const s of [h.bad, h.good]) s.methodFaults.set('getMultipleAccounts', { kind: 'http', status: 413, body: 'Payload Too Large' });
+    for (const s of [h.bad, h.good])
+      s.methodFaults.set('getMultipleAccounts', { kind: 'http', status: 413, body: 'Payload Too Large' });
     const huge = ['x'.repeat(200_000)];
     // Five oversized requests in a row must not open the breakers (threshold 2) of healthy endpoints.
     for (let i = 0; i < 5; i++) {
@@ -298,7 +329,10 @@ test('provider text: a megabyte-long error message is cut to a bounded length in
     h.good.methodFaults.set('getVersion', { kind: 'http', status: 503, body: 'w'.repeat(1024 * 1024) });
     const poolErr = await h.t.pool.call('getVersion').catch((e: unknown) => e);
     assert.ok(poolErr instanceof RpcPoolError, String(poolErr));
-    assert.ok(JSON.stringify(poolErr.attempts).length <= 8192, `attempts of ${JSON.stringify(poolErr.attempts).length} chars`);
+    assert.ok(
+      JSON.stringify(poolErr.attempts).length <= 8192,
+      `attempts of ${JSON.stringify(poolErr.attempts).length} chars`,
+    );
   } finally {
     await h.done();
   }

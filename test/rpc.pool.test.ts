@@ -17,9 +17,21 @@ const FAILOVER_CASES: { name: string; fault: Fault | 'refused'; cls: FailureClas
   { name: 'HTTP 500', fault: { kind: 'http', status: 500 }, cls: 'http_5xx' },
   { name: 'HTTP 503', fault: { kind: 'http', status: 503 }, cls: 'http_5xx' },
   { name: 'HTTP 429', fault: { kind: 'http', status: 429, retryAfter: '1' }, cls: 'http_429' },
-  { name: 'JSON-RPC -32005 node behind', fault: { kind: 'rpc_error', code: -32005, message: 'Node is behind by 42 slots' }, cls: 'node_behind' },
-  { name: 'JSON-RPC -32016 min context slot', fault: { kind: 'rpc_error', code: -32016, message: 'Minimum context slot has not been reached' }, cls: 'node_behind' },
-  { name: 'JSON-RPC -32019', fault: { kind: 'rpc_error', code: -32019, message: 'long-term storage unreachable' }, cls: 'node_behind' },
+  {
+    name: 'JSON-RPC -32005 node behind',
+    fault: { kind: 'rpc_error', code: -32005, message: 'Node is behind by 42 slots' },
+    cls: 'node_behind',
+  },
+  {
+    name: 'JSON-RPC -32016 min context slot',
+    fault: { kind: 'rpc_error', code: -32016, message: 'Minimum context slot has not been reached' },
+    cls: 'node_behind',
+  },
+  {
+    name: 'JSON-RPC -32019',
+    fault: { kind: 'rpc_error', code: -32019, message: 'long-term storage unreachable' },
+    cls: 'node_behind',
+  },
   { name: 'garbled body', fault: { kind: 'garbled' }, cls: 'bad_response' },
 ];
 
@@ -94,7 +106,11 @@ test('caller errors go back as they are: no retry elsewhere, no breaker touched'
     for (const [code, message, data] of [
       [-32602, 'Invalid params: wrong size', undefined],
       [-32601, 'Method not found', undefined],
-      [-32002, 'Transaction simulation failed: Blockhash not found', { logs: ['Program log: x'], err: 'BlockhashNotFound' }],
+      [
+        -32002,
+        'Transaction simulation failed: Blockhash not found',
+        { logs: ['Program log: x'], err: 'BlockhashNotFound' },
+      ],
       [-32003, 'Transaction signature verification failure', undefined],
     ] as const) {
       a!.methodFaults.set('getBalance', { kind: 'rpc_error', code, message, data });
@@ -294,7 +310,11 @@ test('deadline: an attempt leaves room to fail over (requestTimeoutMs below atte
 test('deadline: the last endpoint left gets the whole remaining budget', async () => {
   const [a] = await servers(1);
   a!.methodFaults.set('getVersion', { kind: 'latency', ms: 150 });
-  const t = await testPool([{ name: 'a', url: a!.url }], { requestTimeoutMs: 200, attemptTimeoutMs: undefined, stallAfterMs: 0 });
+  const t = await testPool([{ name: 'a', url: a!.url }], {
+    requestTimeoutMs: 200,
+    attemptTimeoutMs: undefined,
+    stallAfterMs: 0,
+  });
   try {
     let settled = false;
     const p = t.pool.call('getVersion').finally(() => (settled = true));
@@ -471,7 +491,10 @@ test('bus: rpc_call_completed and endpoint state changes are published at low pr
   const [a, b] = await servers(2);
   a!.methodFaults.set('getVersion', { kind: 'http', status: 503 });
   const events: [string, Record<string, unknown>, string | undefined][] = [];
-  const bus = { publish: (topic: string, e: Record<string, unknown>, p?: 'critical' | 'normal' | 'low') => events.push([topic, e, p]) };
+  const bus = {
+    publish: (topic: string, e: Record<string, unknown>, p?: 'critical' | 'normal' | 'low') =>
+      events.push([topic, e, p]),
+  };
   const t = await testPool(
     [
       { name: 'a', url: a!.url },
@@ -490,7 +513,9 @@ test('bus: rpc_call_completed and endpoint state changes are published at low pr
       { method: 'getVersion', ok: true, endpoint: 'b', latencyMs: 0, attempts: 2 },
     );
     assert.equal(done[0]![2], 'low');
-    const changes = events.filter(([topic]) => topic === 'rpc_endpoint_state_changed').map(([, e]) => [e['endpoint'], e['from'], e['to']]);
+    const changes = events
+      .filter(([topic]) => topic === 'rpc_endpoint_state_changed')
+      .map(([, e]) => [e['endpoint'], e['from'], e['to']]);
     assert.deepEqual(changes, [['a', 'CLOSED', 'OPEN']]);
   } finally {
     await t.close();
@@ -501,7 +526,17 @@ test('bus: rpc_call_completed and endpoint state changes are published at low pr
 
 test('a throwing bus never breaks a call', async () => {
   const [a] = await servers(1);
-  const t = await testPool([{ name: 'a', url: a!.url }], {}, { bus: { publish: () => { throw new Error('bus down'); } } });
+  const t = await testPool(
+    [{ name: 'a', url: a!.url }],
+    {},
+    {
+      bus: {
+        publish: () => {
+          throw new Error('bus down');
+        },
+      },
+    },
+  );
   try {
     assert.equal((await t.pool.call('getVersion')).ok, true);
   } finally {

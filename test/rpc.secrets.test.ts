@@ -35,7 +35,10 @@ test('API keys in endpoint URLs never reach logs, stats or errors', async () => 
   const dead = await refusedPort();
   const log = capture();
   const logger = createLogger({ level: 'trace', destination: log.stream });
-  const endpointCircuits = new EndpointCircuitManager({ defaults: { failureThreshold: 2, cooldownMs: 1000, jitterRatio: 0 }, logger });
+  const endpointCircuits = new EndpointCircuitManager({
+    defaults: { failureThreshold: 2, cooldownMs: 1000, jitterRatio: 0 },
+    logger,
+  });
   const t = await testPool(
     [
       { url: a.url },
@@ -99,7 +102,10 @@ const FRAGMENTS = [...ALL_SECRETS, 'SigSecret5d6e7f8a9b0c', 'eyJzdWIiOiJwYWxpc2F
 
 function assertNoSecret(what: string, text: string): void {
   for (const s of FRAGMENTS) {
-    assert.ok(!text.includes(s), `${what} leaks ${s}: ${text.slice(Math.max(0, text.indexOf(s) - 200), text.indexOf(s) + 80)}`);
+    assert.ok(
+      !text.includes(s),
+      `${what} leaks ${s}: ${text.slice(Math.max(0, text.indexOf(s) - 200), text.indexOf(s) + 80)}`,
+    );
     assert.ok(!text.includes(encodeURIComponent(s)), `${what} leaks ${s} percent-encoded`);
   }
 }
@@ -111,7 +117,10 @@ test('provider keys never leak: echoed paths, error.data, JSON-escaped URLs, api
   });
   const log = capture();
   const logger = createLogger({ level: 'trace', destination: log.stream });
-  const endpointCircuits = new EndpointCircuitManager({ defaults: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 }, logger });
+  const endpointCircuits = new EndpointCircuitManager({
+    defaults: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 },
+    logger,
+  });
   const t = await testPool(
     [
       { name: 'echo', url: echo.url },
@@ -131,19 +140,36 @@ test('provider keys never leak: echoed paths, error.data, JSON-escaped URLs, api
       kind: 'rpc_error',
       code: -32602,
       message: `invalid params for ${escaped}`,
-      data: { url: creds.url, escaped, nested: [{ deeper: { deepest: [[[[[[[[[[echo.url]]]]]]]]]] } }], token: SECRETS.jwt, path: `/v1/${SECRETS.pathKey}/` },
+      data: {
+        url: creds.url,
+        escaped,
+        nested: [{ deeper: { deepest: [[[[[[[[[[echo.url]]]]]]]]]] } }],
+        token: SECRETS.jwt,
+        path: `/v1/${SECRETS.pathKey}/`,
+      },
     });
     const callerErr = await t.pool.call('getVersion').catch((e: unknown) => e);
     assert.ok(callerErr instanceof RpcCallError, String(callerErr));
     outputs.push(['caller error', callerErr]);
     // 3. endpoint failures whose bodies echo everything: the pool error lists every attempt
-    echo.methodFaults.set('getSlot', { kind: 'http', status: 500, body: `upstream ${echo.url} said no; see ${escaped}` });
-    creds.methodFaults.set('getSlot', { kind: 'rpc_error', code: -32005, message: `behind: ${creds.url} / ${escaped} / Cannot POST /v1/${SECRETS.pathKey}/` });
+    echo.methodFaults.set('getSlot', {
+      kind: 'http',
+      status: 500,
+      body: `upstream ${echo.url} said no; see ${escaped}`,
+    });
+    creds.methodFaults.set('getSlot', {
+      kind: 'rpc_error',
+      code: -32005,
+      message: `behind: ${creds.url} / ${escaped} / Cannot POST /v1/${SECRETS.pathKey}/`,
+    });
     const poolErr = await t.pool.call('getSlot').catch((e: unknown) => e);
     assert.ok(poolErr instanceof RpcPoolError, String(poolErr));
     outputs.push(['pool error', poolErr]);
     // 4. garbled bodies quoting the secrets are cut into error messages
-    echo.methodFaults.set('getHealth', { kind: 'raw', body: `<html>${'x'.repeat(60)}${SECRETS.apiToken} ${escaped}</html>` });
+    echo.methodFaults.set('getHealth', {
+      kind: 'raw',
+      body: `<html>${'x'.repeat(60)}${SECRETS.apiToken} ${escaped}</html>`,
+    });
     creds.methodFaults.set('getHealth', { kind: 'raw', body: `oops ${SECRETS.bareValue}`, status: 403 });
     outputs.push(['garbled error', await t.pool.call('getHealth').catch((e: unknown) => e)]);
 
@@ -152,8 +178,8 @@ test('provider keys never leak: echoed paths, error.data, JSON-escaped URLs, api
       assertNoSecret(`${what} message`, err.message);
       assertNoSecret(`${what} stack`, String(err.stack));
       assertNoSecret(`${what} JSON`, JSON.stringify(err));
-      assertNoSecret(`${what} attempts`, JSON.stringify(err.attempts) ?? "");
-      assertNoSecret(`${what} data`, JSON.stringify(err.data) ?? "");
+      assertNoSecret(`${what} attempts`, JSON.stringify(err.attempts) ?? '');
+      assertNoSecret(`${what} data`, JSON.stringify(err.data) ?? '');
       assertNoSecret(`${what} inspect`, inspect(err, { depth: Infinity }));
     }
     assert.match(JSON.stringify((callerErr as RpcCallError).data), /\*\*\*/, 'data is redacted, not dropped');
@@ -187,7 +213,10 @@ test('redactText: secrets of configured URLs are masked in any text, in every en
       `client_secret=${SECRETS.clientSecret}&x=1`,
     ];
     for (const text of texts) assertNoSecret(JSON.stringify(text), redactText(text));
-    assert.equal(redactText('nothing secret here: getSlot at https://api.mainnet-beta.solana.com/'), 'nothing secret here: getSlot at https://api.mainnet-beta.solana.com/');
+    assert.equal(
+      redactText('nothing secret here: getSlot at https://api.mainnet-beta.solana.com/'),
+      'nothing secret here: getSlot at https://api.mainnet-beta.solana.com/',
+    );
   } finally {
     release();
   }
@@ -198,7 +227,11 @@ test('redactText: secrets of configured URLs are masked in any text, in every en
 test('redactText: a registered key never survives, whatever text surrounds it and however it is encoded (property)', async () => {
   const keyChars = fc.constantFrom(...'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz0123456789-_'.split(''));
   const key = fc
-    .tuple(fc.array(keyChars, { minLength: 14, maxLength: 48 }), fc.integer({ min: 0, max: 9 }), fc.constantFrom('a', 'Z', 'q'))
+    .tuple(
+      fc.array(keyChars, { minLength: 14, maxLength: 48 }),
+      fc.integer({ min: 0, max: 9 }),
+      fc.constantFrom('a', 'Z', 'q'),
+    )
     .map(([cs, d, l]) => `${l}${cs.join('')}${d}`);
   const place = fc.constantFrom('path', 'api-key', 'api_token', 'access_key', 'client_secret', 'jwt', 'x');
   const encode = fc.constantFrom<(s: string) => string>(
@@ -210,16 +243,23 @@ test('redactText: a registered key never survives, whatever text surrounds it an
   );
   await assertProperty(
     'test/rpc.secrets.test.ts',
-    fc.property(key, place, encode, fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (k, where, enc, before, after) => {
-      const url = where === 'path' ? `https://rpc.example.com/v1/${k}/` : `https://rpc.example.com/?${where}=${k}`;
-      const release = registerSecretUrl(url);
-      try {
-        const out = redactText(`${before}${enc(k)}${after}`);
-        return !out.includes(k) && !out.includes(encodeURIComponent(k));
-      } finally {
-        release();
-      }
-    }),
+    fc.property(
+      key,
+      place,
+      encode,
+      fc.string({ maxLength: 40 }),
+      fc.string({ maxLength: 40 }),
+      (k, where, enc, before, after) => {
+        const url = where === 'path' ? `https://rpc.example.com/v1/${k}/` : `https://rpc.example.com/?${where}=${k}`;
+        const release = registerSecretUrl(url);
+        try {
+          const out = redactText(`${before}${enc(k)}${after}`);
+          return !out.includes(k) && !out.includes(encodeURIComponent(k));
+        } finally {
+          release();
+        }
+      },
+    ),
     fuzzParams(300),
   );
 });

@@ -46,7 +46,10 @@ test('sendTransaction: when the signature is already known elsewhere, it is not 
   const b = await startFixtureServer();
   const tx = signedTx();
   a.methodFaults.set('sendTransaction', { kind: 'hang' });
-  b.results.set('getSignatureStatuses', () => ({ context: { slot: 5 }, value: [{ slot: 4, confirmations: 0, err: null, confirmationStatus: 'processed' }] }));
+  b.results.set('getSignatureStatuses', () => ({
+    context: { slot: 5 },
+    value: [{ slot: 4, confirmations: 0, err: null, confirmationStatus: 'processed' }],
+  }));
   const t = await testPool([
     { name: 'a', url: a.url },
     { name: 'b', url: b.url },
@@ -91,7 +94,11 @@ test('sendTransaction re-send answered "already processed" is the landed transac
   const b = await startFixtureServer();
   const tx = signedTx();
   a.methodFaults.set('sendTransaction', { kind: 'http', status: 502 });
-  b.methodFaults.set('sendTransaction', { kind: 'rpc_error', code: -32002, message: 'Transaction simulation failed: This transaction has already been processed' });
+  b.methodFaults.set('sendTransaction', {
+    kind: 'rpc_error',
+    code: -32002,
+    message: 'Transaction simulation failed: This transaction has already been processed',
+  });
   const t = await testPool([
     { name: 'a', url: a.url },
     { name: 'b', url: b.url },

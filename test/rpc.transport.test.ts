@@ -118,6 +118,9 @@ test('signature: base58 round trip and the first signature of a wire transaction
   const b64 = Buffer.from(wire).toString('base64');
   assert.equal(signatureOfSendParams([b64, { encoding: 'base64' }]), base58Encode(sig));
   assert.equal(signatureOfSendParams([base58Encode(wire)]), base58Encode(sig));
-  assert.equal(signatureOfSendParams([Buffer.from(new Uint8Array(70)).toString('base64'), { encoding: 'base64' }]), undefined);
+  assert.equal(
+    signatureOfSendParams([Buffer.from(new Uint8Array(70)).toString('base64'), { encoding: 'base64' }]),
+    undefined,
+  );
   assert.equal(signatureOfSendParams(['%%%']), undefined);
 });

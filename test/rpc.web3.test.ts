@@ -56,7 +56,9 @@ test('pool fetch: keeps the caller id (string or number) and answers batches in 
   const t = await testPool([{ name: 'a', url: a.url }]);
   try {
     const f = createPoolFetch(t.pool);
-    const one = await f('ignored', { body: JSON.stringify({ jsonrpc: '2.0', id: 'b1c2-uuid', method: 'getSlot', params: [] }) });
+    const one = await f('ignored', {
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'b1c2-uuid', method: 'getSlot', params: [] }),
+    });
     assert.equal(one.status, 200);
     assert.deepEqual(await one.json(), { jsonrpc: '2.0', id: 'b1c2-uuid', result: 9 });
     const batch = await f('ignored', {

@@ -65,7 +65,10 @@ test('messages are processed one at a time, in order within a lane, critical fir
 
   for (let i = 0; i < 500; i++) ref.tell({ op: 'record', v: i });
   await until(() => log.values().length === 509, '500 more records');
-  assert.deepEqual(log.values().slice(9), Array.from({ length: 500 }, (_, i) => i));
+  assert.deepEqual(
+    log.values().slice(9),
+    Array.from({ length: 500 }, (_, i) => i),
+  );
   await until(() => ref.stats.processed === 510, 'acks reach the host');
   await ref.stop();
 });
@@ -79,7 +82,10 @@ test('a handler that throws or rejects fails that message only: typed error, act
     assert.match(e.remote.message, /handler boom x1/);
     return true;
   });
-  await assert.rejects(echo.ask({ op: 'reject' }), (e: unknown) => e instanceof ActorHandlerError && e.remote.name === 'TypeError');
+  await assert.rejects(
+    echo.ask({ op: 'reject' }),
+    (e: unknown) => e instanceof ActorHandlerError && e.remote.name === 'TypeError',
+  );
   const outcomes: Outcome[] = [];
   const onOutcome = (o: Outcome): void => void outcomes.push(o);
   echo.on('outcome', onOutcome);
@@ -95,7 +101,10 @@ test('a handler that throws or rejects fails that message only: typed error, act
   assert.equal(s.crashes, 0);
   assert.equal(s.incarnation, 1);
   assert.equal(await echo.ask({ op: 'echo', v: 'still alive' }), 'still alive');
-  assert.ok(lines.some((l) => l['actor'] === 'echo' && /handler failed/.test(String(l['msg']))), 'handler failures are logged');
+  assert.ok(
+    lines.some((l) => l['actor'] === 'echo' && /handler failed/.test(String(l['msg']))),
+    'handler failures are logged',
+  );
 });
 
 test('an outcome sink gets processed messages in batches and failures in order; reapFinished reads finished tells without waiting for an ack', async () => {
@@ -231,7 +240,11 @@ test('ask abort signal: rejects AskAbortedError, withdrawn when still queued', a
   const p = ref.ask('x', { signal: ac.signal });
   ac.abort();
   await assert.rejects(p, AskAbortedError);
-  await assert.rejects(ref.ask('y', { signal: ac.signal }), AskAbortedError, 'an already-aborted signal rejects at once');
+  await assert.rejects(
+    ref.ask('y', { signal: ac.signal }),
+    AskAbortedError,
+    'an already-aborted signal rejects at once',
+  );
   await busy;
   assert.equal(ref.stats.deadLettersByReason['ask-aborted'], 1);
   await ref.stop();
@@ -241,7 +254,10 @@ test('what cannot cross the thread boundary is refused with a typed error', asyn
   assert.throws(() => echo.tell(() => 1), MessageNotCloneableError);
   await assert.rejects(echo.ask({ f: () => 1 }), MessageNotCloneableError);
   assert.ok(deadLetters.some((d) => d.actor === 'echo' && d.reason === 'not-cloneable'));
-  await assert.rejects(echo.ask({ op: 'fn' }), (e: unknown) => e instanceof ActorHandlerError && e.remote.code === 'ACTOR_REPLY_NOT_CLONEABLE');
+  await assert.rejects(
+    echo.ask({ op: 'fn' }),
+    (e: unknown) => e instanceof ActorHandlerError && e.remote.code === 'ACTOR_REPLY_NOT_CLONEABLE',
+  );
   assert.equal(await echo.ask({ op: 'echo', v: 2 }), 2);
 });
 

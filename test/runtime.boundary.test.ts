@@ -38,11 +38,21 @@ function send(w: RingWriter, r: RingReader, seq: number, v: unknown): unknown {
 test('ring codec: a throw while encoding rolls back the string cache and the shape table', () => {
   const { w, r } = ringPair(4096);
   assert.deepEqual(send(w, r, 1, { sym: 'BONK', n: 1 }), { sym: 'BONK', n: 1 });
-  const getter = { sym: 'WIF', get n(): number { throw new Error('getter boom'); } };
+  const getter = {
+    sym: 'WIF',
+    get n(): number {
+      throw new Error('getter boom');
+    },
+  };
   assert.throws(() => w.write(2, 0, getter), /getter boom/);
   assert.deepEqual(send(w, r, 2, { sym: 'WIF', n: 2 }), { sym: 'WIF', n: 2 });
   // A shape first defined in a record that threw must be defined again by the next record of that shape.
-  const fresh = { a: 'x', get b(): number { throw new Error('fresh boom'); } };
+  const fresh = {
+    a: 'x',
+    get b(): number {
+      throw new Error('fresh boom');
+    },
+  };
   assert.throws(() => w.write(3, 0, fresh), /fresh boom/);
   assert.deepEqual(send(w, r, 3, { a: 'y', b: 3 }), { a: 'y', b: 3 });
   const revoked = Proxy.revocable({ sym: 'PEPE', n: 3 }, {});
@@ -56,7 +66,8 @@ test('ring codec: a record over half the ring is refused as too large, even with
   assert.equal(w.write(1, 0, 'x'.repeat(600)), WRITE_TOO_LARGE);
   assert.equal(w.write(1, 0, '漢'.repeat(300)), WRITE_TOO_LARGE);
   // Anything up to half the ring fits once the ring has drained, whatever offset the ring is at.
-  for (let seq = 1; seq <= 40; seq++) assert.equal((send(w, r, seq, 'z'.repeat(seq * 37 % 490)) as string).length, seq * 37 % 490);
+  for (let seq = 1; seq <= 40; seq++)
+    assert.equal((send(w, r, seq, 'z'.repeat((seq * 37) % 490)) as string).length, (seq * 37) % 490);
 });
 
 test('a message whose encoding throws part-way leaves no trace: later messages arrive unaltered', async () => {
@@ -86,7 +97,15 @@ test('a message whose encoding throws part-way leaves no trace: later messages a
   // Through the mailbox as well: told before the worker exists, encoded when it starts.
   const queued = sup.spawn({ name: 'codec-rollback-queued', module: ECHO });
   const first = queued.ask({ sym: 'BONK', n: 10 });
-  assert.equal(queued.tell({ sym: 'JUP', get n(): number { throw new Error('late boom'); } }), true);
+  assert.equal(
+    queued.tell({
+      sym: 'JUP',
+      get n(): number {
+        throw new Error('late boom');
+      },
+    }),
+    true,
+  );
   const second = queued.ask({ sym: 'JUP', n: 11 });
   assert.deepEqual(await first, { sym: 'BONK', n: 10 });
   assert.deepEqual(await second, { sym: 'JUP', n: 11 });
@@ -95,14 +114,23 @@ test('a message whose encoding throws part-way leaves no trace: later messages a
   assert.equal(queued.stats.crashes, 0);
 });
 
-test('a message larger than the ring travels by postMessage; nothing queues behind it for good', { timeout: 20_000 }, async () => {
+test('a message larger than the ring travels by postMessage; nothing queues behind it for good', {
+  timeout: 20_000,
+}, async () => {
   const ref = sup.spawn({ name: 'big-message', module: ECHO, ringBytes: 64 * 1024 });
   await ref.ready;
   const latin = { blob: 'x'.repeat(300 * 1024) };
   const wide = { blob: '漢'.repeat(150 * 1024) };
   // Between half the ring and the ring: may never fit at an unlucky offset, so it goes by message too.
   const justUnder = { blob: 'y'.repeat(60 * 1024) };
-  const replies = [ref.ask({ n: 1 }), ref.ask(latin), ref.ask({ n: 2 }), ref.ask(wide), ref.ask(justUnder), ref.ask({ n: 3 })];
+  const replies = [
+    ref.ask({ n: 1 }),
+    ref.ask(latin),
+    ref.ask({ n: 2 }),
+    ref.ask(wide),
+    ref.ask(justUnder),
+    ref.ask({ n: 3 }),
+  ];
   for (let i = 0; i < 50; i++) ref.tell({ n: 100 + i });
   const got = (await Promise.all(replies)) as { n?: number; blob?: string }[];
   assert.deepEqual(got[0], { n: 1 });
@@ -116,7 +144,9 @@ test('a message larger than the ring travels by postMessage; nothing queues behi
   assert.equal(ref.stats.crashes, 0);
 });
 
-test('a handler error that cannot be read or cloned fails that message, not the worker', { timeout: 20_000 }, async () => {
+test('a handler error that cannot be read or cloned fails that message, not the worker', {
+  timeout: 20_000,
+}, async () => {
   const ref = sup.spawn({ name: 'odd-errors', module: ODD_ERRORS });
   await ref.ready;
   for (const op of ['stack-number', 'message-fn', 'getters-throw', 'null-proto', 'async-stack-object']) {
@@ -130,7 +160,10 @@ test('a handler error that cannot be read or cloned fails that message, not the 
     assert.ok(err.remote.stack === undefined || typeof err.remote.stack === 'string', op);
   }
   // A reply that cannot be cloned (its getter throws null) fails the ask the same way.
-  await assert.rejects(ref.ask({ op: 'reply-getter-throws-null' }), (e: unknown) => e instanceof ActorHandlerError && e.code === 'ACTOR_HANDLER_FAILED');
+  await assert.rejects(
+    ref.ask({ op: 'reply-getter-throws-null' }),
+    (e: unknown) => e instanceof ActorHandlerError && e.code === 'ACTOR_HANDLER_FAILED',
+  );
   // Tells fail the same way (no reply to carry the error): counted as failed, the worker lives on.
   ref.tell({ op: 'stack-number' });
   ref.tell({ op: 'message-fn' });
@@ -140,7 +173,9 @@ test('a handler error that cannot be read or cloned fails that message, not the 
   assert.equal(ref.stats.incarnation, 1);
 });
 
-test('hostile messages: deep, cyclic, huge, non-cloneable — a typed refusal or a delivery, never a stuck or dead actor', { timeout: 30_000 }, async () => {
+test('hostile messages: deep, cyclic, huge, non-cloneable — a typed refusal or a delivery, never a stuck or dead actor', {
+  timeout: 30_000,
+}, async () => {
   const ref = sup.spawn({ name: 'hostile-messages', module: ECHO });
   await ref.ready;
   let deep: object = { leaf: 1 };
@@ -155,7 +190,8 @@ test('hostile messages: deep, cyclic, huge, non-cloneable — a typed refusal or
   assert.equal(back['self'], back);
   const huge = 'h'.repeat(8 * 1024 * 1024);
   assert.equal(((await ref.ask({ huge })) as { huge: string }).huge.length, huge.length);
-  for (const v of [NaN, Infinity, -0, 2n ** 70n, new Date(0), new Map([[1, { x: 1 }]])]) assert.deepEqual(await ref.ask(v), v);
+  for (const v of [NaN, Infinity, -0, 2n ** 70n, new Date(0), new Map([[1, { x: 1 }]])])
+    assert.deepEqual(await ref.ask(v), v);
   assert.deepEqual(await ref.ask({ n: 'still fine' }), { n: 'still fine' });
   assert.equal(ref.stats.crashes, 0);
   assert.equal(ref.stats.deadLettersByReason['not-cloneable'], 2);

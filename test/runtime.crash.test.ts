@@ -26,7 +26,12 @@ const KINDS: [string, Trigger, CrashKind, Partial<SpawnOptions>][] = [
   ['unhandled rejection', { how: 'message', op: 'rejection' }, 'uncaught', {}],
   ['process.exit in the worker', { how: 'message', op: 'exit' }, 'exit', {}],
   ['worker.terminate() from outside', { how: 'terminate' }, 'terminated', {}],
-  ['out of memory under resourceLimits', { how: 'message', op: 'oom' }, 'oom', { resourceLimits: { maxOldGenerationSizeMb: 24 } }],
+  [
+    'out of memory under resourceLimits',
+    { how: 'message', op: 'oom' },
+    'oom',
+    { resourceLimits: { maxOldGenerationSizeMb: 24 } },
+  ],
   ['hang (missed heartbeats)', { how: 'message', op: 'hang' }, 'hang', { heartbeatMs: 40 }],
 ];
 const STRATEGIES: RestartStrategy[] = ['one_for_one', 'one_for_all'];
@@ -45,7 +50,9 @@ for (const strategy of STRATEGIES) {
 
         for (let i = 1; i <= 5; i++) victim.tell({ op: 'record', v: i });
         const doomed =
-          trigger.how === 'message' ? victim.ask({ op: 'crash', kind: trigger.op }) : victim.ask({ op: 'sleep', ms: 60_000, mark: 0 });
+          trigger.how === 'message'
+            ? victim.ask({ op: 'crash', kind: trigger.op })
+            : victim.ask({ op: 'sleep', ms: 60_000, mark: 0 });
         for (let i = 6; i <= 10; i++) victim.tell({ op: 'record', v: i });
         if (trigger.how === 'terminate') {
           await until(() => log.values().length === 6, 'the sleeping message has started');
@@ -57,7 +64,8 @@ for (const strategy of STRATEGIES) {
           assert.equal(e.attempts, 1);
           return true;
         });
-        const expected = trigger.how === 'terminate' ? [1, 2, 3, 4, 5, 0, 6, 7, 8, 9, 10] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+        const expected =
+          trigger.how === 'terminate' ? [1, 2, 3, 4, 5, 0, 6, 7, 8, 9, 10] : [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
         await until(() => log.values().length === expected.length, 'all ten records processed');
         assert.deepEqual(log.values(), expected);
         await until(() => victim.state === 'running', 'victim running again');
@@ -67,12 +75,18 @@ for (const strategy of STRATEGIES) {
         assert.deepEqual(vs.crashesByKind, { [kind]: 1 });
         assert.equal(vs.lastCrash?.kind, kind);
         assert.deepEqual(vs.deadLettersByReason, { 'max-attempts': 1 });
-        assert.deepEqual(crashes.map((c) => c.kind), [kind]);
+        assert.deepEqual(
+          crashes.map((c) => c.kind),
+          [kind],
+        );
         assert.deepEqual(await victim.ask<{ incarnation: number }>({ op: 'info' }), { name: 'victim', incarnation: 2 });
         // Fresh module state: incarnation 2 has counted records 6-10, info and this count (not the 6 before the crash).
         assert.equal(await victim.ask({ op: 'count' }), 7, 'module state is fresh after a restart');
 
-        await until(() => sibling.state === 'running' && sibling.stats.incarnation === (strategy === 'one_for_all' ? 2 : 1), 'sibling incarnation');
+        await until(
+          () => sibling.state === 'running' && sibling.stats.incarnation === (strategy === 'one_for_all' ? 2 : 1),
+          'sibling incarnation',
+        );
         assert.equal(sibling.stats.crashes, 0, 'a sibling restart is not a crash of the sibling');
         assert.equal(await sibling.ask('still here'), 'still here');
       } finally {
@@ -166,7 +180,10 @@ test('no loss and order kept while the worker is killed repeatedly under load (a
     await until(() => ref.stats.processed + ref.stats.deadLetters === N, `all ${N} accounted for`, 20_000);
     const seen = log.values();
     const dedup = seen.filter((v, i) => i === 0 || v !== seen[i - 1]);
-    assert.deepEqual(dedup, Array.from({ length: N }, (_, i) => i));
+    assert.deepEqual(
+      dedup,
+      Array.from({ length: N }, (_, i) => i),
+    );
     assert.equal(ref.stats.deadLetters, 0);
     assert.equal(ref.stats.crashes, kinds.length);
   } finally {
@@ -177,7 +194,14 @@ test('no loss and order kept while the worker is killed repeatedly under load (a
 test('restart intensity (injected clock): more than maxRestarts within withinMs quarantines; revive() brings it back', async () => {
   const clock = new ManualClock();
   const { logger, lines } = capturingLogger();
-  const sup = new Supervisor({ clock, logger, heartbeatMs: 0, maxRestarts: 2, withinMs: 1000, restartBackoff: { initialMs: 0 } });
+  const sup = new Supervisor({
+    clock,
+    logger,
+    heartbeatMs: 0,
+    maxRestarts: 2,
+    withinMs: 1000,
+    restartBackoff: { initialMs: 0 },
+  });
   try {
     const ref = sup.spawn({ name: 'fragile', module: ECHO });
     await ref.ready;
@@ -272,7 +296,12 @@ test('faults injected into an idle actor, every kind: each is detected, classifi
   const clock = new ManualClock();
   const sup = new Supervisor({ clock, maxRestarts: 20, restartBackoff: { initialMs: 0 } });
   try {
-    const ref = sup.spawn({ name: 'target', module: ECHO, heartbeatMs: 100, resourceLimits: { maxOldGenerationSizeMb: 24 } });
+    const ref = sup.spawn({
+      name: 'target',
+      module: ECHO,
+      heartbeatMs: 100,
+      resourceLimits: { maxOldGenerationSizeMb: 24 },
+    });
     await ref.ready;
     const expected: Record<string, CrashKind> = {
       uncaught: 'uncaught',
@@ -354,7 +383,19 @@ test('messages from an abandoned incarnation are ignored: its late reply does no
     onStopped: () => {},
   };
   cell = new ActorCell(
-    { name: 'late', exportName: 'default', mailboxSize: 16, overflow: 'reject', heartbeatMs: 0, resourceLimits: undefined, maxAttempts: 3, init: undefined, startTimeoutMs: 1000, ringBytes: 0, messageTimeoutMs: 0 },
+    {
+      name: 'late',
+      exportName: 'default',
+      mailboxSize: 16,
+      overflow: 'reject',
+      heartbeatMs: 0,
+      resourceLimits: undefined,
+      maxAttempts: 3,
+      init: undefined,
+      startTimeoutMs: 1000,
+      ringBytes: 0,
+      messageTimeoutMs: 0,
+    },
     ctx,
   );
   cell.start({ url: 'file:///late.mjs', path: '/late.mjs', exports: null });
@@ -380,7 +421,11 @@ test('messages from an abandoned incarnation are ignored: its late reply does no
   w2.emit('message', [P.W_REPLY, 1, 'from the abandoned incarnation']);
   await tick();
   assert.equal(settled, 'pending', 'a reply from an older incarnation settles nothing');
-  assert.equal(cell.ref.stats.state, 'restarting', 'a load report from an older incarnation does not mark the actor running');
+  assert.equal(
+    cell.ref.stats.state,
+    'restarting',
+    'a load report from an older incarnation does not mark the actor running',
+  );
 
   w3.emit('message', [P.W_LOADED, 3, 1]);
   w3.emit('message', [P.W_REPLY, 1, 'from the current incarnation']);

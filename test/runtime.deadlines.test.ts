@@ -15,7 +15,11 @@ interface Item {
 test('deadlines expire in order per timeout value with one timer; settled entries never expire', () => {
   const clock = new ManualClock(0);
   const expired: string[] = [];
-  const q = new DeadlineQueue<Item>(clock, (e) => (e.settled ? -1 : e.deadline), (e) => expired.push(e.id));
+  const q = new DeadlineQueue<Item>(
+    clock,
+    (e) => (e.settled ? -1 : e.deadline),
+    (e) => expired.push(e.id),
+  );
   const add = (id: string, timeoutMs: number): Item => {
     const it = { id, deadline: clock.now() + timeoutMs, settled: false };
     q.add(it, timeoutMs);
@@ -44,7 +48,7 @@ test('deadlines expire in order per timeout value with one timer; settled entrie
   assert.deepEqual(expired, ['c', 'b', 'd']);
 });
 
-test('an idle supervisor does not keep the process alive (workers are unref\'d once idle)', () => {
+test("an idle supervisor does not keep the process alive (workers are unref'd once idle)", () => {
   const runtime = fileURLToPath(new URL('../src/runtime/index.ts', import.meta.url));
   const actor = fileURLToPath(new URL('./fixtures/actors/echo.ts', import.meta.url));
   const script = tempModule(
@@ -58,7 +62,11 @@ console.log('answered', await ref.ask('last'));
 // no shutdown(): the process must still be able to exit
 `,
   );
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 20_000, cwd: process.cwd() });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    cwd: process.cwd(),
+  });
   assert.equal(r.error, undefined, `child did not exit by itself: ${String(r.error)}`);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /answered last/);

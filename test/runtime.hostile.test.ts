@@ -39,7 +39,11 @@ test('spawn refuses what is not an options object, a name or a module, before re
     assert.throws(() => sup.spawn({ name, module: ECHO } as unknown as SpawnOptions), configError('name'));
   }
   for (const module of ['', 5, {}, new URL('https://example.com/actor.ts'), 'data:text/javascript,export default 1']) {
-    assert.throws(() => sup.spawn({ name: 'm', module } as unknown as SpawnOptions), configError('module'), `module ${String(module)}`);
+    assert.throws(
+      () => sup.spawn({ name: 'm', module } as unknown as SpawnOptions),
+      configError('module'),
+      `module ${String(module)}`,
+    );
   }
   assert.throws(() => sup.spawn({ name: 'e', module: ECHO, export: '' }), configError('export'));
   assert.deepEqual(sup.getStats().actors, [], 'no refused spawn left an actor behind');
@@ -52,20 +56,41 @@ test('spawn options: NaN, Infinity, negative, fractional, huge and mistyped valu
     for (const v of HOSTILE_NUMBERS) {
       // Infinity means "no limit" for a deadline; 1.5 ms is a valid deadline.
       if (key === 'messageTimeoutMs' && (v === Infinity || v === 1.5)) continue;
-      assert.throws(() => sup.spawn({ name: `opt-${key}`, module: ECHO, [key]: v }), configError(key), `${key}: ${String(v)}`);
+      assert.throws(
+        () => sup.spawn({ name: `opt-${key}`, module: ECHO, [key]: v }),
+        configError(key),
+        `${key}: ${String(v)}`,
+      );
     }
   }
-  assert.throws(() => sup.spawn({ name: 'x', module: ECHO, messageTimeoutMs: 2 ** 31 }), configError('messageTimeoutMs'), 'past what a Node timer can hold');
+  assert.throws(
+    () => sup.spawn({ name: 'x', module: ECHO, messageTimeoutMs: 2 ** 31 }),
+    configError('messageTimeoutMs'),
+    'past what a Node timer can hold',
+  );
   for (const v of [Number.NaN, -1]) {
     assert.throws(() => sup.spawn({ name: 'x', module: ECHO, heartbeatMs: v }), configError('heartbeatMs'));
     assert.throws(() => sup.spawn({ name: 'x', module: ECHO, startTimeoutMs: v }), configError('startTimeoutMs'));
   }
-  assert.throws(() => sup.spawn({ name: 'x', module: ECHO, overflow: 'drop-newest' as never }), configError('overflow'));
+  assert.throws(
+    () => sup.spawn({ name: 'x', module: ECHO, overflow: 'drop-newest' as never }),
+    configError('overflow'),
+  );
   for (const init of [() => 1, Symbol('s'), { nested: { f() {} } }]) {
     assert.throws(() => sup.spawn({ name: 'x', module: ECHO, init }), configError('init'));
   }
-  for (const resourceLimits of ['big', { maxOldGenerationSizeMb: -1 }, { maxOldGenerationSizeMb: Number.NaN }, { stackSizeMb: 1e9 }, { heapMb: 64 }]) {
-    assert.throws(() => sup.spawn({ name: 'x', module: ECHO, resourceLimits: resourceLimits as never }), ConfigError, JSON.stringify(resourceLimits));
+  for (const resourceLimits of [
+    'big',
+    { maxOldGenerationSizeMb: -1 },
+    { maxOldGenerationSizeMb: Number.NaN },
+    { stackSizeMb: 1e9 },
+    { heapMb: 64 },
+  ]) {
+    assert.throws(
+      () => sup.spawn({ name: 'x', module: ECHO, resourceLimits: resourceLimits as never }),
+      ConfigError,
+      JSON.stringify(resourceLimits),
+    );
   }
   assert.deepEqual(sup.getStats().actors, [], 'nothing was registered');
 });
@@ -116,12 +141,18 @@ test('messages and replies that cannot cross the thread boundary are typed error
       await ref.ready;
       assert.throws(() => ref.tell(() => 1), MessageNotCloneableError);
       assert.throws(() => ref.tell(Symbol('s')), MessageNotCloneableError);
-      await assert.rejects(ref.ask(() => 1), MessageNotCloneableError);
+      await assert.rejects(
+        ref.ask(() => 1),
+        MessageNotCloneableError,
+      );
       await assert.rejects(ref.ask({ deep: { f() {} } }), MessageNotCloneableError);
       // Refused at once when it would go straight to the worker (false), else when it leaves the mailbox: counted either way.
       const accepted = ref.tell({ deep: [1, { f: () => 1 }] });
       assert.equal(accepted, ringBytes === 0);
-      await assert.rejects(ref.ask({ op: 'fn' }), (e: unknown) => e instanceof ActorHandlerError && e.remote.code === 'ACTOR_REPLY_NOT_CLONEABLE');
+      await assert.rejects(
+        ref.ask({ op: 'fn' }),
+        (e: unknown) => e instanceof ActorHandlerError && e.remote.code === 'ACTOR_REPLY_NOT_CLONEABLE',
+      );
       assert.equal(await ref.ask('still serving'), 'still serving');
       assert.equal(ref.stats.crashes, 0);
       await ref.stop();
@@ -137,7 +168,10 @@ test('messages and replies that cannot cross the thread boundary are typed error
 });
 
 test('a bad module is a start error to the caller, never a crash of the host', async () => {
-  const missing = sup.spawn({ name: 'missing', module: new URL('./fixtures/actors/does-not-exist.ts', import.meta.url) });
+  const missing = sup.spawn({
+    name: 'missing',
+    module: new URL('./fixtures/actors/does-not-exist.ts', import.meta.url),
+  });
   await assert.rejects(missing.ready, ActorStartError);
   assert.equal(missing.state, 'stopped');
   assert.equal(missing.tell('x'), false);
@@ -150,7 +184,10 @@ test('a closed supervisor: spawn is a typed error, tell is refused and counted, 
   const done = closed.shutdown({ drainMs: 0 });
   assert.equal(closed.shutdown(), done);
   await done;
-  assert.throws(() => closed.spawn({ name: 'late', module: ECHO }), (e: unknown) => e instanceof ActorStoppedError && e.code === 'ACTOR_STOPPED');
+  assert.throws(
+    () => closed.spawn({ name: 'late', module: ECHO }),
+    (e: unknown) => e instanceof ActorStoppedError && e.code === 'ACTOR_STOPPED',
+  );
   assert.equal(ref.tell('x'), false);
   await assert.rejects(ref.ask('x'), ActorStoppedError);
   assert.equal(ref.revive(), false);

@@ -23,11 +23,21 @@ import { ECHO, sharedLog, tempModule, tick, until } from './fixtures/actors/supp
 
 const FILE = 'test/runtime.lifecycle.test.ts';
 
-function runScript(name: string, body: string): { status: number | null; stdout: string; stderr: string; error?: Error } {
+function runScript(
+  name: string,
+  body: string,
+): { status: number | null; stdout: string; stderr: string; error?: Error } {
   const runtime = fileURLToPath(new URL('../src/runtime/index.ts', import.meta.url));
   const actor = fileURLToPath(ECHO);
-  const script = tempModule(name, `import { Supervisor } from ${JSON.stringify(runtime)};\nconst ECHO = ${JSON.stringify(actor)};\n${body}`);
-  return spawnSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000, cwd: process.cwd() });
+  const script = tempModule(
+    name,
+    `import { Supervisor } from ${JSON.stringify(runtime)};\nconst ECHO = ${JSON.stringify(actor)};\n${body}`,
+  );
+  return spawnSync(process.execPath, ['--import', 'tsx', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    cwd: process.cwd(),
+  });
 }
 
 test('pending work keeps the process alive: an ask awaited while its actor restarts (after a cold spawn, and in backoff) is answered', () => {
@@ -94,7 +104,10 @@ test('every order of spawn, tell, ask, restart, stop and shutdown is safe; spawn
           switch (o.t) {
             case 'spawn':
               if (shutDown) {
-                assert.throws(() => sup.spawn({ name: `a${refs.length}`, module: ECHO }), (e: unknown) => e instanceof ActorStoppedError && e.code === 'ACTOR_STOPPED');
+                assert.throws(
+                  () => sup.spawn({ name: `a${refs.length}`, module: ECHO }),
+                  (e: unknown) => e instanceof ActorStoppedError && e.code === 'ACTOR_STOPPED',
+                );
               } else {
                 refs.push(sup.spawn({ name: `a${refs.length}`, module: ECHO }));
               }
@@ -103,11 +116,18 @@ test('every order of spawn, tell, ask, restart, stop and shutdown is safe; spawn
               ref?.tell('t');
               break;
             case 'ask':
-              if (ref) asks.push(ref.ask('q', { timeoutMs: 0 }).then((value) => ({ value }), (error: unknown) => ({ error })));
+              if (ref)
+                asks.push(
+                  ref.ask('q', { timeoutMs: 0 }).then(
+                    (value) => ({ value }),
+                    (error: unknown) => ({ error }),
+                  ),
+                );
               break;
             case 'restart':
               // A stopped actor is forgotten: its name is then unknown to the supervisor (a typed error).
-              if (ref && ref.state === 'stopped') assert.throws(() => sup.injectFault(ref.name, 'terminate'), ConfigError);
+              if (ref && ref.state === 'stopped')
+                assert.throws(() => sup.injectFault(ref.name, 'terminate'), ConfigError);
               else if (ref) sup.injectFault(ref.name, 'terminate');
               break;
             case 'stop':
@@ -146,7 +166,13 @@ test('a message past its deadline (messageTimeoutMs) makes the actor hung: kille
   const sup = new Supervisor({ clock, heartbeatMs: 0 });
   try {
     const log = sharedLog();
-    const ref = sup.spawn({ name: 'stuck', module: ECHO, messageTimeoutMs: 1000, maxAttempts: 1, init: { log: log.sab } });
+    const ref = sup.spawn({
+      name: 'stuck',
+      module: ECHO,
+      messageTimeoutMs: 1000,
+      maxAttempts: 1,
+      init: { log: log.sab },
+    });
     await ref.ready;
     const crashes: CrashInfo[] = [];
     ref.on('crash', (c: CrashInfo) => crashes.push(c));
@@ -175,7 +201,7 @@ test('a message past its deadline (messageTimeoutMs) makes the actor hung: kille
       clock.advance(50);
       await tick();
     }
-    await until(() => crashes.length === 2, 'the actor is found hung on the ask\'s own deadline');
+    await until(() => crashes.length === 2, "the actor is found hung on the ask's own deadline");
     await ownRejected;
     assert.equal(crashes.length, 2);
   } finally {
@@ -205,7 +231,10 @@ test('an ask that timed out while handed to a busy worker is never run there (ca
     await until(() => ref.pending === 0, 'the worker has caught up');
     assert.equal(await ref.ask({ op: 'record', v: 2 }), undefined);
     assert.deepEqual(log.values(), [1, 2], 'the timed-out ask never ran');
-    assert.deepEqual(dls.map((d) => [d.message, d.reason]), [[{ op: 'record', v: 99 }, 'ask-timeout']]);
+    assert.deepEqual(
+      dls.map((d) => [d.message, d.reason]),
+      [[{ op: 'record', v: 99 }, 'ask-timeout']],
+    );
     assert.equal(ref.stats.processed, 50 + 2, 'the cancelled ask is a dead letter, not processed');
   } finally {
     await sup.shutdown({ drainMs: 0 });
@@ -229,12 +258,19 @@ test('the supervisor forgets stopped actors (spawn/stop churn does not grow it);
     const failed = sup.spawn({ name: 'bad', module: new URL('./fixtures/actors/missing.ts', import.meta.url) });
     await assert.rejects(failed.ready);
     const stats = sup.getStats();
-    assert.deepEqual(stats.actors.map((a) => a.name), [], 'no stopped actor is kept');
+    assert.deepEqual(
+      stats.actors.map((a) => a.name),
+      [],
+      'no stopped actor is kept',
+    );
     assert.equal(stats.crashes, 1, 'a forgotten actor still counts in the totals');
     assert.equal(stats.restarts, 1);
     const kept = sup.spawn({ name: 'churn-0', module: ECHO });
     await kept.ready;
-    assert.deepEqual(sup.getStats().actors.map((a) => a.name), ['churn-0']);
+    assert.deepEqual(
+      sup.getStats().actors.map((a) => a.name),
+      ['churn-0'],
+    );
   } finally {
     await sup.shutdown({ drainMs: 0 });
   }

@@ -1,17 +1,35 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Mailbox, OFFER_ACCEPTED, OFFER_EVICTED, OFFER_REFUSED, laneOf, type MailboxItem } from '../src/runtime/mailbox.ts';
+import {
+  Mailbox,
+  OFFER_ACCEPTED,
+  OFFER_EVICTED,
+  OFFER_REFUSED,
+  laneOf,
+  type MailboxItem,
+} from '../src/runtime/mailbox.ts';
 import { Deque } from '../src/runtime/deque.ts';
 
 interface Item extends MailboxItem {
   id: string;
 }
-const item = (id: string, priority: 'critical' | 'normal' | 'low' = 'normal'): Item => ({ id, lane: laneOf(priority), cancelled: false });
+const item = (id: string, priority: 'critical' | 'normal' | 'low' = 'normal'): Item => ({
+  id,
+  lane: laneOf(priority),
+  cancelled: false,
+});
 const ids = (xs: Item[]): string[] => xs.map((x) => x.id);
 
 test('serves critical, then normal, then low; FIFO within a lane', () => {
   const mb = new Mailbox<Item>(10, 'reject');
-  for (const [id, p] of [['n1', 'normal'], ['l1', 'low'], ['c1', 'critical'], ['n2', 'normal'], ['c2', 'critical'], ['l2', 'low']] as const) {
+  for (const [id, p] of [
+    ['n1', 'normal'],
+    ['l1', 'low'],
+    ['c1', 'critical'],
+    ['n2', 'normal'],
+    ['c2', 'critical'],
+    ['l2', 'low'],
+  ] as const) {
     assert.equal(mb.offer(item(id, p)), OFFER_ACCEPTED);
   }
   assert.equal(mb.size, 6);

@@ -42,9 +42,19 @@ const message = fc.record({
 });
 const cmd: fc.Arbitrary<Cmd> = fc.oneof(
   { arbitrary: message, weight: 6 },
-  { arbitrary: fc.record({ t: fc.constant('kill' as const), actor: fc.nat(1), kind: fc.constantFrom('exit' as const, 'uncaught' as const, 'terminate' as const) }), weight: 2 },
+  {
+    arbitrary: fc.record({
+      t: fc.constant('kill' as const),
+      actor: fc.nat(1),
+      kind: fc.constantFrom('exit' as const, 'uncaught' as const, 'terminate' as const),
+    }),
+    weight: 2,
+  },
   { arbitrary: fc.record({ t: fc.constant('pause' as const), ms: fc.integer({ min: 0, max: 4 }) }), weight: 2 },
-  { arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.constantFrom(1, 10, 60, MESSAGE_TIMEOUT_MS) }), weight: 1 },
+  {
+    arbitrary: fc.record({ t: fc.constant('advance' as const), ms: fc.constantFrom(1, 10, 60, MESSAGE_TIMEOUT_MS) }),
+    weight: 1,
+  },
 );
 const setup = fc.record({
   actors: fc.integer({ min: 1, max: 2 }),
@@ -100,7 +110,15 @@ test('every tell and ask gets exactly one outcome, under random kill schedules (
       const dls: DeadLetter[] = [];
       sup.on('deadLetter', (d: DeadLetter) => dls.push(d));
       for (let i = 0; i < s.actors; i++) {
-        const ref = sup.spawn({ name: `m${i}`, module: ECHO, mailboxSize: s.mailboxSize, overflow: s.overflow, maxAttempts: s.maxAttempts, ringBytes: s.ringBytes, init: { log: log.sab } });
+        const ref = sup.spawn({
+          name: `m${i}`,
+          module: ECHO,
+          mailboxSize: s.mailboxSize,
+          overflow: s.overflow,
+          maxAttempts: s.maxAttempts,
+          ringBytes: s.ringBytes,
+          init: { log: log.sab },
+        });
         ref.on('outcome', (o: Outcome) => {
           const id = idOf(o.message);
           events.set(id, [...(events.get(id) ?? []), o]);
@@ -165,11 +183,16 @@ test('every tell and ask gets exactly one outcome, under random kill schedules (
         const ran = runs.get(rec.id) ?? 0;
         assert.ok(ran <= s.maxAttempts, `message ${rec.id} ran ${ran} times (maxAttempts ${s.maxAttempts})`);
         const got = events.get(rec.id) ?? [];
-        assert.equal(got.length, 1, `message ${rec.id} (${rec.body}, ${rec.ask ? 'ask' : 'tell'}) has ${got.length} outcomes: ${JSON.stringify(got.map((o) => o.kind))}`);
+        assert.equal(
+          got.length,
+          1,
+          `message ${rec.id} (${rec.body}, ${rec.ask ? 'ask' : 'tell'}) has ${got.length} outcomes: ${JSON.stringify(got.map((o) => o.kind))}`,
+        );
         const o = got[0]!;
         if (o.kind !== 'dead-letter') assert.ok(ran >= 1, `message ${rec.id} is ${o.kind} but never ran`);
         // An ask withdrawn when it timed out (its dead letter carries the timeout) never ran, not even later.
-        if (o.kind === 'dead-letter' && o.error instanceof AskTimeoutError) assert.equal(ran, 0, `timed-out ask ${rec.id} ran`);
+        if (o.kind === 'dead-letter' && o.error instanceof AskTimeoutError)
+          assert.equal(ran, 0, `timed-out ask ${rec.id} ran`);
         assert.deepEqual(sunk.get(rec.id), [o.kind], `the sink saw message ${rec.id} as the listeners did`);
         if (o.kind === 'dead-letter') {
           deadLettered++;
@@ -177,8 +200,10 @@ test('every tell and ask gets exactly one outcome, under random kill schedules (
           assert.ok(o.error instanceof ActorError, 'a dead letter carries a typed error');
         }
         if (o.kind === 'failed') assert.equal(rec.body, 'throw', 'only a throwing handler fails a message');
-        if (rec.body === 'never') assert.equal(o.kind, 'dead-letter', 'a message that never finishes is never processed');
-        if (rec.body === 'throw' && o.kind === 'processed') assert.fail(`a throwing message ${rec.id} was reported processed`);
+        if (rec.body === 'never')
+          assert.equal(o.kind, 'dead-letter', 'a message that never finishes is never processed');
+        if (rec.body === 'throw' && o.kind === 'processed')
+          assert.fail(`a throwing message ${rec.id} was reported processed`);
         if (!rec.ask) continue;
         const r = rec.result;
         assert.ok(r, `ask ${rec.id} settled`);
@@ -202,7 +227,11 @@ test('every tell and ask gets exactly one outcome, under random kill schedules (
       for (const ref of refs) {
         const st = ref.stats;
         const mine = sent.filter((x) => x.actor === ref.name).length;
-        assert.equal(st.processed + st.failed + st.deadLetters, mine, `${ref.name}: processed + failed + dead letters = messages sent`);
+        assert.equal(
+          st.processed + st.failed + st.deadLetters,
+          mine,
+          `${ref.name}: processed + failed + dead letters = messages sent`,
+        );
       }
     }),
     fuzzParams(6),

@@ -25,13 +25,39 @@ function roundTrip(w: RingWriter, r: RingReader, v: unknown, seq: number): unkno
 test('codec round-trips the values actors mostly get, exactly as structured clone would', () => {
   const { w, r } = pair(1 << 16);
   const values: unknown[] = [
-    0, -0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 1.5, Number.NaN, Infinity, -Infinity, Number.MAX_VALUE, Number.MIN_VALUE,
-    '', 'BONK', 'é ü ß', 'ÿ'.repeat(40), '漢字 🚀 \u0000 \uD800', 'x'.repeat(10_000),
-    true, false, null, undefined,
-    [], [1, 'a', null, undefined, [2, [3]]],
-    {}, { seq: 1, token: 'BONK', px: 0.00012 }, { seq: 2, token: 'PEPE', px: 3 }, { a: { b: { c: [1, { d: 'e' }] } } },
-    { 2: 'int key', a: 1, 1: 'first' }, Object.assign(Object.create(null) as object, { n: 1 }),
-    { ['k'.repeat(100)]: 1 }, Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${i}`, i])),
+    0,
+    -0,
+    1,
+    -1,
+    2 ** 31 - 1,
+    -(2 ** 31),
+    2 ** 31,
+    1.5,
+    Number.NaN,
+    Infinity,
+    -Infinity,
+    Number.MAX_VALUE,
+    Number.MIN_VALUE,
+    '',
+    'BONK',
+    'é ü ß',
+    'ÿ'.repeat(40),
+    '漢字 🚀 \u0000 \uD800',
+    'x'.repeat(10_000),
+    true,
+    false,
+    null,
+    undefined,
+    [],
+    [1, 'a', null, undefined, [2, [3]]],
+    {},
+    { seq: 1, token: 'BONK', px: 0.00012 },
+    { seq: 2, token: 'PEPE', px: 3 },
+    { a: { b: { c: [1, { d: 'e' }] } } },
+    { 2: 'int key', a: 1, 1: 'first' },
+    Object.assign(Object.create(null) as object, { n: 1 }),
+    { ['k'.repeat(100)]: 1 },
+    Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`key${i}`, i])),
   ];
   let seq = 1;
   for (const v of values) {
@@ -43,7 +69,17 @@ test('codec round-trips the values actors mostly get, exactly as structured clon
 
 test('what the codec does not carry is reported so it can go by postMessage; a failed write leaves no trace', () => {
   const { w, r } = pair();
-  const unsupported: unknown[] = [new Map([[1, 2]]), new Date(0), new Uint8Array(4), 10n, [1, , 3], { f: () => 1 }, { nested: { s: Symbol('x') } }, new (class K {})(), JSON.parse('{"__proto__": 1}')];
+  const unsupported: unknown[] = [
+    new Map([[1, 2]]),
+    new Date(0),
+    new Uint8Array(4),
+    10n,
+    [1, , 3],
+    { f: () => 1 },
+    { nested: { s: Symbol('x') } },
+    new (class K {})(),
+    JSON.parse('{"__proto__": 1}'),
+  ];
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic['self'] = cyclic;
   unsupported.push(cyclic);
@@ -70,8 +106,18 @@ test('repeated string fields are sent once; a write that fails forgets what it w
   seq++;
   // A new token in a record that is then refused (a Map further on): the reader never saw it.
   assert.equal(w.write(seq, 0, { topic: 't', priority: 'normal', token: 'PEPE', n: new Map() }), WRITE_UNSUPPORTED);
-  assert.deepEqual(roundTrip(w, r, { topic: 't', priority: 'normal', token: 'PEPE', n: 3 }, seq++), { topic: 't', priority: 'normal', token: 'PEPE', n: 3 });
-  assert.deepEqual(roundTrip(w, r, { topic: 't', priority: 'low', token: 'PEPE', n: 4 }, seq++), { topic: 't', priority: 'low', token: 'PEPE', n: 4 });
+  assert.deepEqual(roundTrip(w, r, { topic: 't', priority: 'normal', token: 'PEPE', n: 3 }, seq++), {
+    topic: 't',
+    priority: 'normal',
+    token: 'PEPE',
+    n: 3,
+  });
+  assert.deepEqual(roundTrip(w, r, { topic: 't', priority: 'low', token: 'PEPE', n: 4 }, seq++), {
+    topic: 't',
+    priority: 'low',
+    token: 'PEPE',
+    n: 4,
+  });
   // Fill the ring so a record with a new string cannot fit; it must not be remembered either.
   const big = 'x'.repeat(200);
   let filled = 0;
@@ -126,7 +172,10 @@ async function orderedMix(ref: ActorRef, log: ReturnType<typeof sharedLog>, n: n
   // Every 7th message is not ring-encodable (a Date inside) and travels by postMessage; order must hold.
   for (let i = 0; i < n; i++) ref.tell(i % 7 === 3 ? { op: 'record', v: i, at: new Date(i) } : { op: 'record', v: i });
   await until(() => log.values().length === n, `${n} records`);
-  assert.deepEqual(log.values(), Array.from({ length: n }, (_, i) => i));
+  assert.deepEqual(
+    log.values(),
+    Array.from({ length: n }, (_, i) => i),
+  );
 }
 
 test('ring and postMessage envelopes interleave without reordering', async () => {
@@ -148,11 +197,20 @@ test('ringBytes 0: everything by batched postMessage, same guarantees', async ()
 
 test('a tiny ring fills up under a burst: the backlog waits in the mailbox and nothing is lost', async () => {
   const log = sharedLog(20_000);
-  const ref = sup.spawn({ name: 'tinyring', module: ECHO, init: { log: log.sab }, mailboxSize: 20_000, ringBytes: 1024 });
+  const ref = sup.spawn({
+    name: 'tinyring',
+    module: ECHO,
+    init: { log: log.sab },
+    mailboxSize: 20_000,
+    ringBytes: 1024,
+  });
   await ref.ready;
   await ref.ask('warm up the window');
   for (let i = 0; i < 10_000; i++) ref.tell({ op: 'record', v: i, pad: 'x'.repeat(i % 50) });
   await until(() => log.values().length === 10_000, 'all records');
-  assert.deepEqual(log.values(), Array.from({ length: 10_000 }, (_, i) => i));
+  assert.deepEqual(
+    log.values(),
+    Array.from({ length: 10_000 }, (_, i) => i),
+  );
   assert.equal(ref.stats.deadLetters, 0);
 });

@@ -30,7 +30,8 @@ test('shutdown drains mailboxes within drainMs, then terminates every worker and
   assert.equal(sup.getStats().workers.spares, 0);
   await tick();
   const after = resources();
-  for (const [type, n] of after) assert.ok(n <= (baseline.get(type) ?? 0), `leftover ${type}: ${n} (before: ${baseline.get(type) ?? 0})`);
+  for (const [type, n] of after)
+    assert.ok(n <= (baseline.get(type) ?? 0), `leftover ${type}: ${n} (before: ${baseline.get(type) ?? 0})`);
 });
 
 test('shutdown past drainMs: pending asks reject ActorStoppedError, leftovers are dead-lettered, nothing accepted after', async () => {
@@ -50,12 +51,15 @@ test('shutdown past drainMs: pending asks reject ActorStoppedError, leftovers ar
   await assert.rejects(stuck, ActorStoppedError);
   await assert.rejects(queued, ActorStoppedError);
   await done;
-  assert.deepEqual(dls.map((d) => [d.message, d.reason]), [
-    ['after shutdown began', 'shutdown'],
-    [{ op: 'sleep', ms: 60_000 }, 'shutdown'],
-    ['queued', 'shutdown'],
-    ['queued tell', 'shutdown'],
-  ]);
+  assert.deepEqual(
+    dls.map((d) => [d.message, d.reason]),
+    [
+      ['after shutdown began', 'shutdown'],
+      [{ op: 'sleep', ms: 60_000 }, 'shutdown'],
+      ['queued', 'shutdown'],
+      ['queued tell', 'shutdown'],
+    ],
+  );
   assert.throws(() => sup.spawn({ name: 'late', module: ECHO }), ActorStoppedError);
   await tick();
   const after = resources();

@@ -13,12 +13,36 @@ after(() => sup.shutdown({ drainMs: 0 }));
 
 const cases: [string, () => string | URL, StartFailureReason, string | undefined, RegExp][] = [
   ['a path with no file', () => '/nonexistent/palisade/actor.ts', 'module-not-found', undefined, /no file/],
-  ['a TypeScript syntax error', () => tempModule('bad.ts', 'export default function (m: unknown) { return m +; }\n'), 'syntax-error', undefined, /bad\.ts/],
-  ['a JavaScript syntax error', () => tempModule('bad.mjs', 'export default function (m) { return m +; }\n'), 'syntax-error', undefined, /Unexpected token|SyntaxError/],
-  ['an import that cannot be resolved', () => tempModule('missing-dep.mjs', "import x from './nope.mjs';\nexport default () => x;\n"), 'module-not-found', undefined, /nope\.mjs/],
+  [
+    'a TypeScript syntax error',
+    () => tempModule('bad.ts', 'export default function (m: unknown) { return m +; }\n'),
+    'syntax-error',
+    undefined,
+    /bad\.ts/,
+  ],
+  [
+    'a JavaScript syntax error',
+    () => tempModule('bad.mjs', 'export default function (m) { return m +; }\n'),
+    'syntax-error',
+    undefined,
+    /Unexpected token|SyntaxError/,
+  ],
+  [
+    'an import that cannot be resolved',
+    () => tempModule('missing-dep.mjs', "import x from './nope.mjs';\nexport default () => x;\n"),
+    'module-not-found',
+    undefined,
+    /nope\.mjs/,
+  ],
   ['a missing export (known from the bundle)', () => ECHO, 'missing-export', 'nope', /export "nope" not found/],
   ['an export that is not a function', () => NOT_A_FUNCTION, 'missing-export', 'handler', /is a number/],
-  ['a missing export of a plain JS module', () => tempModule('plain.mjs', 'export const a = 1;\n'), 'missing-export', 'handle', /export "handle" not found/],
+  [
+    'a missing export of a plain JS module',
+    () => tempModule('plain.mjs', 'export const a = 1;\n'),
+    'missing-export',
+    'handle',
+    /export "handle" not found/,
+  ],
   ['module top-level code that throws', () => TOP_LEVEL_THROWS, 'module-threw', undefined, /top level failed/],
   ['init(data) that throws', () => INIT_THROWS, 'init-failed', undefined, /cannot connect/],
 ];
@@ -47,7 +71,10 @@ for (const [what, module, reason, exportName, detail] of cases) {
 }
 
 test('start timeout: init that never finishes fails the start, not a hang', async () => {
-  const file = tempModule('slow-init.mjs', 'export function init() { return new Promise(() => {}); }\nexport default (m) => m;\n');
+  const file = tempModule(
+    'slow-init.mjs',
+    'export function init() { return new Promise(() => {}); }\nexport default (m) => m;\n',
+  );
   const ref = sup.spawn({ name: 'slow-init', module: file, startTimeoutMs: 50 });
   await assert.rejects(ref.ready, (e: unknown) => e instanceof ActorStartError && e.reason === 'start-timeout');
   assert.equal(ref.state, 'stopped');

@@ -25,7 +25,10 @@ describe('signing: off-thread transfers on the local cluster', { timeout: 60_000
     await signer.ready();
     const sig = await conn.requestAirdrop(payer.publicKey, 2 * LAMPORTS_PER_SOL);
     const latest = await conn.getLatestBlockhash();
-    const res = await conn.confirmTransaction({ signature: sig, ...latest, abortSignal: AbortSignal.timeout(10_000) }, 'confirmed');
+    const res = await conn.confirmTransaction(
+      { signature: sig, ...latest, abortSignal: AbortSignal.timeout(10_000) },
+      'confirmed',
+    );
     assert.equal(res.value.err, null);
   });
   after(async () => {
@@ -33,9 +36,13 @@ describe('signing: off-thread transfers on the local cluster', { timeout: 60_000
     await cluster.close();
   });
 
-  async function transferMessage(lamports: number): Promise<{ message: Uint8Array; latest: { blockhash: string; lastValidBlockHeight: number } }> {
+  async function transferMessage(
+    lamports: number,
+  ): Promise<{ message: Uint8Array; latest: { blockhash: string; lastValidBlockHeight: number } }> {
     const latest = await conn.getLatestBlockhash('confirmed');
-    const tx = new Transaction({ feePayer: payer.publicKey, ...latest }).add(SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports }));
+    const tx = new Transaction({ feePayer: payer.publicKey, ...latest }).add(
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports }),
+    );
     return { message: tx.compileMessage().serialize(), latest };
   }
 
@@ -45,7 +52,10 @@ describe('signing: off-thread transfers on the local cluster', { timeout: 60_000
     const { wire, signature } = await signMessageToWire(signer, message, [key]);
     const sent = await conn.sendRawTransaction(wire, { skipPreflight: false, maxRetries: 0 });
     assert.equal(sent, base58(signature), 'the cluster names the transaction by our signature');
-    const res = await conn.confirmTransaction({ signature: sent, ...latest, abortSignal: AbortSignal.timeout(10_000) }, 'confirmed');
+    const res = await conn.confirmTransaction(
+      { signature: sent, ...latest, abortSignal: AbortSignal.timeout(10_000) },
+      'confirmed',
+    );
     assert.equal(res.value.err, null);
     assert.equal(await conn.getBalance(to, 'confirmed'), 1_234_567);
   });
@@ -55,9 +65,15 @@ describe('signing: off-thread transfers on the local cluster', { timeout: 60_000
     const { wire } = await signMessageToWire(signer, message, [SigningKey.fromSecretKey(payer.secretKey)]);
     const bad = Buffer.from(wire);
     bad[1] = bad[1]! ^ 0x01; // first byte of the first signature (after the 1-byte count)
-    const reply = await rpc(cluster.endpoints[0]!.url, 'sendTransaction', [bad.toString('base64'), { encoding: 'base64' }]);
+    const reply = await rpc(cluster.endpoints[0]!.url, 'sendTransaction', [
+      bad.toString('base64'),
+      { encoding: 'base64' },
+    ]);
     assert.equal(reply.error?.code, -32003, `expected a signature failure, got ${JSON.stringify(reply)}`);
-    const good = await rpc(cluster.endpoints[0]!.url, 'sendTransaction', [wire.toString('base64'), { encoding: 'base64' }]);
+    const good = await rpc(cluster.endpoints[0]!.url, 'sendTransaction', [
+      wire.toString('base64'),
+      { encoding: 'base64' },
+    ]);
     assert.equal(good.error, undefined, `the untampered one is accepted: ${JSON.stringify(good)}`);
   });
 });

@@ -34,7 +34,15 @@ function capture(): { logger: ReturnType<typeof createLogger>; lines: () => Reco
     },
   });
   const logger = createLogger({ level: 'debug', destination });
-  return { logger, lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    logger,
+    lines: () =>
+      out
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 describe('signing: faults', { timeout: 60_000 }, () => {
@@ -55,7 +63,10 @@ describe('signing: faults', { timeout: 60_000 }, () => {
       assert.equal(s.pending, 0);
       // Slots free again once the accepted ones are done.
       assert.equal((await signer.sign(ok(6), key)).length, 64);
-      assert.ok(lines().some((l) => String(l['msg']).includes('queue full') && l['refused'] === 1), 'queue-full logged');
+      assert.ok(
+        lines().some((l) => String(l['msg']).includes('queue full') && l['refused'] === 1),
+        'queue-full logged',
+      );
     } finally {
       await signer.close();
     }
@@ -63,7 +74,13 @@ describe('signing: faults', { timeout: 60_000 }, () => {
 
   it('a hung task times out with SIGNER_TIMEOUT on the injected clock; its worker is replaced and the next signature works', async () => {
     const clock = new ManualClock();
-    const signer = new OffThreadSigner({ workerModule: FAULTY, clock, taskTimeoutMs: 500, minThreads: 1, maxThreads: 1 });
+    const signer = new OffThreadSigner({
+      workerModule: FAULTY,
+      clock,
+      taskTimeoutMs: 500,
+      minThreads: 1,
+      maxThreads: 1,
+    });
     try {
       await signer.ready();
       const hung = signer.sign(msg(HANG), key);
@@ -72,7 +89,11 @@ describe('signing: faults', { timeout: 60_000 }, () => {
       assert.equal(signer.stats().pending, 2);
       clock.advance(1);
       assert.equal(await codeOf(hung), 'SIGNER_TIMEOUT');
-      assert.equal(await codeOf(waiting), 'SIGNER_TIMEOUT', 'the queued task shares the deadline: both were asked for at the same instant');
+      assert.equal(
+        await codeOf(waiting),
+        'SIGNER_TIMEOUT',
+        'the queued task shares the deadline: both were asked for at the same instant',
+      );
       // The hung worker was terminated and a fresh one serves the next task.
       const sig = await signer.sign(ok(), key);
       assert.equal(sig.length, 64);
@@ -86,16 +107,32 @@ describe('signing: faults', { timeout: 60_000 }, () => {
 
   it("the caller's AbortSignal rejects with SIGNER_ABORTED at once, before and while the task runs; the deadline still frees the worker", async () => {
     const clock = new ManualClock();
-    const signer = new OffThreadSigner({ workerModule: FAULTY, clock, taskTimeoutMs: 1000, minThreads: 1, maxThreads: 1 });
+    const signer = new OffThreadSigner({
+      workerModule: FAULTY,
+      clock,
+      taskTimeoutMs: 1000,
+      minThreads: 1,
+      maxThreads: 1,
+    });
     try {
       await signer.ready();
-      assert.equal(await codeOf(signer.sign(ok(), key, { signal: AbortSignal.abort(new Error('no longer wanted')) })), 'SIGNER_ABORTED');
+      assert.equal(
+        await codeOf(signer.sign(ok(), key, { signal: AbortSignal.abort(new Error('no longer wanted')) })),
+        'SIGNER_ABORTED',
+      );
       const ctl = new AbortController();
       const hung = signer.sign(msg(HANG), key, { signal: ctl.signal });
       const queued = signer.sign(ok(), key);
       ctl.abort(new Error('trade cancelled'));
-      await assert.rejects(hung, (err: SignerError) => err.code === 'SIGNER_ABORTED' && err.message.includes('trade cancelled'));
-      assert.equal(signer.stats().pending, 1, 'the queued one still waits: the worker is still busy with the abandoned task');
+      await assert.rejects(
+        hung,
+        (err: SignerError) => err.code === 'SIGNER_ABORTED' && err.message.includes('trade cancelled'),
+      );
+      assert.equal(
+        signer.stats().pending,
+        1,
+        'the queued one still waits: the worker is still busy with the abandoned task',
+      );
       // The abandoned task's deadline terminates the hung worker; the queued one then runs on a fresh worker.
       clock.advance(1000);
       const s1 = signer.stats();
@@ -115,8 +152,13 @@ describe('signing: faults', { timeout: 60_000 }, () => {
     try {
       await signer.ready();
       const order: number[] = [];
-      await Promise.all(Array.from({ length: 40 }, (_, i) => signer.sign(ok(i + 1), key).then(() => void order.push(i))));
-      assert.deepEqual(order, Array.from({ length: 40 }, (_, i) => i));
+      await Promise.all(
+        Array.from({ length: 40 }, (_, i) => signer.sign(ok(i + 1), key).then(() => void order.push(i))),
+      );
+      assert.deepEqual(
+        order,
+        Array.from({ length: 40 }, (_, i) => i),
+      );
     } finally {
       await signer.close();
     }
@@ -134,7 +176,10 @@ describe('signing: faults', { timeout: 60_000 }, () => {
       assert.equal(await codeOf(hung), 'SIGNER_WORKER_DIED');
       assert.equal((await signer.sign(ok(), key)).length, 64);
       assert.equal(signer.stats().failed.workerDied, 1);
-      assert.ok(lines().some((l) => String(l['msg']).includes('worker died')), 'the death is logged');
+      assert.ok(
+        lines().some((l) => String(l['msg']).includes('worker died')),
+        'the death is logged',
+      );
     } finally {
       await signer.close();
     }
@@ -158,7 +203,13 @@ describe('signing: faults', { timeout: 60_000 }, () => {
   it('close() settles everything: a hung task is rejected SIGNER_CLOSED at the drain deadline, no worker is left, later signs are refused', async () => {
     const clock = new ManualClock();
     const before = process.getActiveResourcesInfo().filter((r) => r === 'Worker' || r === 'MessagePort').length;
-    const signer = new OffThreadSigner({ workerModule: FAULTY, clock, minThreads: 2, maxThreads: 2, taskTimeoutMs: 60_000 });
+    const signer = new OffThreadSigner({
+      workerModule: FAULTY,
+      clock,
+      minThreads: 2,
+      maxThreads: 2,
+      taskTimeoutMs: 60_000,
+    });
     await signer.ready();
     const done = await signer.sign(ok(), key);
     assert.equal(done.length, 64);
@@ -182,7 +233,9 @@ describe('signing: faults', { timeout: 60_000 }, () => {
   });
 
   it('a worker module that cannot be loaded is SIGNER_START_FAILED for sign() and ready()', async () => {
-    const signer = new OffThreadSigner({ workerModule: new URL('./fixtures/signing/no-such-signer.ts', import.meta.url) });
+    const signer = new OffThreadSigner({
+      workerModule: new URL('./fixtures/signing/no-such-signer.ts', import.meta.url),
+    });
     try {
       assert.equal(await codeOf(signer.sign(ok(), key)), 'SIGNER_START_FAILED');
       await assert.rejects(signer.ready(), { code: 'SIGNER_START_FAILED' });

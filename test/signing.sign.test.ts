@@ -5,8 +5,22 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { Keypair, PublicKey, SystemProgram, Transaction, TransactionMessage, VersionedTransaction } from '@solana/web3.js';
-import { OffThreadSigner, SigningKey, requiredSigners, signMessageToWire, wireTransaction, type SignerError } from '../src/signing/index.ts';
+import {
+  Keypair,
+  PublicKey,
+  SystemProgram,
+  Transaction,
+  TransactionMessage,
+  VersionedTransaction,
+} from '@solana/web3.js';
+import {
+  OffThreadSigner,
+  SigningKey,
+  requiredSigners,
+  signMessageToWire,
+  wireTransaction,
+  type SignerError,
+} from '../src/signing/index.ts';
 
 const BLOCKHASH = 'GHtXQBsoZHVnNFa9YevAzFr17DJjgHXk3ycTKD5xD3Zi';
 
@@ -14,7 +28,8 @@ function transfer(from: Keypair, to: PublicKey, lamports: number, extraSigner?: 
   const tx = new Transaction({ feePayer: from.publicKey, blockhash: BLOCKHASH, lastValidBlockHeight: 100 }).add(
     SystemProgram.transfer({ fromPubkey: from.publicKey, toPubkey: to, lamports }),
   );
-  if (extraSigner) tx.add(SystemProgram.transfer({ fromPubkey: extraSigner.publicKey, toPubkey: to, lamports: lamports + 1 }));
+  if (extraSigner)
+    tx.add(SystemProgram.transfer({ fromPubkey: extraSigner.publicKey, toPubkey: to, lamports: lamports + 1 }));
   return tx;
 }
 
@@ -63,7 +78,10 @@ describe('signing: signatures and wire bytes equal web3.js', { timeout: 60_000 }
     const message = tx.compileMessage().serialize();
     const signers = requiredSigners(message).map((k) => new PublicKey(k).toBase58());
     assert.deepEqual(signers, [payer.publicKey.toBase58(), other.publicKey.toBase58()]);
-    const { wire, signature } = await signMessageToWire(signer, message, [SigningKey.fromSecretKey(other.secretKey), SigningKey.fromSecretKey(payer.secretKey)]);
+    const { wire, signature } = await signMessageToWire(signer, message, [
+      SigningKey.fromSecretKey(other.secretKey),
+      SigningKey.fromSecretKey(payer.secretKey),
+    ]);
     tx.sign(payer, other);
     assert.deepEqual(wire, tx.serialize());
     assert.deepEqual(Buffer.from(signature), tx.signature);
@@ -74,7 +92,9 @@ describe('signing: signatures and wire bytes equal web3.js', { timeout: 60_000 }
     const msg = new TransactionMessage({
       payerKey: payer.publicKey,
       recentBlockhash: BLOCKHASH,
-      instructions: [SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: 7 })],
+      instructions: [
+        SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: Keypair.generate().publicKey, lamports: 7 }),
+      ],
     }).compileToV0Message();
     const bytes = msg.serialize();
     assert.equal(bytes[0]! & 0x80, 0x80);
@@ -87,13 +107,22 @@ describe('signing: signatures and wire bytes equal web3.js', { timeout: 60_000 }
   it('a missing signer, a wrong signature count and bad messages are typed input errors', async () => {
     const payer = Keypair.generate();
     const message = transfer(payer, Keypair.generate().publicKey, 1).compileMessage().serialize();
-    await rejectsWithCode(signMessageToWire(signer, message, [SigningKey.fromSecretKey(Keypair.generate().secretKey)]), 'SIGNER_BAD_INPUT');
+    await rejectsWithCode(
+      signMessageToWire(signer, message, [SigningKey.fromSecretKey(Keypair.generate().secretKey)]),
+      'SIGNER_BAD_INPUT',
+    );
     assert.throws(() => wireTransaction(message, []), { code: 'SIGNER_BAD_INPUT' });
     assert.throws(() => wireTransaction(message, [new Uint8Array(63)]), { code: 'SIGNER_BAD_INPUT' });
     assert.throws(() => requiredSigners(new Uint8Array([1, 0, 1])), { code: 'SIGNER_BAD_INPUT' });
     assert.throws(() => requiredSigners(message.subarray(0, 20)), { code: 'SIGNER_BAD_INPUT' });
-    await rejectsWithCode(signer.sign(new Uint8Array(0), SigningKey.fromSecretKey(payer.secretKey)), 'SIGNER_BAD_INPUT');
-    await rejectsWithCode(signer.sign('abc' as unknown as Uint8Array, SigningKey.fromSecretKey(payer.secretKey)), 'SIGNER_BAD_INPUT');
+    await rejectsWithCode(
+      signer.sign(new Uint8Array(0), SigningKey.fromSecretKey(payer.secretKey)),
+      'SIGNER_BAD_INPUT',
+    );
+    await rejectsWithCode(
+      signer.sign('abc' as unknown as Uint8Array, SigningKey.fromSecretKey(payer.secretKey)),
+      'SIGNER_BAD_INPUT',
+    );
     await rejectsWithCode(signer.sign(message, payer.secretKey as unknown as SigningKey), 'SIGNER_BAD_KEY');
   });
 
@@ -106,7 +135,12 @@ describe('signing: signatures and wire bytes equal web3.js', { timeout: 60_000 }
     const key = SigningKey.fromSecretKey(kp.secretKey);
     const seedHex = Buffer.from(kp.secretKey.subarray(0, 32)).toString('hex');
     const seedB64 = Buffer.from(kp.secretKey.subarray(0, 32)).toString('base64');
-    for (const shown of [inspect(key, { depth: 5, showHidden: true }), JSON.stringify(key), JSON.stringify({ key }), String(inspect(key.keyObject))]) {
+    for (const shown of [
+      inspect(key, { depth: 5, showHidden: true }),
+      JSON.stringify(key),
+      JSON.stringify({ key }),
+      String(inspect(key.keyObject)),
+    ]) {
       assert.ok(!shown.includes(seedHex) && !shown.includes(seedB64), `secret visible in: ${shown}`);
     }
     assert.ok(inspect(key).includes(Buffer.from(kp.publicKey.toBytes()).toString('hex')));

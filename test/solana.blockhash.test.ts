@@ -17,12 +17,21 @@ function scriptedPool(answers: Array<unknown | Error>) {
   };
   return { pool, calls };
 }
-const answer = (n: number, lvbh: number) => ({ context: { slot: 1000 + n }, value: { blockhash: `${'H'.repeat(40)}${String(n).padStart(4, '0')}`, lastValidBlockHeight: lvbh } });
+const answer = (n: number, lvbh: number) => ({
+  context: { slot: 1000 + n },
+  value: { blockhash: `${'H'.repeat(40)}${String(n).padStart(4, '0')}`, lastValidBlockHeight: lvbh },
+});
 const flush = () => new Promise((r) => setImmediate(r));
 
 test('refreshes on its period at commitment confirmed, never moves the lifetime backwards, keeps the last value through failures', async () => {
   const clock = new ManualClock();
-  const { pool, calls } = scriptedPool([answer(1, 500), answer(2, 510), answer(3, 505), new Error('all endpoints down'), answer(4, 520)]);
+  const { pool, calls } = scriptedPool([
+    answer(1, 500),
+    answer(2, 510),
+    answer(3, 505),
+    new Error('all endpoints down'),
+    answer(4, 520),
+  ]);
   const cache = new BlockhashCache(pool, { clock, refreshMs: 2000 });
   const first = await cache.start();
   assert.equal(first.lastValidBlockHeight, 500);
@@ -62,17 +71,32 @@ test('get() refetches a value older than maxAgeMs, shares one fetch among caller
   clock.advance(1);
   assert.equal((await cache.get()).lastValidBlockHeight, 600);
   clock.advance(5000);
-  await assert.rejects(cache.get(), (e: unknown) => e instanceof BlockhashUnavailableError && e.code === 'BLOCKHASH_UNAVAILABLE');
+  await assert.rejects(
+    cache.get(),
+    (e: unknown) => e instanceof BlockhashUnavailableError && e.code === 'BLOCKHASH_UNAVAILABLE',
+  );
 });
 
 test('hostile answers and options are refused with typed errors', async () => {
   const clock = new ManualClock();
-  for (const bad of [null, {}, { value: { blockhash: 'x', lastValidBlockHeight: 1 } }, { value: { blockhash: 'H'.repeat(44), lastValidBlockHeight: Number.NaN } }, { value: { blockhash: 'H'.repeat(44), lastValidBlockHeight: -1 } }]) {
+  for (const bad of [
+    null,
+    {},
+    { value: { blockhash: 'x', lastValidBlockHeight: 1 } },
+    { value: { blockhash: 'H'.repeat(44), lastValidBlockHeight: Number.NaN } },
+    { value: { blockhash: 'H'.repeat(44), lastValidBlockHeight: -1 } },
+  ]) {
     const cache = new BlockhashCache(scriptedPool([bad]).pool, { clock });
     await assert.rejects(cache.get(), BlockhashUnavailableError);
   }
   const { pool } = scriptedPool([answer(1, 1)]);
-  for (const opts of [{ refreshMs: 0 }, { refreshMs: Infinity }, { maxAgeMs: Number.NaN }, { commitment: 'recent' }, { bogus: 1 }]) {
+  for (const opts of [
+    { refreshMs: 0 },
+    { refreshMs: Infinity },
+    { maxAgeMs: Number.NaN },
+    { commitment: 'recent' },
+    { bogus: 1 },
+  ]) {
     assert.throws(() => new BlockhashCache(pool, opts as never), /blockhashCache/);
   }
   assert.throws(() => new BlockhashCache({} as never), BlockhashUnavailableError);

@@ -55,7 +55,11 @@ function pool(): RpcConnectionPool {
 const SYSTEM_PROGRAM = address('11111111111111111111111111111111');
 
 /** System program Transfer (instruction 2, u64 lamports little-endian), built by hand. */
-function transferInstruction(from: TransactionSigner, to: Address, amount: bigint): Instruction & InstructionWithSigners {
+function transferInstruction(
+  from: TransactionSigner,
+  to: Address,
+  amount: bigint,
+): Instruction & InstructionWithSigners {
   const data = new Uint8Array(12);
   const view = new DataView(data.buffer);
   view.setUint32(0, 2, true);
@@ -118,7 +122,10 @@ test("the node's JSON-RPC errors surface as kit's SolanaError; pool failures as 
   const rpc = createSolanaRpcFromTransport(createKitTransport(p));
   try {
     await assert.rejects(rpc.getBalance('not-an-address' as Address).send(), (err: unknown) => {
-      assert.ok(isSolanaError(err, SOLANA_ERROR__JSON_RPC__INVALID_PARAMS), `kit's invalid-params error, got ${String(err)}`);
+      assert.ok(
+        isSolanaError(err, SOLANA_ERROR__JSON_RPC__INVALID_PARAMS),
+        `kit's invalid-params error, got ${String(err)}`,
+      );
       return true;
     });
     // A caller error is not retried elsewhere and opens no breaker.
@@ -126,7 +133,10 @@ test("the node's JSON-RPC errors surface as kit's SolanaError; pool failures as 
     assert.ok(p.getStats().endpoints.every((e) => e.state === 'CLOSED'));
 
     for (const e of cluster.endpoints) cluster.faults.set(e.name, { kind: '503' });
-    await assert.rejects(rpc.getSlot().send(), (err: unknown) => err instanceof RpcPoolError && err.code === 'RPC_POOL_EXHAUSTED');
+    await assert.rejects(
+      rpc.getSlot().send(),
+      (err: unknown) => err instanceof RpcPoolError && err.code === 'RPC_POOL_EXHAUSTED',
+    );
   } finally {
     cluster.faults.clear();
     await p.close();
@@ -148,12 +158,18 @@ test('a caller abort rejects with the signal reason; a hostile payload gets a ty
     for (const payload of [null, 42, 'getSlot', [], { method: 'getSlot' }, { jsonrpc: '2.0', method: '' }]) {
       await assert.rejects(transport({ payload }), KitTransportError);
     }
-    await assert.rejects(transport({ payload: { jsonrpc: '2.0', id: 1, method: 'getBalance', params: [2n ** 60n] } }), KitTransportError);
+    await assert.rejects(
+      transport({ payload: { jsonrpc: '2.0', id: 1, method: 'getBalance', params: [2n ** 60n] } }),
+      KitTransportError,
+    );
     assert.throws(() => createKitTransport({} as never), KitTransportError);
     assert.throws(() => createKitTransport(p, { timeoutMs: Number.NaN }), /timeoutMs/);
     // A closed pool: the pool's typed error, not a hang.
     await p.close();
-    await assert.rejects(rpc.getSlot().send(), (err: unknown) => err instanceof RpcPoolError && err.code === 'RPC_POOL_CLOSED');
+    await assert.rejects(
+      rpc.getSlot().send(),
+      (err: unknown) => err instanceof RpcPoolError && err.code === 'RPC_POOL_CLOSED',
+    );
   } finally {
     cluster.faults.clear();
     await p.close();
@@ -179,7 +195,7 @@ test('a transaction built and signed with kit is sent and confirmed through kit 
     );
     const signed = await signTransactionMessageWithSigners(message);
     const wire = getBase64EncodedWireTransaction(signed);
-    const sig = await rpc.sendTransaction(wire, { encoding: "base64" }).send();
+    const sig = await rpc.sendTransaction(wire, { encoding: 'base64' }).send();
     assert.equal(sig, getSignatureFromTransaction(signed));
     await confirmed(rpc, sig);
     assert.equal((await rpc.getBalance(to.address).send()).value, 1_000_000n);
@@ -187,7 +203,10 @@ test('a transaction built and signed with kit is sent and confirmed through kit 
     // The same bytes again with preflight: the node's "already processed" preflight failure is
     // kit's typed preflight error (the pool hands back the node's answer, it does not swallow it).
     await assert.rejects(rpc.sendTransaction(wire, { encoding: 'base64' }).send(), (err: unknown) => {
-      assert.ok(isSolanaError(err, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE), String(err));
+      assert.ok(
+        isSolanaError(err, SOLANA_ERROR__JSON_RPC__SERVER_ERROR_SEND_TRANSACTION_PREFLIGHT_FAILURE),
+        String(err),
+      );
       return true;
     });
   } finally {

@@ -33,8 +33,25 @@ interface Scenario {
 const scenario = fc.record({
   lifetimeSlots: fc.integer({ min: 2, max: 40 }),
   // Short lists, cycled: a provider's behaviour repeats, which is what makes a bad pattern bite.
-  sends: fc.array(fc.constantFrom<SendFate>('lands', 'lands-answer-lost', 'taken-then-dropped', 'refused', 'rate-limited', 'lands-with-error'), { minLength: 1, maxLength: 12 }),
-  reads: fc.array(fc.oneof(fc.constant<ReadFate>('ok'), fc.constant<ReadFate>('fails'), fc.integer({ min: 1, max: 6 }).map((lag) => ({ lag }))), { minLength: 1, maxLength: 6 }),
+  sends: fc.array(
+    fc.constantFrom<SendFate>(
+      'lands',
+      'lands-answer-lost',
+      'taken-then-dropped',
+      'refused',
+      'rate-limited',
+      'lands-with-error',
+    ),
+    { minLength: 1, maxLength: 12 },
+  ),
+  reads: fc.array(
+    fc.oneof(
+      fc.constant<ReadFate>('ok'),
+      fc.constant<ReadFate>('fails'),
+      fc.integer({ min: 1, max: 6 }).map((lag) => ({ lag })),
+    ),
+    { minLength: 1, maxLength: 6 },
+  ),
 });
 
 function wire(): { base64: string; signature: string } {
@@ -77,7 +94,8 @@ async function run(sc: Scenario): Promise<void> {
           return { endpoint, outcome: { ok: false, class: 'reset', latencyMs: 1, sent: true } };
         }
         if (fate === 'taken-then-dropped') return { endpoint, outcome: { ok: true, result: signature, latencyMs: 1 } };
-        if (fate === 'refused') return { endpoint, outcome: { ok: false, class: 'refused', latencyMs: 1, sent: false } };
+        if (fate === 'refused')
+          return { endpoint, outcome: { ok: false, class: 'refused', latencyMs: 1, sent: false } };
         return { endpoint, outcome: { ok: false, class: 'http_429', latencyMs: 1, sent: true } };
       }) as SendAttempt[];
     },
@@ -94,7 +112,13 @@ async function run(sc: Scenario): Promise<void> {
         const [sigs] = params as [string[]];
         assert.deepEqual(sigs, [signature], 'statuses are only ever asked for the one signature');
         const visible = chain.landedAt >= 0 && chain.landedAt <= seenHeight;
-        const status = visible ? { slot: slotOf(chain.landedAt), err: chain.err, confirmationStatus: seenHeight > chain.landedAt ? 'confirmed' : 'processed' } : null;
+        const status = visible
+          ? {
+              slot: slotOf(chain.landedAt),
+              err: chain.err,
+              confirmationStatus: seenHeight > chain.landedAt ? 'confirmed' : 'processed',
+            }
+          : null;
         return ok({ context: { slot: slotOf(seenHeight) }, value: [status] });
       }
       throw new Error(`unexpected read ${method}`);
@@ -139,6 +163,10 @@ async function run(sc: Scenario): Promise<void> {
 test('model: one intent is one signature on chain at most; landed is on chain, expired is provably not', async () => {
   // Found by search against a lander that trusted a lagging node's "unknown signature" as proof
   // of expiry: it lands in the last valid block, the status node lags 3 slots, the height is fresh.
-  const laggingStatusNode: Scenario = { lifetimeSlots: 5, sends: ['taken-then-dropped', 'taken-then-dropped', 'taken-then-dropped', 'lands'], reads: [{ lag: 3 }, 'ok'] };
+  const laggingStatusNode: Scenario = {
+    lifetimeSlots: 5,
+    sends: ['taken-then-dropped', 'taken-then-dropped', 'taken-then-dropped', 'lands'],
+    reads: [{ lag: 3 }, 'ok'],
+  };
   await assertProperty(FILE, fc.asyncProperty(scenario, run), fuzzParams(30, { examples: [[laggingStatusNode]] }));
 });

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Keypair, LAMPORTS_PER_SOL, PublicKey } from '@solana/web3.js';
+import { Keypair, LAMPORTS_PER_SOL, type PublicKey } from '@solana/web3.js';
 import { startLocalCluster, type LocalCluster } from '../src/devnet/index.ts';
 import { RpcConnectionPool } from '../src/rpc/pool.ts';
 import { BlockhashCache } from '../src/solana/blockhash-cache.ts';
@@ -31,9 +31,19 @@ interface Rig {
 
 function rig(landerOptions: ConstructorParameters<typeof TransactionLander>[2] = {}): Rig {
   const endpoints = cluster.endpoints.map((e) => ({ name: e.name, url: e.url }));
-  const pool = new RpcConnectionPool({ endpoints, attemptTimeoutMs: 300, requestTimeoutMs: 1500, breaker: { failureThreshold: 2, cooldownMs: 60_000 } });
+  const pool = new RpcConnectionPool({
+    endpoints,
+    attemptTimeoutMs: 300,
+    requestTimeoutMs: 1500,
+    breaker: { failureThreshold: 2, cooldownMs: 60_000 },
+  });
   const sends = new SendEndpoints({ endpoints, attemptTimeoutMs: 300, failureThreshold: 2, cooldownMs: 200 });
-  const lander = new TransactionLander(pool, sends, { rebroadcastMs: 100, pollMs: 20, maxWaitMs: 20_000, ...landerOptions });
+  const lander = new TransactionLander(pool, sends, {
+    rebroadcastMs: 100,
+    pollMs: 20,
+    maxWaitMs: 20_000,
+    ...landerOptions,
+  });
   const blockhashes = new BlockhashCache(pool, { refreshMs: 100 });
   return {
     pool,
@@ -53,13 +63,23 @@ async function funded(lamports = 2 * LAMPORTS_PER_SOL): Promise<Keypair> {
   const kp = Keypair.generate();
   const url = cluster.endpoints[2]!.url;
   await result(url, 'requestAirdrop', [kp.publicKey.toBase58(), lamports]);
-  await waitFor(async () => ((await result(url, 'getBalance', [kp.publicKey.toBase58(), { commitment: 'confirmed' }])).value > 0 ? true : undefined), 5000, 'airdrop');
+  await waitFor(
+    async () =>
+      (await result(url, 'getBalance', [kp.publicKey.toBase58(), { commitment: 'confirmed' }])).value > 0
+        ? true
+        : undefined,
+    5000,
+    'airdrop',
+  );
   return kp;
 }
 
 /** Every signature the chain holds for an address (the ground truth for "landed once"). */
 async function signaturesOf(address: PublicKey): Promise<string[]> {
-  const list = (await result(cluster.endpoints[2]!.url, 'getSignaturesForAddress', [address.toBase58(), { commitment: 'confirmed' }])) as { signature: string }[];
+  const list = (await result(cluster.endpoints[2]!.url, 'getSignaturesForAddress', [
+    address.toBase58(),
+    { commitment: 'confirmed' },
+  ])) as { signature: string }[];
   return list.map((s) => s.signature);
 }
 
@@ -79,17 +99,27 @@ test('blockhash cache and lander: intents land exactly once while one provider d
 
     for (const [i, res] of results.entries()) {
       assert.equal(res.status, 'landed', `intent ${i}: ${JSON.stringify(res)}`);
-      assert.equal(res.signature, intents[i]!.signature, 'the signature is the one the caller signed: nothing re-signed');
+      assert.equal(
+        res.signature,
+        intents[i]!.signature,
+        'the signature is the one the caller signed: nothing re-signed',
+      );
       assert.ok(res.timeToLandMs! >= 0 && res.slot! > 0);
     }
     const onChain = await signaturesOf(to.publicKey);
     assert.equal(onChain.length, intents.length, 'one transaction per intent on chain, never two');
     assert.deepEqual(new Set(onChain), new Set(intents.map((t) => t.signature)));
     const balance = (await result(cluster.endpoints[2]!.url, 'getBalance', [to.publicKey.toBase58()])).value as number;
-    assert.equal(balance, intents.reduce((a, _t, i) => a + 1_000_000 + i, 0));
+    assert.equal(
+      balance,
+      intents.reduce((a, _t, i) => a + 1_000_000 + i, 0),
+    );
 
     const sendStats = Object.fromEntries(r.sends.getStats().map((s) => [s.name, s]));
-    assert.ok(sendStats['helius-local']!.failures > 0 || sendStats['helius-local']!.skipped > 0, 'the killed provider failed or was skipped');
+    assert.ok(
+      sendStats['helius-local']!.failures > 0 || sendStats['helius-local']!.skipped > 0,
+      'the killed provider failed or was skipped',
+    );
     assert.ok(sendStats['chainstack-local']!.failures > 0, 'the rate-limiting provider answered 429 to sends');
     assert.ok(sendStats['public-local']!.accepted > 0, 'the healthy provider took the sends');
     // The send class rests chainstack after its 429; the read pool's chainstack is untouched.
@@ -125,7 +155,10 @@ test('no provider takes the bytes until the blockhash expires: expired with proo
     assert.equal(res.accepted, 0);
     // The proof holds: the bytes can no longer land even where sends work again.
     cluster.faults.clear();
-    const st = await result(cluster.endpoints[0]!.url, 'getSignatureStatuses', [[t.signature], { searchTransactionHistory: true }]);
+    const st = await result(cluster.endpoints[0]!.url, 'getSignatureStatuses', [
+      [t.signature],
+      { searchTransactionHistory: true },
+    ]);
     assert.equal(st.value[0], null);
     assert.deepEqual(await signaturesOf(to.publicKey), []);
   } finally {
@@ -141,7 +174,8 @@ test('a round nobody takes is retried at the next poll, and lands once a provide
     const to = Keypair.generate();
     const bh = await r.blockhashes.get();
     const t = transferTx(payer, to.publicKey, 1_000_000, bh.blockhash);
-    for (const e of cluster.endpoints) cluster.faults.set(e.name, { kind: 'reset', methods: ['sendTransaction'], count: 1 });
+    for (const e of cluster.endpoints)
+      cluster.faults.set(e.name, { kind: 'reset', methods: ['sendTransaction'], count: 1 });
     const res = await r.lander.land(t.base64, { lastValidBlockHeight: bh.lastValidBlockHeight });
     assert.equal(res.status, 'landed', JSON.stringify(res));
     assert.ok(res.broadcasts >= 2, 'the first round reached no one; a second went out without waiting rebroadcastMs');

@@ -35,7 +35,15 @@ test('a logs source actor killed mid-run is restarted and resumes: sequence cont
   const sup = new Supervisor({ heartbeatMs: 0 });
   const bus = new SignalBus({ supervisor: sup });
   const to = Keypair.generate();
-  const source = new ChainSource(sup, bus, { name: 'logs-source', topic: 'chain_logs', kind: 'logs', address: to.publicKey.toBase58(), endpoints: endpoints(), watchdogMs: 300, drainMs: 10 });
+  const source = new ChainSource(sup, bus, {
+    name: 'logs-source',
+    topic: 'chain_logs',
+    kind: 'logs',
+    address: to.publicKey.toBase58(),
+    endpoints: endpoints(),
+    watchdogMs: 300,
+    drainMs: 10,
+  });
   const got: { sequence: number; signature: string; backfilled: boolean }[] = [];
   bus.subscribe('chain_logs', (e: any) => {
     got.push({ sequence: e.sequence, signature: e.signature, backfilled: e.backfilled });
@@ -44,7 +52,11 @@ test('a logs source actor killed mid-run is restarted and resumes: sequence cont
     const payer = Keypair.generate();
     await result(cluster.endpoints[2]!.url, 'requestAirdrop', [payer.publicKey.toBase58(), 2 * LAMPORTS_PER_SOL]);
     await source.start();
-    await waitFor(() => ((source.getStats().subscription as any)?.live ? true : undefined), 5000, 'the source subscribed');
+    await waitFor(
+      () => ((source.getStats().subscription as any)?.live ? true : undefined),
+      5000,
+      'the source subscribed',
+    );
 
     const sent: string[] = [];
     for (let i = 0; i < 3; i++) sent.push(await send(payer, to, 1_000_000 + i));
@@ -55,10 +67,12 @@ test('a logs source actor killed mid-run is restarted and resumes: sequence cont
     for (let i = 3; i < 6; i++) sent.push(await send(payer, to, 1_000_000 + i));
     await waitFor(() => (source.getStats().resumes >= 1 ? true : undefined), 10_000, 'the restarted actor resumed');
     for (let i = 6; i < 8; i++) sent.push(await send(payer, to, 1_000_000 + i));
-    await waitFor(() => (got.length >= sent.length ? true : undefined), 10_000, 'every transaction published').catch((err: Error) => {
-      err.message += ` (got ${got.length} of ${sent.length}; source ${JSON.stringify(source.getStats())})`;
-      throw err;
-    });
+    await waitFor(() => (got.length >= sent.length ? true : undefined), 10_000, 'every transaction published').catch(
+      (err: Error) => {
+        err.message += ` (got ${got.length} of ${sent.length}; source ${JSON.stringify(source.getStats())})`;
+        throw err;
+      },
+    );
     await new Promise((r) => setTimeout(r, 150)); // room for a late duplicate to show up
 
     assert.deepEqual(
@@ -68,7 +82,10 @@ test('a logs source actor killed mid-run is restarted and resumes: sequence cont
     );
     assert.deepEqual(new Set(got.map((g) => g.signature)), new Set(sent));
     assert.equal(got.length, sent.length, 'each transaction once');
-    assert.ok(got.some((g) => g.backfilled), 'the gap was backfilled by the restarted actor');
+    assert.ok(
+      got.some((g) => g.backfilled),
+      'the gap was backfilled by the restarted actor',
+    );
     const st = source.getStats();
     assert.equal(st.sequenceBreaks, 0);
     assert.equal(st.published, sent.length);
@@ -84,7 +101,14 @@ test('a logs source actor killed mid-run is restarted and resumes: sequence cont
 test('a slot source actor killed mid-run: sequence continuous, slots strictly increasing', async () => {
   const sup = new Supervisor({ heartbeatMs: 0 });
   const bus = new SignalBus({ supervisor: sup });
-  const source = new ChainSource(sup, bus, { name: 'slot-source', topic: 'chain_slots', kind: 'slot', endpoints: endpoints(), watchdogMs: 300, drainMs: 10 });
+  const source = new ChainSource(sup, bus, {
+    name: 'slot-source',
+    topic: 'chain_slots',
+    kind: 'slot',
+    endpoints: endpoints(),
+    watchdogMs: 300,
+    drainMs: 10,
+  });
   const got: { sequence: number; slot: number }[] = [];
   bus.subscribe('chain_slots', (e: any) => {
     got.push({ sequence: e.sequence, slot: e.slot });
@@ -111,7 +135,15 @@ test('hostile options are refused at the boundary', () => {
   const bus = new SignalBus();
   const ok = { name: 'x', topic: 't', kind: 'slot' as const, endpoints: [{ url: 'http://127.0.0.1:1' }] };
   try {
-    for (const bad of [{ ...ok, kind: 'blocks' }, { ...ok, kind: 'logs' }, { ...ok, endpoints: [] }, { ...ok, name: '' }, { ...ok, drainMs: Number.NaN }, { ...ok, maxBatch: 0 }, { ...ok, bogus: 1 }]) {
+    for (const bad of [
+      { ...ok, kind: 'blocks' },
+      { ...ok, kind: 'logs' },
+      { ...ok, endpoints: [] },
+      { ...ok, name: '' },
+      { ...ok, drainMs: Number.NaN },
+      { ...ok, maxBatch: 0 },
+      { ...ok, bogus: 1 },
+    ]) {
       assert.throws(() => new ChainSource(sup, bus, bad as never), /chainSource/);
     }
     assert.throws(() => new ChainSource({} as never, bus, ok), /supervisor/);

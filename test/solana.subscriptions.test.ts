@@ -8,7 +8,13 @@ import assert from 'node:assert/strict';
 import { Keypair, LAMPORTS_PER_SOL } from '@solana/web3.js';
 import { startLocalCluster, type LocalCluster } from '../src/devnet/index.ts';
 import { RpcConnectionPool } from '../src/rpc/pool.ts';
-import { ResilientSubscriptions, type AccountEvent, type LogsEvent, type SignatureEvent, type SlotEvent } from '../src/solana/subscriptions.ts';
+import {
+  ResilientSubscriptions,
+  type AccountEvent,
+  type LogsEvent,
+  type SignatureEvent,
+  type SlotEvent,
+} from '../src/solana/subscriptions.ts';
 import { result, transferTx, waitFor } from './devnet.helpers.ts';
 
 let cluster: LocalCluster;
@@ -32,7 +38,14 @@ async function funded(): Promise<Keypair> {
   const kp = Keypair.generate();
   const url = cluster.endpoints[2]!.url;
   await result(url, 'requestAirdrop', [kp.publicKey.toBase58(), 2 * LAMPORTS_PER_SOL]);
-  await waitFor(async () => ((await result(url, 'getBalance', [kp.publicKey.toBase58(), { commitment: 'confirmed' }])).value > 0 ? true : undefined), 5000, 'airdrop');
+  await waitFor(
+    async () =>
+      (await result(url, 'getBalance', [kp.publicKey.toBase58(), { commitment: 'confirmed' }])).value > 0
+        ? true
+        : undefined,
+    5000,
+    'airdrop',
+  );
   return kp;
 }
 
@@ -87,20 +100,26 @@ async function survives(fault: Fault, expectedReason: string): Promise<void> {
     const moved = servingName(subs);
     assert.notEqual(moved, name, 'resubscribed on another endpoint');
     sent.push(await send(payer, to, 1_000_003));
-    await waitFor(() => (logs.length >= 4 ? true : undefined), 15_000, 'every transaction delivered').catch((err: Error) => {
-      err.message += ` (${logs.length} of 4: ${JSON.stringify(logs.map((l) => [l.signature.slice(0, 8), l.slot, l.backfilled]))}; sent ${JSON.stringify(sent.map((x) => x.slice(0, 8)))}; ${JSON.stringify(subs.getStats())})`;
-      throw err;
-    });
+    await waitFor(() => (logs.length >= 4 ? true : undefined), 15_000, 'every transaction delivered').catch(
+      (err: Error) => {
+        err.message += ` (${logs.length} of 4: ${JSON.stringify(logs.map((l) => [l.signature.slice(0, 8), l.slot, l.backfilled]))}; sent ${JSON.stringify(sent.map((x) => x.slice(0, 8)))}; ${JSON.stringify(subs.getStats())})`;
+        throw err;
+      },
+    );
     await new Promise((r) => setTimeout(r, 100)); // room for a late duplicate to show up
 
     assert.deepEqual(logs.map((l) => l.signature).sort(), [...sent].sort(), 'each transaction exactly once');
-    assert.ok(logs.some((l) => l.backfilled), 'the gap was backfilled');
+    assert.ok(
+      logs.some((l) => l.backfilled),
+      'the gap was backfilled',
+    );
     assert.ok(logs.every((l) => Array.isArray(l.logs) && l.logs.length > 0 && l.err === null));
-    assert.equal(sigs.length, 1, 'the signature subscription fired once ' + JSON.stringify(subs.getStats()));
+    assert.equal(sigs.length, 1, `the signature subscription fired once ${JSON.stringify(subs.getStats())}`);
     assert.equal(sigs[0]!.signature, sent[2]);
     const last = accounts.at(-1)!;
     assert.equal((last.value as { lamports: number }).lamports, 4_000_006, 'the account ends at its real balance');
-    for (let i = 1; i < accounts.length; i++) assert.ok(accounts[i]!.slot > accounts[i - 1]!.slot, 'account updates never repeat a slot');
+    for (let i = 1; i < accounts.length; i++)
+      assert.ok(accounts[i]!.slot > accounts[i - 1]!.slot, 'account updates never repeat a slot');
     for (let i = 1; i < slots.length; i++) assert.ok(slots[i]! > slots[i - 1]!, 'slots only move forward');
     const st = subs.getStats();
     assert.equal(st.failovers[expectedReason as 'stall'], 1, JSON.stringify(st.failovers));
@@ -138,8 +157,17 @@ test('hostile input is refused at the boundary; a closed manager refuses new sub
     assert.throws(() => subs.account('1'.repeat(200), () => {}), /account address/);
     assert.throws(() => subs.signature('abc', () => {}), /signature/);
     assert.throws(() => subs.logs(Keypair.generate().publicKey.toBase58(), 42 as never), /handler/);
-    assert.throws(() => subs.logs(Keypair.generate().publicKey.toBase58(), () => {}, { commitment: 'max' as never }), /commitment/);
-    for (const opts of [{ watchdogMs: 0 }, { watchdogMs: Number.NaN }, { backfillLimit: 5000 }, { dedupMemory: -1 }, { nope: 1 }]) {
+    assert.throws(
+      () => subs.logs(Keypair.generate().publicKey.toBase58(), () => {}, { commitment: 'max' as never }),
+      /commitment/,
+    );
+    for (const opts of [
+      { watchdogMs: 0 },
+      { watchdogMs: Number.NaN },
+      { backfillLimit: 5000 },
+      { dedupMemory: -1 },
+      { nope: 1 },
+    ]) {
       assert.throws(() => new ResilientSubscriptions(pool, opts as never), /subscriptions/);
     }
     assert.throws(() => new ResilientSubscriptions({} as never), /subscriptions.pool/);

@@ -13,7 +13,10 @@ class FakeSocket implements SocketLike {
   readonly sent: any[] = [];
   private handlers: Record<string, ((a?: any) => void)[]> = {};
   terminated = false;
-  constructor(readonly url: string, private readonly answer: boolean) {}
+  constructor(
+    readonly url: string,
+    private readonly answer: boolean,
+  ) {}
   on(event: string, fn: (a?: any) => void): unknown {
     (this.handlers[event] ??= []).push(fn);
     return this;
@@ -24,13 +27,21 @@ class FakeSocket implements SocketLike {
   send(data: string): void {
     const m = JSON.parse(data);
     this.sent.push(m);
-    if (this.answer) queueMicrotask(() => this.emit('message', JSON.stringify({ jsonrpc: '2.0', id: m.id, result: 100 + m.id })));
+    if (this.answer)
+      queueMicrotask(() => this.emit('message', JSON.stringify({ jsonrpc: '2.0', id: m.id, result: 100 + m.id })));
   }
   terminate(): void {
     this.terminated = true;
   }
   slot(n: number): void {
-    this.emit('message', JSON.stringify({ jsonrpc: '2.0', method: 'slotNotification', params: { subscription: 101, result: { slot: n, parent: n - 1, root: n - 32 } } }));
+    this.emit(
+      'message',
+      JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'slotNotification',
+        params: { subscription: 101, result: { slot: n, parent: n - 1, root: n - 32 } },
+      }),
+    );
   }
 }
 
@@ -93,7 +104,11 @@ test('silence shorter than watchdogMs keeps the connection; reaching it moves to
   sockets[1]!.slot(2); // a slot already delivered: dropped
   sockets[1]!.slot(5);
   assert.deepEqual(slots, [1, 2, 5]);
-  assert.equal(subs.getStats().slotsMissedDuringFailover, 2, 'slots 3 and 4 were missed during the move: counted, not invented');
+  assert.equal(
+    subs.getStats().slotsMissedDuringFailover,
+    2,
+    'slots 3 and 4 were missed during the move: counted, not invented',
+  );
   subs.close();
   assert.equal(clock.pendingTimers, 0, 'close leaves no timer behind');
 });
@@ -192,8 +207,18 @@ test('garbled frames and notifications for unknown ids are ignored without break
   const s = sockets[0]!;
   s.emit('message', 'not json {');
   s.emit('message', JSON.stringify(null));
-  s.emit('message', JSON.stringify({ jsonrpc: '2.0', method: 'logsNotification', params: { subscription: 999, result: {} } }));
-  s.emit('message', JSON.stringify({ jsonrpc: '2.0', method: 'slotNotification', params: { subscription: 101, result: { slot: 'x' } } }));
+  s.emit(
+    'message',
+    JSON.stringify({ jsonrpc: '2.0', method: 'logsNotification', params: { subscription: 999, result: {} } }),
+  );
+  s.emit(
+    'message',
+    JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'slotNotification',
+      params: { subscription: 101, result: { slot: 'x' } },
+    }),
+  );
   s.slot(7);
   assert.deepEqual(slots, [7]);
   assert.equal(subs.getStats().handlerErrors, 0);
@@ -207,7 +232,13 @@ test('a backfill read that fails is tried again before the gap is given up on', 
     call: async (method) => {
       if (method === 'getSlot') return { ok: true, result: 10, endpoint: 'x', latencyMs: 0, attempts: 1 };
       if (method === 'getSignaturesForAddress' && failures-- > 0) throw new Error('RPC_POOL_EXHAUSTED');
-      return { ok: true, result: [{ signature: '5'.repeat(88), slot: 12, err: null }], endpoint: 'x', latencyMs: 0, attempts: 1 };
+      return {
+        ok: true,
+        result: [{ signature: '5'.repeat(88), slot: 12, err: null }],
+        endpoint: 'x',
+        latencyMs: 0,
+        attempts: 1,
+      };
     },
     wsEndpoint: () => 'ws://a.invalid/',
   };
@@ -242,8 +273,21 @@ test('after a move the gap is read once more later: a transaction confirmed afte
   const pool: SubscriptionPool = {
     call: async (method) => {
       if (method === 'getSlot') return { ok: true, result: 10, endpoint: 'x', latencyMs: 0, attempts: 1 };
-      if (method === 'getTransaction') return { ok: true, result: { meta: { logMessages: ['Program log: hi'], err: null } }, endpoint: 'x', latencyMs: 0, attempts: 1 };
-      return { ok: true, result: landed ? [{ signature: '4'.repeat(88), slot: 12, err: null }] : [], endpoint: 'x', latencyMs: 0, attempts: 1 };
+      if (method === 'getTransaction')
+        return {
+          ok: true,
+          result: { meta: { logMessages: ['Program log: hi'], err: null } },
+          endpoint: 'x',
+          latencyMs: 0,
+          attempts: 1,
+        };
+      return {
+        ok: true,
+        result: landed ? [{ signature: '4'.repeat(88), slot: 12, err: null }] : [],
+        endpoint: 'x',
+        latencyMs: 0,
+        attempts: 1,
+      };
     },
     wsEndpoint: (skip = 0) => ['ws://a.invalid/', 'ws://b.invalid/'][skip % 2]!,
   };
@@ -275,7 +319,17 @@ test('after a move the gap is read once more later: a transaction confirmed afte
   assert.equal(sockets.length, 2);
   assert.deepEqual(got, [{ signature: '4'.repeat(88), backfilled: true }]);
   assert.equal(subs.getStats().lateBackfills, 1);
-  sockets[1]!.emit('message', JSON.stringify({ jsonrpc: '2.0', method: 'logsNotification', params: { subscription: sockets[1]!.sent.find((m) => m.method === 'logsSubscribe').id + 100, result: { context: { slot: 12 }, value: { signature: '4'.repeat(88), err: null, logs: [] } } } }));
+  sockets[1]!.emit(
+    'message',
+    JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'logsNotification',
+      params: {
+        subscription: sockets[1]!.sent.find((m) => m.method === 'logsSubscribe').id + 100,
+        result: { context: { slot: 12 }, value: { signature: '4'.repeat(88), err: null, logs: [] } },
+      },
+    }),
+  );
   assert.equal(got.length, 1, 'the same transaction arriving live later is a duplicate, dropped');
   subs.close();
 });

@@ -33,11 +33,14 @@ interface TimerOption {
   /** Whether a numeric string is a valid setting (configuration read from the environment). */
   numericString?: boolean;
   /** The error class refusals come as. Default ConfigError. */
-  error?: new (...args: never[]) => Error;
+  error?: new (
+    ...args: never[]
+  ) => Error;
 }
 
 const manual = { now: () => 0, setTimeout: () => 0 as never, clearTimeout: () => {} };
-const pool = (extra: Record<string, unknown>) => normalizePoolConfig({ endpoints: [{ url: 'http://127.0.0.1:1' }], ...extra });
+const pool = (extra: Record<string, unknown>) =>
+  normalizePoolConfig({ endpoints: [{ url: 'http://127.0.0.1:1' }], ...extra });
 
 function expectedOutcome(o: TimerOption, v: unknown): 'accept' | 'refuse' {
   if (typeof v === 'number' && v >= 10 && v <= MAX_TIMER_MS) return 'accept';
@@ -59,7 +62,10 @@ async function check(o: TimerOption, v: unknown): Promise<void> {
     const cls = o.error ?? ConfigError;
     assert.ok(err instanceof cls, `${shown}: expected ${cls.name}, got ${String(err)}`);
     assert.ok(err instanceof PalisadeError, `${shown}: not a PalisadeError`);
-    assert.ok((err as Error).message.includes(o.key.split('.').pop()!), `${shown}: the message names the key: ${(err as Error).message}`);
+    assert.ok(
+      (err as Error).message.includes(o.key.split('.').pop()!),
+      `${shown}: the message names the key: ${(err as Error).message}`,
+    );
     if (err instanceof ConfigError) assert.ok(err.key.includes(o.key.split('.').pop()!), `${shown}: key ${err.key}`);
     return;
   }
@@ -68,17 +74,63 @@ async function check(o: TimerOption, v: unknown): Promise<void> {
 }
 
 const BREAKER: TimerOption[] = [
-  { key: 'timeoutMs', zero: false, infinity: true, error: BreakerOptionError, tryValue: (v) => new CircuitBreaker({ timeoutMs: v as number }) },
-  { key: 'cooldownMs', zero: true, infinity: false, error: BreakerOptionError, tryValue: (v) => new CircuitBreaker({ cooldownMs: v as number }) },
-  { key: 'resetTimeoutMs', zero: true, infinity: false, error: BreakerOptionError, tryValue: (v) => new CircuitBreaker({ resetTimeoutMs: v as number }) },
-  { key: 'maxCooldownMs', zero: true, infinity: false, error: BreakerOptionError, tryValue: (v) => new CircuitBreaker({ cooldownMs: 0, maxCooldownMs: v as number }) },
-  { key: 'timeoutMs', zero: false, infinity: true, error: BreakerOptionError, tryValue: (v) => new CircuitBreakerManager({ defaults: { timeoutMs: v as number } }) },
-  { key: 'cooldownMs', zero: true, infinity: false, error: BreakerOptionError, tryValue: (v) => new CircuitBreakerManager({ overrides: { k: { cooldownMs: v as number } } }) },
+  {
+    key: 'timeoutMs',
+    zero: false,
+    infinity: true,
+    error: BreakerOptionError,
+    tryValue: (v) => new CircuitBreaker({ timeoutMs: v as number }),
+  },
+  {
+    key: 'cooldownMs',
+    zero: true,
+    infinity: false,
+    error: BreakerOptionError,
+    tryValue: (v) => new CircuitBreaker({ cooldownMs: v as number }),
+  },
+  {
+    key: 'resetTimeoutMs',
+    zero: true,
+    infinity: false,
+    error: BreakerOptionError,
+    tryValue: (v) => new CircuitBreaker({ resetTimeoutMs: v as number }),
+  },
+  {
+    key: 'maxCooldownMs',
+    zero: true,
+    infinity: false,
+    error: BreakerOptionError,
+    tryValue: (v) => new CircuitBreaker({ cooldownMs: 0, maxCooldownMs: v as number }),
+  },
+  {
+    key: 'timeoutMs',
+    zero: false,
+    infinity: true,
+    error: BreakerOptionError,
+    tryValue: (v) => new CircuitBreakerManager({ defaults: { timeoutMs: v as number } }),
+  },
+  {
+    key: 'cooldownMs',
+    zero: true,
+    infinity: false,
+    error: BreakerOptionError,
+    tryValue: (v) => new CircuitBreakerManager({ overrides: { k: { cooldownMs: v as number } } }),
+  },
 ];
 
 const BUS: TimerOption[] = [
-  { key: 'reorderWindowMs', zero: true, infinity: false, tryValue: (v) => new SignalBus({ reorderWindowMs: v as number }) },
-  { key: 'closeTimeoutMs', zero: true, infinity: false, tryValue: (v) => new SignalBus({ closeTimeoutMs: v as number }) },
+  {
+    key: 'reorderWindowMs',
+    zero: true,
+    infinity: false,
+    tryValue: (v) => new SignalBus({ reorderWindowMs: v as number }),
+  },
+  {
+    key: 'closeTimeoutMs',
+    zero: true,
+    infinity: false,
+    tryValue: (v) => new SignalBus({ closeTimeoutMs: v as number }),
+  },
   {
     key: 'timeoutMs',
     zero: true,
@@ -97,7 +149,12 @@ const BUS: TimerOption[] = [
 const POOL: TimerOption[] = [
   { key: 'requestTimeoutMs', zero: false, infinity: false, tryValue: (v) => pool({ requestTimeoutMs: v }) },
   { key: 'attemptTimeoutMs', zero: false, infinity: false, tryValue: (v) => pool({ attemptTimeoutMs: v }) },
-  { key: 'endpoints[0].timeoutMs', zero: false, infinity: false, tryValue: (v) => normalizePoolConfig({ endpoints: [{ url: 'http://127.0.0.1:1', timeoutMs: v }] }) },
+  {
+    key: 'endpoints[0].timeoutMs',
+    zero: false,
+    infinity: false,
+    tryValue: (v) => normalizePoolConfig({ endpoints: [{ url: 'http://127.0.0.1:1', timeoutMs: v }] }),
+  },
   { key: 'healthIntervalMs', zero: false, infinity: false, tryValue: (v) => pool({ healthIntervalMs: v }) },
   { key: 'hedgeAfterMs', zero: false, infinity: false, tryValue: (v) => pool({ hedgeAfterMs: v }) },
   { key: 'stallAfterMs', zero: true, infinity: false, tryValue: (v) => pool({ stallAfterMs: v }) },
@@ -105,7 +162,14 @@ const POOL: TimerOption[] = [
 ];
 
 // Configuration comes from the environment as text, so a numeric string is a valid spelling.
-const CONFIG: TimerOption[] = ['rpc.requestTimeoutMs', 'rpc.attemptTimeoutMs', 'rpc.healthIntervalMs', 'breaker.cooldownMs', 'bus.reorderWindowMs', 'runtime.withinMs'].map((key) => ({
+const CONFIG: TimerOption[] = [
+  'rpc.requestTimeoutMs',
+  'rpc.attemptTimeoutMs',
+  'rpc.healthIntervalMs',
+  'breaker.cooldownMs',
+  'bus.reorderWindowMs',
+  'runtime.withinMs',
+].map((key) => ({
   key,
   zero: key === 'breaker.cooldownMs' || key === 'bus.reorderWindowMs',
   infinity: false,
@@ -114,11 +178,29 @@ const CONFIG: TimerOption[] = ['rpc.requestTimeoutMs', 'rpc.attemptTimeoutMs', '
 }));
 
 const DEVNET: TimerOption[] = [
-  { key: 'ms', zero: true, infinity: false, error: DevnetError, tryValue: (v) => parseFault({ kind: 'latency', ms: v }) },
-  { key: 'jitterMs', zero: true, infinity: false, error: DevnetError, tryValue: (v) => parseFault({ kind: 'latency', ms: 1, jitterMs: v }) },
+  {
+    key: 'ms',
+    zero: true,
+    infinity: false,
+    error: DevnetError,
+    tryValue: (v) => parseFault({ kind: 'latency', ms: v }),
+  },
+  {
+    key: 'jitterMs',
+    zero: true,
+    infinity: false,
+    error: DevnetError,
+    tryValue: (v) => parseFault({ kind: 'latency', ms: 1, jitterMs: v }),
+  },
 ];
 
-for (const [area, options] of [['breaker', BREAKER], ['bus', BUS], ['rpc pool config', POOL], ['loadConfig', CONFIG], ['devnet faults', DEVNET]] as const) {
+for (const [area, options] of [
+  ['breaker', BREAKER],
+  ['bus', BUS],
+  ['rpc pool config', POOL],
+  ['loadConfig', CONFIG],
+  ['devnet faults', DEVNET],
+] as const) {
   describe(`${area}: timer-fed options`, () => {
     for (const o of options) {
       test(`${o.key} refuses NaN, negatives, 2^31 and non-numbers${o.zero ? '' : ', 0'}${o.infinity ? '; takes Infinity as no limit' : ', Infinity'}`, async () => {
@@ -135,14 +217,22 @@ for (const [area, options] of [['breaker', BREAKER], ['bus', BUS], ['rpc pool co
 
 test('devnet: slotMs of the local cluster refuses the same values before binding a port', async () => {
   for (const v of [NaN, -1, 0, 2 ** 31, Infinity, '5']) {
-    await assert.rejects(startLocalCluster({ slotMs: v as number }), (e: unknown) => e instanceof ConfigError && e.key.includes('slotMs'), String(v));
+    await assert.rejects(
+      startLocalCluster({ slotMs: v as number }),
+      (e: unknown) => e instanceof ConfigError && e.key.includes('slotMs'),
+      String(v),
+    );
   }
 });
 
 test('devnet in a worker: callTimeoutMs, startTimeoutMs and closeTimeoutMs refuse the same values before spawning it', async () => {
   for (const key of ['callTimeoutMs', 'startTimeoutMs', 'closeTimeoutMs'] as const) {
     for (const v of [NaN, -1, 0, 2 ** 31, Infinity, '5']) {
-      await assert.rejects(startLocalClusterInWorker({ [key]: v as number }), (e: unknown) => e instanceof ConfigError && e.key === `devnet.${key}`, `${key}=${String(v)}`);
+      await assert.rejects(
+        startLocalClusterInWorker({ [key]: v as number }),
+        (e: unknown) => e instanceof ConfigError && e.key === `devnet.${key}`,
+        `${key}=${String(v)}`,
+      );
     }
   }
 });
@@ -150,7 +240,11 @@ test('devnet in a worker: callTimeoutMs, startTimeoutMs and closeTimeoutMs refus
 test('signer: taskTimeoutMs and idleTimeout refuse 2^31 and Infinity before starting a thread', () => {
   for (const key of ['taskTimeoutMs', 'idleTimeout'] as const) {
     for (const v of [NaN, -1, 2 ** 31, Infinity, '5']) {
-      assert.throws(() => new OffThreadSigner({ [key]: v as number }), (e: unknown) => e instanceof ConfigError && e.key === key, `${key}=${String(v)}`);
+      assert.throws(
+        () => new OffThreadSigner({ [key]: v as number }),
+        (e: unknown) => e instanceof ConfigError && e.key === key,
+        `${key}=${String(v)}`,
+      );
     }
   }
 });
@@ -159,22 +253,40 @@ describe('runtime: timer-fed options', () => {
   const supervisorOptions: TimerOption[] = [
     { key: 'heartbeatMs', zero: true, infinity: false, tryValue: (v) => new Supervisor({ heartbeatMs: v as number }) },
     { key: 'askTimeoutMs', zero: true, infinity: true, tryValue: (v) => new Supervisor({ askTimeoutMs: v as number }) },
-    { key: 'initialMs', zero: true, infinity: false, tryValue: (v) => new Supervisor({ restartBackoff: { initialMs: v as number } }) },
-    { key: 'maxMs', zero: true, infinity: false, tryValue: (v) => new Supervisor({ restartBackoff: { maxMs: v as number } }) },
+    {
+      key: 'initialMs',
+      zero: true,
+      infinity: false,
+      tryValue: (v) => new Supervisor({ restartBackoff: { initialMs: v as number } }),
+    },
+    {
+      key: 'maxMs',
+      zero: true,
+      infinity: false,
+      tryValue: (v) => new Supervisor({ restartBackoff: { maxMs: v as number } }),
+    },
   ];
   // Only refusals are tried here: an accepted Supervisor bundles its host (see the spawn tests below).
   for (const o of supervisorOptions) {
     test(`Supervisor ${o.key} refuses every hostile value it does not document`, () => {
       for (const v of HOSTILE) {
         if (expectedOutcome(o, v) === 'accept') continue;
-        assert.throws(() => o.tryValue(v), (e: unknown) => e instanceof ConfigError && e.key.includes(o.key), `${o.key}=${String(v)}`);
+        assert.throws(
+          () => o.tryValue(v),
+          (e: unknown) => e instanceof ConfigError && e.key.includes(o.key),
+          `${o.key}=${String(v)}`,
+        );
       }
     });
   }
 
   test('Supervisor deadLetterLimit: a huge ring is a ConfigError, not a RangeError from the allocation', () => {
     for (const v of [2 ** 32, 2 ** 53, Infinity, NaN, -1]) {
-      assert.throws(() => new Supervisor({ deadLetterLimit: v }), (e: unknown) => e instanceof ConfigError && e.key === 'deadLetterLimit', String(v));
+      assert.throws(
+        () => new Supervisor({ deadLetterLimit: v }),
+        (e: unknown) => e instanceof ConfigError && e.key === 'deadLetterLimit',
+        String(v),
+      );
     }
   });
 
@@ -190,8 +302,18 @@ describe('runtime: timer-fed options', () => {
   test('spawn: heartbeatMs and startTimeoutMs refuse hostile values; startTimeoutMs takes 0 and Infinity as no limit', async () => {
     let n = 0;
     const options: TimerOption[] = [
-      { key: 'heartbeatMs', zero: true, infinity: false, tryValue: (v) => sup.spawn({ name: `a${++n}`, module: ECHO, heartbeatMs: v as number }) },
-      { key: 'startTimeoutMs', zero: true, infinity: true, tryValue: (v) => sup.spawn({ name: `a${++n}`, module: ECHO, startTimeoutMs: v as number }) },
+      {
+        key: 'heartbeatMs',
+        zero: true,
+        infinity: false,
+        tryValue: (v) => sup.spawn({ name: `a${++n}`, module: ECHO, heartbeatMs: v as number }),
+      },
+      {
+        key: 'startTimeoutMs',
+        zero: true,
+        infinity: true,
+        tryValue: (v) => sup.spawn({ name: `a${++n}`, module: ECHO, startTimeoutMs: v as number }),
+      },
     ];
     for (const o of options) {
       for (const v of HOSTILE) {
@@ -200,7 +322,11 @@ describe('runtime: timer-fed options', () => {
           await ref.ready;
           await ref.stop();
         } else {
-          assert.throws(() => o.tryValue(v), (e: unknown) => e instanceof ConfigError && e.key === o.key, `${o.key}=${String(v)}`);
+          assert.throws(
+            () => o.tryValue(v),
+            (e: unknown) => e instanceof ConfigError && e.key === o.key,
+            `${o.key}=${String(v)}`,
+          );
         }
       }
     }
@@ -211,14 +337,22 @@ describe('runtime: timer-fed options', () => {
       if (v === 0 || v === Infinity) {
         assert.equal(await echo.ask({ op: 'echo', v: 7 }, { timeoutMs: v }), 7);
       } else {
-        await assert.rejects(echo.ask({ op: 'echo', v: 1 }, { timeoutMs: v as number }), (e: unknown) => e instanceof ConfigError && e.key === 'timeoutMs', String(v));
+        await assert.rejects(
+          echo.ask({ op: 'echo', v: 1 }, { timeoutMs: v as number }),
+          (e: unknown) => e instanceof ConfigError && e.key === 'timeoutMs',
+          String(v),
+        );
       }
     }
   });
 
   test('shutdown: drainMs refuses hostile values', async () => {
     for (const v of [NaN, -1, 2 ** 31, Infinity, '5']) {
-      assert.throws(() => sup.shutdown({ drainMs: v as number }), (e: unknown) => e instanceof ConfigError && e.key === 'drainMs', String(v));
+      assert.throws(
+        () => sup.shutdown({ drainMs: v as number }),
+        (e: unknown) => e instanceof ConfigError && e.key === 'drainMs',
+        String(v),
+      );
     }
     // A refused shutdown changed nothing: the supervisor still serves.
     assert.equal(await echo.ask({ op: 'echo', v: 3 }), 3);

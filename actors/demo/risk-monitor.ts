@@ -21,7 +21,11 @@ type Delivered = PriceTick & { topic: string; sequence: number };
 export default function onTick(tick: Delivered): number {
   if (tick.sequence <= lastSequence) {
     outOfOrder++;
-    if (outOfOrder === 1) actorLog('error', 'risk-monitor: price tick out of sequence order', { sequence: tick.sequence, last: lastSequence });
+    if (outOfOrder === 1)
+      actorLog('error', 'risk-monitor: price tick out of sequence order', {
+        sequence: tick.sequence,
+        last: lastSequence,
+      });
   } else {
     lastSequence = tick.sequence;
   }

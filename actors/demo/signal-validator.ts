@@ -27,7 +27,13 @@ export default function validate(event: Delivered): { ok: boolean; reason?: stri
   if (inOrder) lastSequence = event.sequence;
   const verdict = validateTradeSignal(event, Date.now());
   handled++;
-  const ack: AckMessage = { subscriber: name, topic: event.topic, sequence: event.sequence, inOrder, valid: verdict.ok };
+  const ack: AckMessage = {
+    subscriber: name,
+    topic: event.topic,
+    sequence: event.sequence,
+    inOrder,
+    valid: verdict.ok,
+  };
   channel?.postMessage(ack);
   return verdict.ok ? { ok: true, risk: rugRisk(event) } : { ok: false, reason: verdict.reason, risk: 1 };
 }
@@ -39,7 +45,7 @@ function rugRisk(s: Delivered): number {
   for (let round = 0; round < 8; round++) {
     for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
   }
-  return ((h >>> 0) % 1000) / 1000 * (1 - s.confidence);
+  return (((h >>> 0) % 1000) / 1000) * (1 - s.confidence);
 }
 
 export function stats(): { handled: number; lastSequence: number } {

@@ -55,10 +55,13 @@ export type Verdict = { ok: true } | { ok: false; reason: string };
 /** Sanity rules a trade signal must pass before anyone trades on it. */
 export function validateTradeSignal(s: Partial<TradeSignal> | null | undefined, now: number): Verdict {
   if (!s || typeof s !== 'object') return { ok: false, reason: 'not-an-object' };
-  if (typeof s.token !== 'string' || s.token.length === 0 || s.token.length > 16) return { ok: false, reason: 'bad-token' };
+  if (typeof s.token !== 'string' || s.token.length === 0 || s.token.length > 16)
+    return { ok: false, reason: 'bad-token' };
   if (s.action !== 'BUY' && s.action !== 'SELL') return { ok: false, reason: 'bad-action' };
-  if (typeof s.price !== 'number' || !(s.price > 0) || !Number.isFinite(s.price)) return { ok: false, reason: 'bad-price' };
-  if (typeof s.confidence !== 'number' || !(s.confidence >= 0 && s.confidence <= 1)) return { ok: false, reason: 'bad-confidence' };
+  if (typeof s.price !== 'number' || !(s.price > 0) || !Number.isFinite(s.price))
+    return { ok: false, reason: 'bad-price' };
+  if (typeof s.confidence !== 'number' || !(s.confidence >= 0 && s.confidence <= 1))
+    return { ok: false, reason: 'bad-confidence' };
   if (typeof s.expiresAt === 'number' && s.expiresAt <= now) return { ok: false, reason: 'expired' };
   return { ok: true };
 }

@@ -13,7 +13,8 @@ let acc = 0;
 export default function onEvent(e: { sequence: number; v?: number; token?: string }): void {
   if (e.sequence <= lastSequence) {
     violations++;
-    if (violations === 1) actorLog('error', 'stress subscriber: event out of sequence order', { sequence: e.sequence, last: lastSequence });
+    if (violations === 1)
+      actorLog('error', 'stress subscriber: event out of sequence order', { sequence: e.sequence, last: lastSequence });
   } else {
     lastSequence = e.sequence;
   }

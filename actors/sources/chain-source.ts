@@ -10,7 +10,13 @@ import { actorInfo, actorLog } from '../context.ts';
 import type { Logger } from '../../src/log/index.ts';
 import { RpcConnectionPool } from '../../src/rpc/pool.ts';
 import { ResilientSubscriptions } from '../../src/solana/subscriptions.ts';
-import type { DrainReply, DrainRequest, SourceCursor, SourceEvent, SourceInit } from '../../src/solana/source-protocol.ts';
+import type {
+  DrainReply,
+  DrainRequest,
+  SourceCursor,
+  SourceEvent,
+  SourceInit,
+} from '../../src/solana/source-protocol.ts';
 
 let config: SourceInit | undefined;
 let pool: RpcConnectionPool | undefined;
@@ -53,29 +59,48 @@ function start(cursor: SourceCursor): void {
     subs.logs(
       cfg.address!,
       (e) => {
-        hold({ seq: nextSeq++, slot: e.slot, signature: e.signature, err: e.err, logs: e.logs, backfilled: e.backfilled });
+        hold({
+          seq: nextSeq++,
+          slot: e.slot,
+          signature: e.signature,
+          err: e.err,
+          logs: e.logs,
+          backfilled: e.backfilled,
+        });
         if (e.slot > lastSlot) lastSlot = e.slot;
       },
       { commitment: cfg.commitment, ...(resumeFrom ? { resumeFrom } : {}) },
     );
   }
-  actorLog('info', 'chain source started', { kind: cfg.kind, resumeAfterSeq: cursor.seq, slot: cursor.slot, incarnation: actorInfo()?.incarnation });
+  actorLog('info', 'chain source started', {
+    kind: cfg.kind,
+    resumeAfterSeq: cursor.seq,
+    slot: cursor.slot,
+    incarnation: actorInfo()?.incarnation,
+  });
 }
 
 function hold(e: SourceEvent): void {
   pending.push(e);
   if (pending.length > MAX_PENDING) {
     pending.shift();
-    if (++droppedUndrained === 1) actorLog('error', 'chain source: the host stopped draining; dropping the oldest events', { max: MAX_PENDING });
+    if (++droppedUndrained === 1)
+      actorLog('error', 'chain source: the host stopped draining; dropping the oldest events', { max: MAX_PENDING });
   }
 }
 
 export default function handle(msg: DrainRequest): DrainReply {
   if (!config) throw new Error('chain source: init was not called');
-  if (msg === null || typeof msg !== 'object' || msg.op !== 'drain') throw new Error('chain source: expected { op: "drain", cursor, max }');
+  if (msg === null || typeof msg !== 'object' || msg.op !== 'drain')
+    throw new Error('chain source: expected { op: "drain", cursor, max }');
   if (!subs) start(msg.cursor);
   // Published already: drop. (After a lost reply the host's cursor is behind: the events are sent again.)
   while (pending.length > 0 && pending[0]!.seq <= msg.cursor.seq) pending.shift();
   const events = pending.slice(0, Math.max(1, msg.max));
-  return { incarnation: actorInfo()?.incarnation ?? 0, events, backlog: pending.length - events.length, subscription: { ...(subs!.getStats() as unknown as Record<string, unknown>), droppedUndrained } };
+  return {
+    incarnation: actorInfo()?.incarnation ?? 0,
+    events,
+    backlog: pending.length - events.length,
+    subscription: { ...(subs!.getStats() as unknown as Record<string, unknown>), droppedUndrained },
+  };
 }

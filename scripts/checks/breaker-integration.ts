@@ -29,7 +29,9 @@ const checks = new CheckRunner((line) => console.log(redactText(line)), { timing
 async function main(): Promise<void> {
   const cluster = await startLocalCluster({ logger });
   const [h, c, p] = cluster.endpoints;
-  const config = getRpcPoolConfig(loadConfig({ env: { HELIUS_RPC_URL: h!.url, CHAINSTACK_RPC_URL: c!.url, SOLANA_RPC_URL: p!.url } }));
+  const config = getRpcPoolConfig(
+    loadConfig({ env: { HELIUS_RPC_URL: h!.url, CHAINSTACK_RPC_URL: c!.url, SOLANA_RPC_URL: p!.url } }),
+  );
   const supervisor = inline ? undefined : new Supervisor({ logger });
   const signalBus = new SignalBus({ logger });
   const completed: { ok: boolean; endpoint?: string }[] = [];
@@ -37,7 +39,9 @@ async function main(): Promise<void> {
     completed.push(event);
   });
   // Inline mode can share its endpoint breakers with the caller; actor mode keeps them in the actors.
-  const endpointCircuits = inline ? new EndpointCircuitManager({ defaults: { failureThreshold: 5, cooldownMs: 60_000 }, logger }) : undefined;
+  const endpointCircuits = inline
+    ? new EndpointCircuitManager({ defaults: { failureThreshold: 5, cooldownMs: 60_000 }, logger })
+    : undefined;
   const deps: RpcPoolDependencies = {
     logger,
     bus: signalBus,
@@ -45,7 +49,10 @@ async function main(): Promise<void> {
     ...(endpointCircuits ? { endpointCircuits } : {}),
   };
   const rpcPool = new RpcConnectionPool({ ...config, healthIntervalMs: 200 }, deps);
-  const circuitBreakerManager = new CircuitBreakerManager({ defaults: { failureThreshold: 3, cooldownMs: 30_000 }, logger });
+  const circuitBreakerManager = new CircuitBreakerManager({
+    defaults: { failureThreshold: 3, cooldownMs: 30_000 },
+    logger,
+  });
   const protectedRpcPool = circuitBreakerManager.protect(rpcPool);
   try {
     await rpcPool.ready();
@@ -64,38 +71,57 @@ async function main(): Promise<void> {
         const e = await protectedRpcPool.call('getBalance', ['not-a-pubkey']).catch((x: unknown) => x);
         ensure(e instanceof RpcCallError && e.rpcCode === -32602, `expected -32602, got ${String(e)}`);
       }
-      ensure(circuitBreakerManager.get('rpc_getBalance').getState() === 'CLOSED', 'rpc_getBalance opened on caller errors');
+      ensure(
+        circuitBreakerManager.get('rpc_getBalance').getState() === 'CLOSED',
+        'rpc_getBalance opened on caller errors',
+      );
       ensure(rpcPool.getStats().endpoints[0]!.state === 'CLOSED', 'helius opened on caller errors');
       return '5 × -32602, every breaker CLOSED';
     });
 
-    await checks.run('per-endpoint isolation and failover: helius killed → isolated in < 1 s, calls keep succeeding', async () => {
-      await cluster.faults.kill('helius-local');
-      const t0 = performance.now();
-      let calls = 0;
-      let failures = 0;
-      let isolatedMs: number | undefined;
-      while (performance.now() - t0 < 1500) {
-        try {
-          await protectedRpcPool.call('getSlot', []);
-        } catch {
-          failures++;
+    await checks.run(
+      'per-endpoint isolation and failover: helius killed → isolated in < 1 s, calls keep succeeding',
+      async () => {
+        await cluster.faults.kill('helius-local');
+        const t0 = performance.now();
+        let calls = 0;
+        let failures = 0;
+        let isolatedMs: number | undefined;
+        while (performance.now() - t0 < 1500) {
+          try {
+            await protectedRpcPool.call('getSlot', []);
+          } catch {
+            failures++;
+          }
+          calls++;
+          if (isolatedMs === undefined && rpcPool.getStats().endpoints[0]!.state === 'OPEN')
+            isolatedMs = performance.now() - t0;
+          await sleep(5);
         }
-        calls++;
-        if (isolatedMs === undefined && rpcPool.getStats().endpoints[0]!.state === 'OPEN') isolatedMs = performance.now() - t0;
-        await sleep(5);
-      }
-      const s = rpcPool.getStats();
-      ensure(failures === 0, `${failures} of ${calls} calls failed`);
-      ensure(isolatedMs !== undefined && isolatedMs < 1000, `helius not isolated within 1 s (${isolatedMs ?? 'never'})`);
-      ensure(s.endpoints[1]!.state === 'CLOSED' && s.endpoints[2]!.state === 'CLOSED', 'another endpoint changed state');
-      if (endpointCircuits) {
-        ensure(endpointCircuits.getBreaker(h!.url).getState() === 'OPEN', 'helius breaker (EndpointCircuitManager) not OPEN');
-        ensure(endpointCircuits.getBreaker(c!.url).getState() === 'CLOSED', 'chainstack breaker not CLOSED');
-      }
-      ensure(circuitBreakerManager.get('rpc_getSlot').getState() === 'CLOSED', 'the method breaker opened: the outage cascaded');
-      return `isolated after ${isolatedMs.toFixed(0)} ms; ${calls} calls, 0 failed; chainstack and public CLOSED`;
-    });
+        const s = rpcPool.getStats();
+        ensure(failures === 0, `${failures} of ${calls} calls failed`);
+        ensure(
+          isolatedMs !== undefined && isolatedMs < 1000,
+          `helius not isolated within 1 s (${isolatedMs ?? 'never'})`,
+        );
+        ensure(
+          s.endpoints[1]!.state === 'CLOSED' && s.endpoints[2]!.state === 'CLOSED',
+          'another endpoint changed state',
+        );
+        if (endpointCircuits) {
+          ensure(
+            endpointCircuits.getBreaker(h!.url).getState() === 'OPEN',
+            'helius breaker (EndpointCircuitManager) not OPEN',
+          );
+          ensure(endpointCircuits.getBreaker(c!.url).getState() === 'CLOSED', 'chainstack breaker not CLOSED');
+        }
+        ensure(
+          circuitBreakerManager.get('rpc_getSlot').getState() === 'CLOSED',
+          'the method breaker opened: the outage cascaded',
+        );
+        return `isolated after ${isolatedMs.toFixed(0)} ms; ${calls} calls, 0 failed; chainstack and public CLOSED`;
+      },
+    );
 
     await checks.run('failover continues: chainstack returns 503 → public serves', async () => {
       cluster.faults.set('chainstack-local', { kind: '503' });
@@ -109,19 +135,25 @@ async function main(): Promise<void> {
       return `served by ${r.endpoint}; failovers so far ${rpcPool.getStats().failovers}`;
     });
 
-    await checks.run('per-method isolation: a pool with only a dead endpoint opens rpc_getSlot, not rpc_getVersion', async () => {
-      const deadPool = new RpcConnectionPool({ ...config, endpoints: [{ url: await refusedUrl(), weight: 1 }] }, { logger, mode: 'inline' });
-      const manager = new CircuitBreakerManager({ defaults: { failureThreshold: 3, cooldownMs: 30_000 }, logger });
-      const guarded = manager.protect(deadPool);
-      try {
-        for (let i = 0; i < 5; i++) await guarded.call('getSlot', []).catch(() => undefined);
-        ensure(manager.get('rpc_getSlot').getState() === 'OPEN', 'rpc_getSlot not OPEN');
-        ensure(manager.get('rpc_getVersion').getState() === 'CLOSED', 'rpc_getVersion not CLOSED');
-        return `states ${JSON.stringify(manager.states())}`;
-      } finally {
-        await deadPool.close();
-      }
-    });
+    await checks.run(
+      'per-method isolation: a pool with only a dead endpoint opens rpc_getSlot, not rpc_getVersion',
+      async () => {
+        const deadPool = new RpcConnectionPool(
+          { ...config, endpoints: [{ url: await refusedUrl(), weight: 1 }] },
+          { logger, mode: 'inline' },
+        );
+        const manager = new CircuitBreakerManager({ defaults: { failureThreshold: 3, cooldownMs: 30_000 }, logger });
+        const guarded = manager.protect(deadPool);
+        try {
+          for (let i = 0; i < 5; i++) await guarded.call('getSlot', []).catch(() => undefined);
+          ensure(manager.get('rpc_getSlot').getState() === 'OPEN', 'rpc_getSlot not OPEN');
+          ensure(manager.get('rpc_getVersion').getState() === 'CLOSED', 'rpc_getVersion not CLOSED');
+          return `states ${JSON.stringify(manager.states())}`;
+        } finally {
+          await deadPool.close();
+        }
+      },
+    );
 
     await checks.run('signal bus: rpc_call_completed events heard', async () => {
       const deadline = Date.now() + 2000;

@@ -72,7 +72,10 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
       ensure(got.join() === '1,2,4,5', `after the window: ${got.join()}`);
       const st = bus.getStats();
       ensure(st.topics[0]!.gaps === 1 && st.sequencesSkipped === 1, 'the gap was not counted');
-      ensure(!bus.publish('slots', { sequence: 3 }) && bus.getStats().dropped.STALE === 1, 'a late sequence was not refused as stale');
+      ensure(
+        !bus.publish('slots', { sequence: 3 }) && bus.getStats().dropped.STALE === 1,
+        'a late sequence was not refused as stale',
+      );
       await bus.close();
     },
   ],
@@ -122,7 +125,12 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
     async () => {
       const bus = new SignalBus();
       const codes: string[] = [];
-      for (const call of [() => bus.publish('', {}), () => bus.publish('t', null as never), () => bus.publish('t', {}, 'urgent' as never), () => bus.subscribe('t', 42 as never)]) {
+      for (const call of [
+        () => bus.publish('', {}),
+        () => bus.publish('t', null as never),
+        () => bus.publish('t', {}, 'urgent' as never),
+        () => bus.subscribe('t', 42 as never),
+      ]) {
         try {
           call();
         } catch (e) {
@@ -147,7 +155,10 @@ const checks: Array<readonly [string, () => Promise<void>]> = [
         await sub.ready;
         for (let s = 1; s <= 1000; s++) bus.publish('t', s === 400 ? { crashOnce: true } : {});
         await waitFor(() => values().length >= 1000, 15_000, 'all events recorded');
-        ensure(values().every((v, i) => v === i + 1) && values().length === 1000, 'lost, duplicated or reordered events');
+        ensure(
+          values().every((v, i) => v === i + 1) && values().length === 1000,
+          'lost, duplicated or reordered events',
+        );
         await waitFor(() => bus.getStats().delivered === 1000, 5000, 'all outcomes');
         const w = bus.getStats().subscribers[0]!;
         ensure(w.restarts === 1, `restarts ${w.restarts}`);

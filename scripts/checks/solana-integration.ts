@@ -50,7 +50,9 @@ async function main(): Promise<void> {
   } else {
     cluster = await startLocalCluster({ logger });
     const [h, c, p] = cluster.endpoints;
-    const base = getRpcPoolConfig(loadConfig({ env: { HELIUS_RPC_URL: h!.url, CHAINSTACK_RPC_URL: c!.url, SOLANA_RPC_URL: p!.url } }));
+    const base = getRpcPoolConfig(
+      loadConfig({ env: { HELIUS_RPC_URL: h!.url, CHAINSTACK_RPC_URL: c!.url, SOLANA_RPC_URL: p!.url } }),
+    );
     config = { ...base, endpoints: base.endpoints.map((e, i) => ({ ...e, wsUrl: cluster!.endpoints[i]!.wsUrl })) };
     console.log(`local cluster: ${cluster.endpoints.map((e) => `${e.name}=${e.url}`).join(', ')}`);
   }
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
       return `solana-core ${String(r.result['solana-core'])} from ${r.endpoint} in ${r.latencyMs.toFixed(1)} ms (${r.attempts} attempt(s))`;
     });
 
-    await checks.run("seed: circuit breaker protects real Solana RPC calls (invalid endpoint → OPEN)", async () => {
+    await checks.run('seed: circuit breaker protects real Solana RPC calls (invalid endpoint → OPEN)', async () => {
       const circuitBreaker = new CircuitBreaker({ failureThreshold: 3 });
       const rpcPool = new RpcConnectionPool(config, { circuitBreaker, logger, mode: 'inline' });
       const badConfig = { ...config, endpoints: [{ url: await refusedUrl(), weight: 1 }] };
@@ -84,7 +86,10 @@ async function main(): Promise<void> {
             /* expected failures */
           }
         }
-        ensure(circuitBreaker.getState() === 'OPEN', `Circuit should be OPEN after repeated failures (is ${circuitBreaker.getState()})`);
+        ensure(
+          circuitBreaker.getState() === 'OPEN',
+          `Circuit should be OPEN after repeated failures (is ${circuitBreaker.getState()})`,
+        );
         return `state ${circuitBreaker.getState()} after ${circuitBreaker.getStats().failures} counted failures`;
       } finally {
         await rpcPool.close();
@@ -117,14 +122,21 @@ async function main(): Promise<void> {
     }
 
     if (!payer) {
-      checks.skip('SOL transfer sent and confirmed', airdropOk ? 'no payer' : 'no SOL: the airdrop failed and PALISADE_PAYER_SECRET_KEY is not set');
+      checks.skip(
+        'SOL transfer sent and confirmed',
+        airdropOk ? 'no payer' : 'no SOL: the airdrop failed and PALISADE_PAYER_SECRET_KEY is not set',
+      );
     } else {
       const from = payer;
-      const conditions = cluster ? 'one provider killed, one rate-limiting' : 'a dead provider first in the failover order';
+      const conditions = cluster
+        ? 'one provider killed, one rate-limiting'
+        : 'a dead provider first in the failover order';
       await checks.run(`SOL transfer sent and confirmed through createSolanaConnection (${conditions})`, async () => {
         const to = Keypair.generate();
         const lamports = LAMPORTS_PER_SOL / 100;
-        const tx = new Transaction().add(SystemProgram.transfer({ fromPubkey: from.publicKey, toPubkey: to.publicKey, lamports }));
+        const tx = new Transaction().add(
+          SystemProgram.transfer({ fromPubkey: from.publicKey, toPubkey: to.publicKey, lamports }),
+        );
         const t0 = performance.now();
         const sig = await sendAndConfirmTransaction(conn!, tx, [from], { commitment: 'confirmed' });
         const ms = performance.now() - t0;
@@ -140,9 +152,20 @@ async function main(): Promise<void> {
       ensure(failedCalls === 0, `failed calls: ${JSON.stringify(s.failed)}`);
       const dead = s.endpoints[0]!;
       const deadFailures = dead.failuresByClass.refused + dead.failuresByClass.reset + dead.failuresByClass.timeout;
-      ensure(deadFailures > 0 || dead.state !== 'CLOSED' || dead.probeFailures > 0, `${dead.name} was never found dead`);
+      ensure(
+        deadFailures > 0 || dead.state !== 'CLOSED' || dead.probeFailures > 0,
+        `${dead.name} was never found dead`,
+      );
       return s.endpoints
-        .map((e) => `${e.name}: ${e.state}, ${e.successes} ok, ${e.failures} failed (${Object.entries(e.failuresByClass).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'})`)
+        .map(
+          (e) =>
+            `${e.name}: ${e.state}, ${e.successes} ok, ${e.failures} failed (${
+              Object.entries(e.failuresByClass)
+                .filter(([, v]) => v > 0)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ') || 'none'
+            })`,
+        )
         .join('; ');
     });
   } finally {

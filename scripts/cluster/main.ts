@@ -44,7 +44,11 @@ function parse(argv: string[]): { o: ClusterDemoOptions; json?: string; logFile?
     surgeFactor: intFlag('surge-factor', values['surge-factor'], DEFAULTS.surgeFactor, 1, 50),
     drainMs: intFlag('drain-ms', values['drain-ms'], DEFAULTS.drainMs, 1000, 120_000),
   };
-  return { o, ...(values.json ? { json: values.json } : {}), ...(values['log-file'] ? { logFile: values['log-file'] } : {}) };
+  return {
+    o,
+    ...(values.json ? { json: values.json } : {}),
+    ...(values['log-file'] ? { logFile: values['log-file'] } : {}),
+  };
 }
 
 async function main(): Promise<number> {
@@ -59,7 +63,9 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const destination = args.logFile ? pino.destination({ dest: args.logFile, mkdir: true, sync: true }) : pino.destination({ fd: 2, sync: true });
+  const destination = args.logFile
+    ? pino.destination({ dest: args.logFile, mkdir: true, sync: true })
+    : pino.destination({ fd: 2, sync: true });
   const logger = createLogger({ name: 'palisade-cluster-demo', level: args.logFile ? 'info' : 'warn', destination });
   process.stdout.write('palisade cluster demo: feed + 2 trading processes over NATS JetStream\n');
   try {

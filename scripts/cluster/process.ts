@@ -54,7 +54,13 @@ export interface FeedStats {
   ticksAccepted: number;
   ticksRefused: number;
   stopped: boolean;
-  engine: { connected: boolean; outboxDepth: number; published: number; dropped: Record<string, number>; reconnects: number };
+  engine: {
+    connected: boolean;
+    outboxDepth: number;
+    published: number;
+    dropped: Record<string, number>;
+    reconnects: number;
+  };
 }
 
 export interface TraderStats {
@@ -121,7 +127,18 @@ async function feed(c: ProcessConfig, logger: Logger): Promise<void> {
     while (owed >= 1) {
       owed--;
       const sequence = seq++;
-      const ok = bus.publish('trade_signal', { id: `t${sequence}`, sequence, token: TOKENS[sequence % TOKENS.length]!, side: sequence % 3 === 0 ? 'SELL' : 'BUY', size: 1 + (sequence % 5), at: Date.now() }, 'critical');
+      const ok = bus.publish(
+        'trade_signal',
+        {
+          id: `t${sequence}`,
+          sequence,
+          token: TOKENS[sequence % TOKENS.length]!,
+          side: sequence % 3 === 0 ? 'SELL' : 'BUY',
+          size: 1 + (sequence % 5),
+          at: Date.now(),
+        },
+        'critical',
+      );
       s.lastSequence = sequence;
       if (ok) s.tradeAccepted++;
       else {
@@ -130,14 +147,33 @@ async function feed(c: ProcessConfig, logger: Logger): Promise<void> {
       }
       for (let k = 0; k < c.ticksPerTrade; k++) {
         const t = tickSeq++;
-        if (bus.publish('market_tick', { sequence: t, token: TOKENS[t % TOKENS.length]!, price: 1 + (t % 100) / 1000 }, 'low')) s.ticksAccepted++;
+        if (
+          bus.publish(
+            'market_tick',
+            { sequence: t, token: TOKENS[t % TOKENS.length]!, price: 1 + (t % 100) / 1000 },
+            'low',
+          )
+        )
+          s.ticksAccepted++;
         else s.ticksRefused++;
       }
     }
   }, 10);
   const report = setInterval(() => {
     const e = bus.getStats().engine!;
-    const stats: FeedStats = { role: 'feed', ...s, refusedIds: [...refusedIds], stopped, engine: { connected: e.connected, outboxDepth: e.outboxDepth, published: e.published, dropped: { ...e.dropped }, reconnects: e.reconnects } };
+    const stats: FeedStats = {
+      role: 'feed',
+      ...s,
+      refusedIds: [...refusedIds],
+      stopped,
+      engine: {
+        connected: e.connected,
+        outboxDepth: e.outboxDepth,
+        published: e.published,
+        dropped: { ...e.dropped },
+        reconnects: e.reconnects,
+      },
+    };
     send({ type: 'stats', name: c.name, at: Date.now(), stats });
   }, 200);
   await untilExit();
@@ -161,9 +197,17 @@ async function trader(c: ProcessConfig, logger: Logger): Promise<void> {
     { mode: 'inline', logger },
   );
   await pool.ready();
-  const conn: EngineConnection = await connectEngine({ servers: c.nats, name: `${c.name}-ledger`, reconnectTimeWaitMs: 100, logger });
+  const conn: EngineConnection = await connectEngine({
+    servers: c.nats,
+    name: `${c.name}-ledger`,
+    reconnectTimeWaitMs: 100,
+    logger,
+  });
   const ledger: KV = await new Kvm(conn.js).create(c.ledgerBucket, { history: 1 });
-  const bus = new SignalBus({ logger, nats: { servers: c.nats, name: c.name, ackWaitMs: 5000, pullExpiresMs: 1000, storage: 'file' } });
+  const bus = new SignalBus({
+    logger,
+    nats: { servers: c.nats, name: c.name, ackWaitMs: 5000, pullExpiresMs: 1000, storage: 'file' },
+  });
   await bus.ready();
   // The trade is done; its record may have to wait for the engine (down for a while): retried, not awaited.
   const markInLedger = (id: string, status: 'done' | 'failed'): void => {
@@ -175,7 +219,17 @@ async function trader(c: ProcessConfig, logger: Logger): Promise<void> {
     };
     attempt(1);
   };
-  const s = { claimed: 0, refusedAsDuplicate: 0, traded: 0, tradeErrors: 0, riskReceived: 0, riskDuplicates: 0, riskFirstSequence: -1, riskMaxSequence: -1, exposure: 0 };
+  const s = {
+    claimed: 0,
+    refusedAsDuplicate: 0,
+    traded: 0,
+    tradeErrors: 0,
+    riskReceived: 0,
+    riskDuplicates: 0,
+    riskFirstSequence: -1,
+    riskMaxSequence: -1,
+    exposure: 0,
+  };
   let tradedIds: string[] = [];
 
   // The executor: claim, trade, mark done. A throw (engine unreachable for the claim) makes the bus redeliver.
@@ -226,7 +280,13 @@ async function trader(c: ProcessConfig, logger: Logger): Promise<void> {
   );
   await Promise.all([executors.ready, risk.ready]);
   // A market scanner: extra RPC traffic of this process's own (its failures are its pool's business).
-  const scan = c.scanPerSec > 0 ? setInterval(() => void pool.call('getSlot').catch(() => undefined), Math.max(1, Math.round(1000 / c.scanPerSec))) : undefined;
+  const scan =
+    c.scanPerSec > 0
+      ? setInterval(
+          () => void pool.call('getSlot').catch(() => undefined),
+          Math.max(1, Math.round(1000 / c.scanPerSec)),
+        )
+      : undefined;
   send({ type: 'ready', name: c.name });
   const report = setInterval(() => {
     const e = bus.getStats().engine!;
@@ -236,9 +296,21 @@ async function trader(c: ProcessConfig, logger: Logger): Promise<void> {
       role: 'trader',
       ...s,
       tradedIds,
-      engine: { connected: e.connected, received: e.received, redelivered: e.redelivered, deadLettered: e.deadLettered, reconnects: e.reconnects },
+      engine: {
+        connected: e.connected,
+        received: e.received,
+        redelivered: e.redelivered,
+        deadLettered: e.deadLettered,
+        reconnects: e.reconnects,
+      },
       pool: {
-        endpoints: p.endpoints.map((x, i) => ({ name: x.name, state: x.state, calls: x.calls, failures: x.failures, sharedOpen: sh?.endpoints[i]?.sharedOpen ?? false })),
+        endpoints: p.endpoints.map((x, i) => ({
+          name: x.name,
+          state: x.state,
+          calls: x.calls,
+          failures: x.failures,
+          sharedOpen: sh?.endpoints[i]?.sharedOpen ?? false,
+        })),
         shared: sh && {
           connected: sh.connected,
           fallback: sh.fallback,
@@ -275,7 +347,11 @@ function untilExit(): Promise<void> {
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ProcessConfig;
-const logger = createLogger({ name: config.name, level: 'info', destination: pino.destination({ dest: config.logFile, mkdir: true, sync: true }) });
+const logger = createLogger({
+  name: config.name,
+  level: 'info',
+  destination: pino.destination({ dest: config.logFile, mkdir: true, sync: true }),
+});
 try {
   await (config.role === 'feed' ? feed(config, logger) : trader(config, logger));
   process.exit(0);

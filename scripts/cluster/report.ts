@@ -60,7 +60,8 @@ export function buildReport(r: ReportInput): ClusterReport {
   // 1. Critical signals lost: accepted by the feed, never claimed by an executor.
   const missing: string[] = [];
   const refusedIds = new Set(r.feed?.refusedIds ?? []);
-  for (let i = 1; i <= r.lastSequence; i++) if (!r.ledger.has(`t${i}`) && !refusedIds.has(`t${i}`)) missing.push(`t${i}`);
+  for (let i = 1; i <= r.lastSequence; i++)
+    if (!r.ledger.has(`t${i}`) && !refusedIds.has(`t${i}`)) missing.push(`t${i}`);
   const refused = r.feed?.tradeRefused ?? 0;
   checks.push({
     name: 'critical signals lost: 0',
@@ -90,7 +91,10 @@ export function buildReport(r: ReportInput): ClusterReport {
     }
   }
   // A claim left "claimed" is only acceptable from the incarnation killed mid-trade.
-  const inDoubtOk = [...r.ledger].every(([, e]) => e.status !== 'claimed' || (e.by === 'trader-1' && tl.killedAt !== undefined && e.seenAt <= tl.killedAt + 1000));
+  const inDoubtOk = [...r.ledger].every(
+    ([, e]) =>
+      e.status !== 'claimed' || (e.by === 'trader-1' && tl.killedAt !== undefined && e.seenAt <= tl.killedAt + 1000),
+  );
   const refusedDup = sumTraders(r, (s) => s.refusedAsDuplicate);
   checks.push({
     name: 'every trade signal handled exactly once across the executor group',
@@ -125,7 +129,8 @@ export function buildReport(r: ReportInput): ClusterReport {
     const learned = sh?.learnedOpenAt[pi] ?? 0;
     // The first event after the kill of each kind (the stats carry the latest; the earliest after the kill is in the history).
     const firstAfter = (pick: (s: TraderStats) => number) => {
-      for (const h of r.history) if (h.name === t.name && h.stats.role === 'trader' && pick(h.stats) >= killedAt) return pick(h.stats);
+      for (const h of r.history)
+        if (h.name === t.name && h.stats.role === 'trader' && pick(h.stats) >= killedAt) return pick(h.stats);
       return 0;
     };
     const ownAt = reported >= killedAt ? firstAfter((s) => s.pool.shared?.reportedOpenAt[pi] ?? 0) : 0;
@@ -133,7 +138,14 @@ export function buildReport(r: ReportInput): ClusterReport {
     const before = lastBefore(r, t.name, killedAt)?.pool.endpoints[pi]?.failures ?? 0;
     const failed = Math.max(0, (t.stats?.pool.endpoints[pi]?.failures ?? 0) - before);
     const learnedFirst = learnedAt > 0 && (ownAt === 0 || learnedAt < ownAt);
-    return { name: t.name, ownAt, learnedAt, learnedFirst, failed, propagationMs: firstPropagation(r, t.name, killedAt) };
+    return {
+      name: t.name,
+      ownAt,
+      learnedAt,
+      learnedFirst,
+      failed,
+      propagationMs: firstPropagation(r, t.name, killedAt),
+    };
   });
   const finder = views.filter((v) => v.ownAt > 0).sort((a, b) => a.ownAt - b.ownAt)[0];
   const avoiders = views.filter((v) => v.learnedFirst);
@@ -144,16 +156,30 @@ export function buildReport(r: ReportInput): ClusterReport {
     ok: avoidedByAll && finder !== undefined && avoiders.length > 0,
     detail: `${r.killedProvider} killed; ${finder ? `${finder.name} found it dead ${finder.ownAt - killedAt} ms after the kill (its own breaker opened)` : 'no process opened its own breaker'}; ${
       avoiders.length
-        ? avoiders.map((v) => `${v.name} stopped routing to it on that report, ${v.propagationMs === undefined ? '?' : `${v.propagationMs} ms`} after it was written (${v.learnedAt - killedAt} ms after the kill)${v.ownAt ? `; its own breaker opened later, ${v.ownAt - killedAt} ms after the kill, from probes of its own (the lease's recovery probes, or its prober while the engine was down)` : ', without opening its own breaker'}`).join('; ')
+        ? avoiders
+            .map(
+              (v) =>
+                `${v.name} stopped routing to it on that report, ${v.propagationMs === undefined ? '?' : `${v.propagationMs} ms`} after it was written (${v.learnedAt - killedAt} ms after the kill)${v.ownAt ? `; its own breaker opened later, ${v.ownAt - killedAt} ms after the kill, from probes of its own (the lease's recovery probes, or its prober while the engine was down)` : ', without opening its own breaker'}`,
+            )
+            .join('; ')
         : 'every process found it dead on its own before the shared report reached it'
     }; failed attempts there after the kill: ${views.map((v) => `${v.name} ${v.failed}`).join(', ')}`,
   });
 
   // 5. The engine stopped for a few seconds.
-  const during = r.history.filter((h) => tl.engineStoppedAt !== undefined && h.at > tl.engineStoppedAt && h.at < (tl.engineRestartedAt ?? Infinity));
-  const fallbackSeen = new Set(during.filter((h) => h.stats.role === 'trader' && h.stats.pool.shared?.fallback).map((h) => h.name));
-  const outboxPeak = Math.max(0, ...during.filter((h) => h.stats.role === 'feed').map((h) => (h.stats as FeedStats).engine.outboxDepth));
-  const traded = during.filter((h) => h.stats.role === 'trader').reduce((a, h) => a + (h.stats as TraderStats).tradedIds.length, 0);
+  const during = r.history.filter(
+    (h) => tl.engineStoppedAt !== undefined && h.at > tl.engineStoppedAt && h.at < (tl.engineRestartedAt ?? Infinity),
+  );
+  const fallbackSeen = new Set(
+    during.filter((h) => h.stats.role === 'trader' && h.stats.pool.shared?.fallback).map((h) => h.name),
+  );
+  const outboxPeak = Math.max(
+    0,
+    ...during.filter((h) => h.stats.role === 'feed').map((h) => (h.stats as FeedStats).engine.outboxDepth),
+  );
+  const traded = during
+    .filter((h) => h.stats.role === 'trader')
+    .reduce((a, h) => a + (h.stats as TraderStats).tradedIds.length, 0);
   const upAgain = r.traders.every((t) => t.stats?.pool.shared?.connected && t.stats.engine.connected);
   let catchUpMs: number | undefined;
   if (tl.engineRestartedAt !== undefined && tl.sequenceAtEngineRestart !== undefined) {
@@ -210,7 +236,11 @@ function lastBefore(r: ReportInput, name: string, at: number): TraderStats | und
 }
 
 export function formatReport(rep: ClusterReport): string {
-  const lines = ['', `palisade cluster demo — ${rep.ok ? 'PASS' : 'FAIL'} in ${(rep.durationMs / 1000).toFixed(1)} s`, ''];
+  const lines = [
+    '',
+    `palisade cluster demo — ${rep.ok ? 'PASS' : 'FAIL'} in ${(rep.durationMs / 1000).toFixed(1)} s`,
+    '',
+  ];
   for (const c of rep.checks) lines.push(`  ${c.ok ? '✓' : '✗'} ${c.name}`, `      ${c.detail}`);
   lines.push('', `  process logs: ${rep.logDir}`);
   return lines.join('\n');

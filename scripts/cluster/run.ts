@@ -40,7 +40,13 @@ export interface ClusterDemoOptions {
   drainMs: number;
 }
 
-export const DEFAULTS: ClusterDemoOptions = { durationMs: 30_000, engineDownMs: 3000, tradeRate: 40, surgeFactor: 5, drainMs: 15_000 };
+export const DEFAULTS: ClusterDemoOptions = {
+  durationMs: 30_000,
+  engineDownMs: 3000,
+  tradeRate: 40,
+  surgeFactor: 5,
+  drainMs: 15_000,
+};
 
 const PROCESS_MODULE = fileURLToPath(new URL('./process.ts', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -61,7 +67,10 @@ export interface LedgerEntry {
   seenAt: number;
 }
 
-export async function runClusterDemo(o: ClusterDemoOptions, io: { say(line: string): void; logger: Logger }): Promise<ClusterReport> {
+export async function runClusterDemo(
+  o: ClusterDemoOptions,
+  io: { say(line: string): void; logger: Logger },
+): Promise<ClusterReport> {
   const say = io.say;
   const closer = new Closer();
   const logDir = mkdtempSync(join(tmpdir(), 'palisade-cluster-'));
@@ -76,7 +85,10 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: { say(line: stri
   const children = new Map<string, Child>();
   const history: { name: string; at: number; stats: FeedStats | TraderStats }[] = [];
   try {
-    if (!natsServerBinary()) throw new ClusterDemoStartError('nats-server not found on PATH or in /usr/sbin: install it with `apt-get install nats-server` (2.9 or newer)');
+    if (!natsServerBinary())
+      throw new ClusterDemoStartError(
+        'nats-server not found on PATH or in /usr/sbin: install it with `apt-get install nats-server` (2.9 or newer)',
+      );
     let engine: NatsServerHandle;
     try {
       engine = await startNatsServer();
@@ -89,7 +101,9 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: { say(line: stri
     try {
       cluster = await startScriptCluster({ inProcess: false, logger: io.logger });
     } catch (err) {
-      throw new ClusterDemoStartError(`the local Solana cluster did not start: ${(err as Error).message}`, { cause: err });
+      throw new ClusterDemoStartError(`the local Solana cluster did not start: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     closer.add('local Solana cluster', () => cluster.close());
     const endpoints = cluster.endpoints.map((e) => ({ name: e.name, url: e.url }));
@@ -97,7 +111,11 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: { say(line: stri
 
     // The parent's view of the trade ledger: every claim as the engine stores it.
     // Quiet: the engine stop is planned; the timeline says so.
-    const conn: EngineConnection = await connectEngine({ servers: engine.url, name: 'cluster-demo-observer', reconnectTimeWaitMs: 100 });
+    const conn: EngineConnection = await connectEngine({
+      servers: engine.url,
+      name: 'cluster-demo-observer',
+      reconnectTimeWaitMs: 100,
+    });
     closer.add('observer connection', () => conn.close());
     const ledgerKv = await new Kvm(conn.js).create(ledgerBucket, { history: 1 });
     const ledger = new Map<string, LedgerEntry>();
@@ -120,8 +138,17 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: { say(line: stri
     const base = { nats: engine.url, endpoints, healthBucket, ledgerBucket, tradeRate: o.tradeRate, ticksPerTrade: 4 };
     // trader-2 also scans the market (100 RPC calls/s), so it meets a dead provider first; trader-1 learns of it from trader-2.
     const start = (role: 'feed' | 'trader', name: string): Child => {
-      const cfg: ProcessConfig = { role, name, ...base, scanPerSec: name === 'trader-2' ? 100 : 0, logFile: join(logDir, `${name}.log`) };
-      const proc = fork(PROCESS_MODULE, [JSON.stringify(cfg)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+      const cfg: ProcessConfig = {
+        role,
+        name,
+        ...base,
+        scanPerSec: name === 'trader-2' ? 100 : 0,
+        logFile: join(logDir, `${name}.log`),
+      };
+      const proc = fork(PROCESS_MODULE, [JSON.stringify(cfg)], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      });
       let onReady: () => void = () => undefined;
       let onFail: (e: Error) => void = () => undefined;
       const child: Child = {
@@ -157,21 +184,33 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: { say(line: stri
     closer.add('child processes', async () => {
       for (const c of children.values()) tell(c.name, { type: 'exit' });
       await Promise.race([Promise.all([...children.values()].map((c) => c.exited)), sleep(5000)]);
-      for (const c of children.values()) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+      for (const c of children.values())
+        if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
     });
 
     const traders = [start('trader', 'trader-1'), start('trader', 'trader-2')];
     try {
-      await Promise.race([Promise.all(traders.map((t) => t.ready)), sleep(30_000).then(() => Promise.reject(new Error('trading processes not ready within 30 s')))]);
+      await Promise.race([
+        Promise.all(traders.map((t) => t.ready)),
+        sleep(30_000).then(() => Promise.reject(new Error('trading processes not ready within 30 s'))),
+      ]);
     } catch (err) {
-      throw new ClusterDemoStartError(`a trading process did not start: ${(err as Error).message} (logs in ${logDir})`, { cause: err });
+      throw new ClusterDemoStartError(
+        `a trading process did not start: ${(err as Error).message} (logs in ${logDir})`,
+        { cause: err },
+      );
     }
-    mark('trading processes up', 'trader-1, trader-2: executors in group "executors", each with its own risk monitor and RPC pool (trader-2 also scans the market)');
+    mark(
+      'trading processes up',
+      'trader-1, trader-2: executors in group "executors", each with its own risk monitor and RPC pool (trader-2 also scans the market)',
+    );
     const feed = start('feed', 'feed');
     try {
       await Promise.race([feed.ready, sleep(30_000).then(() => Promise.reject(new Error('not ready within 30 s')))]);
     } catch (err) {
-      throw new ClusterDemoStartError(`the feed did not start: ${(err as Error).message} (logs in ${logDir})`, { cause: err });
+      throw new ClusterDemoStartError(`the feed did not start: ${(err as Error).message} (logs in ${logDir})`, {
+        cause: err,
+      });
     }
     tl.trafficStart = Date.now();
     mark('feed publishing', `${o.tradeRate} trade signals/s (critical) + 4 market ticks each (low)`);
@@ -230,14 +269,36 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: { say(line: stri
     mark('feed stopped', `${accepted} trade signals accepted`);
     const allTraded = () => {
       for (let i = 1; i <= lastSequence; i++) if (!ledger.has(`t${i}`) && !refusedIds.has(`t${i}`)) return false;
-      const done = [...ledger.values()].every((e) => e.status !== 'claimed' || (e.by === 'trader-1' && e.seenAt <= (tl.killedAt ?? 0) + 1000));
-      return done && [...children.values()].filter((c) => c.name.startsWith('trader') && c.proc.exitCode === null).every((c) => (c.last as TraderStats | undefined)?.riskMaxSequence === lastSequence);
+      const done = [...ledger.values()].every(
+        (e) => e.status !== 'claimed' || (e.by === 'trader-1' && e.seenAt <= (tl.killedAt ?? 0) + 1000),
+      );
+      return (
+        done &&
+        [...children.values()]
+          .filter((c) => c.name.startsWith('trader') && c.proc.exitCode === null)
+          .every((c) => (c.last as TraderStats | undefined)?.riskMaxSequence === lastSequence)
+      );
     };
     const drained = await waitFor(allTraded, o.drainMs);
     await sleep(400); // one more round of stats from everyone
-    mark(drained ? 'drained' : 'drain deadline passed', drained ? 'every accepted trade signal is in the ledger; every risk monitor saw the last one' : undefined);
+    mark(
+      drained ? 'drained' : 'drain deadline passed',
+      drained ? 'every accepted trade signal is in the ledger; every risk monitor saw the last one' : undefined,
+    );
     const finals = new Map([...children.values()].map((c) => [c.name, c.last]));
-    return buildReport({ options: o, timeline: tl, ledger, accepted, lastSequence, feed: finals.get('feed') as FeedStats, traders: ['trader-1', 'trader-2'].map((n) => ({ name: n, stats: finals.get(n) as TraderStats | undefined })), history, killedProvider: killed, providerIndex: 0, logDir });
+    return buildReport({
+      options: o,
+      timeline: tl,
+      ledger,
+      accepted,
+      lastSequence,
+      feed: finals.get('feed') as FeedStats,
+      traders: ['trader-1', 'trader-2'].map((n) => ({ name: n, stats: finals.get(n) as TraderStats | undefined })),
+      history,
+      killedProvider: killed,
+      providerIndex: 0,
+      logDir,
+    });
   } finally {
     await closer.closeAll(io.logger, 10_000);
   }

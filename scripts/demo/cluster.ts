@@ -6,7 +6,11 @@
  */
 import type { Logger } from '../../src/log/index.ts';
 import { startLocalCluster, type DevnetEndpoint, type LocalClusterStats } from '../../src/devnet/index.ts';
-import { startLocalClusterInWorker, type RemoteClusterFaults, type RemoteControlStats } from '../../src/devnet/remote/index.ts';
+import {
+  startLocalClusterInWorker,
+  type RemoteClusterFaults,
+  type RemoteControlStats,
+} from '../../src/devnet/remote/index.ts';
 
 export type ClusterMode = 'worker' | 'in-process';
 
@@ -30,7 +34,14 @@ export async function startScriptCluster(o: ScriptClusterOptions): Promise<Scrip
   const slot = o.slotMs === undefined ? {} : { slotMs: o.slotMs };
   if (!o.inProcess) {
     const c = await startLocalClusterInWorker({ logger: o.logger, ...slot });
-    return { mode: 'worker', endpoints: c.endpoints, faults: c.faults, getStats: () => c.getStats(), controlStats: () => c.getControlStats(), close: () => c.close() };
+    return {
+      mode: 'worker',
+      endpoints: c.endpoints,
+      faults: c.faults,
+      getStats: () => c.getStats(),
+      controlStats: () => c.getControlStats(),
+      close: () => c.close(),
+    };
   }
   const c = await startLocalCluster({ logger: o.logger, ...slot });
   // Same contract as the remote faults: a rejected promise, never a synchronous throw.

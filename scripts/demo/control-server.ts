@@ -98,13 +98,21 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
   const logger = deps.logger ?? silentLogger;
   const served: Record<string, number> = {};
   const token = deps.token ?? randomBytes(16).toString('hex');
-  if (typeof token !== 'string' || token.length < 16) throw new DemoControlError('CONTROL_BAD_TOKEN', 400, 'the control token must be a string of at least 16 characters');
+  if (typeof token !== 'string' || token.length < 16)
+    throw new DemoControlError(
+      'CONTROL_BAD_TOKEN',
+      400,
+      'the control token must be a string of at least 16 characters',
+    );
   const expected = Buffer.from(`Bearer ${token}`);
   const dashboard = readFileSync(DASHBOARD);
   let unauthorized = 0;
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
-      const e = err instanceof DemoControlError ? err : new DemoControlError('CONTROL_INTERNAL', 500, (err as Error)?.message ?? String(err));
+      const e =
+        err instanceof DemoControlError
+          ? err
+          : new DemoControlError('CONTROL_INTERNAL', 500, (err as Error)?.message ?? String(err));
       if (e.status >= 500) logger.error({ err }, 'demo control server: request failed');
       send(res, e.status, { error: { code: e.code, message: e.message } });
     });
@@ -118,11 +126,19 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
       unauthorized++;
       logger.warn({ route }, 'demo control server: acting route refused without a valid token');
       // Drain nothing, decide nothing: the body of an unauthorized request is never parsed.
-      throw new DemoControlError('CONTROL_UNAUTHORIZED', 401, 'acting routes need "Authorization: Bearer <token>" (the demo prints the token at start)');
+      throw new DemoControlError(
+        'CONTROL_UNAUTHORIZED',
+        401,
+        'acting routes need "Authorization: Bearer <token>" (the demo prints the token at start)',
+      );
     }
     switch (route) {
       case 'GET /':
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': dashboard.length, 'cache-control': 'no-store' });
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8',
+          'content-length': dashboard.length,
+          'cache-control': 'no-store',
+        });
         res.end(dashboard);
         return;
       case 'GET /health':
@@ -142,11 +158,27 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
         const body = await readJson(req);
         const actor = str(body, 'actor');
         const kind = str(body, 'kind') as ActorFaultKindName;
-        if (!ACTOR_FAULT_KINDS.includes(kind)) throw new DemoControlError('CONTROL_BAD_KIND', 400, `kind must be one of ${ACTOR_FAULT_KINDS.join(', ')}`);
+        if (!ACTOR_FAULT_KINDS.includes(kind))
+          throw new DemoControlError('CONTROL_BAD_KIND', 400, `kind must be one of ${ACTOR_FAULT_KINDS.join(', ')}`);
         const known = deps.actors().find((a) => a.name === actor);
-        if (!known) throw new DemoControlError('CONTROL_UNKNOWN_ACTOR', 404, `no actor named ${JSON.stringify(actor)}; GET /actors lists them`);
-        if (!known.kinds.includes(kind)) throw new DemoControlError('CONTROL_BAD_KIND', 400, `${actor} cannot be killed by ${kind} (it accepts ${known.kinds.join(', ')})`);
-        if (!deps.killActor(actor, kind)) throw new DemoControlError('CONTROL_ACTOR_NOT_RUNNING', 409, `${actor} has no running worker right now (state ${known.state}); try again`);
+        if (!known)
+          throw new DemoControlError(
+            'CONTROL_UNKNOWN_ACTOR',
+            404,
+            `no actor named ${JSON.stringify(actor)}; GET /actors lists them`,
+          );
+        if (!known.kinds.includes(kind))
+          throw new DemoControlError(
+            'CONTROL_BAD_KIND',
+            400,
+            `${actor} cannot be killed by ${kind} (it accepts ${known.kinds.join(', ')})`,
+          );
+        if (!deps.killActor(actor, kind))
+          throw new DemoControlError(
+            'CONTROL_ACTOR_NOT_RUNNING',
+            409,
+            `${actor} has no running worker right now (state ${known.state}); try again`,
+          );
         deps.onAction?.(`control: ${kind} actor ${actor}`);
         return send(res, 200, { killed: actor, kind, incarnation: known.incarnation });
       }
@@ -156,7 +188,12 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
         const body = await readJson(req);
         const name = str(body, 'provider');
         const fault = body['fault'] ?? body['faults'];
-        if (fault === undefined) throw new DemoControlError('CONTROL_BAD_REQUEST', 400, 'body needs "fault": { "kind": ... } (or "faults": [...])');
+        if (fault === undefined)
+          throw new DemoControlError(
+            'CONTROL_BAD_REQUEST',
+            400,
+            'body needs "fault": { "kind": ... } (or "faults": [...])',
+          );
         await withProviderAsync(async () => providers().set(name, fault));
         deps.onAction?.(`control: fault on provider ${name}`);
         return send(res, 200, { providers: await providers().list() });
@@ -164,7 +201,8 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
       case 'POST /providers/clear': {
         const body = await readJson(req);
         const name = body['provider'];
-        if (name !== undefined && typeof name !== 'string') throw new DemoControlError('CONTROL_BAD_REQUEST', 400, '"provider" must be a string');
+        if (name !== undefined && typeof name !== 'string')
+          throw new DemoControlError('CONTROL_BAD_REQUEST', 400, '"provider" must be a string');
         await withProviderAsync(async () => providers().clear(name as string | undefined));
         deps.onAction?.(`control: cleared faults of ${name ?? 'every provider'}`);
         return send(res, 200, { providers: await providers().list() });
@@ -179,7 +217,11 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
         return send(res, 200, kill ? { killed: name } : { revived: name });
       }
       default:
-        throw new DemoControlError('CONTROL_NOT_FOUND', 404, `unknown route ${route}; routes: GET / /health /metrics /stats /actors /providers, POST (with the token) /actors/kill /providers/fault /providers/clear /providers/kill /providers/revive`);
+        throw new DemoControlError(
+          'CONTROL_NOT_FOUND',
+          404,
+          `unknown route ${route}; routes: GET / /health /metrics /stats /actors /providers, POST (with the token) /actors/kill /providers/fault /providers/clear /providers/kill /providers/revive`,
+        );
     }
   }
 
@@ -190,7 +232,12 @@ export async function startControlServer(deps: ControlDeps, port = 0): Promise<C
   }
 
   function providers(): ControlProviders {
-    if (!deps.providers) throw new DemoControlError('CONTROL_NO_CLUSTER', 501, 'provider faults need the local cluster (the demo runs against real providers)');
+    if (!deps.providers)
+      throw new DemoControlError(
+        'CONTROL_NO_CLUSTER',
+        501,
+        'provider faults need the local cluster (the demo runs against real providers)',
+      );
     return deps.providers;
   }
 
@@ -242,13 +289,15 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   } catch {
     throw new DemoControlError('CONTROL_BAD_JSON', 400, 'body is not JSON');
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DemoControlError('CONTROL_BAD_JSON', 400, 'body must be a JSON object');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new DemoControlError('CONTROL_BAD_JSON', 400, 'body must be a JSON object');
   return parsed as Record<string, unknown>;
 }
 
 function str(body: Record<string, unknown>, key: string): string {
   const v = body[key];
-  if (typeof v !== 'string' || v === '') throw new DemoControlError('CONTROL_BAD_REQUEST', 400, `body needs "${key}": a non-empty string`);
+  if (typeof v !== 'string' || v === '')
+    throw new DemoControlError('CONTROL_BAD_REQUEST', 400, `body needs "${key}": a non-empty string`);
   return v;
 }
 
@@ -266,7 +315,9 @@ function asProviderError(err: unknown): unknown {
   const code = (err as { code?: unknown })?.code;
   if (code === 'DEVNET_UNKNOWN_PROVIDER') return new DemoControlError(code, 404, (err as Error).message);
   if (code === 'DEVNET_CONTROL_TIMEOUT') return new DemoControlError(code, 504, (err as Error).message);
-  if (code === 'DEVNET_WORKER_EXITED' || code === 'DEVNET_CLOSED') return new DemoControlError(code, 503, (err as Error).message);
-  if (typeof code === 'string' && code.startsWith('DEVNET_')) return new DemoControlError(code, 400, (err as Error).message);
+  if (code === 'DEVNET_WORKER_EXITED' || code === 'DEVNET_CLOSED')
+    return new DemoControlError(code, 503, (err as Error).message);
+  if (typeof code === 'string' && code.startsWith('DEVNET_'))
+    return new DemoControlError(code, 400, (err as Error).message);
   return err;
 }

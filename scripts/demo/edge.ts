@@ -34,7 +34,12 @@ export function openLanding(ctx: DemoContext, stack: DemoStack): DemoEdge {
   closer.add('blockhash cache', () => blockhashes.close());
   const lander = new TransactionLander(stack.rpc, sends, { clock, logger });
   closer.add('transaction lander', () => lander.close());
-  return { landing: { lander, blockhashes }, sends, source: null, chainEvents: { received: 0, outOfSequence: 0, last: 0 } };
+  return {
+    landing: { lander, blockhashes },
+    sends,
+    source: null,
+    chainEvents: { received: 0, outOfSequence: 0, last: 0 },
+  };
 }
 
 /** The chain source on the wallet's address (none without a wallet); subscribe to CHAIN_TOPIC, then start it. */
@@ -78,13 +83,22 @@ export function chainRefusals(edge: DemoEdge): Record<string, number> {
 export function edgeReport(edge: DemoEdge): NonNullable<DemoReport['edge']> {
   const l = edge.landing.lander.getStats();
   const source = edge.source?.getStats();
-  const sub = source?.subscription as { failovers?: Record<string, number>; resubscriptions?: number; backfilled?: { logs?: number }; duplicatesDropped?: number } | undefined;
+  const sub = source?.subscription as
+    | {
+        failovers?: Record<string, number>;
+        resubscriptions?: number;
+        backfilled?: { logs?: number };
+        duplicatesDropped?: number;
+      }
+    | undefined;
   return {
     landing: {
       results: l.results,
       broadcasts: l.broadcasts,
       timeToLand: { p50: l.timeToLandMs.p50, p99: l.timeToLandMs.p99, count: l.timeToLandMs.count },
-      sends: edge.sends.getStats().map((e) => ({ name: e.name, state: e.state, accepted: e.accepted, failures: e.failures, skipped: e.skipped })),
+      sends: edge.sends
+        .getStats()
+        .map((e) => ({ name: e.name, state: e.state, accepted: e.accepted, failures: e.failures, skipped: e.skipped })),
       blockhashRefreshFailures: edge.landing.blockhashes.getStats().refreshFailures,
     },
     chainSource: source

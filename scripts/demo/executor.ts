@@ -30,7 +30,14 @@ export interface ExecutorOptions {
   transferTimeoutMs?: number;
 }
 
-export type SkipReason = 'sell-signal' | 'low-confidence' | 'budget' | 'in-flight-limit' | 'transfer-cap' | 'no-wallet' | 'stopped';
+export type SkipReason =
+  | 'sell-signal'
+  | 'low-confidence'
+  | 'budget'
+  | 'in-flight-limit'
+  | 'transfer-cap'
+  | 'no-wallet'
+  | 'stopped';
 
 export interface ExecutorStats {
   seen: number;
@@ -147,8 +154,13 @@ export class TradeExecutor {
     this.inFlight++;
     const ctl = new AbortController();
     this.aborts.add(ctl);
-    const timer = this.clock.setTimeout(() => ctl.abort(new Error(`transfer not confirmed within ${this.o.transferTimeoutMs} ms`)), this.o.transferTimeoutMs);
-    const p = inSpan(`execute ${event.action} ${event.token}`, () => this.sender!.transfer(event.token, ctl.signal)).then(
+    const timer = this.clock.setTimeout(
+      () => ctl.abort(new Error(`transfer not confirmed within ${this.o.transferTimeoutMs} ms`)),
+      this.o.transferTimeoutMs,
+    );
+    const p = inSpan(`execute ${event.action} ${event.token}`, () =>
+      this.sender!.transfer(event.token, ctl.signal),
+    ).then(
       ({ signature }) => {
         this.s.confirmed++;
         this.latency.record(this.clock.now() - event.timestamp);
@@ -158,7 +170,10 @@ export class TradeExecutor {
       (err: unknown) => {
         const reason = failureReason(err, ctl.signal);
         this.s.failed[reason] = (this.s.failed[reason] ?? 0) + 1;
-        this.logger.warn({ token: event.token, sequence: event.sequence, reason, err: describeError(err) }, 'demo executor: transfer failed');
+        this.logger.warn(
+          { token: event.token, sequence: event.sequence, reason, err: describeError(err) },
+          'demo executor: transfer failed',
+        );
       },
     );
     const done = p.finally(() => {
@@ -172,7 +187,10 @@ export class TradeExecutor {
 }
 
 function failureReason(err: unknown, signal: AbortSignal): string {
-  if (signal.aborted) return String((signal.reason as Error)?.message ?? '').includes('shutting down') ? 'aborted-at-shutdown' : 'confirm-timeout';
+  if (signal.aborted)
+    return String((signal.reason as Error)?.message ?? '').includes('shutting down')
+      ? 'aborted-at-shutdown'
+      : 'confirm-timeout';
   const code = (err as { code?: unknown })?.code;
   if (typeof code === 'string') return code;
   if (typeof code === 'number') return `rpc-${code}`;

@@ -39,7 +39,9 @@ export interface Observed {
   endpoint(name: string): { state: string; calls: number; successes: number } | undefined;
   /** User-visible failed pool calls so far. */
   poolFailedCalls(): number;
-  actor(name: string): { state: string; incarnation: number; lastCrashAt: number | null; lastCrashKind: string | null } | undefined;
+  actor(
+    name: string,
+  ): { state: string; incarnation: number; lastCrashAt: number | null; lastCrashKind: string | null } | undefined;
 }
 
 export interface FaultPlan {
@@ -205,7 +207,15 @@ export class FaultRunner {
             recoveryMs: null,
           };
           this.allOutages.push(o);
-          this.outages.set(step.provider, { o, t0: this.clock.now(), calls0: ep?.calls ?? 0, lastCalls: ep?.calls ?? 0, failed0: this.observed.poolFailedCalls(), revivedT: 0, successesAtRevive: 0 });
+          this.outages.set(step.provider, {
+            o,
+            t0: this.clock.now(),
+            calls0: ep?.calls ?? 0,
+            lastCalls: ep?.calls ?? 0,
+            failed0: this.observed.poolFailedCalls(),
+            revivedT: 0,
+            successesAtRevive: 0,
+          });
           this.log(`kill provider ${step.provider}`, true, 'port closed, connections refused');
           return;
         }
@@ -224,7 +234,11 @@ export class FaultRunner {
         case 'rate-limit':
           await this.targets.rateLimitProvider(step.provider, step.retryAfterSec);
           this.rateLimits.push({ provider: step.provider, fromMs: this.elapsed(), toMs: null });
-          this.log(`rate-limit provider ${step.provider}`, true, `every request answered 429, Retry-After ${step.retryAfterSec}s`);
+          this.log(
+            `rate-limit provider ${step.provider}`,
+            true,
+            `every request answered 429, Retry-After ${step.retryAfterSec}s`,
+          );
           return;
         case 'clear-provider': {
           await this.targets.clearProvider(step.provider);
@@ -241,15 +255,31 @@ export class FaultRunner {
               this.timers.push(this.clock.setTimeout(() => void this.fire(step, attempt + 1), KILL_RETRY_MS));
               return;
             }
-            this.log(`${step.crash} actor ${step.actor}`, false, `no running worker after ${KILL_RETRIES} tries (state ${before?.state ?? 'unknown'})`);
+            this.log(
+              `${step.crash} actor ${step.actor}`,
+              false,
+              `no running worker after ${KILL_RETRIES} tries (state ${before?.state ?? 'unknown'})`,
+            );
             return;
           }
           this.recoveries.push({
-            r: { actor: step.actor, crash: step.crash, injectedAtMs: this.elapsed(), detectedMs: null, recoveredMs: null, incarnationBefore: before?.incarnation ?? 0, incarnationAfter: null },
+            r: {
+              actor: step.actor,
+              crash: step.crash,
+              injectedAtMs: this.elapsed(),
+              detectedMs: null,
+              recoveredMs: null,
+              incarnationBefore: before?.incarnation ?? 0,
+              incarnationAfter: null,
+            },
             t0: this.clock.now(),
             wall0: Date.now(),
           });
-          this.log(`${step.crash} actor ${step.actor}`, true, step.crash === 'hang' ? 'busy loop; heartbeats must find it' : 'worker killed');
+          this.log(
+            `${step.crash} actor ${step.actor}`,
+            true,
+            step.crash === 'hang' ? 'busy loop; heartbeats must find it' : 'worker killed',
+          );
           return;
         }
       }
@@ -282,7 +312,11 @@ export class FaultRunner {
         o.failedCallsDuringOutage = this.observed.poolFailedCalls() - open.failed0;
       } else if (o.recoveryMs === null && ep.state === 'CLOSED' && ep.successes > open.successesAtRevive) {
         o.recoveryMs = now - open.revivedT;
-        this.log(`provider ${o.provider} recovered`, true, `breaker CLOSED and serving ${o.recoveryMs} ms after revive`);
+        this.log(
+          `provider ${o.provider} recovered`,
+          true,
+          `breaker CLOSED and serving ${o.recoveryMs} ms after revive`,
+        );
       }
     }
     for (const rec of this.recoveries) {
@@ -290,12 +324,17 @@ export class FaultRunner {
       if (r.recoveredMs !== null) continue;
       const a = this.observed.actor(r.actor);
       if (!a) continue;
-      if (r.detectedMs === null && a.lastCrashAt !== null && a.lastCrashAt >= rec.wall0 - 1) r.detectedMs = Math.max(0, a.lastCrashAt - rec.wall0);
+      if (r.detectedMs === null && a.lastCrashAt !== null && a.lastCrashAt >= rec.wall0 - 1)
+        r.detectedMs = Math.max(0, a.lastCrashAt - rec.wall0);
       if (a.incarnation > r.incarnationBefore && a.state === 'running') {
         r.recoveredMs = now - rec.t0;
         r.incarnationAfter = a.incarnation;
         if (r.detectedMs === null) r.detectedMs = r.recoveredMs;
-        this.log(`actor ${r.actor} recovered`, true, `incarnation ${r.incarnationBefore} → ${a.incarnation} in ${r.recoveredMs} ms`);
+        this.log(
+          `actor ${r.actor} recovered`,
+          true,
+          `incarnation ${r.incarnationBefore} → ${a.incarnation} in ${r.recoveredMs} ms`,
+        );
       }
     }
   }

@@ -57,7 +57,12 @@ export interface GeneratorStats {
   rateNow: number;
 }
 
-const PRIO: Record<string, Priority> = { [TOPICS.trade]: 'critical', [TOPICS.price]: 'normal', [TOPICS.slot]: 'normal', [TOPICS.metrics]: 'low' };
+const PRIO: Record<string, Priority> = {
+  [TOPICS.trade]: 'critical',
+  [TOPICS.price]: 'normal',
+  [TOPICS.slot]: 'normal',
+  [TOPICS.metrics]: 'low',
+};
 const SOURCES: TradeSignal['source'][] = ['telegram', 'twitter', 'dex-volume'];
 const METRICS: MarketMetric['name'][] = ['holders', 'liquidity', 'buyers_1m'];
 
@@ -163,7 +168,11 @@ export class SignalGenerator {
       refused: c.refused,
       errors: c.errors,
       byTopic,
-      byPriority: { critical: { ...c.byPriority.critical }, normal: { ...c.byPriority.normal }, low: { ...c.byPriority.low } },
+      byPriority: {
+        critical: { ...c.byPriority.critical },
+        normal: { ...c.byPriority.normal },
+        low: { ...c.byPriority.low },
+      },
       slotsShuffled: c.slotsShuffled,
       lastSlot: this.slot,
       rateNow: this.state === 'stopped' || this.state === 'idle' ? 0 : this.rateAt(this.clock.now() - this.startedAt),
@@ -229,12 +238,21 @@ export class SignalGenerator {
 
   private publishPrice(): void {
     const token = this.pickToken();
-    const tick: PriceTick = { token, price: this.walk(token), volume: Math.round(this.random() * 50_000), slot: this.slot };
+    const tick: PriceTick = {
+      token,
+      price: this.walk(token),
+      volume: Math.round(this.random() * 50_000),
+      slot: this.slot,
+    };
     this.publish(TOPICS.price, tick);
   }
 
   private publishMetric(): void {
-    const m: MarketMetric = { token: this.pickToken(), name: METRICS[Math.floor(this.random() * METRICS.length)] ?? 'holders', value: Math.round(this.random() * 10_000) };
+    const m: MarketMetric = {
+      token: this.pickToken(),
+      name: METRICS[Math.floor(this.random() * METRICS.length)] ?? 'holders',
+      value: Math.round(this.random() * 10_000),
+    };
     this.publish(TOPICS.metrics, m);
   }
 

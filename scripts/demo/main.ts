@@ -40,9 +40,12 @@ async function main(): Promise<number> {
   const o = options;
   // On a terminal the live view redraws in place; JSON log lines on the same terminal would
   // scroll it away, so they go to a file there unless --log-file says where.
-  const logFile = o.logFile ?? (process.stderr.isTTY && process.stdout.isTTY && !o.quiet ? defaultLogFile() : undefined);
+  const logFile =
+    o.logFile ?? (process.stderr.isTTY && process.stdout.isTTY && !o.quiet ? defaultLogFile() : undefined);
   if (logFile && !o.logFile) process.stdout.write(`logs: ${logFile}\n`);
-  const destination = logFile ? pino.destination({ dest: logFile, mkdir: true, sync: true }) : pino.destination({ fd: 2, sync: true });
+  const destination = logFile
+    ? pino.destination({ dest: logFile, mkdir: true, sync: true })
+    : pino.destination({ fd: 2, sync: true });
   const logger = createLogger({ name: 'palisade-demo', level: o.logLevel, destination });
 
   const stop = new AbortController();
@@ -69,11 +72,11 @@ async function main(): Promise<number> {
       signal: stop.signal,
       logger,
     });
-    process.stdout.write(formatReport(report) + '\n');
+    process.stdout.write(`${formatReport(report)}\n`);
     if (tracing) process.stdout.write(`\n${tracing.format()}\n`);
     if (o.jsonPath) {
       mkdirSync(dirname(o.jsonPath), { recursive: true });
-      writeFileSync(o.jsonPath, JSON.stringify(report, null, 2) + '\n');
+      writeFileSync(o.jsonPath, `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(`report written to ${o.jsonPath}\n`);
     }
     return report.ok ? 0 : 1;

@@ -167,8 +167,12 @@ export async function startControl(
     o.controlPort,
   );
   closer.add('control server', () => control.close());
-  say(`control server: ${control.url}  (dashboard: ${control.url}/  GET /metrics /stats /actors /providers; POST /actors/kill /providers/fault|clear|kill|revive)`);
+  say(
+    `control server: ${control.url}  (dashboard: ${control.url}/  GET /metrics /stats /actors /providers; POST /actors/kill /providers/fault|clear|kill|revive)`,
+  );
   say(`control token: ${control.token}  (acting routes need: -H 'authorization: Bearer ${control.token}')`);
-  say(`  e.g. curl -s -XPOST ${control.url}/actors/kill -H 'authorization: Bearer ${control.token}' -d '{"actor":"${VALIDATOR}","kind":"uncaught"}'`);
+  say(
+    `  e.g. curl -s -XPOST ${control.url}/actors/kill -H 'authorization: Bearer ${control.token}' -d '{"actor":"${VALIDATOR}","kind":"uncaught"}'`,
+  );
   say(`  or  npm run fault-inject -- --target ${control.url} --token ${control.token}`);
 }

@@ -33,7 +33,8 @@ export class Recorder {
       if (rec.firstSequence < 0) rec.firstSequence = seq;
       else if (seq <= rec.lastSequence) {
         rec.orderViolations++;
-        if (this.firstViolations.length < 10) this.firstViolations.push({ topic, sequence: seq, after: rec.lastSequence });
+        if (this.firstViolations.length < 10)
+          this.firstViolations.push({ topic, sequence: seq, after: rec.lastSequence });
       } else if (seq > rec.lastSequence + 1) rec.skipped += seq - rec.lastSequence - 1;
       if (seq > rec.lastSequence) rec.lastSequence = seq;
       if (isTrade) this.tradesSeen.add(seq);
@@ -87,7 +88,15 @@ export class AckCollector {
   }
 
   record(subscriber: string): WorkerAckRecord {
-    return this.bySubscriber.get(subscriber) ?? { handled: 0, seen: new Set(), redelivered: 0, orderViolations: 0, invalid: 0 };
+    return (
+      this.bySubscriber.get(subscriber) ?? {
+        handled: 0,
+        seen: new Set(),
+        redelivered: 0,
+        orderViolations: 0,
+        invalid: 0,
+      }
+    );
   }
 
   close(): void {

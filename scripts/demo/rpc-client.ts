@@ -7,7 +7,11 @@
 import { describeError } from '../../test/support/checks.ts';
 
 export interface Callable {
-  call(method: string, params?: unknown[], options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<{ result: unknown } & Record<string, unknown>>;
+  call(
+    method: string,
+    params?: unknown[],
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<{ result: unknown } & Record<string, unknown>>;
 }
 
 export class CountingRpc {
@@ -28,7 +32,11 @@ export class CountingRpc {
     return n;
   }
 
-  call = async (method: string, params: unknown[] = [], options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<any> => {
+  call = async (
+    method: string,
+    params: unknown[] = [],
+    options?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<any> => {
     this.calls++;
     try {
       const r = await this.inner.call(method, params, options);

@@ -79,7 +79,17 @@ export async function runDemo(o: DemoOptions, io: DemoIo): Promise<DemoReport> {
     await edge.source?.stop(); // the chain source is intake too: it stops with the generator
 
     const drain = await drainGracefully(ctx, stack, subs, load, wallet, view, reason);
-    return collectReport(ctx, stack, subs, load, wallet, memory, { startedAt, startupMs, ranMs, reason, rssStartMb }, drain, edge);
+    return collectReport(
+      ctx,
+      stack,
+      subs,
+      load,
+      wallet,
+      memory,
+      { startedAt, startupMs, ranMs, reason, rssStartMb },
+      drain,
+      edge,
+    );
   } finally {
     await ctx.closer.closeAll(ctx.logger, 10_000);
   }

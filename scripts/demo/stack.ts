@@ -74,7 +74,14 @@ export async function startStack(ctx: DemoContext): Promise<DemoStack> {
 
   const supervisor = new Supervisor({ logger, maxRestarts: 5, withinMs: 60_000, heartbeatMs: 1000 });
   closer.add('supervisor', () => supervisor.shutdown({ drainMs: 1000 }));
-  const bus = new SignalBus({ maxQueueSize: 4096, reorderWindowMs: 50, supervisor, logger, closeTimeoutMs: o.drainMs, tracing: o.trace === true });
+  const bus = new SignalBus({
+    maxQueueSize: 4096,
+    reorderWindowMs: 50,
+    supervisor,
+    logger,
+    closeTimeoutMs: o.drainMs,
+    tracing: o.trace === true,
+  });
   const busState = { closed: false };
   closer.add('signal bus', () => (busState.closed ? undefined : bus.close({ timeoutMs: 0 })));
   // The pool reports on the bus too ('rpc_call_completed', as the specification asks); subscribed before the

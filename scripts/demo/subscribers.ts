@@ -29,7 +29,12 @@ export interface DemoSubscribers {
   nameOf(id: string): string;
 }
 
-export async function subscribeAll(ctx: DemoContext, stack: DemoStack, wallet: DemoWallet, edge?: DemoEdge): Promise<DemoSubscribers> {
+export async function subscribeAll(
+  ctx: DemoContext,
+  stack: DemoStack,
+  wallet: DemoWallet,
+  edge?: DemoEdge,
+): Promise<DemoSubscribers> {
   const { o, clock, logger, closer, say, t0 } = ctx;
   const { bus } = stack;
   const recorder = new Recorder();

@@ -26,17 +26,24 @@ export interface DemoTracing {
 
 /** Registers the SDK (a global provider and an AsyncLocalStorage context manager) for the rest of the process. */
 export async function startDemoTracing(maxTraces = MAX_TRACES): Promise<DemoTracing> {
-  const { BasicTracerProvider, InMemorySpanExporter, ParentBasedSampler, SamplingDecision, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const { BasicTracerProvider, InMemorySpanExporter, ParentBasedSampler, SamplingDecision, SimpleSpanProcessor } =
+    await import('@opentelemetry/sdk-trace-base');
   const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
   let roots = 0;
   const signalsOnly = {
     shouldSample: (_ctx: Context, _traceId: string, name: string, _kind: SpanKind, _attributes: Attributes) => ({
-      decision: name.startsWith(ROOT_PREFIX) && roots++ < maxTraces ? SamplingDecision.RECORD_AND_SAMPLED : SamplingDecision.NOT_RECORD,
+      decision:
+        name.startsWith(ROOT_PREFIX) && roots++ < maxTraces
+          ? SamplingDecision.RECORD_AND_SAMPLED
+          : SamplingDecision.NOT_RECORD,
     }),
     toString: () => 'trade signals only',
   };
   const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ sampler: new ParentBasedSampler({ root: signalsOnly }), spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  const provider = new BasicTracerProvider({
+    sampler: new ParentBasedSampler({ root: signalsOnly }),
+    spanProcessors: [new SimpleSpanProcessor(exporter)],
+  });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(provider);
   return {
@@ -50,7 +57,9 @@ export function tracedPublisher(bus: Publisher): Publisher {
   return {
     publish(topic: string, event: object, priority?: Priority): boolean {
       if (topic !== TOPICS.trade) return bus.publish(topic, event, priority);
-      return inSpan(`${ROOT_PREFIX}${topic}`, () => bus.publish(topic, event, priority), { 'palisade.signal.token': String((event as { token?: unknown }).token) });
+      return inSpan(`${ROOT_PREFIX}${topic}`, () => bus.publish(topic, event, priority), {
+        'palisade.signal.token': String((event as { token?: unknown }).token),
+      });
     },
   };
 }
@@ -58,7 +67,9 @@ export function tracedPublisher(bus: Publisher): Publisher {
 /** The hops a complete trade trace has. */
 function hops(spans: ReadableSpan[]): { validator: boolean; executor: boolean; send: boolean; confirmation: boolean } {
   return {
-    validator: spans.some((s) => s.name.startsWith('deliver ') && s.attributes['palisade.bus.subscriber_kind'] === 'worker'),
+    validator: spans.some(
+      (s) => s.name.startsWith('deliver ') && s.attributes['palisade.bus.subscriber_kind'] === 'worker',
+    ),
     executor: spans.some((s) => s.name.startsWith('execute ')),
     // The landing path sends from its own endpoints inside a 'send' span and confirms by status checks.
     send: spans.some((s) => s.name === 'rpc sendTransaction' || s.name === 'send'),
@@ -80,7 +91,8 @@ export function formatBestTrace(all: ReadableSpan[]): string {
   let bestScore = -1;
   for (const list of byTrace.values()) {
     const h = hops(list);
-    const complete = h.validator && h.executor && h.send && h.confirmation && list.some((s) => s.name.startsWith(ROOT_PREFIX));
+    const complete =
+      h.validator && h.executor && h.send && h.confirmation && list.some((s) => s.name.startsWith(ROOT_PREFIX));
     const failover = list.some((s) => s.name.startsWith('rpc ') && s.events.length > 1);
     const score = complete ? (failover ? 3 : 2) : 0;
     if (score > bestScore || (score === bestScore && score === 0 && list.length > best.length)) {
@@ -105,15 +117,21 @@ export function formatBestTrace(all: ReadableSpan[]): string {
   for (const list of children.values()) list.sort((a, b) => ms(a.startTime) - ms(b.startTime));
   const lines = [
     `trace ${root.spanContext().traceId}: ${best.length} spans of ${byTrace.size} traced trade signals` +
-      (missing.length === 0 ? ' (signal → validator → executor → send → confirmation)' : ` (incomplete: no ${missing.join(', ')})`),
+      (missing.length === 0
+        ? ' (signal → validator → executor → send → confirmation)'
+        : ` (incomplete: no ${missing.join(', ')})`),
   ];
   const walk = (s: ReadableSpan, prefix: string, last: boolean, top: boolean): void => {
     const branch = top ? '' : last ? '└─ ' : '├─ ';
-    lines.push(`${prefix}${branch}${describe(s)}  +${(ms(s.startTime) - t0).toFixed(0)} ms, ${ms(s.duration).toFixed(1)} ms`);
+    lines.push(
+      `${prefix}${branch}${describe(s)}  +${(ms(s.startTime) - t0).toFixed(0)} ms, ${ms(s.duration).toFixed(1)} ms`,
+    );
     const inner = top ? prefix : prefix + (last ? '   ' : '│  ');
     for (const e of s.events) {
       const a = e.attributes ?? {};
-      lines.push(`${inner}   · ${e.name} ${a['palisade.rpc.endpoint']} ${a['palisade.rpc.outcome']} ${Number(a['palisade.rpc.latency_ms']).toFixed(1)} ms${a['rpc.method'] ? ` (${a['rpc.method']})` : ''}`);
+      lines.push(
+        `${inner}   · ${e.name} ${a['palisade.rpc.endpoint']} ${a['palisade.rpc.outcome']} ${Number(a['palisade.rpc.latency_ms']).toFixed(1)} ms${a['rpc.method'] ? ` (${a['rpc.method']})` : ''}`,
+      );
     }
     const kids = children.get(s.spanContext().spanId) ?? [];
     kids.forEach((k, i) => {

@@ -9,8 +9,21 @@
  * a pure-JS ed25519 signature plus a verification of it, both on the thread that runs the bus.
  */
 import { readFileSync } from 'node:fs';
-import { Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction, type BlockhashWithExpiryBlockHeight, type Connection } from '@solana/web3.js';
-import { SigningKey, signMessageToWire, type OffThreadSigner, type OffThreadSignerStats } from '../../src/signing/index.ts';
+import {
+  Keypair,
+  LAMPORTS_PER_SOL,
+  type PublicKey,
+  SystemProgram,
+  Transaction,
+  type BlockhashWithExpiryBlockHeight,
+  type Connection,
+} from '@solana/web3.js';
+import {
+  SigningKey,
+  signMessageToWire,
+  type OffThreadSigner,
+  type OffThreadSignerStats,
+} from '../../src/signing/index.ts';
 import type { Clock } from '../../src/clock.ts';
 import { PalisadeError } from '../../src/errors.ts';
 import type { TransferSender } from './executor.ts';
@@ -55,7 +68,10 @@ export interface SolTransferOptions {
 export class LandOutcomeError extends PalisadeError {
   readonly result: LandResult;
   constructor(result: LandResult) {
-    super(result.status === 'expired' ? 'LAND_EXPIRED' : (result.error?.code ?? `LAND_${result.status.toUpperCase()}`), `transaction ${result.signature} ${result.status}${result.error ? `: ${result.error.message}` : ''}`);
+    super(
+      result.status === 'expired' ? 'LAND_EXPIRED' : (result.error?.code ?? `LAND_${result.status.toUpperCase()}`),
+      `transaction ${result.signature} ${result.status}${result.error ? `: ${result.error.message}` : ''}`,
+    );
     this.result = result;
   }
 }
@@ -89,7 +105,10 @@ export class SolTransferSender implements TransferSender {
   async fundByAirdrop(sol: number, timeoutMs: number): Promise<void> {
     const sig = await this.conn.requestAirdrop(this.payer.publicKey, sol * LAMPORTS_PER_SOL);
     const latest = await this.conn.getLatestBlockhash('confirmed');
-    const res = await this.conn.confirmTransaction({ signature: sig, ...latest, abortSignal: AbortSignal.timeout(timeoutMs) }, 'confirmed');
+    const res = await this.conn.confirmTransaction(
+      { signature: sig, ...latest, abortSignal: AbortSignal.timeout(timeoutMs) },
+      'confirmed',
+    );
     if (res.value.err) throw new DemoWalletError(`airdrop failed: ${JSON.stringify(res.value.err)}`);
   }
 
@@ -103,18 +122,26 @@ export class SolTransferSender implements TransferSender {
     // A distinct amount per transfer keeps two transfers in one blockhash from having one
     // signature; 0.001 SOL and up keeps a fresh recipient above the rent-exempt minimum.
     const lamports = 1_000_000 + (this.nonce++ % 1_000_000);
-    const tx = new Transaction({ feePayer: this.payer.publicKey, ...latest }).add(SystemProgram.transfer({ fromPubkey: this.payer.publicKey, toPubkey: to, lamports }));
+    const tx = new Transaction({ feePayer: this.payer.publicKey, ...latest }).add(
+      SystemProgram.transfer({ fromPubkey: this.payer.publicKey, toPubkey: to, lamports }),
+    );
     // The transfer's deadline also bounds its signature: an aborted transfer leaves the signer's queue at once.
     const { wire } = await signMessageToWire(this.signer, tx.compileMessage().serialize(), [this.payerKey], { signal });
     if (this.landing) {
       // The lander broadcasts the same bytes and polls statuses until landed or expired: one span
       // over both, with its status checks (rpc getSignatureStatuses) inside it.
-      const landed = await inSpan('send', () => this.landing!.lander.land(wire, { lastValidBlockHeight: latest.lastValidBlockHeight, signal }));
+      const landed = await inSpan('send', () =>
+        this.landing!.lander.land(wire, { lastValidBlockHeight: latest.lastValidBlockHeight, signal }),
+      );
       if (landed.status !== 'landed') throw new LandOutcomeError(landed);
       return { signature: landed.signature };
     }
-    const signature = await inSpan('send', () => this.conn.sendRawTransaction(wire, { skipPreflight: false, maxRetries: 0 }));
-    const res = await inSpan('confirmation', () => this.conn.confirmTransaction({ signature, ...latest, abortSignal: signal }, 'confirmed'));
+    const signature = await inSpan('send', () =>
+      this.conn.sendRawTransaction(wire, { skipPreflight: false, maxRetries: 0 }),
+    );
+    const res = await inSpan('confirmation', () =>
+      this.conn.confirmTransaction({ signature, ...latest, abortSignal: signal }, 'confirmed'),
+    );
     if (res.value.err) throw new DemoWalletError(`transaction ${signature} failed: ${JSON.stringify(res.value.err)}`);
     return { signature };
   }

@@ -65,7 +65,10 @@ export function renderFrame(prev: ViewSnapshot | null, cur: ViewSnapshot): strin
     // Worker subscribers always; inline ones only when they have a backlog or trouble.
     `subscribers ${cur.subscribers
       .filter((s) => s.kind === 'worker' || s.depth > 0 || s.state !== 'running')
-      .map((s) => `${s.name}[${s.kind === 'worker' ? 'w' : 'i'}] ${s.state} depth ${s.depth}${s.restarts ? ` restarts ${s.restarts}` : ''}`)
+      .map(
+        (s) =>
+          `${s.name}[${s.kind === 'worker' ? 'w' : 'i'}] ${s.state} depth ${s.depth}${s.restarts ? ` restarts ${s.restarts}` : ''}`,
+      )
       .join('  ')}`,
     `drops      ${drops(cur.dropped)}`,
     `restarts   ${cur.restarts}  quarantined ${cur.quarantined}   last: ${cur.lastEvent || '-'}`,
@@ -118,7 +121,7 @@ export class LiveView {
   note(line: string): void {
     if (this.tty && this.drawn > 0) {
       // Replace the dashboard by the note, then draw the dashboard again below it.
-      this.write(`${ESC}${this.drawn}F${ESC}0J${line}\n` + this.lastLines.map((l) => `${l}${ESC}K`).join('\n') + '\n');
+      this.write(`${ESC}${this.drawn}F${ESC}0J${line}\n${this.lastLines.map((l) => `${l}${ESC}K`).join('\n')}\n`);
     } else {
       this.write(`${line}\n`);
     }
@@ -138,13 +141,13 @@ export class LiveView {
   private paint(prev: ViewSnapshot | null, cur: ViewSnapshot): void {
     if (this.tty) {
       const width = Math.max(20, this.columns() - 1);
-      const lines = renderFrame(prev, cur).map((l) => (l.length > width ? l.slice(0, width - 1) + '…' : l));
+      const lines = renderFrame(prev, cur).map((l) => (l.length > width ? `${l.slice(0, width - 1)}…` : l));
       const up = this.drawn > 0 ? `${ESC}${this.drawn}F${ESC}0J` : '';
-      this.write(up + lines.map((l) => `${l}${ESC}K`).join('\n') + '\n');
+      this.write(`${up + lines.map((l) => `${l}${ESC}K`).join('\n')}\n`);
       this.drawn = lines.length;
       this.lastLines = lines;
     } else {
-      this.write(renderLine(prev, cur) + '\n');
+      this.write(`${renderLine(prev, cur)}\n`);
     }
   }
 }

@@ -21,7 +21,11 @@ export interface DemoWallet {
   maxTransfers?: number;
 }
 
-export async function openWallet(ctx: DemoContext, conn: PoolConnection, landing?: SolTransferOptions['landing']): Promise<DemoWallet> {
+export async function openWallet(
+  ctx: DemoContext,
+  conn: PoolConnection,
+  landing?: SolTransferOptions['landing'],
+): Promise<DemoWallet> {
   const { o, clock, logger, closer, say } = ctx;
   const startSigner = async (): Promise<OffThreadSigner> => {
     const s = new OffThreadSigner({ minThreads: 1, maxThreads: 1, logger });
@@ -46,7 +50,13 @@ export async function openWallet(ctx: DemoContext, conn: PoolConnection, landing
     return { sender: null, wallet: 'none', walletNote };
   }
   say('funding a fresh wallet by airdrop (through the pool) ...');
-  const sender = new SolTransferSender(conn, Keypair.generate(), await startSigner(), clock, landing ? { landing } : {});
+  const sender = new SolTransferSender(
+    conn,
+    Keypair.generate(),
+    await startSigner(),
+    clock,
+    landing ? { landing } : {},
+  );
   await withDeadline(sender.fundByAirdrop(1000, 20_000), 25_000, 'the airdrop');
   const wallet = `local wallet ${sender.payer.publicKey.toBase58().slice(0, 8)}…`;
   say(`  ${wallet} funded with ${(await sender.balanceSol()).toFixed(0)} SOL`);

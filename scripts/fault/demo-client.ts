@@ -183,7 +183,9 @@ export async function runAgainstTarget(o: TargetOptions): Promise<TargetReport> 
         const r = await client.post('/actors/kill', { actor: pick.name, kind });
         const rec: KillRecord = { atMs: Date.now() - t0, actor: pick.name, kind, status: r.status, recoveredMs: null };
         kills.push(rec);
-        o.write(`${(rec.atMs / 1000).toFixed(1)}s ${kind} ${pick.name}: ${r.status === 200 ? 'killed' : `${r.status} ${JSON.stringify(r.body['error'] ?? r.body)}`}`);
+        o.write(
+          `${(rec.atMs / 1000).toFixed(1)}s ${kind} ${pick.name}: ${r.status === 200 ? 'killed' : `${r.status} ${JSON.stringify(r.body['error'] ?? r.body)}`}`,
+        );
         if (r.status === 200) waits.push(waitRecovered(rec, pick.incarnation));
       }
     }
@@ -210,7 +212,11 @@ export async function runAgainstTarget(o: TargetOptions): Promise<TargetReport> 
     quarantinedAtEnd: after.quarantined,
     ok: false,
   };
-  report.ok = killed.length > 0 && report.notRecovered === 0 && report.quarantinedAtEnd === 0 && report.criticalDroppedDelta === 0;
+  report.ok =
+    killed.length > 0 &&
+    report.notRecovered === 0 &&
+    report.quarantinedAtEnd === 0 &&
+    report.criticalDroppedDelta === 0;
   return report;
 }
 
@@ -230,7 +236,10 @@ export const TARGET_USAGE = `usage: npm run fault-inject -- --target http://127.
        [--actors a,b] [--kinds uncaught,exit,terminate,hang] [--provider-outage NAME] [--seed N] [--json PATH]`;
 
 /** CLI entry for target mode; returns the exit code. */
-export async function faultInjectTarget(argv: readonly string[], write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+export async function faultInjectTarget(
+  argv: readonly string[],
+  write: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<number> {
   let o: TargetOptions;
   let json: string | undefined;
   try {
@@ -251,10 +260,20 @@ export async function faultInjectTarget(argv: readonly string[], write: (line: s
       strict: true,
     });
     if (!values.target || !/^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/.test(values.target)) {
-      throw new ConfigError('--target', values.target, 'the demo control server on loopback, e.g. http://127.0.0.1:PORT');
+      throw new ConfigError(
+        '--target',
+        values.target,
+        'the demo control server on loopback, e.g. http://127.0.0.1:PORT',
+      );
     }
     json = values.json;
-    const list = (s: string | undefined): string[] | undefined => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+    const list = (s: string | undefined): string[] | undefined =>
+      s
+        ? s
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : undefined;
     const actors = list(values.actors);
     const kinds = list(values.kinds);
     o = {
@@ -278,7 +297,7 @@ export async function faultInjectTarget(argv: readonly string[], write: (line: s
     write(formatTargetReport(report));
     if (json) {
       mkdirSync(dirname(json), { recursive: true });
-      writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+      writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
     }
     return report.ok ? 0 : 1;
   } catch (err) {

@@ -53,7 +53,8 @@ function options(): {
   });
   const num = (k: keyof typeof values, min: number, max: number): number => {
     const v = Number(values[k]);
-    if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${k} must be a number in [${min}, ${max}], got ${String(values[k])}`);
+    if (!Number.isFinite(v) || v < min || v > max)
+      throw new Error(`--${k} must be a number in [${min}, ${max}], got ${String(values[k])}`);
     return v;
   };
   return {
@@ -87,7 +88,14 @@ async function main(): Promise<number> {
   const capacity = Math.ceil(o.rate * o.actors * (o.durationMs / 1000) * 1.2) + 10_000;
   const executions = new SharedArrayBuffer(capacity * 4);
   const exec = new Int32Array(executions);
-  const sup = new Supervisor({ logger, maxRestarts: 100_000, withinMs: 60_000, restartBackoff: { initialMs: 0, maxMs: 50 }, random, spares: o.spares });
+  const sup = new Supervisor({
+    logger,
+    maxRestarts: 100_000,
+    withinMs: 60_000,
+    restartBackoff: { initialMs: 0, maxMs: 50 },
+    random,
+    spares: o.spares,
+  });
   const module = new URL('../../actors/fault-target.ts', import.meta.url);
   const refs: ActorRef[] = [];
   for (let i = 0; i < o.actors; i++) {
@@ -190,7 +198,9 @@ async function main(): Promise<number> {
   };
   const progress = setInterval(() => {
     const s = sup.getStats();
-    process.stdout.write(`  ${((performance.now() - started) / 1000).toFixed(0)} s: sent ${sent}, processed ${processed}, restarts ${s.restarts}, dead letters ${s.deadLetters}\n`);
+    process.stdout.write(
+      `  ${((performance.now() - started) / 1000).toFixed(0)} s: sent ${sent}, processed ${processed}, restarts ${s.restarts}, dead letters ${s.deadLetters}\n`,
+    );
   }, 10_000);
   await killer();
   clearInterval(load);
@@ -234,7 +244,14 @@ async function main(): Promise<number> {
     crashesByKind: mergeCounts(stats.actors.map((a) => a.crashesByKind)),
     restarts: stats.restarts,
     quarantined: stats.quarantined,
-    recoveryMs: stats.actors.map((a) => ({ actor: a.name, count: a.recovery.count, p50: round(a.recovery.p50), p90: round(a.recovery.p90), p99: round(a.recovery.p99), max: round(a.recovery.max) })),
+    recoveryMs: stats.actors.map((a) => ({
+      actor: a.name,
+      count: a.recovery.count,
+      p50: round(a.recovery.p50),
+      p90: round(a.recovery.p90),
+      p99: round(a.recovery.p99),
+      max: round(a.recovery.max),
+    })),
     faultToRunningMs: summary(faultToRunning),
     workers: stats.workers,
   };

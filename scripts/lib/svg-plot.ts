@@ -58,8 +58,12 @@ export function lineChart(o: LineChartOptions): string {
     const x = xMin + ((xMax - xMin) * i) / 5;
     parts.push(`<text x="${sx(x)}" y="${H - m.b + 14}" text-anchor="middle" fill="#555">${niceNumber(x)}</text>`);
   }
-  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 6}" text-anchor="middle" fill="#333">${escapeXml(o.xLabel)}</text>`);
-  parts.push(`<text x="12" y="${(m.t + H - m.b) / 2}" transform="rotate(-90 12 ${(m.t + H - m.b) / 2})" text-anchor="middle" fill="#333">${escapeXml(o.yLabel)}</text>`);
+  parts.push(
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 6}" text-anchor="middle" fill="#333">${escapeXml(o.xLabel)}</text>`,
+  );
+  parts.push(
+    `<text x="12" y="${(m.t + H - m.b) / 2}" transform="rotate(-90 12 ${(m.t + H - m.b) / 2})" text-anchor="middle" fill="#333">${escapeXml(o.yLabel)}</text>`,
+  );
   o.series.forEach((s, i) => {
     const color = s.color ?? COLORS[i % COLORS.length]!;
     if (s.points.length > 0) {
@@ -112,12 +116,16 @@ export function barChart(o: BarChartOptions): string {
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" ${FONT}>`);
   parts.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
-  parts.push(`<text x="8" y="16" font-size="13" font-weight="bold">${escapeXml(o.title)}${o.log ? ' (log scale)' : ''}</text>`);
+  parts.push(
+    `<text x="8" y="16" font-size="13" font-weight="bold">${escapeXml(o.title)}${o.log ? ' (log scale)' : ''}</text>`,
+  );
   o.bars.forEach((b, i) => {
     const y = 28 + i * rowH;
     const w = Math.max(1, scale(b.value) * barW);
     parts.push(`<text x="${labelW}" y="${y + 13}" text-anchor="end" fill="#333">${escapeXml(b.label)}</text>`);
-    parts.push(`<rect x="${labelW + 6}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${b.highlight ? '#d62728' : '#1f77b4'}"/>`);
+    parts.push(
+      `<rect x="${labelW + 6}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 6}" fill="${b.highlight ? '#d62728' : '#1f77b4'}"/>`,
+    );
     const note = b.note ?? `${niceNumber(b.value)}${o.unit ?? ''}`;
     parts.push(`<text x="${labelW + 10 + w}" y="${y + 13}" fill="#333">${escapeXml(note)}</text>`);
   });
@@ -126,9 +134,15 @@ export function barChart(o: BarChartOptions): string {
 }
 
 /** An HTML page holding the charts with headings and a short text, for reports. */
-export function htmlReport(title: string, sections: readonly { heading: string; svg?: string; text?: string }[]): string {
+export function htmlReport(
+  title: string,
+  sections: readonly { heading: string; svg?: string; text?: string }[],
+): string {
   const body = sections
-    .map((s) => `<section><h2>${escapeXml(s.heading)}</h2>${s.text ? `<p>${escapeXml(s.text)}</p>` : ''}${s.svg ?? ''}</section>`)
+    .map(
+      (s) =>
+        `<section><h2>${escapeXml(s.heading)}</h2>${s.text ? `<p>${escapeXml(s.text)}</p>` : ''}${s.svg ?? ''}</section>`,
+    )
     .join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeXml(title)}</title>
 <style>body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}section{margin-bottom:28px}h2{font-size:16px}p{max-width:60em;color:#444}</style>

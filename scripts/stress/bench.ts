@@ -78,7 +78,10 @@ export interface StressReport {
   options: Omit<StressOptions, 'logger' | 'write'>;
   concurrentOps: OpsResult[];
   surge: SurgeResult & {
-    byPriority: Record<'critical' | 'normal' | 'low', { attempted: number; accepted: number; refused: number; delivered: number; failed: number; dropped: number }>;
+    byPriority: Record<
+      'critical' | 'normal' | 'low',
+      { attempted: number; accepted: number; refused: number; delivered: number; failed: number; dropped: number }
+    >;
     droppedByReason: Record<string, number>;
     criticalUnaccounted: number;
     drainedInMs: number;
@@ -86,9 +89,31 @@ export interface StressReport {
   };
   subscribers: SubscriberAccount[];
   ordering: { violations: number };
-  kills: { injected: number; notRunning: number; byKind: Record<string, number>; recovered: number; recovery: LatencySummary; list: KillRecord[] };
-  runtime: { restarts: number; crashes: number; quarantined: number; deadLetters: number; deadLettersByReason: Record<string, number>; actors: number; liveWorkers: number };
-  memory: { rssStartMb: number; rssPeakMb: number; rssEndMb: number; heapStartMb: number; heapPeakMb: number; heapEndMb: number };
+  kills: {
+    injected: number;
+    notRunning: number;
+    byKind: Record<string, number>;
+    recovered: number;
+    recovery: LatencySummary;
+    list: KillRecord[];
+  };
+  runtime: {
+    restarts: number;
+    crashes: number;
+    quarantined: number;
+    deadLetters: number;
+    deadLettersByReason: Record<string, number>;
+    actors: number;
+    liveWorkers: number;
+  };
+  memory: {
+    rssStartMb: number;
+    rssPeakMb: number;
+    rssEndMb: number;
+    heapStartMb: number;
+    heapPeakMb: number;
+    heapEndMb: number;
+  };
   /** Every 250 ms from the start: memory and the bus's running totals (for the report's plots). */
   timeline: TimelineSample[];
   checks: CheckResult[];
@@ -116,32 +141,64 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
     rssPeak = Math.max(rssPeak, m.rssMb);
     heapPeak = Math.max(heapPeak, m.heapUsedMb);
     const b = busForTimeline?.getStats();
-    timeline.push({ atMs: Math.round(performance.now() - t0), rssMb: m.rssMb, heapMb: m.heapUsedMb, published: b?.published ?? 0, delivered: b?.delivered ?? 0, dropped: b?.droppedEvents ?? 0 });
+    timeline.push({
+      atMs: Math.round(performance.now() - t0),
+      rssMb: m.rssMb,
+      heapMb: m.heapUsedMb,
+      published: b?.published ?? 0,
+      delivered: b?.delivered ?? 0,
+      dropped: b?.droppedEvents ?? 0,
+    });
   }, 250);
   memTimer.unref();
 
-  say(`starting the stack: local Solana cluster (${o.clusterInProcess ? 'in this thread' : 'in its own worker thread'}), supervisor, RPC pool (endpoint actors, per-method breakers), signal bus ...`);
-  const stack = await startStack({ logger: o.logger, maxQueueSize: 10_000, heartbeatMs: 250, clusterInProcess: o.clusterInProcess === true });
+  say(
+    `starting the stack: local Solana cluster (${o.clusterInProcess ? 'in this thread' : 'in its own worker thread'}), supervisor, RPC pool (endpoint actors, per-method breakers), signal bus ...`,
+  );
+  const stack = await startStack({
+    logger: o.logger,
+    maxQueueSize: 10_000,
+    heartbeatMs: 250,
+    clusterInProcess: o.clusterInProcess === true,
+  });
   const { supervisor, bus, protectedPool } = stack;
   busForTimeline = bus;
   try {
     // ------------------------------------------------------------ subscribers and ask actors
     const recorder = new Recorder();
     const split = { critical: Math.max(1, Math.round(o.workers / 4)), low: Math.max(1, Math.round(o.workers / 4)) };
-    const counts: Record<string, number> = { orders: split.critical, metrics: split.low, ticks: Math.max(1, o.workers - split.critical - split.low) };
+    const counts: Record<string, number> = {
+      orders: split.critical,
+      metrics: split.low,
+      ticks: Math.max(1, o.workers - split.critical - split.low),
+    };
     const subs: { name: string; sub: Subscription }[] = [];
     for (const t of TOPICS) {
       for (let i = 0; i < counts[t.topic]!; i++) {
         const name = `stress-${t.topic}-${i}`;
-        subs.push({ name, sub: bus.subscribe(t.topic, { module: STRESS_SUBSCRIBER }, { name, heartbeatMs: 250, mailboxSize: 20_000, maxAttempts: 3 }) });
+        subs.push({
+          name,
+          sub: bus.subscribe(
+            t.topic,
+            { module: STRESS_SUBSCRIBER },
+            { name, heartbeatMs: 250, mailboxSize: 20_000, maxAttempts: 3 },
+          ),
+        });
       }
       subs.push({ name: `recorder:${t.topic}`, sub: bus.subscribe(t.topic, recorder.handlerFor(t.topic)) });
     }
     const askers: ActorRef[] = [];
-    for (let i = 0; i < o.askActors; i++) askers.push(supervisor.spawn({ name: `stress-ask-${i}`, module: STRESS_SUBSCRIBER, heartbeatMs: 250, mailboxSize: o.ops }));
+    for (let i = 0; i < o.askActors; i++)
+      askers.push(
+        supervisor.spawn({ name: `stress-ask-${i}`, module: STRESS_SUBSCRIBER, heartbeatMs: 250, mailboxSize: o.ops }),
+      );
     const workerNames = subs.filter((s) => s.sub.kind === 'worker').map((s) => s.name);
     say(`spawning ${workerNames.length} worker subscribers and ${o.askActors} ask actors ...`);
-    await withDeadline(Promise.all([...subs.map((s) => s.sub.ready), ...askers.map((a) => a.ready)]), 120_000, 'actors start-up');
+    await withDeadline(
+      Promise.all([...subs.map((s) => s.sub.ready), ...askers.map((a) => a.ready)]),
+      120_000,
+      'actors start-up',
+    );
     const idToName = new Map(subs.map((s) => [s.sub.id, s.name]));
 
     // ------------------------------------------------------------ concurrent operations
@@ -157,7 +214,9 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
         const [m, p] = reads[i % reads.length]!;
         return protectedPool.call(m, p);
       }),
-      concurrent(`actor asks (${o.askActors} worker actors)`, o.ops, (i) => askers[i % askers.length]!.ask({ sequence: i, v: i }, { timeoutMs: 30_000 })),
+      concurrent(`actor asks (${o.askActors} worker actors)`, o.ops, (i) =>
+        askers[i % askers.length]!.ask({ sequence: i, v: i }, { timeoutMs: 30_000 }),
+      ),
     ]);
 
     // ------------------------------------------------------------ surge with random kills
@@ -178,7 +237,9 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
     const kinds: FaultKind[] = ['uncaught', 'exit', 'terminate', 'async-uncaught', 'unhandled-rejection'];
     let lastKill = 0;
     const t0 = performance.now();
-    say(`surge: ${o.baseRate}/s for ${o.baseMs} ms → ×${o.surgeFactor} (${o.baseRate * o.surgeFactor}/s) for ${o.surgeMs} ms → ${o.baseRate}/s for ${o.coolMs} ms; killing a random worker every ${o.killEveryMs} ms from the surge on ...`);
+    say(
+      `surge: ${o.baseRate}/s for ${o.baseMs} ms → ×${o.surgeFactor} (${o.baseRate * o.surgeFactor}/s) for ${o.surgeMs} ms → ${o.baseRate}/s for ${o.coolMs} ms; killing a random worker every ${o.killEveryMs} ms from the surge on ...`,
+    );
     const surge = await runSurge({
       bus,
       topics: TOPICS,
@@ -203,12 +264,22 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
         pendingKill.set(name, Object.assign(rec, { t: performance.now() }));
       },
     });
-    say(`surge done: published ${surge.phases.surge.published.toLocaleString('en-US')} in the surge (${Math.round(surge.phases.surge.achievedRate).toLocaleString('en-US')}/s achieved); draining ...`);
+    say(
+      `surge done: published ${surge.phases.surge.published.toLocaleString('en-US')} in the surge (${Math.round(surge.phases.surge.achievedRate).toLocaleString('en-US')}/s achieved); draining ...`,
+    );
     const d0 = performance.now();
-    await waitFor(() => {
-      const s = bus.getStats();
-      return s.topics.every((t) => t.depth === 0) && s.subscribers.every((x) => x.mailboxDepth === 0) && pendingKill.size === 0;
-    }, o.drainMs, 'the bus to drain and killed workers to recover').catch((err: unknown) => say(`  ${(err as Error).message}`));
+    await waitFor(
+      () => {
+        const s = bus.getStats();
+        return (
+          s.topics.every((t) => t.depth === 0) &&
+          s.subscribers.every((x) => x.mailboxDepth === 0) &&
+          pendingKill.size === 0
+        );
+      },
+      o.drainMs,
+      'the bus to drain and killed workers to recover',
+    ).catch((err: unknown) => say(`  ${(err as Error).message}`));
     const drainedInMs = performance.now() - d0;
 
     // ------------------------------------------------------------ accounting
@@ -217,7 +288,9 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
     const refused: Record<string, number> = {};
     for (const [t, c] of Object.entries(surge.byTopic)) refused[t] = c.refused;
     const subscribers = accountSubscribers(stats, refused, (id) => idToName.get(id) ?? id);
-    const criticalUnaccounted = subscribers.filter((s) => s.topic === 'orders').reduce((a, s) => a + Math.abs(s.unaccounted), 0);
+    const criticalUnaccounted = subscribers
+      .filter((s) => s.topic === 'orders')
+      .reduce((a, s) => a + Math.abs(s.unaccounted), 0);
     const byPriority = {} as StressReport['surge']['byPriority'];
     for (const p of ['critical', 'normal', 'low'] as const) {
       const g = Object.values(surge.byTopic).filter((t) => t.priority === p);
@@ -254,10 +327,24 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
         clusterInProcess: o.clusterInProcess === true,
       },
       concurrentOps: [poolOps, askOps],
-      surge: { ...surge, byPriority, droppedByReason, criticalUnaccounted, drainedInMs, latency: { inline: stats.latency, worker: stats.workerLatency } },
+      surge: {
+        ...surge,
+        byPriority,
+        droppedByReason,
+        criticalUnaccounted,
+        drainedInMs,
+        latency: { inline: stats.latency, worker: stats.workerLatency },
+      },
       subscribers,
       ordering: { violations: recorder.orderViolations() },
-      kills: { injected: kills.length, notRunning, byKind, recovered: kills.filter((k) => k.recoveredMs !== null).length, recovery: recovery.summary(), list: kills },
+      kills: {
+        injected: kills.length,
+        notRunning,
+        byKind,
+        recovered: kills.filter((k) => k.recoveredMs !== null).length,
+        recovery: recovery.summary(),
+        list: kills,
+      },
       runtime: {
         restarts: sup.restarts,
         crashes: sup.crashes,
@@ -267,10 +354,20 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
         actors: sup.actors.length,
         liveWorkers: sup.workers.live,
       },
-      memory: { rssStartMb: mem0.rssMb, rssPeakMb: rssPeak, rssEndMb: mem1.rssMb, heapStartMb: mem0.heapUsedMb, heapPeakMb: heapPeak, heapEndMb: mem1.heapUsedMb },
+      memory: {
+        rssStartMb: mem0.rssMb,
+        rssPeakMb: rssPeak,
+        rssEndMb: mem1.rssMb,
+        heapStartMb: mem0.heapUsedMb,
+        heapPeakMb: heapPeak,
+        heapEndMb: mem1.heapUsedMb,
+      },
       timeline,
     };
-    const checks = stressChecks(partial, stressActors.every((a) => a.state === 'running'));
+    const checks = stressChecks(
+      partial,
+      stressActors.every((a) => a.state === 'running'),
+    );
     return { ...partial, checks, ok: exitCodeOf(checks) === 0 };
   } finally {
     clearInterval(memTimer);
@@ -283,17 +380,39 @@ export function stressChecks(r: Omit<StressReport, 'checks' | 'ok'>, allRunning:
   const add = (name: string, ok: boolean, detail: string): void => void out.push({ name, ok, detail });
   const ops = r.concurrentOps.reduce((a, x) => a + x.ops, 0);
   const failedOps = r.concurrentOps.reduce((a, x) => a + (x.ops - x.ok), 0);
-  add('1000+ concurrent operations all succeed', ops >= 1000 && failedOps === 0, `${ops} operations, ${failedOps} failed${failedOps ? ` (${r.concurrentOps.map((x) => JSON.stringify(x.failed)).join(' ')})` : ''}`);
+  add(
+    '1000+ concurrent operations all succeed',
+    ops >= 1000 && failedOps === 0,
+    `${ops} operations, ${failedOps} failed${failedOps ? ` (${r.concurrentOps.map((x) => JSON.stringify(x.failed)).join(' ')})` : ''}`,
+  );
   const crit = r.surge.byPriority.critical;
-  add('critical signals lost = 0', r.surge.criticalUnaccounted === 0 && crit.accepted > 0, `${crit.accepted} accepted; every critical subscriber's owed = delivered + failed + dropped with a reason (unaccounted ${r.surge.criticalUnaccounted}); critical dropped with a reason: ${crit.dropped - crit.refused}`);
+  add(
+    'critical signals lost = 0',
+    r.surge.criticalUnaccounted === 0 && crit.accepted > 0,
+    `${crit.accepted} accepted; every critical subscriber's owed = delivered + failed + dropped with a reason (unaccounted ${r.surge.criticalUnaccounted}); critical dropped with a reason: ${crit.dropped - crit.refused}`,
+  );
   const unacc = r.subscribers.filter((s) => s.unaccounted !== 0);
-  add('every drop counted with a reason', unacc.length === 0 && r.surge.errors === 0, unacc.length ? unacc.map((s) => `${s.name} ${s.unaccounted}`).join(', ') : `${Object.values(r.surge.droppedByReason).reduce((a, b) => a + b, 0)} drops, all with a reason`);
-  add('ordering violations = 0', r.ordering.violations === 0, `${r.ordering.violations} (inline recorders on every topic)`);
+  add(
+    'every drop counted with a reason',
+    unacc.length === 0 && r.surge.errors === 0,
+    unacc.length
+      ? unacc.map((s) => `${s.name} ${s.unaccounted}`).join(', ')
+      : `${Object.values(r.surge.droppedByReason).reduce((a, b) => a + b, 0)} drops, all with a reason`,
+  );
+  add(
+    'ordering violations = 0',
+    r.ordering.violations === 0,
+    `${r.ordering.violations} (inline recorders on every topic)`,
+  );
   add(
     'every killed worker recovered, none quarantined',
     r.kills.recovered === r.kills.injected && r.runtime.quarantined === 0 && allRunning,
     `${r.kills.injected} kills, ${r.kills.recovered} recovered (p50 ${r.kills.recovery.p50.toFixed(1)} ms, p99 ${r.kills.recovery.p99.toFixed(1)} ms), ${r.runtime.quarantined} quarantined`,
   );
-  add('surge reached the factor', r.surge.phases.surge.achievedRate >= 0.5 * r.surge.phases.surge.targetRate, `target ${Math.round(r.surge.phases.surge.targetRate)}/s, achieved ${Math.round(r.surge.phases.surge.achievedRate)}/s (≥ half the target counts)`);
+  add(
+    'surge reached the factor',
+    r.surge.phases.surge.achievedRate >= 0.5 * r.surge.phases.surge.targetRate,
+    `target ${Math.round(r.surge.phases.surge.targetRate)}/s, achieved ${Math.round(r.surge.phases.surge.achievedRate)}/s (≥ half the target counts)`,
+  );
   return out;
 }

@@ -43,5 +43,14 @@ export async function concurrent(name: string, n: number, op: (i: number) => Pro
   }
   await Promise.all(all);
   const durationMs = performance.now() - t0;
-  return { name, ops: n, ok, failed, durationMs, opsPerSec: (n * 1000) / durationMs, latency: hist.summary(), maxConcurrent };
+  return {
+    name,
+    ops: n,
+    ok,
+    failed,
+    durationMs,
+    opsPerSec: (n * 1000) / durationMs,
+    latency: hist.summary(),
+    maxConcurrent,
+  };
 }

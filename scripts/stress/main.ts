@@ -67,7 +67,11 @@ async function main(): Promise<number> {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   // The bench crashes workers on purpose and the runtime logs every crash: logs go to a file.
   const logFile = s('log-file') ?? join('.reports', `${values['soak'] ? 'soak' : 'stress'}-${stamp}.log`);
-  const logger = createLogger({ name: 'palisade-stress', level: s('log-level') ?? 'warn', destination: pino.destination({ dest: logFile, mkdir: true, sync: true }) });
+  const logger = createLogger({
+    name: 'palisade-stress',
+    level: s('log-level') ?? 'warn',
+    destination: pino.destination({ dest: logFile, mkdir: true, sync: true }),
+  });
   write(`logs: ${logFile}`);
   try {
     if (values['soak']) {
@@ -108,9 +112,9 @@ async function main(): Promise<number> {
 
 function save(report: StressReport | SoakReport, path: string, ok: boolean): number {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
   write(`report written to ${path}`);
-  const html = path.replace(/\.json$/, '') + '.html';
+  const html = `${path.replace(/\.json$/, '')}.html`;
   writeFileSync(html, 'timeline' in report ? stressHtml(report) : soakHtml(report));
   write(`plots written to ${html}`);
   return ok ? 0 : 1;
@@ -122,11 +126,22 @@ function ms(x: number): string {
 
 function printStress(r: StressReport): void {
   write('');
-  write(`==== palisade stress bench (${r.options.workers} worker subscribers, ${r.options.askActors} ask actors; local cluster ${r.options.clusterInProcess ? 'in this thread' : 'in its own thread'}) ====`);
+  write(
+    `==== palisade stress bench (${r.options.workers} worker subscribers, ${r.options.askActors} ask actors; local cluster ${r.options.clusterInProcess ? 'in this thread' : 'in its own thread'}) ====`,
+  );
   write(
     table(
       ['concurrent operations', 'ops', 'ok', 'failed', 'ops/s', 'p50', 'p99', 'max in flight'],
-      r.concurrentOps.map((o) => [o.name, o.ops, o.ok, o.ops - o.ok, Math.round(o.opsPerSec), ms(o.latency.p50), ms(o.latency.p99), o.maxConcurrent]),
+      r.concurrentOps.map((o) => [
+        o.name,
+        o.ops,
+        o.ok,
+        o.ops - o.ok,
+        Math.round(o.opsPerSec),
+        ms(o.latency.p50),
+        ms(o.latency.p99),
+        o.maxConcurrent,
+      ]),
     ),
   );
   write('');
@@ -134,7 +149,13 @@ function printStress(r: StressReport): void {
   write(
     table(
       ['surge phase', 'target/s', 'achieved/s', 'published', 'seconds'],
-      (['base', 'surge', 'cool'] as const).map((k) => [k, Math.round(p[k].targetRate), Math.round(p[k].achievedRate), p[k].published, Math.round(p[k].durationMs / 100) / 10]),
+      (['base', 'surge', 'cool'] as const).map((k) => [
+        k,
+        Math.round(p[k].targetRate),
+        Math.round(p[k].achievedRate),
+        p[k].published,
+        Math.round(p[k].durationMs / 100) / 10,
+      ]),
     ),
   );
   write('');
@@ -147,19 +168,43 @@ function printStress(r: StressReport): void {
       }),
     ),
   );
-  write(`drops by reason: ${Object.entries(r.surge.droppedByReason).map(([k, v]) => `${k} ${fmt(v)}`).join(', ') || 'none'}; drained in ${ms(r.surge.drainedInMs)}`);
-  write(`publish→handler: inline p50 ${ms(r.surge.latency.inline.p50)} p99 ${ms(r.surge.latency.inline.p99)}; worker (to done) p50 ${ms(r.surge.latency.worker.p50)} p99 ${ms(r.surge.latency.worker.p99)}`);
+  write(
+    `drops by reason: ${
+      Object.entries(r.surge.droppedByReason)
+        .map(([k, v]) => `${k} ${fmt(v)}`)
+        .join(', ') || 'none'
+    }; drained in ${ms(r.surge.drainedInMs)}`,
+  );
+  write(
+    `publish→handler: inline p50 ${ms(r.surge.latency.inline.p50)} p99 ${ms(r.surge.latency.inline.p99)}; worker (to done) p50 ${ms(r.surge.latency.worker.p50)} p99 ${ms(r.surge.latency.worker.p99)}`,
+  );
   write('');
   write(
     table(
       ['subscriber', 'kind', 'owed', 'delivered', 'failed', 'dropped', 'unaccounted', 'restarts', 'state'],
-      r.subscribers.map((x) => [x.name, x.kind, x.owed, x.delivered, x.failed, x.dropped, x.unaccounted, x.restarts, x.state]),
+      r.subscribers.map((x) => [
+        x.name,
+        x.kind,
+        x.owed,
+        x.delivered,
+        x.failed,
+        x.dropped,
+        x.unaccounted,
+        x.restarts,
+        x.state,
+      ]),
     ),
   );
   write('');
-  write(`kills: ${r.kills.injected} injected ${JSON.stringify(r.kills.byKind)} (${r.kills.notRunning} skipped: worker not running at that moment); recovered ${r.kills.recovered}, kill → running again p50 ${ms(r.kills.recovery.p50)} p99 ${ms(r.kills.recovery.p99)} max ${ms(r.kills.recovery.max)}`);
-  write(`runtime: ${r.runtime.actors} actors, ${r.runtime.restarts} restarts, ${r.runtime.crashes} crashes, ${r.runtime.quarantined} quarantined, dead letters ${r.runtime.deadLetters} ${JSON.stringify(r.runtime.deadLettersByReason)}`);
-  write(`memory: rss ${r.memory.rssStartMb} → peak ${r.memory.rssPeakMb} → ${r.memory.rssEndMb} MB; heap ${r.memory.heapStartMb} → peak ${r.memory.heapPeakMb} → ${r.memory.heapEndMb} MB`);
+  write(
+    `kills: ${r.kills.injected} injected ${JSON.stringify(r.kills.byKind)} (${r.kills.notRunning} skipped: worker not running at that moment); recovered ${r.kills.recovered}, kill → running again p50 ${ms(r.kills.recovery.p50)} p99 ${ms(r.kills.recovery.p99)} max ${ms(r.kills.recovery.max)}`,
+  );
+  write(
+    `runtime: ${r.runtime.actors} actors, ${r.runtime.restarts} restarts, ${r.runtime.crashes} crashes, ${r.runtime.quarantined} quarantined, dead letters ${r.runtime.deadLetters} ${JSON.stringify(r.runtime.deadLettersByReason)}`,
+  );
+  write(
+    `memory: rss ${r.memory.rssStartMb} → peak ${r.memory.rssPeakMb} → ${r.memory.rssEndMb} MB; heap ${r.memory.heapStartMb} → peak ${r.memory.heapPeakMb} → ${r.memory.heapEndMb} MB`,
+  );
   write('');
   for (const c of r.checks) write(formatCheck(c));
   write(summaryLine(r.checks));
@@ -167,10 +212,21 @@ function printStress(r: StressReport): void {
 
 function printSoak(r: SoakReport): void {
   write('');
-  write(`==== palisade soak: ${fmt(r.events)} events in ${fmt(Math.round(r.durationMs / 100) / 10)} s (${fmt(r.eventsPerSec)}/s) ====`);
-  write(table(['t (s)', 'events', 'rss MB', 'heap MB'], r.memory.series.map((x) => [Math.round(x.atMs / 100) / 10, x.events, x.rssMb, x.heapMb])));
-  write(`after warm-up (${Math.round(r.options.warmupShare * 100)}% of events), first half → second half: rss floor ${r.memory.baselineRssMb} → ${r.memory.finalRssMb} MB (medians ${r.memory.medianRssMb[0]} → ${r.memory.medianRssMb[1]} MB), heap floor ${r.memory.baselineHeapMb} → ${r.memory.finalHeapMb} MB; peak rss ${r.memory.peakRssMb} MB; ${r.memory.gcBeforeSample ? 'a full GC before each sample' : 'no forced GC (run with node --expose-gc for exact floors)'}`);
-  write(`growth: rss floor ${r.memory.rssGrowthPercent}%, heap floor ${r.memory.heapGrowthPercent}%; drops ${JSON.stringify(r.droppedByReason)}`);
+  write(
+    `==== palisade soak: ${fmt(r.events)} events in ${fmt(Math.round(r.durationMs / 100) / 10)} s (${fmt(r.eventsPerSec)}/s) ====`,
+  );
+  write(
+    table(
+      ['t (s)', 'events', 'rss MB', 'heap MB'],
+      r.memory.series.map((x) => [Math.round(x.atMs / 100) / 10, x.events, x.rssMb, x.heapMb]),
+    ),
+  );
+  write(
+    `after warm-up (${Math.round(r.options.warmupShare * 100)}% of events), first half → second half: rss floor ${r.memory.baselineRssMb} → ${r.memory.finalRssMb} MB (medians ${r.memory.medianRssMb[0]} → ${r.memory.medianRssMb[1]} MB), heap floor ${r.memory.baselineHeapMb} → ${r.memory.finalHeapMb} MB; peak rss ${r.memory.peakRssMb} MB; ${r.memory.gcBeforeSample ? 'a full GC before each sample' : 'no forced GC (run with node --expose-gc for exact floors)'}`,
+  );
+  write(
+    `growth: rss floor ${r.memory.rssGrowthPercent}%, heap floor ${r.memory.heapGrowthPercent}%; drops ${JSON.stringify(r.droppedByReason)}`,
+  );
   write('');
   for (const c of r.checks) write(formatCheck(c));
   write(summaryLine(r.checks));

@@ -9,7 +9,11 @@ import type { SoakReport } from './soak.ts';
 
 function percentileBars(rows: readonly { name: string; latency: LatencySummary }[]) {
   return rows.flatMap((r) =>
-    (['p50', 'p90', 'p99', 'p999'] as const).map((p) => ({ label: `${r.name} ${p}`, value: r.latency[p], note: `${r.latency[p].toFixed(2)} ms` })),
+    (['p50', 'p90', 'p99', 'p999'] as const).map((p) => ({
+      label: `${r.name} ${p}`,
+      value: r.latency[p],
+      note: `${r.latency[p].toFixed(2)} ms`,
+    })),
   );
 }
 
@@ -63,7 +67,9 @@ export function stressHtml(r: StressReport): string {
     { heading: 'Latency percentiles', svg: barChart({ title: 'latency (ms)', bars: percentileBars(lat), log: true }) },
     {
       heading: 'Drops by reason',
-      svg: drops.length ? barChart({ title: 'events dropped', bars: drops.map(([label, value]) => ({ label, value })) }) : undefined,
+      svg: drops.length
+        ? barChart({ title: 'events dropped', bars: drops.map(([label, value]) => ({ label, value })) })
+        : undefined,
       text: drops.length ? undefined : 'No drops.',
     },
   ]);
@@ -91,7 +97,10 @@ export function soakHtml(r: SoakReport): string {
     {
       heading: 'Drops by reason',
       svg: Object.keys(r.droppedByReason).length
-        ? barChart({ title: 'events dropped', bars: Object.entries(r.droppedByReason).map(([label, value]) => ({ label, value })) })
+        ? barChart({
+            title: 'events dropped',
+            bars: Object.entries(r.droppedByReason).map(([label, value]) => ({ label, value })),
+          })
         : undefined,
       text: Object.keys(r.droppedByReason).length ? undefined : 'No drops.',
     },

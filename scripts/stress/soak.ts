@@ -82,15 +82,26 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const bus = new SignalBus({ maxQueueSize: 50_000, supervisor, logger: o.logger });
     closer.add('signal bus', () => bus.close({ timeoutMs: 0 }));
     const subs = [
-      { name: 'soak-ticks-0', sub: bus.subscribe('ticks', { module: STRESS_SUBSCRIBER }, { name: 'soak-ticks-0', mailboxSize: 50_000 }) },
-      { name: 'soak-ticks-1', sub: bus.subscribe('ticks', { module: STRESS_SUBSCRIBER }, { name: 'soak-ticks-1', mailboxSize: 50_000 }) },
-      { name: 'soak-orders-0', sub: bus.subscribe('orders', { module: STRESS_SUBSCRIBER }, { name: 'soak-orders-0', mailboxSize: 50_000 }) },
+      {
+        name: 'soak-ticks-0',
+        sub: bus.subscribe('ticks', { module: STRESS_SUBSCRIBER }, { name: 'soak-ticks-0', mailboxSize: 50_000 }),
+      },
+      {
+        name: 'soak-ticks-1',
+        sub: bus.subscribe('ticks', { module: STRESS_SUBSCRIBER }, { name: 'soak-ticks-1', mailboxSize: 50_000 }),
+      },
+      {
+        name: 'soak-orders-0',
+        sub: bus.subscribe('orders', { module: STRESS_SUBSCRIBER }, { name: 'soak-orders-0', mailboxSize: 50_000 }),
+      },
       { name: 'inline-ticks', sub: bus.subscribe('ticks', (e: { v?: number }) => void e.v) },
       { name: 'inline-orders', sub: bus.subscribe('orders', (e: { v?: number }) => void e.v) },
     ];
     await withDeadline(Promise.all(subs.map((s) => s.sub.ready)), 60_000, 'soak subscribers start-up');
     const idToName = new Map(subs.map((s) => [s.sub.id, s.name]));
-    say(`soak: ${o.events.toLocaleString('en-US')} events (bounded by ${Math.round(o.maxMs / 1000)} s) into 3 worker and 2 inline subscribers; memory sampled every second ...`);
+    say(
+      `soak: ${o.events.toLocaleString('en-US')} events (bounded by ${Math.round(o.maxMs / 1000)} s) into 3 worker and 2 inline subscribers; memory sampled every second ...`,
+    );
 
     const refused: Record<string, number> = { ticks: 0, orders: 0 };
     const samples: MemorySample[] = [];
@@ -102,7 +113,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     const sample = (): void => {
       gc?.();
       const m = memoryMb();
-      samples.push({ atMs: Math.round(performance.now() - t0), events: published, rssMb: m.rssMb, heapMb: m.heapUsedMb });
+      samples.push({
+        atMs: Math.round(performance.now() - t0),
+        events: published,
+        rssMb: m.rssMb,
+        heapMb: m.heapUsedMb,
+      });
     };
     sample();
     const timer = setInterval(sample, 1000);
@@ -130,14 +146,18 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       }
       published += n;
       if (published >= nextReport) {
-        say(`  ${published.toLocaleString('en-US')} events, ${Math.round((published * 1000) / (performance.now() - t0)).toLocaleString('en-US')}/s, rss ${samples.at(-1)?.rssMb} MB`);
+        say(
+          `  ${published.toLocaleString('en-US')} events, ${Math.round((published * 1000) / (performance.now() - t0)).toLocaleString('en-US')}/s, rss ${samples.at(-1)?.rssMb} MB`,
+        );
         nextReport += o.events / 10;
       }
       // Let the router and the workers run; wait while the subscribers are behind.
       await new Promise<void>((r) => setImmediate(r));
       while (backlog() > MAX_BACKLOG) await new Promise<void>((r) => setTimeout(r, 1));
     }
-    await waitFor(() => backlog() === 0, 60_000, 'the soak backlog to drain').catch((err: unknown) => say(`  ${(err as Error).message}`));
+    await waitFor(() => backlog() === 0, 60_000, 'the soak backlog to drain').catch((err: unknown) =>
+      say(`  ${(err as Error).message}`),
+    );
     const durationMs = performance.now() - t0;
     sample();
     clearInterval(timer);
@@ -160,7 +180,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
       const v = xs.map((s) => s.rssMb).sort((a, b) => a - b);
       return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
     };
-    const floor = (xs: MemorySample[], k: 'rssMb' | 'heapMb'): number => (xs.length ? Math.min(...xs.map((s) => s[k])) : NaN);
+    const floor = (xs: MemorySample[], k: 'rssMb' | 'heapMb'): number =>
+      xs.length ? Math.min(...xs.map((s) => s[k])) : NaN;
     const baselineRss = floor(base, 'rssMb');
     const finalRss = floor(last, 'rssMb');
     const baselineHeap = floor(base, 'heapMb');
@@ -188,8 +209,21 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         : `only ${warm.length} samples after warm-up; need ${2 * WINDOW} (run more events or a longer --max-ms)`,
     });
     const unacc = subscribers.filter((s) => s.unaccounted !== 0);
-    checks.push({ name: 'every event accounted for', ok: unacc.length === 0, detail: unacc.length ? unacc.map((s) => `${s.name} ${s.unaccounted}`).join(', ') : `${stats.delivered.toLocaleString('en-US')} deliveries, drops ${JSON.stringify(droppedByReason)}` });
-    checks.push({ name: 'all events published', ok: stoppedBy === 'events', detail: stoppedBy === 'events' ? `${published.toLocaleString('en-US')} events` : `stopped by the ${o.maxMs} ms bound after ${published.toLocaleString('en-US')} events` });
+    checks.push({
+      name: 'every event accounted for',
+      ok: unacc.length === 0,
+      detail: unacc.length
+        ? unacc.map((s) => `${s.name} ${s.unaccounted}`).join(', ')
+        : `${stats.delivered.toLocaleString('en-US')} deliveries, drops ${JSON.stringify(droppedByReason)}`,
+    });
+    checks.push({
+      name: 'all events published',
+      ok: stoppedBy === 'events',
+      detail:
+        stoppedBy === 'events'
+          ? `${published.toLocaleString('en-US')} events`
+          : `stopped by the ${o.maxMs} ms bound after ${published.toLocaleString('en-US')} events`,
+    });
     return {
       startedAt,
       options: { events: o.events, maxMs: o.maxMs, warmupShare: o.warmupShare, goalPercent: o.goalPercent },

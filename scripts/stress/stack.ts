@@ -42,12 +42,27 @@ export interface Stack {
 export async function startStack(o: StackOptions): Promise<Stack> {
   const closer = new Closer();
   try {
-    const cluster = await startScriptCluster({ inProcess: o.clusterInProcess === true, logger: o.logger, slotMs: o.slotMs ?? 400 });
+    const cluster = await startScriptCluster({
+      inProcess: o.clusterInProcess === true,
+      logger: o.logger,
+      slotMs: o.slotMs ?? 400,
+    });
     closer.add('local cluster', () => cluster.close());
     // Stress kills the same workers again and again: allow many restarts before quarantine.
-    const supervisor = new Supervisor({ logger: o.logger, maxRestarts: 1000, withinMs: 60_000, heartbeatMs: o.heartbeatMs ?? 250, restartBackoff: { initialMs: 5, maxMs: 100 } });
+    const supervisor = new Supervisor({
+      logger: o.logger,
+      maxRestarts: 1000,
+      withinMs: 60_000,
+      heartbeatMs: o.heartbeatMs ?? 250,
+      restartBackoff: { initialMs: 5, maxMs: 100 },
+    });
     closer.add('supervisor', () => supervisor.shutdown({ drainMs: 1000 }));
-    const bus = new SignalBus({ maxQueueSize: o.maxQueueSize ?? 10_000, maxSubscribers: o.maxSubscribers ?? 100, supervisor, logger: o.logger });
+    const bus = new SignalBus({
+      maxQueueSize: o.maxQueueSize ?? 10_000,
+      maxSubscribers: o.maxSubscribers ?? 100,
+      supervisor,
+      logger: o.logger,
+    });
     closer.add('signal bus', () => bus.close({ timeoutMs: 0 }));
     const pool = new RpcConnectionPool(
       {
@@ -61,7 +76,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     );
     closer.add('rpc pool', () => pool.close());
     await withDeadline(pool.ready(), 60_000, 'endpoint actors start-up');
-    const breakers = new CircuitBreakerManager({ defaults: { failureThreshold: 50, cooldownMs: 1000 }, logger: o.logger });
+    const breakers = new CircuitBreakerManager({
+      defaults: { failureThreshold: 50, cooldownMs: 1000 },
+      logger: o.logger,
+    });
     const protectedPool = breakers.protect(pool);
     return { cluster, supervisor, pool, protectedPool, breakers, bus, closer };
   } catch (err) {

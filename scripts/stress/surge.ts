@@ -107,7 +107,15 @@ export function runSurge(o: SurgeOptions): Promise<SurgeResult> {
           achievedRate: phaseTime[k] > 0 ? (phaseCount[k] * 1000) / phaseTime[k] : 0,
           durationMs: phaseTime[k],
         });
-        resolve({ byTopic, phases: { base: ph('base', o.baseRate), surge: ph('surge', o.baseRate * o.factor), cool: ph('cool', o.baseRate) }, errors });
+        resolve({
+          byTopic,
+          phases: {
+            base: ph('base', o.baseRate),
+            surge: ph('surge', o.baseRate * o.factor),
+            cool: ph('cool', o.baseRate),
+          },
+          errors,
+        });
         return;
       }
       setTimeout(tick, tickMs);

@@ -49,14 +49,29 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
-  if (values['measure-control'] !== undefined) return measureControl(intFlag('measure-control', values['measure-control'], 2000));
-  const logger = createLogger({ name: 'devnet', level: values['log-level'] ?? process.env['PALISADE_LOG_LEVEL'] ?? 'info' });
+  if (values['measure-control'] !== undefined)
+    return measureControl(intFlag('measure-control', values['measure-control'], 2000));
+  const logger = createLogger({
+    name: 'devnet',
+    level: values['log-level'] ?? process.env['PALISADE_LOG_LEVEL'] ?? 'info',
+  });
   const basePort = intFlag('base-port', values['base-port'], 8899);
   const slotMs = intFlag('slot-ms', values['slot-ms'], 400);
   const forMs = values['for-ms'] === undefined ? undefined : intFlag('for-ms', values['for-ms'], 0);
-  const providers = values.providers ? values.providers.split(',').map((p) => p.trim()).filter(Boolean) : [...DEFAULT_PROVIDERS];
+  const providers = values.providers
+    ? values.providers
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+    : [...DEFAULT_PROVIDERS];
 
-  const cluster = await startLocalCluster({ providers, basePort, slotMs, logger, ...(values.host ? { host: values.host } : {}) });
+  const cluster = await startLocalCluster({
+    providers,
+    basePort,
+    slotMs,
+    logger,
+    ...(values.host ? { host: values.host } : {}),
+  });
   const first = cluster.endpoints[0]!;
   const lines = [
     '',
@@ -80,7 +95,7 @@ async function main(): Promise<void> {
     forMs === undefined ? 'Ctrl-C to stop.' : `stopping by itself after ${forMs} ms.`,
     '',
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
 
   let stopping = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -135,7 +150,8 @@ async function measureControl(n: number): Promise<void> {
   }
   const us = (ms: number): string => `${(ms * 1000).toFixed(1)} µs`;
   process.stdout.write(`control call cost, ${n} sequential calls per subject, best of 3 rounds (p99 of that round):\n`);
-  for (const [name, s] of best) process.stdout.write(`  ${name.padEnd(30)} p50 ${us(s.p50).padStart(10)}   p99 ${us(s.p99).padStart(10)}\n`);
+  for (const [name, s] of best)
+    process.stdout.write(`  ${name.padEnd(30)} p50 ${us(s.p50).padStart(10)}   p99 ${us(s.p99).padStart(10)}\n`);
 }
 
 main().catch((err: unknown) => {

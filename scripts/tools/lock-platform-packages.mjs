@@ -13,11 +13,12 @@ const plats = {
   'litesvm-linux-x64-musl': { os: ['linux'], cpu: ['x64'], libc: ['musl'] },
 };
 for (const [name, p] of Object.entries(plats)) {
-  const key = 'node_modules/' + name;
+  const key = `node_modules/${name}`;
   if (lock.packages[key]) continue;
   lock.packages[key] = { version: ver, ...p, optional: true, engines: { node: '>= 10' } };
 }
 const sorted = {};
-for (const k of Object.keys(lock.packages).sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b)))) sorted[k] = lock.packages[k];
+for (const k of Object.keys(lock.packages).sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))))
+  sorted[k] = lock.packages[k];
 lock.packages = sorted;
-fs.writeFileSync(path, JSON.stringify(lock, null, 2) + '\n');
+fs.writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);

@@ -26,12 +26,24 @@ function fail(code: number, message: string): never {
 function parseFrom(raw: string): number | Date {
   if (/^\d+$/.test(raw)) return Number(raw);
   const d = new Date(raw);
-  if (!/\d{4}-\d{2}-\d{2}/.test(raw) || !Number.isFinite(d.getTime())) fail(2, `--from ${JSON.stringify(raw)}: expected a stream sequence (>= 1) or an ISO time like 2026-12-03T09:00:00Z\n${USAGE}`);
+  if (!/\d{4}-\d{2}-\d{2}/.test(raw) || !Number.isFinite(d.getTime()))
+    fail(
+      2,
+      `--from ${JSON.stringify(raw)}: expected a stream sequence (>= 1) or an ISO time like 2026-12-03T09:00:00Z\n${USAGE}`,
+    );
   return d;
 }
 
 async function main(): Promise<void> {
-  let values: { topic?: string; from?: string; limit?: string; servers?: string; stream?: string; prefix?: string; help?: boolean };
+  let values: {
+    topic?: string;
+    from?: string;
+    limit?: string;
+    servers?: string;
+    stream?: string;
+    prefix?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       options: {
@@ -56,7 +68,8 @@ async function main(): Promise<void> {
   let limit: number | undefined;
   if (values.limit !== undefined) {
     limit = Number(values.limit);
-    if (!Number.isSafeInteger(limit) || limit < 1) fail(2, `--limit ${JSON.stringify(values.limit)}: expected an integer >= 1`);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      fail(2, `--limit ${JSON.stringify(values.limit)}: expected an integer >= 1`);
   }
   const servers = values.servers ?? process.env['PALISADE_NATS_URL'] ?? 'nats://127.0.0.1:4222';
 
@@ -76,7 +89,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${JSON.stringify({ topic: values.topic, ...r })}\n`);
   } catch (err) {
     await bus.close();
-    if (err instanceof PalisadeError) fail(err.code === 'CONFIG_INVALID' || err.code === 'INVALID_SUBJECT' ? 2 : 1, `${err.code}: ${err.message}`);
+    if (err instanceof PalisadeError)
+      fail(err.code === 'CONFIG_INVALID' || err.code === 'INVALID_SUBJECT' ? 2 : 1, `${err.code}: ${err.message}`);
     throw err;
   }
 }

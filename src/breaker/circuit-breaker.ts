@@ -33,11 +33,25 @@ import { resolveOptions, type CircuitBreakerOptions, type FailurePredicate, type
 import { Permit } from './permit.ts';
 import { runWithDeadline } from './timeout.ts';
 import { ConsecutiveFailures, EitherTrips, FailureRate, type TripStrategy } from './trip.ts';
-import type { BreakerPermit, CircuitBreakerStats, Operation, StateChange, StateChangeListener, TransitionReason } from './types.ts';
+import type {
+  BreakerPermit,
+  CircuitBreakerStats,
+  Operation,
+  StateChange,
+  StateChangeListener,
+  TransitionReason,
+} from './types.ts';
 
 export type { CircuitBreakerOptions, FailurePredicate } from './options.ts';
 export type { CircuitState } from './errors.ts';
-export type { BreakerPermit, CircuitBreakerStats, Operation, StateChange, StateChangeListener, TransitionReason } from './types.ts';
+export type {
+  BreakerPermit,
+  CircuitBreakerStats,
+  Operation,
+  StateChange,
+  StateChangeListener,
+  TransitionReason,
+} from './types.ts';
 
 const CLOSED = 0;
 const OPEN = 1;
@@ -146,7 +160,8 @@ export class CircuitBreaker {
     this.isFailure = o.isFailure;
     this.plain = o.maxConcurrent === Infinity && o.timeoutMs === 0;
     this.consecutive = new ConsecutiveFailures(o.failureThreshold);
-    this.rate = o.failureRateThreshold > 0 ? new FailureRate(o.failureRateThreshold, o.windowSize, o.minimumCalls) : null;
+    this.rate =
+      o.failureRateThreshold > 0 ? new FailureRate(o.failureRateThreshold, o.windowSize, o.minimumCalls) : null;
     this.trip = this.rate === null ? this.consecutive : new EitherTrips(this.consecutive, this.rate);
     this.bulkhead = new Bulkhead(o.maxConcurrent, o.maxQueue);
     this.onCooldownTimer = () => this.wake();
@@ -240,7 +255,8 @@ export class CircuitBreaker {
 
   /** Listens to every transition (with its reason). Returns the function that unsubscribes. */
   onStateChange(listener: StateChangeListener): () => void {
-    if (typeof listener !== 'function') throw new TypeError(`CircuitBreaker "${this.name}": onStateChange needs a function`);
+    if (typeof listener !== 'function')
+      throw new TypeError(`CircuitBreaker "${this.name}": onStateChange needs a function`);
     this.listeners.push(listener);
     return () => {
       const i = this.listeners.indexOf(listener);
@@ -251,7 +267,8 @@ export class CircuitBreaker {
   getStats(): CircuitBreakerStats {
     this.refresh();
     const queued = this.bulkhead.queued;
-    const settled = this.successes + this.failures + this.ignored + this.released + this.rejectedOpen + this.rejectedBulkhead;
+    const settled =
+      this.successes + this.failures + this.ignored + this.released + this.rejectedOpen + this.rejectedBulkhead;
     const w = this.rate?.window;
     return {
       name: this.name,
@@ -362,7 +379,13 @@ export class CircuitBreaker {
       : this.runPlain(fn, label, this.epoch, slotted, this.sample());
   }
 
-  private async runPlain<T>(fn: Operation<T>, label: string | undefined, epoch: number, slotted: boolean, t0: number): Promise<T> {
+  private async runPlain<T>(
+    fn: Operation<T>,
+    label: string | undefined,
+    epoch: number,
+    slotted: boolean,
+    t0: number,
+  ): Promise<T> {
     let value: T;
     try {
       value = await fn(NEVER_ABORTED);
@@ -432,7 +455,7 @@ export class CircuitBreaker {
   private retryAfter(at: number): number {
     if (this.forced) return this.opts.cooldownMs;
     const left = this.openUntil - at;
-    return left > 0 ? left : 0;
+    return Math.max(left , 0);
   }
 
   private freeSlot(): void {
@@ -552,7 +575,10 @@ export class CircuitBreaker {
       return this.isFailure(err) !== false;
     } catch (classifierError) {
       this.classifierErrors++;
-      this.logger.error({ breaker: this.name, err: classifierError }, 'isFailure threw; counting the error as a failure');
+      this.logger.error(
+        { breaker: this.name, err: classifierError },
+        'isFailure threw; counting the error as a failure',
+      );
       return true;
     }
   }
@@ -575,7 +601,7 @@ export class CircuitBreaker {
         const base = Math.min(o.maxCooldownMs, o.cooldownMs * o.backoffMultiplier ** this.failedProbes);
         const r = this.random();
         // Clamped so a misbehaving random source can neither shorten the cooldown nor break it.
-        const unit = r > 0 ? (r < 1 ? r : 1) : 0;
+        const unit = r > 0 ? (Math.min(r , 1)) : 0;
         this.currentCooldownMs = base + unit * o.jitterRatio * base;
         this.openUntil = at + this.currentCooldownMs;
         this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, timerDelay(this.currentCooldownMs));
@@ -587,9 +613,23 @@ export class CircuitBreaker {
       this.openUntil = 0;
       this.trip.reset();
     }
-    const change: StateChange = { breaker: this.name, from: STATE_NAMES[from]!, to: STATE_NAMES[to]!, reason, detail, at };
+    const change: StateChange = {
+      breaker: this.name,
+      from: STATE_NAMES[from]!,
+      to: STATE_NAMES[to]!,
+      reason,
+      detail,
+      at,
+    };
     this.lastChange = change;
-    const fields = { breaker: this.name, from: change.from, to: change.to, reason, detail, cooldownMs: to === OPEN ? this.currentCooldownMs : undefined };
+    const fields = {
+      breaker: this.name,
+      from: change.from,
+      to: change.to,
+      reason,
+      detail,
+      cooldownMs: to === OPEN ? this.currentCooldownMs : undefined,
+    };
     if (to === OPEN) this.logger.warn(fields, 'circuit opened');
     else this.logger.info(fields, to === CLOSED ? 'circuit closed' : 'circuit half-open');
     if (to === OPEN) this.dropQueue();
@@ -657,7 +697,7 @@ function closedHandlers(breaker: CircuitBreaker, epoch: number): ClosedHandlers 
  * fires at once). The timer then wakes early and wake() waits the rest.
  */
 function timerDelay(ms: number): number {
-  return ms > MAX_TIMER_MS ? MAX_TIMER_MS : ms;
+  return Math.min(ms , MAX_TIMER_MS);
 }
 
 function describeError(err: unknown): string {
@@ -672,7 +712,7 @@ function describeError(err: unknown): string {
     text = `(a thrown ${typeof err} that cannot be shown)`;
   }
   text = redactText(text);
-  return text.length > 300 ? text.slice(0, 297) + '...' : text;
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
 }
 
 /** The error's string `code`, if reading it is safe. */

@@ -6,7 +6,11 @@
 import { redactUrl } from '../log/redact.ts';
 import { safeShow } from '../errors.ts';
 import type { CircuitBreaker, CircuitState, Operation, StateChangeListener } from './circuit-breaker.ts';
-import { CircuitBreakerManager, type CircuitBreakerManagerOptions, type CircuitBreakerManagerStats } from './manager.ts';
+import {
+  CircuitBreakerManager,
+  type CircuitBreakerManagerOptions,
+  type CircuitBreakerManagerStats,
+} from './manager.ts';
 
 /** An endpoint: its URL, or any object with a `url` (e.g. an EndpointConfig). */
 export type EndpointRef = string | { readonly url: string };
@@ -55,9 +59,19 @@ export class EndpointCircuitManager {
 }
 
 function urlOf(endpoint: EndpointRef): string {
-  const url = typeof endpoint === 'string' ? endpoint : endpoint !== null && typeof endpoint === 'object' ? endpoint.url : undefined;
+  const url =
+    typeof endpoint === 'string'
+      ? endpoint
+      : endpoint !== null && typeof endpoint === 'object'
+        ? endpoint.url
+        : undefined;
   if (typeof url !== 'string' || url.length === 0) {
-    const shown = typeof endpoint === 'string' ? redactUrl(endpoint) : endpoint === null || typeof endpoint !== 'object' ? endpoint : '{ url: ... }';
+    const shown =
+      typeof endpoint === 'string'
+        ? redactUrl(endpoint)
+        : endpoint === null || typeof endpoint !== 'object'
+          ? endpoint
+          : '{ url: ... }';
     throw new TypeError(`EndpointCircuitManager: an endpoint must be a URL string or { url } (got ${safeShow(shown)})`);
   }
   return url;

@@ -98,12 +98,24 @@ function lazyMessage(cls: Function, code: string, format: (e: any) => string): v
   Object.defineProperties(cls.prototype, {
     name: { value: cls.name, writable: true, configurable: true },
     code: { value: code, writable: true, configurable: true },
-    message: { get() { return format(this); }, configurable: true },
-    stack: { get() { return `${cls.name}: ${format(this)}`; }, configurable: true },
+    message: {
+      get() {
+        return format(this);
+      },
+      configurable: true,
+    },
+    stack: {
+      get() {
+        return `${cls.name}: ${format(this)}`;
+      },
+      configurable: true,
+    },
   });
 }
 lazyMessage(CircuitOpenError, 'CIRCUIT_OPEN', (e: CircuitOpenError) => openMessage(e.breaker, e.state, e.retryAfterMs));
-lazyMessage(BulkheadFullError, 'BULKHEAD_FULL', (e: BulkheadFullError) => bulkheadMessage(e.breaker, e.maxConcurrent, e.maxQueue));
+lazyMessage(BulkheadFullError, 'BULKHEAD_FULL', (e: BulkheadFullError) =>
+  bulkheadMessage(e.breaker, e.maxConcurrent, e.maxQueue),
+);
 lazyMessage(TimeoutError, 'TIMEOUT', (e: TimeoutError) => timeoutMessage(e.breaker, e.timeoutMs, e.label));
 
 /** Hot-path constructor: no Error constructor call, no stack capture, no message formatting. */

@@ -92,7 +92,13 @@ export class CircuitBreakerManager {
       throw new BreakerOptionError(OWNER, 'config', config, 'an object');
     }
     for (const key of Object.keys(config)) {
-      if (!MANAGER_KEYS.has(key) && !CONFIG_SECTIONS.has(key)) throw new BreakerOptionError(OWNER, key, (config as Record<string, unknown>)[key], 'a known option (is it misspelt?)');
+      if (!MANAGER_KEYS.has(key) && !CONFIG_SECTIONS.has(key))
+        throw new BreakerOptionError(
+          OWNER,
+          key,
+          (config as Record<string, unknown>)[key],
+          'a known option (is it misspelt?)',
+        );
     }
     const shared: BreakerDefaults = {};
     for (const k of ['clock', 'now', 'random', 'logger'] as const) {
@@ -101,7 +107,8 @@ export class CircuitBreakerManager {
     this.base = { ...checkPartial('breaker', config.breaker), ...checkPartial('defaults', config.defaults), ...shared };
     this.overrides = {};
     const overrides = config.overrides ?? {};
-    if (overrides === null || typeof overrides !== 'object') throw new BreakerOptionError(OWNER, 'overrides', overrides, 'an object of key → options');
+    if (overrides === null || typeof overrides !== 'object')
+      throw new BreakerOptionError(OWNER, 'overrides', overrides, 'an object of key → options');
     for (const [key, o] of Object.entries(overrides)) {
       this.overrides[key] = checkPartial(`overrides.${redactText(key)}`, o);
       // Validate the combination now, not at the first call through that key.
@@ -115,7 +122,8 @@ export class CircuitBreakerManager {
   get(key: string): CircuitBreaker {
     let breaker = this.breakers.get(key);
     if (breaker !== undefined) return breaker;
-    if (typeof key !== 'string' || key.length === 0) throw new TypeError(`${OWNER}: a breaker key must be a non-empty string (got ${safeShow(key)})`);
+    if (typeof key !== 'string' || key.length === 0)
+      throw new TypeError(`${OWNER}: a breaker key must be a non-empty string (got ${safeShow(key)})`);
     breaker = new CircuitBreaker({ ...this.base, ...this.overrides[key], name: this.uniqueName(key) });
     breaker.onStateChange(this.forward);
     this.breakers.set(key, breaker);
@@ -142,7 +150,14 @@ export class CircuitBreakerManager {
     }
     const call = (method: string, params?: unknown, options?: unknown): Promise<unknown> => {
       // A bad method is the caller's mistake: refused before any breaker exists or counts it.
-      if (typeof method !== 'string' || method.length === 0) return Promise.reject(new ConfigError('method', typeof method === 'symbol' ? String(method as unknown as symbol) : method, 'a non-empty JSON-RPC method name'));
+      if (typeof method !== 'string' || method.length === 0)
+        return Promise.reject(
+          new ConfigError(
+            'method',
+            typeof method === 'symbol' ? String(method as unknown as symbol) : method,
+            'a non-empty JSON-RPC method name',
+          ),
+        );
       const key = `rpc_${method}`;
       const breaker = this.get(key);
       if (breaker.timeoutMs === undefined) return breaker.execute(key, () => rpcPool.call(method, params, options));
@@ -195,10 +210,23 @@ export type { StateChange };
 
 function checkPartial(where: string, o: unknown): BreakerDefaults {
   if (o === undefined) return {};
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new BreakerOptionError(OWNER, where, o, 'an object');
+  if (o === null || typeof o !== 'object' || Array.isArray(o))
+    throw new BreakerOptionError(OWNER, where, o, 'an object');
   for (const key of Object.keys(o)) {
-    if (key === 'name') throw new BreakerOptionError(OWNER, `${where}.name`, (o as Record<string, unknown>)[key], 'no name: breakers are named after their key');
-    if (!OPTION_NAMES.has(key)) throw new BreakerOptionError(OWNER, `${where}.${key}`, (o as Record<string, unknown>)[key], 'a known option (is it misspelt?)');
+    if (key === 'name')
+      throw new BreakerOptionError(
+        OWNER,
+        `${where}.name`,
+        (o as Record<string, unknown>)[key],
+        'no name: breakers are named after their key',
+      );
+    if (!OPTION_NAMES.has(key))
+      throw new BreakerOptionError(
+        OWNER,
+        `${where}.${key}`,
+        (o as Record<string, unknown>)[key],
+        'a known option (is it misspelt?)',
+      );
   }
   return o as BreakerDefaults;
 }

@@ -90,10 +90,26 @@ export interface ResolvedOptions {
 
 /** The option names, for callers (registries) that validate partial option sets. */
 export const OPTION_NAMES: ReadonlySet<string> = new Set([
-  'name', 'failureThreshold', 'cooldownMs', 'resetTimeoutMs', 'jitterRatio', 'halfOpenMaxCalls',
-  'backoffMultiplier', 'maxCooldownMs', 'maxConcurrent', 'maxQueue', 'timeoutMs', 'isFailure',
-  'failureRateThreshold', 'windowSize', 'minimumCalls', 'latencySampleEvery', 'clock', 'now',
-  'random', 'logger',
+  'name',
+  'failureThreshold',
+  'cooldownMs',
+  'resetTimeoutMs',
+  'jitterRatio',
+  'halfOpenMaxCalls',
+  'backoffMultiplier',
+  'maxCooldownMs',
+  'maxConcurrent',
+  'maxQueue',
+  'timeoutMs',
+  'isFailure',
+  'failureRateThreshold',
+  'windowSize',
+  'minimumCalls',
+  'latencySampleEvery',
+  'clock',
+  'now',
+  'random',
+  'logger',
 ]);
 
 /** The default classifier: everything counts except errors flagged as the caller's mistake. */
@@ -114,7 +130,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 
 function resolve(input: unknown): ResolvedOptions {
   if (input === undefined) input = {};
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new ConfigError('options', input, 'an object');
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw new ConfigError('options', input, 'an object');
   const o = input as Record<string, unknown>;
   for (const key of Object.keys(o)) {
     if (!OPTION_NAMES.has(key)) throw new ConfigError(key, o[key], 'a known option (is it misspelt?)');
@@ -122,22 +139,42 @@ function resolve(input: unknown): ResolvedOptions {
   const has = (k: string): boolean => o[k] !== undefined;
 
   const name = has('name') ? v.nonEmptyString('name', o['name']) : 'breaker';
-  const failureThreshold = has('failureThreshold') ? v.integer('failureThreshold', o['failureThreshold'], 1) : D.failureThreshold;
+  const failureThreshold = has('failureThreshold')
+    ? v.integer('failureThreshold', o['failureThreshold'], 1)
+    : D.failureThreshold;
   if (has('cooldownMs') && has('resetTimeoutMs') && o['cooldownMs'] !== o['resetTimeoutMs']) {
-    throw new ConfigError('resetTimeoutMs', o['resetTimeoutMs'], `the same value as cooldownMs (${safeShow(o['cooldownMs'])}), of which it is an alias`);
+    throw new ConfigError(
+      'resetTimeoutMs',
+      o['resetTimeoutMs'],
+      `the same value as cooldownMs (${safeShow(o['cooldownMs'])}), of which it is an alias`,
+    );
   }
   const cooldownKey = has('cooldownMs') || !has('resetTimeoutMs') ? 'cooldownMs' : 'resetTimeoutMs';
   const cooldownMs = has(cooldownKey) ? v.timeoutMs(cooldownKey, o[cooldownKey], { min: 0 }) : D.cooldownMs;
   const jitterRatio = has('jitterRatio') ? v.ratio('jitterRatio', o['jitterRatio']) : D.jitterRatio;
-  const halfOpenMaxCalls = has('halfOpenMaxCalls') ? v.integer('halfOpenMaxCalls', o['halfOpenMaxCalls'], 1) : D.halfOpenMaxCalls;
-  const backoffMultiplier = has('backoffMultiplier') ? v.finite('backoffMultiplier', o['backoffMultiplier'], 1) : D.backoffMultiplier;
-  const maxCooldownMs = has('maxCooldownMs') ? v.timeoutMs('maxCooldownMs', o['maxCooldownMs'], { min: cooldownMs }) : cooldownMs * D.maxCooldownFactor;
+  const halfOpenMaxCalls = has('halfOpenMaxCalls')
+    ? v.integer('halfOpenMaxCalls', o['halfOpenMaxCalls'], 1)
+    : D.halfOpenMaxCalls;
+  const backoffMultiplier = has('backoffMultiplier')
+    ? v.finite('backoffMultiplier', o['backoffMultiplier'], 1)
+    : D.backoffMultiplier;
+  const maxCooldownMs = has('maxCooldownMs')
+    ? v.timeoutMs('maxCooldownMs', o['maxCooldownMs'], { min: cooldownMs })
+    : cooldownMs * D.maxCooldownFactor;
 
   const maxConcurrent = has('maxConcurrent') ? v.integerOrInfinity('maxConcurrent', o['maxConcurrent'], 1) : Infinity;
   if (has('maxQueue') && maxConcurrent === Infinity) {
-    throw new ConfigError('maxQueue', o['maxQueue'], 'no maxQueue without maxConcurrent (there is no bulkhead to queue for)');
+    throw new ConfigError(
+      'maxQueue',
+      o['maxQueue'],
+      'no maxQueue without maxConcurrent (there is no bulkhead to queue for)',
+    );
   }
-  const maxQueue = has('maxQueue') ? v.integerOrInfinity('maxQueue', o['maxQueue'], 0) : maxConcurrent === Infinity ? 0 : maxConcurrent * D.queuePerSlot;
+  const maxQueue = has('maxQueue')
+    ? v.integerOrInfinity('maxQueue', o['maxQueue'], 0)
+    : maxConcurrent === Infinity
+      ? 0
+      : maxConcurrent * D.queuePerSlot;
   // Infinity (like leaving the option out) means no timeout; internally 0 stands for "none".
   const timeout = has('timeoutMs') ? v.timeoutMs('timeoutMs', o['timeoutMs'], { min: 1, infinity: true }) : Infinity;
   const timeoutMs = timeout === Infinity ? 0 : timeout;
@@ -145,17 +182,28 @@ function resolve(input: unknown): ResolvedOptions {
 
   const rated = has('failureRateThreshold');
   for (const k of ['windowSize', 'minimumCalls']) {
-    if (has(k) && !rated) throw new ConfigError(k, o[k], `no ${k} without failureRateThreshold (it sizes the failure-rate window)`);
+    if (has(k) && !rated)
+      throw new ConfigError(k, o[k], `no ${k} without failureRateThreshold (it sizes the failure-rate window)`);
   }
-  const failureRateThreshold = rated ? v.ratio('failureRateThreshold', o['failureRateThreshold'], { openLow: true }) : 0;
+  const failureRateThreshold = rated
+    ? v.ratio('failureRateThreshold', o['failureRateThreshold'], { openLow: true })
+    : 0;
   const windowSize = has('windowSize') ? v.integer('windowSize', o['windowSize'], 1) : D.windowSize;
   const minimumCalls = has('minimumCalls') ? v.integer('minimumCalls', o['minimumCalls'], 1, windowSize) : windowSize;
-  const latencySampleEvery = has('latencySampleEvery') ? v.integer('latencySampleEvery', o['latencySampleEvery'], 1) : D.latencySampleEvery;
+  const latencySampleEvery = has('latencySampleEvery')
+    ? v.integer('latencySampleEvery', o['latencySampleEvery'], 1)
+    : D.latencySampleEvery;
 
   let clock = systemClock;
   if (has('clock')) {
     const c = o['clock'] as Partial<Clock> | null;
-    if (c === null || typeof c !== 'object' || typeof c.now !== 'function' || typeof c.setTimeout !== 'function' || typeof c.clearTimeout !== 'function') {
+    if (
+      c === null ||
+      typeof c !== 'object' ||
+      typeof c.now !== 'function' ||
+      typeof c.setTimeout !== 'function' ||
+      typeof c.clearTimeout !== 'function'
+    ) {
       throw new ConfigError('clock', c, 'a Clock (now, setTimeout, clearTimeout)');
     }
     clock = c as Clock;
@@ -175,15 +223,38 @@ function resolve(input: unknown): ResolvedOptions {
   let logger = silentLogger;
   if (has('logger')) {
     const l = o['logger'] as Partial<Logger> | null;
-    if (l === null || typeof l !== 'object' || typeof l.info !== 'function' || typeof l.warn !== 'function' || typeof l.error !== 'function') {
+    if (
+      l === null ||
+      typeof l !== 'object' ||
+      typeof l.info !== 'function' ||
+      typeof l.warn !== 'function' ||
+      typeof l.error !== 'function'
+    ) {
       throw new ConfigError('logger', l, 'a logger (info, warn, error)');
     }
     logger = l as Logger;
   }
 
   return {
-    name, failureThreshold, cooldownMs, jitterRatio, halfOpenMaxCalls, backoffMultiplier, maxCooldownMs,
-    maxConcurrent, maxQueue, timeoutMs, isFailure, failureRateThreshold, windowSize, minimumCalls,
-    latencySampleEvery, clock, now, hrNow, random, logger,
+    name,
+    failureThreshold,
+    cooldownMs,
+    jitterRatio,
+    halfOpenMaxCalls,
+    backoffMultiplier,
+    maxCooldownMs,
+    maxConcurrent,
+    maxQueue,
+    timeoutMs,
+    isFailure,
+    failureRateThreshold,
+    windowSize,
+    minimumCalls,
+    latencySampleEvery,
+    clock,
+    now,
+    hrNow,
+    random,
+    logger,
   };
 }

@@ -30,7 +30,9 @@ export class ConsecutiveFailures implements TripStrategy {
   }
 
   failure(): Trip | null {
-    return ++this.count >= this.threshold ? { reason: 'FAILURE_THRESHOLD', detail: `${this.count} consecutive failures` } : null;
+    return ++this.count >= this.threshold
+      ? { reason: 'FAILURE_THRESHOLD', detail: `${this.count} consecutive failures` }
+      : null;
   }
 
   reset(): void {
@@ -58,7 +60,10 @@ export class FailureRate implements TripStrategy {
     const w = this.window;
     w.push(true);
     if (w.calls < this.minimumCalls || w.failureRate < this.threshold) return null;
-    return { reason: 'FAILURE_RATE', detail: `failure rate ${(w.failureRate * 100).toFixed(1)}% over the last ${w.calls} calls` };
+    return {
+      reason: 'FAILURE_RATE',
+      detail: `failure rate ${(w.failureRate * 100).toFixed(1)}% over the last ${w.calls} calls`,
+    };
   }
 
   reset(): void {

@@ -73,7 +73,8 @@ function walk(value: unknown, path: string, seen: Set<object> | null, depth: num
       return `${path} (a ${typeof value})`;
   }
   if (value === null) return null;
-  if (depth >= MAX_CLONE_DEPTH) return `${path.length > 200 ? `${path.slice(0, 200)}…` : path} (nested deeper than ${MAX_CLONE_DEPTH} levels)`;
+  if (depth >= MAX_CLONE_DEPTH)
+    return `${path.length > 200 ? `${path.slice(0, 200)}…` : path} (nested deeper than ${MAX_CLONE_DEPTH} levels)`;
   const obj = value as object;
   if (seen === null) seen = new Set();
   if (seen.has(obj)) return null; // cycles are cloneable
@@ -125,7 +126,7 @@ function walk(value: unknown, path: string, seen: Set<object> | null, depth: num
     }
   }
   for (const key in obj) {
-    if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+    if (!Object.hasOwn(obj, key)) continue;
     const bad = walk((obj as Record<string, unknown>)[key], `${path}.${key}`, seen, depth + 1);
     if (bad !== null) return bad;
   }

@@ -66,7 +66,10 @@ export class BusCounters {
     const now = this.clock.now();
     if (now - this.lastSkipLogAt < LOG_INTERVAL_MS) return;
     this.lastSkipLogAt = now;
-    this.logger.warn({ where, sequencesSkipped: this.skippedSinceLog }, 'signal bus gave up on missing sequence numbers');
+    this.logger.warn(
+      { where, sequencesSkipped: this.skippedSinceLog },
+      'signal bus gave up on missing sequence numbers',
+    );
     this.skippedSinceLog = 0;
   }
 
@@ -116,11 +119,28 @@ export class BusCounters {
     PRIORITY_NAMES.forEach((name: Priority, p) => {
       let d = 0;
       for (let r = 0; r < DROP_REASONS.length; r++) d += this.dropped[r * 4 + p]!;
-      byPriority[name] = { published: this.published[p]!, delivered: this.delivered[p]!, failed: this.failed[p]!, dropped: d };
+      byPriority[name] = {
+        published: this.published[p]!,
+        delivered: this.delivered[p]!,
+        failed: this.failed[p]!,
+        dropped: d,
+      };
       published += this.published[p]!;
       delivered += this.delivered[p]!;
       failed += this.failed[p]!;
     });
-    return { published, delivered, failed, droppedEvents, dropped, gaps: this.gaps, sequencesSkipped: this.sequencesSkipped, topicsEvicted: this.topicsEvicted, byPriority, latency: { ...this.latency.summary(), sampleEvery }, workerLatency: { ...this.workerLatency.summary(), sampleEvery } };
+    return {
+      published,
+      delivered,
+      failed,
+      droppedEvents,
+      dropped,
+      gaps: this.gaps,
+      sequencesSkipped: this.sequencesSkipped,
+      topicsEvicted: this.topicsEvicted,
+      byPriority,
+      latency: { ...this.latency.summary(), sampleEvery },
+      workerLatency: { ...this.workerLatency.summary(), sampleEvery },
+    };
   }
 }

@@ -21,7 +21,10 @@ export class SignalBusError extends PalisadeError {
 }
 
 export function invalidTopic(topic: unknown): SignalBusError {
-  return new SignalBusError('INVALID_TOPIC', `topic must be a non-empty string of at most 256 characters, got ${describe(topic)}`);
+  return new SignalBusError(
+    'INVALID_TOPIC',
+    `topic must be a non-empty string of at most 256 characters, got ${describe(topic)}`,
+  );
 }
 
 export function invalidEvent(reason: string): SignalBusError {

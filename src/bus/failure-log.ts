@@ -26,7 +26,13 @@ export class FailureLog {
     const now = this.clock.now();
     if (now - this.lastAt < INTERVAL_MS) return;
     this.logger.error(
-      { subscriber: this.subscriber, topic: this.topic, priority: PRIORITY_NAMES[prio], failures: this.since, err: error },
+      {
+        subscriber: this.subscriber,
+        topic: this.topic,
+        priority: PRIORITY_NAMES[prio],
+        failures: this.since,
+        err: error,
+      },
       this.message,
     );
     this.lastAt = now;

@@ -7,7 +7,6 @@ import type { BusContext, Subscriber } from './context.ts';
 import { FailureLog } from './failure-log.ts';
 import type { Span } from '@opentelemetry/api';
 
-
 type Handler = (event: never) => unknown;
 
 /**
@@ -42,7 +41,13 @@ export class InlineSubscriber implements Subscriber {
     private readonly ctx: BusContext,
   ) {
     this.gate = new QuarantineGate(policy, ctx.clock, ctx.logger, this);
-    this.failureLog = new FailureLog(ctx.logger, ctx.clock, id, topic, 'signal bus subscriber failed; continuing with the others');
+    this.failureLog = new FailureLog(
+      ctx.logger,
+      ctx.clock,
+      id,
+      topic,
+      'signal bus subscriber failed; continuing with the others',
+    );
     // Bound once here so that settling an async handler allocates no closure per event.
     this.settledOk = () => this.settle(true, undefined);
     this.settledErr = (error) => this.settle(false, error);

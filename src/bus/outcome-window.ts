@@ -20,16 +20,22 @@ export const DEFAULT_QUARANTINE: QuarantinePolicy = {
   maxCooloffMs: 60_000,
 };
 
-export function quarantinePolicy(base: QuarantinePolicy, o: QuarantineOptions | undefined, key: string): QuarantinePolicy {
+export function quarantinePolicy(
+  base: QuarantinePolicy,
+  o: QuarantineOptions | undefined,
+  key: string,
+): QuarantinePolicy {
   if (o === undefined) return base;
   if (typeof o !== 'object' || o === null) throw new ConfigError(key, o, 'an object');
   const p = { ...base, ...definedOnly(o) };
   integer(`${key}.windowSize`, p.windowSize, 1);
   integer(`${key}.minSamples`, p.minSamples, 1, p.windowSize);
-  if (!(p.failureRate >= 0 && p.failureRate < 1)) throw new ConfigError(`${key}.failureRate`, p.failureRate, 'a number in [0, 1)');
+  if (!(p.failureRate >= 0 && p.failureRate < 1))
+    throw new ConfigError(`${key}.failureRate`, p.failureRate, 'a number in [0, 1)');
   finite(`${key}.cooloffMs`, p.cooloffMs, 0);
   finite(`${key}.cooloffFactor`, p.cooloffFactor, 1);
-  if (!(p.maxCooloffMs >= p.cooloffMs)) throw new ConfigError(`${key}.maxCooloffMs`, p.maxCooloffMs, `>= cooloffMs (${p.cooloffMs})`);
+  if (!(p.maxCooloffMs >= p.cooloffMs))
+    throw new ConfigError(`${key}.maxCooloffMs`, p.maxCooloffMs, `>= cooloffMs (${p.cooloffMs})`);
   return p;
 }
 

@@ -35,7 +35,10 @@ export class QuarantineGate {
   admit(): number {
     if (this.probing || this.clock.now() < this.retryAt) return REFUSE;
     this.probing = true;
-    this.logger.info({ subscriber: this.who.id, topic: this.who.topic }, 'signal bus subscriber probing after quarantine');
+    this.logger.info(
+      { subscriber: this.who.id, topic: this.who.topic },
+      'signal bus subscriber probing after quarantine',
+    );
     return PROBE;
   }
 
@@ -79,7 +82,13 @@ export class QuarantineGate {
     this.quarantines++;
     this.retryAt = this.clock.now() + this.cooloffMs;
     this.logger.error(
-      { subscriber: this.who.id, topic: this.who.topic, failures: this.window.failures, outcomes: this.window.count, cooloffMs: this.cooloffMs },
+      {
+        subscriber: this.who.id,
+        topic: this.who.topic,
+        failures: this.window.failures,
+        outcomes: this.window.count,
+        cooloffMs: this.cooloffMs,
+      },
       message,
     );
   }
@@ -89,6 +98,9 @@ export class QuarantineGate {
     this.quarantined = false;
     this.window.reset();
     this.cooloffMs = this.policy.cooloffMs;
-    this.logger.info({ subscriber: this.who.id, topic: this.who.topic }, 'signal bus subscriber released from quarantine');
+    this.logger.info(
+      { subscriber: this.who.id, topic: this.who.topic },
+      'signal bus subscriber released from quarantine',
+    );
   }
 }

@@ -53,7 +53,16 @@ export class Router {
    * Takes an event the caller has already checked: `kind` is IN_ORDER or OUT_OF_ORDER from
    * `t.classify`, and when `full` the caller checked `canMakeRoom`.
    */
-  accept(t: Topic, kind: number, full: boolean, event: object, prio: number, seq: number, exp: number, t0: number): void {
+  accept(
+    t: Topic,
+    kind: number,
+    full: boolean,
+    event: object,
+    prio: number,
+    seq: number,
+    exp: number,
+    t0: number,
+  ): void {
     if (full) this.makeRoom(t);
     t.published++;
     t.publishedByPriority[prio]!++;
@@ -180,7 +189,7 @@ export class Router {
       while (budget > 0) {
         const t = this.next();
         if (t === null) break;
-        budget -= this.dispatch(t, budget < TOPIC_SLICE ? budget : TOPIC_SLICE);
+        budget -= this.dispatch(t, Math.min(budget , TOPIC_SLICE));
         const e = t.ready.highestPriority();
         if (e >= 0 && (t.lane === -1 || e < t.lane)) this.enlist(t, e);
       }
@@ -248,7 +257,10 @@ export class Router {
       this.counters.drop(R.SEQUENCE_TOO_FAR, p, t.name);
     });
     if (baseline) {
-      this.logger.info({ topic: t.name, expected, firstSequence: expected + skipped }, 'signal bus topic baseline set from its first events');
+      this.logger.info(
+        { topic: t.name, expected, firstSequence: expected + skipped },
+        'signal bus topic baseline set from its first events',
+      );
     } else if (skipped > 0) {
       // Logged (rate-limited) by the counters.
       this.counters.skipped(skipped, t.name);

@@ -124,7 +124,14 @@ export class Topic {
    * topic of that name takes a new baseline), which matters to no one: it has no subscriber.
    */
   get evictable(): boolean {
-    return this.subscribers.length === 0 && this.ready.length === 0 && !this.hasBuffered && this.gapTimer === null && this.lane === -1 && !this.configured;
+    return (
+      this.subscribers.length === 0 &&
+      this.ready.length === 0 &&
+      !this.hasBuffered &&
+      this.gapTimer === null &&
+      this.lane === -1 &&
+      !this.configured
+    );
   }
 
   /** The sequence a new one is measured against for the jump bound; NaN when there is none yet (any first sequence may be the baseline). */

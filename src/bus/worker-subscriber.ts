@@ -17,7 +17,6 @@ import type { Span } from '@opentelemetry/api';
  */
 export const WORKER_CREDIT = 1024;
 
-
 export function createOwnSupervisor(logger: Logger, clock: Clock): Supervisor {
   return new Supervisor({ logger, clock });
 }
@@ -68,7 +67,13 @@ export class WorkerSubscriber implements Subscriber {
     this.credit = Math.min(WORKER_CREDIT, mailboxSize);
     this.spans = ctx.tracing === null ? null : new Map();
     this.gate = new QuarantineGate(policy, ctx.clock, ctx.logger, this);
-    this.failureLog = new FailureLog(ctx.logger, ctx.clock, id, topic, 'signal bus worker subscriber failed; continuing with the others');
+    this.failureLog = new FailureLog(
+      ctx.logger,
+      ctx.clock,
+      id,
+      topic,
+      'signal bus worker subscriber failed; continuing with the others',
+    );
     const opts: SpawnOptions = {
       name: spawn.name,
       module: spawn.module,
@@ -173,7 +178,10 @@ export class WorkerSubscriber implements Subscriber {
       this.inflight.shedNewest(prio);
       if (this.spans !== null) this.endTrace(event, false, err);
       this.drop(R.EVENT_NOT_CLONEABLE, prio);
-      this.ctx.logger.error({ subscriber: this.id, err }, 'signal bus could not hand an event to its worker subscriber');
+      this.ctx.logger.error(
+        { subscriber: this.id, err },
+        'signal bus could not hand an event to its worker subscriber',
+      );
       return false;
     }
     this.telling = null;
@@ -193,7 +201,13 @@ export class WorkerSubscriber implements Subscriber {
 
   private pump(): void {
     const box = this.staged;
-    while (box.length > 0 && this.inflight.live < this.credit && !this.detached && !this.stopped && !this.gate.quarantined) {
+    while (
+      box.length > 0 &&
+      this.inflight.live < this.credit &&
+      !this.detached &&
+      !this.stopped &&
+      !this.gate.quarantined
+    ) {
       const event = box.shift();
       if (event !== undefined) this.send(event, box.lastPrio, box.lastExp, box.lastT0);
     }
@@ -244,7 +258,8 @@ export class WorkerSubscriber implements Subscriber {
       prio = this.inflight.lastPrio;
       t0 = this.inflight.lastT0;
     }
-    if (this.spans !== null) this.endTrace(event, o.kind === 'processed', o.kind === 'failed' ? o.error : `dead-letter: ${o.reason}`);
+    if (this.spans !== null)
+      this.endTrace(event, o.kind === 'processed', o.kind === 'failed' ? o.error : `dead-letter: ${o.reason}`);
     const counters = this.ctx.counters;
     if (o.kind === 'processed') {
       this.delivered++;
@@ -258,7 +273,8 @@ export class WorkerSubscriber implements Subscriber {
       if (this.gate.failure()) this.staged.clear((p) => this.drop(R.SUBSCRIBER_QUARANTINED, p));
     } else {
       this.drop(this.reasonFor(o.reason), prio);
-      if (o.reason === 'max-attempts' && this.gate.failure()) this.staged.clear((p) => this.drop(R.SUBSCRIBER_QUARANTINED, p));
+      if (o.reason === 'max-attempts' && this.gate.failure())
+        this.staged.clear((p) => this.drop(R.SUBSCRIBER_QUARANTINED, p));
     }
     // After a synchronous refusal the sender's own loop carries on; pumping here would recurse.
     if (!refusedNow) this.pump();
@@ -272,7 +288,10 @@ export class WorkerSubscriber implements Subscriber {
       if (head === event) return true;
       if (head !== undefined) {
         // Outcomes come in the order told; a skipped entry means the runtime lost track of it.
-        this.ctx.logger.error({ subscriber: this.id }, 'signal bus: a worker event finished out of order; counting it as lost');
+        this.ctx.logger.error(
+          { subscriber: this.id },
+          'signal bus: a worker event finished out of order; counting it as lost',
+        );
         if (this.spans !== null) this.endTrace(head, false, 'lost');
         this.drop(R.WORKER_DEAD_LETTER, ring.lastPrio);
       }

@@ -18,7 +18,13 @@ export interface PalisadeConfig {
     healthIntervalMs: number;
   };
   breaker: { failureThreshold: number; cooldownMs: number; jitterRatio: number; halfOpenMaxCalls: number };
-  bus: { maxQueueSize: number; maxSubscribers: number; reorderWindowMs: number; maxTopics: number; maxSequenceJump: number };
+  bus: {
+    maxQueueSize: number;
+    maxSubscribers: number;
+    reorderWindowMs: number;
+    maxTopics: number;
+    maxSequenceJump: number;
+  };
   runtime: { maxRestarts: number; withinMs: number };
   log: { level: string };
 }

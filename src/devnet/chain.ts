@@ -13,8 +13,13 @@ import type { Clock, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
 import { encodeBase58 } from '../encoding/base58.ts';
 import { rpcError, RPC_CODES } from './errors.ts';
-import { describeTransactionError, namedTransactionError, type DescribedError, type TransactionErrorJson } from './tx-errors.ts';
-import { prioritizationFee, transactionFee, type DecodedMessage, type DecodedTransaction } from './wire.ts';
+import {
+  describeTransactionError,
+  namedTransactionError,
+  type DescribedError,
+  type TransactionErrorJson,
+} from './tx-errors.ts';
+import { transactionFee, type DecodedMessage, type DecodedTransaction } from './wire.ts';
 
 export type Commitment = 'processed' | 'confirmed' | 'finalized';
 export type ConfirmationStatus = Commitment;
@@ -156,7 +161,9 @@ export class LocalChain {
     this.svm.setBlockhashCheck(false);
     this.svm.setTransactionHistory(BigInt(this.historyCapacity));
     this.svm.setEpochSchedule(new EpochSchedule(BigInt(SLOTS_PER_EPOCH), BigInt(SLOTS_PER_EPOCH), false, 0n, 0n));
-    this.genesisHash = encodeBase58(createHash('sha256').update('palisade-devnet-genesis').update(this.svm.latestBlockhash()).digest());
+    this.genesisHash = encodeBase58(
+      createHash('sha256').update('palisade-devnet-genesis').update(this.svm.latestBlockhash()).digest(),
+    );
     this.tipSlot = this.startSlot - 1;
     this.tipHeight = Math.max(0, this.startSlot - 100) - 1;
     this.produceBlock();
@@ -226,7 +233,11 @@ export class LocalChain {
   }
 
   private depth(commitment: Commitment): number {
-    return commitment === 'processed' ? 0 : commitment === 'confirmed' ? this.confirmationDepth : this.finalizationDepth;
+    return commitment === 'processed'
+      ? 0
+      : commitment === 'confirmed'
+        ? this.confirmationDepth
+        : this.finalizationDepth;
   }
 
   blockAt(slot: number): BlockInfo {
@@ -274,7 +285,9 @@ export class LocalChain {
     options: { sigVerify: boolean; replaceRecentBlockhash: boolean; accounts?: Uint8Array[] | undefined },
   ): SimulationResult {
     const replacement = options.replaceRecentBlockhash ? this.latestBlockhash('processed') : null;
-    const replacementBlockhash = replacement ? { blockhash: replacement.blockhash, lastValidBlockHeight: replacement.lastValidBlockHeight } : null;
+    const replacementBlockhash = replacement
+      ? { blockhash: replacement.blockhash, lastValidBlockHeight: replacement.lastValidBlockHeight }
+      : null;
     if (!replacement && !this.isBlockhashValid(tx.recentBlockhash)) {
       return this.earlyFailure(namedTransactionError('BlockhashNotFound'), replacementBlockhash);
     }
@@ -304,7 +317,9 @@ export class LocalChain {
     if (options.accounts) {
       const post = new Map<string, Account>();
       for (const a of outcome.postAccounts()) post.set(Buffer.from(a.address).toString('hex'), a.account());
-      accounts = options.accounts.map((addr) => post.get(Buffer.from(addr).toString('hex')) ?? this.svm.getAccount(addr));
+      accounts = options.accounts.map(
+        (addr) => post.get(Buffer.from(addr).toString('hex')) ?? this.svm.getAccount(addr),
+      );
     }
     const rd = meta.returnData();
     const rdData = rd.data();
@@ -313,7 +328,9 @@ export class LocalChain {
       logs: meta.logs(),
       accounts,
       unitsConsumed: Number(meta.computeUnitsConsumed()),
-      returnData: rdData.length ? { programId: encodeBase58(rd.programId()), data: [Buffer.from(rdData).toString('base64'), 'base64'] } : null,
+      returnData: rdData.length
+        ? { programId: encodeBase58(rd.programId()), data: [Buffer.from(rdData).toString('base64'), 'base64'] }
+        : null,
       replacementBlockhash,
       error: null,
     };
@@ -331,7 +348,10 @@ export class LocalChain {
       if (sim.error) {
         this.count(this.stats.preflightRejected, sim.error.name);
         if (sim.error.name === 'SignatureFailure') {
-          throw rpcError(RPC_CODES.transactionSignatureVerificationFailure, 'Transaction signature verification failure');
+          throw rpcError(
+            RPC_CODES.transactionSignatureVerificationFailure,
+            'Transaction signature verification failure',
+          );
         }
         throw rpcError(RPC_CODES.sendTransactionPreflightFailure, `Transaction simulation failed: ${sim.error.text}`, {
           accounts: null,
@@ -360,7 +380,8 @@ export class LocalChain {
     if (outcome instanceof FailedTransactionMetadata) {
       const error = describeTransactionError(outcome);
       // Only failures past fee payment are written to the ledger; the SVM keeps those in its history.
-      if (error.name === 'AlreadyProcessed' || this.svm.getTransaction(tx.signatureBytes) === null) return this.drop(tx, error.name);
+      if (error.name === 'AlreadyProcessed' || this.svm.getTransaction(tx.signatureBytes) === null)
+        return this.drop(tx, error.name);
       err = error.json;
       meta = outcome.meta();
     } else {
@@ -423,7 +444,10 @@ export class LocalChain {
   }
 
   /** A status as getSignatureStatuses reports it, or null when this node does not know it. */
-  signatureStatus(signature: string, options: { searchTransactionHistory: boolean; lag?: number }): SignatureStatusJson | null {
+  signatureStatus(
+    signature: string,
+    options: { searchTransactionHistory: boolean; lag?: number },
+  ): SignatureStatusJson | null {
     const rec = this.records.get(signature);
     if (!rec) return null;
     const seenTip = this.tipSlot - (options.lag ?? 0);
@@ -456,7 +480,8 @@ export class LocalChain {
   /** Newest first, as getSignaturesForAddress answers. */
   signaturesForAddress(address: string, maxSlot: number): TxRecord[] {
     const out: TxRecord[] = [];
-    for (const rec of this.records.values()) if (rec.slot <= maxSlot && rec.accountKeys.includes(address)) out.push(rec);
+    for (const rec of this.records.values())
+      if (rec.slot <= maxSlot && rec.accountKeys.includes(address)) out.push(rec);
     return out.reverse();
   }
 
@@ -475,7 +500,14 @@ export class LocalChain {
     return out;
   }
 
-  epochInfo(slot: number): { epoch: number; slotIndex: number; slotsInEpoch: number; absoluteSlot: number; blockHeight: number; transactionCount: number } {
+  epochInfo(slot: number): {
+    epoch: number;
+    slotIndex: number;
+    slotsInEpoch: number;
+    absoluteSlot: number;
+    blockHeight: number;
+    transactionCount: number;
+  } {
     return {
       epoch: Math.floor(slot / SLOTS_PER_EPOCH),
       slotIndex: slot % SLOTS_PER_EPOCH,
@@ -501,7 +533,10 @@ export class LocalChain {
       if (!list) this.feesBySlot.set(record.slot, (list = []));
       list.push({ price: record.computeUnitPrice, keys });
     }
-    this.logger.debug({ signature: record.signature, slot: record.slot, err: record.err }, 'devnet: transaction landed');
+    this.logger.debug(
+      { signature: record.signature, slot: record.slot, err: record.err },
+      'devnet: transaction landed',
+    );
     for (const fn of this.txListeners) fn(record);
   }
 
@@ -514,8 +549,19 @@ export class LocalChain {
     map[key] = (map[key] ?? 0) + 1;
   }
 
-  private earlyFailure(error: DescribedError, replacementBlockhash: SimulationResult['replacementBlockhash']): SimulationResult {
-    return { err: error.json, logs: [], accounts: null, unitsConsumed: 0, returnData: null, replacementBlockhash, error };
+  private earlyFailure(
+    error: DescribedError,
+    replacementBlockhash: SimulationResult['replacementBlockhash'],
+  ): SimulationResult {
+    return {
+      err: error.json,
+      logs: [],
+      accounts: null,
+      unitsConsumed: 0,
+      returnData: null,
+      replacementBlockhash,
+      error,
+    };
   }
 
   private oldestBlockSlot(): number {
@@ -545,7 +591,12 @@ export class LocalChain {
     clock.epoch = BigInt(Math.floor(this.tipSlot / SLOTS_PER_EPOCH));
     clock.unixTimestamp = BigInt(Math.floor(now / 1000));
     this.svm.setClock(clock);
-    const block: BlockInfo = { slot: this.tipSlot, height: this.tipHeight, blockhash: this.svm.latestBlockhash(), time: now };
+    const block: BlockInfo = {
+      slot: this.tipSlot,
+      height: this.tipHeight,
+      blockhash: this.svm.latestBlockhash(),
+      time: now,
+    };
     this.blocks.set(block.slot, block);
     this.blocks.delete(block.slot - BLOCK_RING);
     this.hashHeights.set(block.blockhash, block.height);

@@ -85,18 +85,29 @@ export interface LocalCluster {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-function validate(options: LocalClusterOptions): Required<Pick<LocalClusterOptions, 'providers' | 'host' | 'basePort' | 'portStep' | 'slotMs'>> {
+function validate(
+  options: LocalClusterOptions,
+): Required<Pick<LocalClusterOptions, 'providers' | 'host' | 'basePort' | 'portStep' | 'slotMs'>> {
   const providers = options.providers ?? DEFAULT_PROVIDERS;
-  if (!Array.isArray(providers) || providers.length === 0) throw new ConfigError('devnet.providers', providers, 'a non-empty list of provider names');
-  for (const p of providers) if (typeof p !== 'string' || !NAME.test(p)) throw new ConfigError('devnet.providers', p, 'names of letters, digits, . _ -');
-  if (new Set(providers).size !== providers.length) throw new ConfigError('devnet.providers', providers, 'distinct names');
+  if (!Array.isArray(providers) || providers.length === 0)
+    throw new ConfigError('devnet.providers', providers, 'a non-empty list of provider names');
+  for (const p of providers)
+    if (typeof p !== 'string' || !NAME.test(p))
+      throw new ConfigError('devnet.providers', p, 'names of letters, digits, . _ -');
+  if (new Set(providers).size !== providers.length)
+    throw new ConfigError('devnet.providers', providers, 'distinct names');
   const host = options.host ?? '127.0.0.1';
   if (typeof host !== 'string' || !host) throw new ConfigError('devnet.host', host, 'a host name or address');
   const basePort = options.basePort ?? 0;
   const portStep = options.portStep ?? 2;
-  if (!Number.isInteger(portStep) || portStep < 1) throw new ConfigError('devnet.portStep', portStep, 'an integer >= 1');
+  if (!Number.isInteger(portStep) || portStep < 1)
+    throw new ConfigError('devnet.portStep', portStep, 'an integer >= 1');
   if (!Number.isInteger(basePort) || basePort < 0 || basePort + (providers.length - 1) * portStep > 65535) {
-    throw new ConfigError('devnet.basePort', basePort, `0 (ephemeral) or a port that leaves room for ${providers.length} providers`);
+    throw new ConfigError(
+      'devnet.basePort',
+      basePort,
+      `0 (ephemeral) or a port that leaves room for ${providers.length} providers`,
+    );
   }
   const slotMs = options.slotMs === undefined ? 400 : timeoutMs('devnet.slotMs', options.slotMs, { min: 1 });
   return { providers, host, basePort, portStep, slotMs };
@@ -104,12 +115,20 @@ function validate(options: LocalClusterOptions): Required<Pick<LocalClusterOptio
 
 function wsLimits(ws: unknown): SubscriptionLimits {
   if (ws === undefined) return {};
-  if (ws === null || typeof ws !== 'object' || Array.isArray(ws)) throw new ConfigError('devnet.ws', ws, 'an object { maxSubscriptionsPerConnection?, maxBufferedBytes? }');
+  if (ws === null || typeof ws !== 'object' || Array.isArray(ws))
+    throw new ConfigError('devnet.ws', ws, 'an object { maxSubscriptionsPerConnection?, maxBufferedBytes? }');
   knownKeys('devnet.ws', ws, ['maxSubscriptionsPerConnection', 'maxBufferedBytes']);
   const o = ws as SubscriptionLimits;
   const limits: SubscriptionLimits = {};
-  if (o.maxSubscriptionsPerConnection !== undefined) limits.maxSubscriptionsPerConnection = integer('devnet.ws.maxSubscriptionsPerConnection', o.maxSubscriptionsPerConnection, 1, 1_000_000);
-  if (o.maxBufferedBytes !== undefined) limits.maxBufferedBytes = integer('devnet.ws.maxBufferedBytes', o.maxBufferedBytes, 1024, 2 ** 31 - 1);
+  if (o.maxSubscriptionsPerConnection !== undefined)
+    limits.maxSubscriptionsPerConnection = integer(
+      'devnet.ws.maxSubscriptionsPerConnection',
+      o.maxSubscriptionsPerConnection,
+      1,
+      1_000_000,
+    );
+  if (o.maxBufferedBytes !== undefined)
+    limits.maxBufferedBytes = integer('devnet.ws.maxBufferedBytes', o.maxBufferedBytes, 1024, 2 ** 31 - 1);
   return limits;
 }
 
@@ -124,7 +143,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
   const server = (name: string): ProviderServer => {
     const s = typeof name === 'string' ? servers.get(name) : undefined;
-    if (!s) throw new DevnetError('DEVNET_UNKNOWN_PROVIDER', `unknown provider ${JSON.stringify(name)}; known: ${[...servers.keys()].join(', ')}`);
+    if (!s)
+      throw new DevnetError(
+        'DEVNET_UNKNOWN_PROVIDER',
+        `unknown provider ${JSON.stringify(name)}; known: ${[...servers.keys()].join(', ')}`,
+      );
     return s;
   };
 
@@ -153,10 +176,18 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
     },
   };
 
-  const getStats = (): LocalClusterStats => ({ chain: chain.getStats(), providers: [...servers.values()].map((s) => s.getStats()) });
+  const getStats = (): LocalClusterStats => ({
+    chain: chain.getStats(),
+    providers: [...servers.values()].map((s) => s.getStats()),
+  });
   const admin: AdminApi = { handle: (op, method, body, self) => adminOp(op, method, body, self) };
 
-  async function adminOp(op: string, method: string, body: Record<string, unknown>, self: string): ReturnType<AdminApi['handle']> {
+  async function adminOp(
+    op: string,
+    method: string,
+    body: Record<string, unknown>,
+    self: string,
+  ): ReturnType<AdminApi['handle']> {
     const want = (m: string): void => {
       if (method !== m) throw new DevnetError('DEVNET_ADMIN_METHOD', `${op} takes ${m}, not ${method}`);
     };
@@ -190,7 +221,12 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
         const name = target();
         server(name);
         // Killing the port that carries this answer happens once the answer is written.
-        if (name === self) return { status: 200, body: { killed: name }, after: () => void faults.kill(name).catch((err: unknown) => logger.error({ err }, 'devnet: kill failed')) };
+        if (name === self)
+          return {
+            status: 200,
+            body: { killed: name },
+            after: () => void faults.kill(name).catch((err: unknown) => logger.error({ err }, 'devnet: kill failed')),
+          };
         await faults.kill(name);
         return { status: 200, body: { killed: name } };
       }
@@ -203,19 +239,26 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
       case 'advance': {
         want('POST');
         const n = body['slots'];
-        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100_000) throw new DevnetError('DEVNET_BAD_ADVANCE', 'advance needs { "slots": 1..100000 }');
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100_000)
+          throw new DevnetError('DEVNET_BAD_ADVANCE', 'advance needs { "slots": 1..100000 }');
         chain.advanceSlots(n);
         return { status: 200, body: { slot: chain.slot, blockHeight: chain.blockHeight } };
       }
       default:
-        return { status: 404, body: { error: `unknown admin route ${op}; try GET faults|stats, POST fault|clear|kill|revive|advance` } };
+        return {
+          status: 404,
+          body: { error: `unknown admin route ${op}; try GET faults|stats, POST fault|clear|kill|revive|advance` },
+        };
     }
   }
 
   providers.forEach((name, i) => {
     const port = basePort === 0 ? 0 : basePort + i * portStep;
     const wsCompanionPort = port !== 0 && portStep >= 2 && (options.wsOnNextPort ?? true) ? port + 1 : undefined;
-    servers.set(name, new ProviderServer({ name, host, port, chain, logger, clock, random, admin, wsCompanionPort, ws }));
+    servers.set(
+      name,
+      new ProviderServer({ name, host, port, chain, logger, clock, random, admin, wsCompanionPort, ws }),
+    );
   });
   try {
     for (const s of servers.values()) await s.listen();
@@ -225,7 +268,12 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
   }
   chain.start();
 
-  const endpoints: DevnetEndpoint[] = [...servers.values()].map((s) => ({ name: s.name, url: s.url, wsUrl: s.wsUrl, port: s.port }));
+  const endpoints: DevnetEndpoint[] = [...servers.values()].map((s) => ({
+    name: s.name,
+    url: s.url,
+    wsUrl: s.wsUrl,
+    port: s.port,
+  }));
   let closing: Promise<void> | undefined;
   return {
     endpoints,
@@ -250,7 +298,11 @@ export async function startLocalCluster(options: LocalClusterOptions = {}): Prom
 
 /** Environment lines that point palisade's configuration at the cluster's providers. */
 export function envForEndpoints(endpoints: readonly DevnetEndpoint[]): string[] {
-  const vars: Record<string, string> = { helius: 'HELIUS_RPC_URL', chainstack: 'CHAINSTACK_RPC_URL', public: 'SOLANA_RPC_URL' };
+  const vars: Record<string, string> = {
+    helius: 'HELIUS_RPC_URL',
+    chainstack: 'CHAINSTACK_RPC_URL',
+    public: 'SOLANA_RPC_URL',
+  };
   const lines: string[] = [];
   for (const e of endpoints) {
     const key = Object.keys(vars).find((k) => e.name.startsWith(k));

@@ -47,12 +47,24 @@ export type DevnetFault =
   | { kind: 'slot-lag'; slots: number };
 
 export type DevnetFaultKind = DevnetFault['kind'];
-export const DEVNET_FAULT_KINDS: readonly DevnetFaultKind[] = ['latency', '429', '500', '503', 'node-behind', 'hang', 'reset', 'slot-lag'];
+export const DEVNET_FAULT_KINDS: readonly DevnetFaultKind[] = [
+  'latency',
+  '429',
+  '500',
+  '503',
+  'node-behind',
+  'hang',
+  'reset',
+  'slot-lag',
+];
 
 /** What a request meets: a delay, then either an action or a normal answer from a lagging view. */
 export interface FaultDecision {
   delayMs: number;
-  action: Exclude<DevnetFault, { kind: 'latency' } | { kind: 'slot-lag' } | { kind: 'ws-stall' } | { kind: 'ws-drop' }> | null;
+  action: Exclude<
+    DevnetFault,
+    { kind: 'latency' } | { kind: 'slot-lag' } | { kind: 'ws-stall' } | { kind: 'ws-drop' }
+  > | null;
   lag: number;
 }
 
@@ -76,15 +88,28 @@ function nonNegative(v: unknown, what: string, integer: boolean, max?: number): 
  * `node-behind` and HTTP statuses as numbers (`{ "kind": 429 }`).
  */
 export function parseFault(input: unknown): DevnetFault {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw bad('a fault must be an object with a kind');
+  if (input === null || typeof input !== 'object' || Array.isArray(input))
+    throw bad('a fault must be an object with a kind');
   const o = input as Record<string, unknown>;
   if (o['kind'] === 'ws-stall' || o['kind'] === 'ws-drop') return parsePubsubFault(o);
   let kind = typeof o['kind'] === 'number' ? String(o['kind']) : o['kind'];
   if (kind === '-32005') kind = 'node-behind';
   if (typeof kind !== 'string' || !DEVNET_FAULT_KINDS.includes(kind as DevnetFaultKind)) {
-    throw bad(`unknown fault kind ${JSON.stringify(o['kind'])}; expected one of ${DEVNET_FAULT_KINDS.join(', ')}, or -32005`);
+    throw bad(
+      `unknown fault kind ${JSON.stringify(o['kind'])}; expected one of ${DEVNET_FAULT_KINDS.join(', ')}, or -32005`,
+    );
   }
-  const known = new Set(['kind', 'probability', 'count', 'methods', 'ms', 'jitterMs', 'retryAfterSec', 'numSlotsBehind', 'slots']);
+  const known = new Set([
+    'kind',
+    'probability',
+    'count',
+    'methods',
+    'ms',
+    'jitterMs',
+    'retryAfterSec',
+    'numSlotsBehind',
+    'slots',
+  ]);
   for (const key of Object.keys(o)) if (!known.has(key)) throw bad(`unknown fault field ${JSON.stringify(key)}`);
   if (kind === 'slot-lag') {
     if (o['probability'] !== undefined || o['count'] !== undefined || o['methods'] !== undefined) {
@@ -104,19 +129,30 @@ export function parseFault(input: unknown): DevnetFault {
   }
   if (o['methods'] !== undefined) {
     const m = o['methods'];
-    if (!Array.isArray(m) || m.length === 0 || !m.every((x) => typeof x === 'string')) throw bad('fault methods must be a non-empty array of method names');
+    if (!Array.isArray(m) || m.length === 0 || !m.every((x) => typeof x === 'string'))
+      throw bad('fault methods must be a non-empty array of method names');
     limits.methods = [...m] as string[];
   }
   switch (kind) {
     case 'latency': {
       const fault: DevnetFault = { kind, ms: nonNegative(o['ms'], 'ms', false, check.MAX_TIMER_MS), ...limits };
-      if (o['jitterMs'] !== undefined) fault.jitterMs = nonNegative(o['jitterMs'], 'jitterMs', false, check.MAX_TIMER_MS);
+      if (o['jitterMs'] !== undefined)
+        fault.jitterMs = nonNegative(o['jitterMs'], 'jitterMs', false, check.MAX_TIMER_MS);
       return fault;
     }
     case '429':
-      return { kind, retryAfterSec: o['retryAfterSec'] === undefined ? 1 : nonNegative(o['retryAfterSec'], 'retryAfterSec', true), ...limits };
+      return {
+        kind,
+        retryAfterSec: o['retryAfterSec'] === undefined ? 1 : nonNegative(o['retryAfterSec'], 'retryAfterSec', true),
+        ...limits,
+      };
     case 'node-behind':
-      return { kind, numSlotsBehind: o['numSlotsBehind'] === undefined ? 150 : nonNegative(o['numSlotsBehind'], 'numSlotsBehind', true), ...limits };
+      return {
+        kind,
+        numSlotsBehind:
+          o['numSlotsBehind'] === undefined ? 150 : nonNegative(o['numSlotsBehind'], 'numSlotsBehind', true),
+        ...limits,
+      };
     default:
       return { kind: kind as '500' | '503' | 'hang' | 'reset', ...limits };
   }
@@ -124,7 +160,8 @@ export function parseFault(input: unknown): DevnetFault {
 
 /** PubSub faults are states of the port (like slot-lag, not listed in FAULT_KINDS): no limits. */
 function parsePubsubFault(o: Record<string, unknown>): DevnetFault {
-  for (const key of Object.keys(o)) if (key !== 'kind') throw bad(`${String(o['kind'])} is a state of the port's PubSub: it takes no ${key}`);
+  for (const key of Object.keys(o))
+    if (key !== 'kind') throw bad(`${String(o['kind'])} is a state of the port's PubSub: it takes no ${key}`);
   return { kind: o['kind'] as 'ws-stall' | 'ws-drop' };
 }
 

@@ -11,7 +11,18 @@ export { parseFault, DEVNET_FAULT_KINDS } from './faults.ts';
 export type { DevnetFault, DevnetFaultKind, FaultLimits } from './faults.ts';
 export { DevnetError, JsonRpcError, RPC_CODES } from './errors.ts';
 export type { ProviderStats } from './provider.ts';
-export { SUBSCRIPTION_LIMIT_CODE, DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION, DEFAULT_MAX_BUFFERED_BYTES } from './subscriptions.ts';
+export {
+  SUBSCRIPTION_LIMIT_CODE,
+  DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+  DEFAULT_MAX_BUFFERED_BYTES,
+} from './subscriptions.ts';
 export type { SubscriptionLimits, SubscriptionStats } from './subscriptions.ts';
 export { startLocalClusterInWorker, DevnetControlTimeoutError, DevnetWorkerExitedError } from './remote/index.ts';
-export type { RemoteLocalCluster, RemoteClusterOptions, RemoteClusterFaults, RemoteChain, RemoteControlStats, ChainTip } from './remote/index.ts';
+export type {
+  RemoteLocalCluster,
+  RemoteClusterOptions,
+  RemoteClusterFaults,
+  RemoteChain,
+  RemoteControlStats,
+  ChainTip,
+} from './remote/index.ts';

@@ -16,7 +16,6 @@ import {
   commitmentOf,
   configAt,
   hashParam,
-  paramList,
   pubkeyParam,
   required,
   signatureParam,
@@ -62,7 +61,8 @@ export interface AccountView {
 
 export function accountView(config: Config): AccountView {
   const encoding = stringOption(config, 'encoding', ACCOUNT_ENCODINGS, 'binary');
-  if (encoding === 'base64+zstd') throw invalidParams('Invalid params: base64+zstd encoding is not supported by the local cluster; use base64');
+  if (encoding === 'base64+zstd')
+    throw invalidParams('Invalid params: base64+zstd encoding is not supported by the local cluster; use base64');
   const ds = config['dataSlice'];
   let slice: AccountView['slice'];
   if (ds !== undefined && ds !== null) {
@@ -82,7 +82,10 @@ export function accountJson(account: Account, view: AccountView): Record<string,
       break;
     case 'base58':
       if (data.length > MAX_BASE58_ACCOUNT_BYTES) {
-        throw rpcError(RPC_CODES.invalidRequest, 'Encoded binary (base 58) data should be less than 128 bytes, please use Base64 encoding.');
+        throw rpcError(
+          RPC_CODES.invalidRequest,
+          'Encoded binary (base 58) data should be less than 128 bytes, please use Base64 encoding.',
+        );
       }
       encoded = [encodeBase58(data), 'base58'];
       break;
@@ -105,7 +108,9 @@ function encodingOf(config: Config): 'base58' | 'base64' {
 }
 
 function statusOf(rec: TxRecord, chain: LocalChain, lag: number): Commitment {
-  return chain.signatureStatus(rec.signature, { searchTransactionHistory: true, lag })?.confirmationStatus ?? 'processed';
+  return (
+    chain.signatureStatus(rec.signature, { searchTransactionHistory: true, lag })?.confirmationStatus ?? 'processed'
+  );
 }
 
 function transactionJson(rec: TxRecord & { bytes: Uint8Array }, encoding: string): unknown {
@@ -209,7 +214,8 @@ export const METHODS: Record<string, MethodHandler> = {
   getMultipleAccounts: (p, ctx) => {
     const list = required<unknown>(p, 0, 'pubkeys');
     if (!Array.isArray(list)) throw invalidParams('Invalid params: pubkeys must be an array');
-    if (list.length > MAX_MULTIPLE_ACCOUNTS) throw invalidParams(`Too many inputs provided; max ${MAX_MULTIPLE_ACCOUNTS}`);
+    if (list.length > MAX_MULTIPLE_ACCOUNTS)
+      throw invalidParams(`Too many inputs provided; max ${MAX_MULTIPLE_ACCOUNTS}`);
     const keys = list.map(pubkeyParam);
     const config = configAt(p, 1);
     const view = accountView(config);
@@ -225,7 +231,8 @@ export const METHODS: Record<string, MethodHandler> = {
 
   getMinimumBalanceForRentExemption: (p, ctx) => {
     const len = u64Param(p[0] ?? 0, 'data length');
-    if (len > 10 * 1024 * 1024) throw invalidParams('Invalid params: data length exceeds the maximum account size (10 MiB)');
+    if (len > 10 * 1024 * 1024)
+      throw invalidParams('Invalid params: data length exceeds the maximum account size (10 MiB)');
     slotFor(ctx, configAt(p, 1));
     return ctx.chain.minimumBalanceForRentExemption(len);
   },
@@ -239,7 +246,8 @@ export const METHODS: Record<string, MethodHandler> = {
   getRecentPrioritizationFees: (p, ctx) => {
     const list = p[0] ?? [];
     if (!Array.isArray(list)) throw invalidParams('Invalid params: addresses must be an array');
-    if (list.length > MAX_PRIORITY_FEE_ADDRESSES) throw invalidParams(`Too many inputs provided; max ${MAX_PRIORITY_FEE_ADDRESSES}`);
+    if (list.length > MAX_PRIORITY_FEE_ADDRESSES)
+      throw invalidParams(`Too many inputs provided; max ${MAX_PRIORITY_FEE_ADDRESSES}`);
     const addresses = list.map((a) => encodeBase58(pubkeyParam(a)));
     return ctx.chain.recentPrioritizationFees(addresses).filter((f) => f.slot <= ctx.chain.slot - ctx.lag);
   },
@@ -256,7 +264,8 @@ export const METHODS: Record<string, MethodHandler> = {
     const tx = decodeTransaction(required(p, 0, 'transaction'), encodingOf(config));
     const sigVerify = boolOption(config, 'sigVerify', false);
     const replaceRecentBlockhash = boolOption(config, 'replaceRecentBlockhash', false);
-    if (sigVerify && replaceRecentBlockhash) throw invalidParams('sigVerify may not be used with replaceRecentBlockhash');
+    if (sigVerify && replaceRecentBlockhash)
+      throw invalidParams('sigVerify may not be used with replaceRecentBlockhash');
     const slot = slotFor(ctx, config);
     let accounts: Uint8Array[] | undefined;
     let view: AccountView | undefined;
@@ -291,7 +300,8 @@ export const METHODS: Record<string, MethodHandler> = {
   getSignatureStatuses: (p, ctx) => {
     const list = required<unknown>(p, 0, 'signatures');
     if (!Array.isArray(list)) throw invalidParams('Invalid params: signatures must be an array');
-    if (list.length > MAX_SIGNATURE_STATUSES) throw invalidParams(`Too many inputs provided; max ${MAX_SIGNATURE_STATUSES}`);
+    if (list.length > MAX_SIGNATURE_STATUSES)
+      throw invalidParams(`Too many inputs provided; max ${MAX_SIGNATURE_STATUSES}`);
     const sigs = list.map(signatureParam);
     const config = configAt(p, 1);
     const searchTransactionHistory = boolOption(config, 'searchTransactionHistory', false);

@@ -17,7 +17,8 @@ export function paramList(params: unknown): unknown[] {
 export function configAt(params: unknown[], index: number): Config {
   const v = params[index];
   if (v === undefined || v === null) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw invalidParams(`Invalid params: invalid type: ${typeName(v)}, expected a config object`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw invalidParams(`Invalid params: invalid type: ${typeName(v)}, expected a config object`);
   return v as Config;
 }
 
@@ -67,7 +68,9 @@ export function stringOption<T extends string>(config: Config, key: string, allo
   const v = config[key];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'string' || !allowed.includes(v as T)) {
-    throw invalidParams(`Invalid params: unknown variant \`${String(v)}\`, expected one of ${allowed.map((a) => `\`${a}\``).join(', ')}`);
+    throw invalidParams(
+      `Invalid params: unknown variant \`${String(v)}\`, expected one of ${allowed.map((a) => `\`${a}\``).join(', ')}`,
+    );
   }
   return v as T;
 }
@@ -89,7 +92,10 @@ export function commitmentOf(config: Config, key = 'commitment'): Commitment {
   const v = config[key];
   if (v === undefined || v === null) return 'finalized';
   const c = typeof v === 'string' ? COMMITMENTS[v] : undefined;
-  if (!c) throw invalidParams(`Invalid params: unknown variant \`${String(v)}\`, expected one of \`processed\`, \`confirmed\`, \`finalized\``);
+  if (!c)
+    throw invalidParams(
+      `Invalid params: unknown variant \`${String(v)}\`, expected one of \`processed\`, \`confirmed\`, \`finalized\``,
+    );
   return c;
 }
 
@@ -97,8 +103,10 @@ export function commitmentOf(config: Config, key = 'commitment'): Commitment {
 export function checkMinContextSlot(config: Config, contextSlot: number): void {
   const min = config['minContextSlot'];
   if (min === undefined || min === null) return;
-  if (typeof min !== 'number' || !Number.isSafeInteger(min) || min < 0) throw invalidParams('Invalid params: minContextSlot must be an unsigned integer');
-  if (contextSlot < min) throw rpcError(RPC_CODES.minContextSlotNotReached, 'Minimum context slot has not been reached', { contextSlot });
+  if (typeof min !== 'number' || !Number.isSafeInteger(min) || min < 0)
+    throw invalidParams('Invalid params: minContextSlot must be an unsigned integer');
+  if (contextSlot < min)
+    throw rpcError(RPC_CODES.minContextSlotNotReached, 'Minimum context slot has not been reached', { contextSlot });
 }
 
 function typeName(v: unknown): string {

@@ -25,7 +25,12 @@ const ADMIN_PREFIX = '/__admin/';
 
 /** The admin operations a port exposes over HTTP, served by the cluster (they span ports). */
 export interface AdminApi {
-  handle(op: string, method: string, body: Record<string, unknown>, self: string): Promise<{ status: number; body: unknown; after?: () => void }>;
+  handle(
+    op: string,
+    method: string,
+    body: Record<string, unknown>,
+    self: string,
+  ): Promise<{ status: number; body: unknown; after?: () => void }>;
 }
 
 export interface ProviderOptions {
@@ -180,7 +185,13 @@ export class ProviderServer {
     return new Promise<number>((resolve, reject) => {
       const onError = (err: Error): void => {
         server.off('listening', onListening);
-        reject(new DevnetError('DEVNET_LISTEN_FAILED', `provider ${this.name} cannot listen on ${this.host}:${port}: ${err.message}`, { cause: err }));
+        reject(
+          new DevnetError(
+            'DEVNET_LISTEN_FAILED',
+            `provider ${this.name} cannot listen on ${this.host}:${port}: ${err.message}`,
+            { cause: err },
+          ),
+        );
       };
       const onListening = (): void => {
         server.off('error', onError);
@@ -300,13 +311,16 @@ export class ProviderServer {
       parsed = false;
     }
     const calls = parsed ? (Array.isArray(payload) ? payload : [payload]) : [];
-    const methods = calls.map((c) => (c && typeof c === 'object' ? (c as { method?: unknown }).method : undefined)).filter((m): m is string => typeof m === 'string');
+    const methods = calls
+      .map((c) => (c && typeof c === 'object' ? (c as { method?: unknown }).method : undefined))
+      .filter((m): m is string => typeof m === 'string');
     this.afterFaults(this.faults.decide(methods), req, res, calls, Array.isArray(payload), (lag) => {
       let reply: unknown;
       if (!parsed) {
         reply = { jsonrpc: '2.0', error: { code: RPC_CODES.parseError, message: 'Parse error' }, id: null };
       } else if (Array.isArray(payload)) {
-        if (payload.length === 0) reply = { jsonrpc: '2.0', error: { code: RPC_CODES.invalidRequest, message: 'Invalid request' }, id: null };
+        if (payload.length === 0)
+          reply = { jsonrpc: '2.0', error: { code: RPC_CODES.invalidRequest, message: 'Invalid request' }, id: null };
         else {
           const replies = payload.map((c) => this.callOne(c, lag)).filter((r): r is RpcReply => r !== undefined);
           reply = replies.length ? replies : undefined;
@@ -345,7 +359,11 @@ export class ProviderServer {
       }
       switch (a.kind) {
         case '429': {
-          const body = JSON.stringify({ jsonrpc: '2.0', error: { code: 429, message: 'Too many requests for a specific RPC call' }, id: this.firstId(calls) });
+          const body = JSON.stringify({
+            jsonrpc: '2.0',
+            error: { code: 429, message: 'Too many requests for a specific RPC call' },
+            id: this.firstId(calls),
+          });
           res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': String(a.retryAfterSec ?? 1) });
           res.end(body);
           return;
@@ -360,7 +378,11 @@ export class ProviderServer {
           return;
         case 'node-behind': {
           const n = a.numSlotsBehind ?? 150;
-          const error = { code: RPC_CODES.nodeUnhealthy, message: `Node is behind by ${n} slots`, data: { numSlotsBehind: n } };
+          const error = {
+            code: RPC_CODES.nodeUnhealthy,
+            message: `Node is behind by ${n} slots`,
+            data: { numSlotsBehind: n },
+          };
           const replies = calls.map((c) => ({ jsonrpc: '2.0', error, id: this.idOf(c) }));
           const body = JSON.stringify(batch ? replies : (replies[0] ?? { jsonrpc: '2.0', error, id: null }));
           res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -395,7 +417,8 @@ export class ProviderServer {
   }
 
   private callOne(call: unknown, lag: number): RpcReply | undefined {
-    if (!call || typeof call !== 'object' || Array.isArray(call)) return this.errorReply(null, RPC_CODES.invalidRequest, 'Invalid request');
+    if (!call || typeof call !== 'object' || Array.isArray(call))
+      return this.errorReply(null, RPC_CODES.invalidRequest, 'Invalid request');
     const c = call as { jsonrpc?: unknown; method?: unknown; params?: unknown; id?: unknown };
     const hasId = 'id' in c;
     if (c.jsonrpc !== '2.0' || typeof c.method !== 'string' || (hasId && !validId(c.id))) {

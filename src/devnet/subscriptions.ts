@@ -208,7 +208,11 @@ export class SubscriptionHub {
     const held = this.sockets.get(ws) ?? 0;
     if (held >= this.maxPerConnection) {
       this.subscriptionsRefused++;
-      throw rpcError(SUBSCRIPTION_LIMIT_CODE, `Subscription limit reached: at most ${this.maxPerConnection} per connection`, { limit: this.maxPerConnection });
+      throw rpcError(
+        SUBSCRIPTION_LIMIT_CODE,
+        `Subscription limit reached: at most ${this.maxPerConnection} per connection`,
+        { limit: this.maxPerConnection },
+      );
     }
     this.sockets.set(ws, held + 1);
   }
@@ -238,7 +242,11 @@ export class SubscriptionHub {
     // Notifications from the client (web3.js sends a 'ping' every few seconds) get no answer.
     if (id === undefined) return;
     if (typeof req.method !== 'string') {
-      this.send(ws, { jsonrpc: '2.0', error: { code: RPC_CODES.invalidRequest, message: 'Invalid request' }, id: null });
+      this.send(ws, {
+        jsonrpc: '2.0',
+        error: { code: RPC_CODES.invalidRequest, message: 'Invalid request' },
+        id: null,
+      });
       return;
     }
     try {
@@ -276,11 +284,19 @@ export class SubscriptionHub {
         if (filter === 'all' || filter === 'allWithVotes') mentions = null;
         else {
           const list = (filter as { mentions?: unknown } | null)?.mentions;
-          if (!Array.isArray(list) || list.length !== 1) throw invalidParams('Invalid params: filter must be "all", "allWithVotes" or { mentions: [one address] }');
+          if (!Array.isArray(list) || list.length !== 1)
+            throw invalidParams('Invalid params: filter must be "all", "allWithVotes" or { mentions: [one address] }');
           mentions = encodeBase58(pubkeyParam(list[0]));
         }
         this.admit(ws);
-        const sub: LogsSub = { kind: 'logs', id: this.nextId++, ws, mentions, commitment: commitmentOf(configAt(params, 1)), pending: [] };
+        const sub: LogsSub = {
+          kind: 'logs',
+          id: this.nextId++,
+          ws,
+          mentions,
+          commitment: commitmentOf(configAt(params, 1)),
+          pending: [],
+        };
         if (mentions !== null) sub.pending = this.notYetAt(mentions, sub.commitment);
         this.subs.set(sub.id, sub);
         return { value: sub.id };
@@ -338,7 +354,8 @@ export class SubscriptionHub {
   private onTransaction(record: TxRecord): void {
     for (const sub of this.pendingSignatures.values()) if (sub.signature === record.signature) this.checkSignature(sub);
     for (const sub of this.subs.values()) {
-      if (sub.kind === 'logs' && (sub.mentions === null || record.accountKeys.includes(sub.mentions))) sub.pending.push(record);
+      if (sub.kind === 'logs' && (sub.mentions === null || record.accountKeys.includes(sub.mentions)))
+        sub.pending.push(record);
       else if (sub.kind === 'account' && record.accountKeys.includes(sub.address)) sub.pending.push(record);
       else continue;
       if (sub.commitment === 'processed') this.flush(sub);
@@ -368,7 +385,10 @@ export class SubscriptionHub {
     const ready = sub.pending.splice(0, n);
     if (sub.kind === 'logs') {
       for (const rec of ready) {
-        this.notify(sub, 'logsNotification', { context: { slot: rec.slot }, value: { signature: rec.signature, err: rec.err, logs: rec.logs } });
+        this.notify(sub, 'logsNotification', {
+          context: { slot: rec.slot },
+          value: { signature: rec.signature, err: rec.err, logs: rec.logs },
+        });
       }
       return;
     }
@@ -376,7 +396,10 @@ export class SubscriptionHub {
     const slots = [...new Set(ready.map((r) => r.slot))];
     const account = this.chain.getAccount(sub.addressBytes);
     for (const slot of slots) {
-      this.notify(sub, 'accountNotification', { context: { slot }, value: account ? accountJson(account, sub.view) : null });
+      this.notify(sub, 'accountNotification', {
+        context: { slot },
+        value: account ? accountJson(account, sub.view) : null,
+      });
     }
   }
 
@@ -397,7 +420,10 @@ export class SubscriptionHub {
     if (!rec) return;
     // Signature subscriptions end with their one notification.
     this.remove(sub);
-    this.notify(sub, 'signatureNotification', { context: { slot: this.chain.slotFor(sub.commitment, this.lag()) }, value: { err: rec.err } });
+    this.notify(sub, 'signatureNotification', {
+      context: { slot: this.chain.slotFor(sub.commitment, this.lag()) },
+      value: { err: rec.err },
+    });
   }
 
   private notify(sub: Sub, method: string, result: unknown): void {
@@ -416,7 +442,14 @@ export class SubscriptionHub {
       // It stopped reading: buffering more for it would grow without bound. Close it; its
       // buffers and subscriptions go with it.
       this.slowConsumersClosed++;
-      this.logger.warn({ bufferedBytes: ws.bufferedAmount, maxBufferedBytes: this.maxBufferedBytes, subscriptions: this.sockets.get(ws) ?? 0 }, 'devnet: websocket client too slow; closing it');
+      this.logger.warn(
+        {
+          bufferedBytes: ws.bufferedAmount,
+          maxBufferedBytes: this.maxBufferedBytes,
+          subscriptions: this.sockets.get(ws) ?? 0,
+        },
+        'devnet: websocket client too slow; closing it',
+      );
       ws.terminate();
       this.detach(ws);
       return;

@@ -43,13 +43,18 @@ export function decodeWire(text: unknown, encoding: WireEncoding, what: string):
   if (typeof text !== 'string') throw invalidParams(`Invalid params: ${what} must be a string`);
   if (encoding === 'base64') {
     if (text.length > MAX_BASE64_CHARS) {
-      throw invalidParams(`base64 encoded ${what} too large: ${text.length} bytes (max: encoded/raw ${MAX_BASE64_CHARS}/${MAX_TX_BYTES})`);
+      throw invalidParams(
+        `base64 encoded ${what} too large: ${text.length} bytes (max: encoded/raw ${MAX_BASE64_CHARS}/${MAX_TX_BYTES})`,
+      );
     }
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw invalidParams(`invalid base64 encoding: ${what}`);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0)
+      throw invalidParams(`invalid base64 encoding: ${what}`);
     return new Uint8Array(Buffer.from(text, 'base64'));
   }
   if (text.length > MAX_BASE58_CHARS) {
-    throw invalidParams(`base58 encoded ${what} too large: ${text.length} bytes (max: encoded/raw ${MAX_BASE58_CHARS}/${MAX_TX_BYTES})`);
+    throw invalidParams(
+      `base58 encoded ${what} too large: ${text.length} bytes (max: encoded/raw ${MAX_BASE58_CHARS}/${MAX_TX_BYTES})`,
+    );
   }
   const bytes = decodeBase58(text);
   if (!bytes) throw invalidParams(`invalid base58 encoding: ${what}`);
@@ -60,7 +65,9 @@ export function decodeTransaction(text: unknown, encoding: WireEncoding): Decode
   const what = 'solana_sdk::transaction::versioned::VersionedTransaction';
   const raw = decodeWire(text, encoding, what);
   if (raw.length > MAX_TX_BYTES) {
-    throw invalidParams(`${encoding} encoded ${what} too large: ${raw.length} bytes (max: encoded/raw ${encoding === 'base64' ? MAX_BASE64_CHARS : MAX_BASE58_CHARS}/${MAX_TX_BYTES})`);
+    throw invalidParams(
+      `${encoding} encoded ${what} too large: ${raw.length} bytes (max: encoded/raw ${encoding === 'base64' ? MAX_BASE64_CHARS : MAX_BASE58_CHARS}/${MAX_TX_BYTES})`,
+    );
   }
   let tx: VersionedTransaction;
   try {
@@ -98,7 +105,8 @@ export function decodeMessage(text: unknown): DecodedMessage {
 function inspectMessage(message: VersionedMessage): DecodedMessage {
   const version = message.version;
   // Version 1 messages (SIMD-0385) are newer than the SVM behind this cluster.
-  if (version !== 'legacy' && version !== 0) throw invalidParams(`invalid transaction: unsupported transaction version ${version}`);
+  if (version !== 'legacy' && version !== 0)
+    throw invalidParams(`invalid transaction: unsupported transaction version ${version}`);
   const accountKeys = message.staticAccountKeys.map((k) => k.toBase58());
   let lookupCount = 0;
   for (const l of message.addressTableLookups) lookupCount += l.writableIndexes.length + l.readonlyIndexes.length;
@@ -118,7 +126,10 @@ function inspectMessage(message: VersionedMessage): DecodedMessage {
     if (data[0] === 2 && data.length >= 5) unitLimit = data.readUInt32LE(1);
     else if (data[0] === 3 && data.length >= 9) unitPrice = data.readBigUInt64LE(1);
   }
-  const computeUnitLimit = Math.min(MAX_COMPUTE_UNIT_LIMIT, unitLimit ?? DEFAULT_UNITS_PER_INSTRUCTION * otherInstructions);
+  const computeUnitLimit = Math.min(
+    MAX_COMPUTE_UNIT_LIMIT,
+    unitLimit ?? DEFAULT_UNITS_PER_INSTRUCTION * otherInstructions,
+  );
   return {
     recentBlockhash: message.recentBlockhash,
     accountKeys,

@@ -10,7 +10,15 @@
  *   throw), or after `maxAttempts` a dead letter and a term.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerMessages, type JsMsg, type StreamInfo } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerMessages,
+  type JsMsg,
+  type StreamInfo,
+} from '@nats-io/jetstream';
 import { headers as makeHeaders, nanos } from '@nats-io/transport-node';
 import type { BusContext, Subscriber } from '../bus/context.ts';
 import { R } from '../bus/counters.ts';
@@ -23,13 +31,33 @@ import { integer, timeoutMs } from '../validate.ts';
 import { checkConnectionOptions, connectEngine, errMessage, type EngineConnection } from './connect.ts';
 import { EngineError } from './errors.ts';
 import { Outbox } from './outbox.ts';
-import { ENGINE_DROP_REASONS, type EngineDropReason, type EngineStats, type EngineSubscriptionStats, type NatsBusOptions } from './types.ts';
+import {
+  ENGINE_DROP_REASONS,
+  type EngineDropReason,
+  type EngineStats,
+  type EngineSubscriptionStats,
+  type NatsBusOptions,
+} from './types.ts';
 import { checkSubjectPart, decodeSignal, eventJson, isSubjectSafe, msgIdFor, subjectFor, wireHeaders } from './wire.ts';
 
 const BUS_KEYS = [
-  'subjectPrefix', 'stream', 'retentionMs', 'duplicateWindowMs', 'storage', 'outboxSize', 'maxInflightPublishes',
-  'publishTimeoutMs', 'maxEventBytes', 'maxAckPending', 'ackWaitMs', 'maxAttempts', 'retryBackoffMs',
-  'maxRetryBackoffMs', 'deadLetterPrefix', 'deadLetterStream', 'pullExpiresMs',
+  'subjectPrefix',
+  'stream',
+  'retentionMs',
+  'duplicateWindowMs',
+  'storage',
+  'outboxSize',
+  'maxInflightPublishes',
+  'publishTimeoutMs',
+  'maxEventBytes',
+  'maxAckPending',
+  'ackWaitMs',
+  'maxAttempts',
+  'retryBackoffMs',
+  'maxRetryBackoffMs',
+  'deadLetterPrefix',
+  'deadLetterStream',
+  'pullExpiresMs',
 ] as const;
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const GROUP_NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -64,17 +92,25 @@ function settings(o: NatsBusOptions): Settings {
   const { servers, name } = checkConnectionOptions('nats', o, BUS_KEYS);
   const prefix = subjectPrefix('nats.subjectPrefix', o.subjectPrefix ?? 'palisade.signal');
   const stream = o.stream ?? 'PALISADE_SIGNALS';
-  if (typeof stream !== 'string' || !STREAM_NAME.test(stream)) throw new ConfigError('nats.stream', stream, '1-64 letters, digits, - or _');
+  if (typeof stream !== 'string' || !STREAM_NAME.test(stream))
+    throw new ConfigError('nats.stream', stream, '1-64 letters, digits, - or _');
   const deadStream = o.deadLetterStream ?? `${stream}_DEAD`;
-  if (typeof deadStream !== 'string' || !STREAM_NAME.test(deadStream) || deadStream === stream) throw new ConfigError('nats.deadLetterStream', deadStream, 'a stream name (1-64 letters, digits, - or _) other than nats.stream');
+  if (typeof deadStream !== 'string' || !STREAM_NAME.test(deadStream) || deadStream === stream)
+    throw new ConfigError(
+      'nats.deadLetterStream',
+      deadStream,
+      'a stream name (1-64 letters, digits, - or _) other than nats.stream',
+    );
   const deadPrefix = subjectPrefix('nats.deadLetterPrefix', o.deadLetterPrefix ?? `${prefix}_dead`);
   if (deadPrefix === prefix || deadPrefix.startsWith(`${prefix}.`) || prefix.startsWith(`${deadPrefix}.`)) {
     throw new ConfigError('nats.deadLetterPrefix', deadPrefix, `a prefix whose subjects do not overlap ${prefix}.>`);
   }
   const storage = o.storage ?? 'file';
   if (storage !== 'file' && storage !== 'memory') throw new ConfigError('nats.storage', storage, "'file' or 'memory'");
-  const opt = (key: keyof NatsBusOptions, fallback: number, min: number, max?: number) => integer(`nats.${key}`, o[key] ?? fallback, min, max);
-  const ms = (key: keyof NatsBusOptions, fallback: number, min = 1) => timeoutMs(`nats.${key}`, o[key] ?? fallback, { min });
+  const opt = (key: keyof NatsBusOptions, fallback: number, min: number, max?: number) =>
+    integer(`nats.${key}`, o[key] ?? fallback, min, max);
+  const ms = (key: keyof NatsBusOptions, fallback: number, min = 1) =>
+    timeoutMs(`nats.${key}`, o[key] ?? fallback, { min });
   return {
     servers,
     name,
@@ -186,8 +222,16 @@ export class BusTransport {
     const sequenced = e.sequence !== undefined;
     const publisher = this.publisherKey(sequenced);
     const msgId = msgIdFor(publisher, topic, sequence);
-    const body = encoder.encode(withWireFields(json, sequenced ? undefined : sequence, e.timestamp !== undefined ? undefined : timestamp));
-    const item = { subject: subjectFor(this.s.prefix, topic), body, headers: wireHeaders(priority, publisher, msgId), msgId, attempts: 0 };
+    const body = encoder.encode(
+      withWireFields(json, sequenced ? undefined : sequence, e.timestamp !== undefined ? undefined : timestamp),
+    );
+    const item = {
+      subject: subjectFor(this.s.prefix, topic),
+      body,
+      headers: wireHeaders(priority, publisher, msgId),
+      msgId,
+      attempts: 0,
+    };
     if (this.outbox !== null) return this.outbox.push(item);
     // Not connected yet: held until start() makes the outbox (admit() bounded it).
     this.early.push(item);
@@ -252,7 +296,10 @@ export class BusTransport {
     const started = this.starting.then(() => inlet.start());
     started.catch((err: unknown) => {
       inlet.error = errMessage(err);
-      this.ctx.logger.error({ topic, consumer, err: redactText(errMessage(err)) }, 'signal bus subscription could not start consuming from the engine');
+      this.ctx.logger.error(
+        { topic, consumer, err: redactText(errMessage(err)) },
+        'signal bus subscription could not start consuming from the engine',
+      );
     });
     return started;
   }
@@ -261,7 +308,8 @@ export class BusTransport {
   checkSubscribe(topic: string, options: { group?: unknown; name?: unknown }): void {
     checkSubjectPart('topic', topic);
     const { group, name } = options;
-    if (group !== undefined && (typeof group !== 'string' || !GROUP_NAME.test(group))) throw new ConfigError('group', group, '1-64 letters, digits, - or _');
+    if (group !== undefined && (typeof group !== 'string' || !GROUP_NAME.test(group)))
+      throw new ConfigError('group', group, '1-64 letters, digits, - or _');
     if (group === undefined && name !== undefined && (typeof name !== 'string' || !GROUP_NAME.test(name))) {
       throw new ConfigError('name', name, '1-64 letters, digits, - or _ (it names the durable consumer)');
     }
@@ -358,7 +406,10 @@ export class BusTransport {
 
   isOwn(publisher: string): boolean {
     const n = this.s.name;
-    return publisher === n || (publisher.length > n.length && publisher.startsWith(n) && publisher.charCodeAt(n.length) === 47 /* '/' */);
+    return (
+      publisher === n ||
+      (publisher.length > n.length && publisher.startsWith(n) && publisher.charCodeAt(n.length) === 47) /* '/' */
+    );
   }
 
   expectAck(event: object, p: PendingAck): void {
@@ -397,19 +448,30 @@ export class BusTransport {
   /** Copies the message to the dead-letter subject, then terminates it; if the copy fails the message is redelivered later and tried again. */
   async deadLetter(msg: JsMsg, topic: string, consumer: string, reason: string): Promise<void> {
     const h = makeHeaders();
-    if (msg.headers !== undefined) for (const [k, v] of msg.headers) for (const x of v) if (k !== 'Nats-Msg-Id') h.append(k, x);
+    if (msg.headers !== undefined)
+      for (const [k, v] of msg.headers) for (const x of v) if (k !== 'Nats-Msg-Id') h.append(k, x);
     h.set('Palisade-Dead-Reason', reason.slice(0, 512).replace(/[\r\n]+/g, ' '));
     h.set('Palisade-Consumer', consumer);
     h.set('Palisade-Stream-Sequence', String(msg.seq));
     h.set('Palisade-Attempts', String(msg.info.deliveryCount));
     try {
-      await this.connection.js.publish(`${this.s.deadPrefix}.${topic}`, msg.data, { headers: h, msgID: `dead:${this.s.stream}:${consumer}:${msg.seq}`, timeout: this.s.publishTimeoutMs });
+      await this.connection.js.publish(`${this.s.deadPrefix}.${topic}`, msg.data, {
+        headers: h,
+        msgID: `dead:${this.s.stream}:${consumer}:${msg.seq}`,
+        timeout: this.s.publishTimeoutMs,
+      });
       settle(msg, 'term');
       this.deadLettered++;
-      this.ctx.logger.error({ topic, consumer, streamSequence: msg.seq, attempts: msg.info.deliveryCount, reason: redactText(reason) }, 'signal dead-lettered');
+      this.ctx.logger.error(
+        { topic, consumer, streamSequence: msg.seq, attempts: msg.info.deliveryCount, reason: redactText(reason) },
+        'signal dead-lettered',
+      );
     } catch (err) {
       settle(msg, 'nak', this.s.maxRetryBackoffMs);
-      this.ctx.logger.warn({ topic, consumer, err: errMessage(err) }, 'dead-letter publish failed; the event will be redelivered and tried again');
+      this.ctx.logger.warn(
+        { topic, consumer, err: errMessage(err) },
+        'dead-letter publish failed; the event will be redelivered and tried again',
+      );
     }
   }
 
@@ -419,9 +481,14 @@ export class BusTransport {
 
   private async start(options: NatsBusOptions): Promise<void> {
     const s = this.s;
-    const conn = await connectEngine(
-      { servers: s.servers, name: s.name, logger: this.ctx.logger, reconnectTimeWaitMs: options.reconnectTimeWaitMs, connectTimeoutMs: options.connectTimeoutMs, pingIntervalMs: options.pingIntervalMs },
-    );
+    const conn = await connectEngine({
+      servers: s.servers,
+      name: s.name,
+      logger: this.ctx.logger,
+      reconnectTimeWaitMs: options.reconnectTimeWaitMs,
+      connectTimeoutMs: options.connectTimeoutMs,
+      pingIntervalMs: options.pingIntervalMs,
+    });
     if (this.closed) {
       await conn.close();
       throw new EngineError('ENGINE_CLOSED', 'the signal bus closed before the engine connection was ready');
@@ -431,7 +498,10 @@ export class BusTransport {
     if (s.maxEventBytes + 1024 > maxPayload) {
       // Otherwise every large event would fail to publish forever and hold the outbox behind it.
       await conn.close();
-      throw new EngineError('ENGINE_SETUP_FAILED', `nats.maxEventBytes ${s.maxEventBytes} (+1 KiB for headers) exceeds the server's max_payload ${maxPayload}`);
+      throw new EngineError(
+        'ENGINE_SETUP_FAILED',
+        `nats.maxEventBytes ${s.maxEventBytes} (+1 KiB for headers) exceeds the server's max_payload ${maxPayload}`,
+      );
     }
     try {
       await this.ensureStream(s.stream, `${s.prefix}.>`, s.retentionMs);
@@ -449,7 +519,10 @@ export class BusTransport {
         retryDelayMs: 100,
         onRejected: (item, err) => {
           this.drop('REJECTED_BY_ENGINE');
-          this.ctx.logger.error({ subject: item.subject, msgId: item.msgId, err: redactText(errMessage(err)) }, 'the engine refused a signal; it is not retried');
+          this.ctx.logger.error(
+            { subject: item.subject, msgId: item.msgId, err: redactText(errMessage(err)) },
+            'the engine refused a signal; it is not retried',
+          );
         },
       },
       this.ctx.clock,
@@ -470,11 +543,15 @@ export class BusTransport {
     try {
       info = await jsm.streams.info(name);
     } catch (err) {
-      if (!isNotFound(err)) throw new EngineError('ENGINE_SETUP_FAILED', `cannot read stream ${name}: ${errMessage(err)}`, { cause: err });
+      if (!isNotFound(err))
+        throw new EngineError('ENGINE_SETUP_FAILED', `cannot read stream ${name}: ${errMessage(err)}`, { cause: err });
     }
     if (info !== undefined) {
       if (!info.config.subjects?.includes(subject)) {
-        throw new EngineError('ENGINE_SETUP_FAILED', `stream ${name} exists without subject ${subject} (it has ${JSON.stringify(info.config.subjects ?? [])})`);
+        throw new EngineError(
+          'ENGINE_SETUP_FAILED',
+          `stream ${name} exists without subject ${subject} (it has ${JSON.stringify(info.config.subjects ?? [])})`,
+        );
       }
       return;
     }
@@ -491,7 +568,12 @@ export class BusTransport {
     } catch (err) {
       // Another process may have created it at the same moment.
       const again = await jsm.streams.info(name).catch(() => undefined);
-      if (again === undefined) throw new EngineError('ENGINE_SETUP_FAILED', `cannot create stream ${name} for ${subject}: ${errMessage(err)}`, { cause: err });
+      if (again === undefined)
+        throw new EngineError(
+          'ENGINE_SETUP_FAILED',
+          `cannot create stream ${name} for ${subject}: ${errMessage(err)}`,
+          { cause: err },
+        );
     }
   }
 }
@@ -508,7 +590,19 @@ class EngineOutlet implements Subscriber {
     return Promise.resolve();
   }
   stats(): SubscriberStats {
-    return { id: 'engine', topic: '*', kind: 'inline', state: 'running', probing: false, delivered: 0, failed: 0, restarts: 0, mailboxDepth: 0, dropped: 0, quarantines: 0 };
+    return {
+      id: 'engine',
+      topic: '*',
+      kind: 'inline',
+      state: 'running',
+      probing: false,
+      delivered: 0,
+      failed: 0,
+      restarts: 0,
+      mailboxDepth: 0,
+      dropped: 0,
+      quarantines: 0,
+    };
   }
 }
 
@@ -560,7 +654,10 @@ class Inlet {
     };
     try {
       await conn.jsm.consumers.info(s.stream, this.consumer);
-      await conn.jsm.consumers.update(s.stream, this.consumer, { max_ack_pending: s.maxAckPending, ack_wait: config.ack_wait });
+      await conn.jsm.consumers.update(s.stream, this.consumer, {
+        max_ack_pending: s.maxAckPending,
+        ack_wait: config.ack_wait,
+      });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await conn.jsm.consumers.add(s.stream, config);
@@ -576,7 +673,10 @@ class Inlet {
         } catch (err) {
           // Never into the client's dispatch loop: the message is left unacknowledged and comes back.
           this.error = errMessage(err);
-          this.t.context.logger.error({ topic: this.topic, consumer: this.consumer, err: this.error }, 'signal bus could not take a message from the engine');
+          this.t.context.logger.error(
+            { topic: this.topic, consumer: this.consumer, err: this.error },
+            'signal bus could not take a message from the engine',
+          );
         }
       },
     });
@@ -590,7 +690,15 @@ class Inlet {
   }
 
   stats(): EngineSubscriptionStats {
-    return { topic: this.topic, consumer: this.consumer, group: this.group, consuming: this.messages !== null, received: this.received, acked: this.acked, error: this.error };
+    return {
+      topic: this.topic,
+      consumer: this.consumer,
+      group: this.group,
+      consuming: this.messages !== null,
+      received: this.received,
+      acked: this.acked,
+      error: this.error,
+    };
   }
 
   private onMessage(msg: JsMsg): void {
@@ -607,7 +715,14 @@ class Inlet {
         return;
       }
     }
-    const decoded = decodeSignal(this.topic, msg.data, msg.headers, t.settings.maxEventBytes, msg.seq, msg.info.timestampNanos / 1e6);
+    const decoded = decodeSignal(
+      this.topic,
+      msg.data,
+      msg.headers,
+      t.settings.maxEventBytes,
+      msg.seq,
+      msg.info.timestampNanos / 1e6,
+    );
     if (typeof decoded === 'string') {
       t.drop(decoded);
       settle(msg, 'term');
@@ -673,7 +788,12 @@ class Inlet {
 }
 
 function subjectPrefix(key: string, value: unknown): string {
-  if (!isSubjectSafe(value) || (value as string).length > 128) throw new ConfigError(key, value, "dot-separated subject tokens without spaces, '*' or '>' (at most 128 characters)");
+  if (!isSubjectSafe(value) || (value as string).length > 128)
+    throw new ConfigError(
+      key,
+      value,
+      "dot-separated subject tokens without spaces, '*' or '>' (at most 128 characters)",
+    );
   return value as string;
 }
 
@@ -683,7 +803,10 @@ function subjectPrefix(key: string, value: unknown): string {
  */
 function consumerName(kind: 'g' | 's', owner: string, topic: string, key: string): string {
   const readable = `${kind}_${owner}_${topic.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 60)}${key === '' ? '' : `_${key}`}`;
-  const hash = createHash('sha256').update(JSON.stringify([kind, owner, topic, key])).digest('hex').slice(0, 10);
+  const hash = createHash('sha256')
+    .update(JSON.stringify([kind, owner, topic, key]))
+    .digest('hex')
+    .slice(0, 10);
   return `${readable}_${hash}`;
 }
 

@@ -67,20 +67,31 @@ const KNOWN = ['servers', 'name', 'reconnectTimeWaitMs', 'connectTimeoutMs', 'pi
  * Checks options without connecting (so a bus can refuse bad config in its constructor).
  * `extraKeys`: keys a module embedding these options in its own section also accepts.
  */
-export function checkConnectionOptions(section: string, o: unknown, extraKeys: readonly string[] = []): { servers: string[]; name: string } {
+export function checkConnectionOptions(
+  section: string,
+  o: unknown,
+  extraKeys: readonly string[] = [],
+): { servers: string[]; name: string } {
   if (o === null || typeof o !== 'object') throw new ConfigError(section, o, 'an object with servers and name');
   knownKeys(section, o, [...KNOWN, ...extraKeys]);
   const opts = o as EngineConnectionOptions;
   const raw = typeof opts.servers === 'string' ? [opts.servers] : opts.servers;
-  if (!Array.isArray(raw) || raw.length === 0) throw new ConfigError(`${section}.servers`, redactValue(opts.servers), 'a server URL or a non-empty array of them');
+  if (!Array.isArray(raw) || raw.length === 0)
+    throw new ConfigError(`${section}.servers`, redactValue(opts.servers), 'a server URL or a non-empty array of them');
   const servers = raw.map((s: unknown) => {
-    if (typeof s !== 'string' || s.trim().length === 0 || s.length > 2048) throw new ConfigError(`${section}.servers`, redactValue(s), 'non-empty URL strings like nats://127.0.0.1:4222');
+    if (typeof s !== 'string' || s.trim().length === 0 || s.length > 2048)
+      throw new ConfigError(`${section}.servers`, redactValue(s), 'non-empty URL strings like nats://127.0.0.1:4222');
     return s;
   });
   if (typeof opts.name !== 'string' || !NAME.test(opts.name)) {
-    throw new ConfigError(`${section}.name`, opts.name, '1-64 letters, digits, - or _ (it names durable consumers and message ids)');
+    throw new ConfigError(
+      `${section}.name`,
+      opts.name,
+      '1-64 letters, digits, - or _ (it names durable consumers and message ids)',
+    );
   }
-  if (opts.reconnectTimeWaitMs !== undefined) timeoutMs(`${section}.reconnectTimeWaitMs`, opts.reconnectTimeWaitMs, { min: 10 });
+  if (opts.reconnectTimeWaitMs !== undefined)
+    timeoutMs(`${section}.reconnectTimeWaitMs`, opts.reconnectTimeWaitMs, { min: 10 });
   if (opts.connectTimeoutMs !== undefined) timeoutMs(`${section}.connectTimeoutMs`, opts.connectTimeoutMs, { min: 10 });
   if (opts.pingIntervalMs !== undefined) integer(`${section}.pingIntervalMs`, opts.pingIntervalMs, 100, 3_600_000);
   return { servers, name: opts.name };
@@ -90,7 +101,10 @@ export function checkConnectionOptions(section: string, o: unknown, extraKeys: r
  * Connects, checks the server's version and JetStream, and starts watching status. Rejects with
  * ENGINE_UNREACHABLE when the first connection fails (later outages are reconnected forever).
  */
-export async function connectEngine(options: EngineConnectionOptions, extraKeys: readonly string[] = []): Promise<EngineConnection> {
+export async function connectEngine(
+  options: EngineConnectionOptions,
+  extraKeys: readonly string[] = [],
+): Promise<EngineConnection> {
   const { servers, name } = checkConnectionOptions('nats', options, extraKeys);
   const logger = options.logger ?? silentLogger;
   let nc: NatsConnection;
@@ -106,16 +120,31 @@ export async function connectEngine(options: EngineConnectionOptions, extraKeys:
       maxPingOut: 3,
     });
   } catch (err) {
-    throw new EngineError('ENGINE_UNREACHABLE', `cannot connect to the NATS engine at ${servers.map(redactUrl).join(', ')}: ${redactText(errMessage(err))}`, { cause: err });
+    throw new EngineError(
+      'ENGINE_UNREACHABLE',
+      `cannot connect to the NATS engine at ${servers.map(redactUrl).join(', ')}: ${redactText(errMessage(err))}`,
+      { cause: err },
+    );
   }
   const serverVersion = nc.info?.version ?? '0.0.0';
   try {
     if (!versionAtLeast(serverVersion, MIN_SERVER_VERSION)) {
-      throw new EngineError('ENGINE_TOO_OLD', `nats-server ${serverVersion} is older than ${MIN_SERVER_VERSION}, the oldest palisade supports`);
+      throw new EngineError(
+        'ENGINE_TOO_OLD',
+        `nats-server ${serverVersion} is older than ${MIN_SERVER_VERSION}, the oldest palisade supports`,
+      );
     }
-    if (nc.info?.jetstream === false) throw new EngineError('ENGINE_NO_JETSTREAM', `nats-server ${serverVersion} runs without JetStream: start it with -js`);
+    if (nc.info?.jetstream === false)
+      throw new EngineError(
+        'ENGINE_NO_JETSTREAM',
+        `nats-server ${serverVersion} runs without JetStream: start it with -js`,
+      );
     const jsm = await jetstreamManager(nc).catch((err: unknown) => {
-      throw new EngineError('ENGINE_NO_JETSTREAM', `JetStream is not available on the engine: ${redactText(errMessage(err))}`, { cause: err });
+      throw new EngineError(
+        'ENGINE_NO_JETSTREAM',
+        `JetStream is not available on the engine: ${redactText(errMessage(err))}`,
+        { cause: err },
+      );
     });
     const conn = new Connection(nc, jetstream(nc), jsm, name, serverVersion, logger);
     logger.info({ name, serverVersion, servers: servers.map(redactUrl) }, 'connected to the NATS engine');
@@ -155,7 +184,10 @@ class Connection implements EngineConnection {
 
   requireServer(version: string, feature: string): void {
     if (!this.supports(version)) {
-      throw new EngineError('ENGINE_TOO_OLD', `${feature} needs nats-server ${version} or newer; the engine runs ${this.serverVersion}`);
+      throw new EngineError(
+        'ENGINE_TOO_OLD',
+        `${feature} needs nats-server ${version} or newer; the engine runs ${this.serverVersion}`,
+      );
     }
   }
 
@@ -175,7 +207,10 @@ class Connection implements EngineConnection {
       } else if (s.type === 'reconnect') {
         this.connected = true;
         this.reconnects++;
-        this.logger.info({ name: this.name, server: redactUrl(s.server), reconnects: this.reconnects }, 'NATS engine reconnected');
+        this.logger.info(
+          { name: this.name, server: redactUrl(s.server), reconnects: this.reconnects },
+          'NATS engine reconnected',
+        );
         this.emit('reconnected');
       } else if (s.type === 'error') {
         this.logger.warn({ name: this.name, err: redactText(errMessage(s.error)) }, 'NATS engine error');

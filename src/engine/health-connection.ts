@@ -15,7 +15,13 @@ export interface HealthConnectionOptions {
 
 /** One connection attempt (rejects with ENGINE_UNREACHABLE when nothing answers); reconnects forever once up. */
 export function openHealthConnection(o: HealthConnectionOptions): Promise<EngineConnection> {
-  return connectEngine({ servers: o.servers, name: o.name, reconnectTimeWaitMs: o.reconnectTimeWaitMs, connectTimeoutMs: 2000, logger: o.logger });
+  return connectEngine({
+    servers: o.servers,
+    name: o.name,
+    reconnectTimeWaitMs: o.reconnectTimeWaitMs,
+    connectTimeoutMs: 2000,
+    logger: o.logger,
+  });
 }
 
 /** Opens the bucket, creating it (one value per key) when it does not exist. */

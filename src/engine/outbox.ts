@@ -94,7 +94,12 @@ export class Outbox {
   }
 
   private pump(): void {
-    while (!this.paused && this.retryTimer === null && this.inflight < this.opts.maxInflight && this.head < this.queue.length) {
+    while (
+      !this.paused &&
+      this.retryTimer === null &&
+      this.inflight < this.opts.maxInflight &&
+      this.head < this.queue.length
+    ) {
       const item = this.queue[this.head]!;
       this.queue[this.head++] = undefined as unknown as OutboxItem;
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
@@ -114,7 +119,11 @@ export class Outbox {
     this.inflight++;
     item.attempts++;
     this.js
-      .publish(item.subject, item.body, { msgID: item.msgId, headers: item.headers, timeout: this.opts.publishTimeoutMs })
+      .publish(item.subject, item.body, {
+        msgID: item.msgId,
+        headers: item.headers,
+        timeout: this.opts.publishTimeoutMs,
+      })
       .then(
         (ack) => {
           this.inflight--;
@@ -135,7 +144,10 @@ export class Outbox {
           if (this.head > 0) this.queue[--this.head] = item;
           else this.queue.unshift(item);
           if (item.attempts === 1 || item.attempts % 50 === 0) {
-            this.logger.warn({ subject: item.subject, msgId: item.msgId, attempts: item.attempts, err: errMessage(err) }, 'signal publish to the engine failed; retrying with the same message id');
+            this.logger.warn(
+              { subject: item.subject, msgId: item.msgId, attempts: item.attempts, err: errMessage(err) },
+              'signal publish to the engine failed; retrying with the same message id',
+            );
           }
           if (!this.paused && this.retryTimer === null) {
             this.retryTimer = this.clock.setTimeout(() => {

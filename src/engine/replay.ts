@@ -72,14 +72,26 @@ export async function replaySignals(options: ReplayOptions): Promise<ReplayResul
   const maxBytes = integer('nats.maxEventBytes', nats.maxEventBytes ?? 65_536, 64);
   const limit = options.limit === undefined ? Infinity : integer('limit', options.limit, 1);
   let start: { deliver_policy: DeliverPolicy; opt_start_seq?: number; opt_start_time?: string };
-  if (typeof from === 'number') start = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: integer('from', from, 1) };
-  else if (from instanceof Date && Number.isFinite(from.getTime())) start = { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.toISOString() };
+  if (typeof from === 'number')
+    start = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: integer('from', from, 1) };
+  else if (from instanceof Date && Number.isFinite(from.getTime()))
+    start = { deliver_policy: DeliverPolicy.StartTime, opt_start_time: from.toISOString() };
   else throw new ConfigError('from', from, 'a stream sequence (integer >= 1) or a valid Date');
-  if (into === null || typeof into !== 'object' || typeof (into as { publish?: unknown }).publish !== 'function') throw new ConfigError('into', into, 'a SignalBus');
-  if (into.getStats().engine !== undefined) throw new ConfigError('into', 'a bus with nats', 'an in-process bus (a bus with nats would publish the replay back to the engine)');
+  if (into === null || typeof into !== 'object' || typeof (into as { publish?: unknown }).publish !== 'function')
+    throw new ConfigError('into', into, 'a SignalBus');
+  if (into.getStats().engine !== undefined)
+    throw new ConfigError(
+      'into',
+      'a bus with nats',
+      'an in-process bus (a bus with nats would publish the replay back to the engine)',
+    );
   if (into.getStats().closed) throw new EngineError('ENGINE_CLOSED', 'the bus to replay into is closed');
 
-  const conn = await connectEngine({ servers: nats.servers, name: nats.name ?? 'palisade-replay', logger: options.logger });
+  const conn = await connectEngine({
+    servers: nats.servers,
+    name: nats.name ?? 'palisade-replay',
+    logger: options.logger,
+  });
   try {
     return await replayWith(conn, { stream, subject: `${prefix}.${topic}`, topic, start, into, limit, maxBytes });
   } finally {
@@ -89,7 +101,15 @@ export async function replaySignals(options: ReplayOptions): Promise<ReplayResul
 
 async function replayWith(
   conn: EngineConnection,
-  r: { stream: string; subject: string; topic: string; start: object; into: SignalBus; limit: number; maxBytes: number },
+  r: {
+    stream: string;
+    subject: string;
+    topic: string;
+    start: object;
+    into: SignalBus;
+    limit: number;
+    maxBytes: number;
+  },
 ): Promise<ReplayResult> {
   let info: ConsumerInfo;
   try {
@@ -101,10 +121,20 @@ async function replayWith(
       mem_storage: true,
     });
   } catch (err) {
-    throw new EngineError('ENGINE_SETUP_FAILED', `cannot read stream ${r.stream} for ${r.subject}: ${errMessage(err)}`, { cause: err });
+    throw new EngineError(
+      'ENGINE_SETUP_FAILED',
+      `cannot read stream ${r.stream} for ${r.subject}: ${errMessage(err)}`,
+      { cause: err },
+    );
   }
   const skipped = Object.fromEntries(WIRE_REJECTS.map((k) => [k, 0])) as Record<WireReject, number>;
-  const result: ReplayResult = { replayed: 0, firstStreamSequence: null, lastStreamSequence: null, skipped, refused: 0 };
+  const result: ReplayResult = {
+    replayed: 0,
+    firstStreamSequence: null,
+    lastStreamSequence: null,
+    skipped,
+    refused: 0,
+  };
   // What the stream held for this topic when the replay began; later signals are live traffic, not the log.
   const total = Math.min(info.num_pending, r.limit);
   let read = 0;
@@ -124,16 +154,26 @@ async function replayWith(
           continue;
         }
         const { sequence, expiresAt, ...rest } = d.event;
-        const replayed: ReplayedFrom = { streamSequence: m.seq, sequence, publisher: d.publisher, storedAt: m.info.timestampNanos / 1e6 };
+        const replayed: ReplayedFrom = {
+          streamSequence: m.seq,
+          sequence,
+          publisher: d.publisher,
+          storedAt: m.info.timestampNanos / 1e6,
+        };
         if (typeof expiresAt === 'number') replayed.expiresAt = expiresAt;
         // In chunks, each after the previous one is handled: a backtest's slow handler sets the pace instead of losing events.
         if (result.replayed % CHUNK === 0) await untilHandled(r.into, r.topic);
         if (r.into.publish(r.topic, { ...rest, replayed }, d.priority)) result.replayed++;
-        else if (r.into.getStats().closed) throw new EngineError('ENGINE_CLOSED', 'the bus being replayed into was closed');
+        else if (r.into.getStats().closed)
+          throw new EngineError('ENGINE_CLOSED', 'the bus being replayed into was closed');
         else result.refused++;
         if (read >= total) break;
       }
-      if (got === 0) throw new EngineError('ENGINE_SETUP_FAILED', `replay of ${r.subject} stalled after ${read} of ${total} stored signals`);
+      if (got === 0)
+        throw new EngineError(
+          'ENGINE_SETUP_FAILED',
+          `replay of ${r.subject} stalled after ${read} of ${total} stored signals`,
+        );
     }
   } finally {
     await conn.jsm.consumers.delete(r.stream, info.name).catch(() => {});

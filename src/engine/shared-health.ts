@@ -86,16 +86,20 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Validates `shared` at the boundary: every error is a ConfigError naming the key (URLs redacted). */
 export function normalizeSharedHealthConfig(input: unknown): NormalizedSharedHealthConfig {
   if (!isObject(input)) throw bad('shared', input, 'an object { nats: { servers }, bucket? }');
-  for (const k of Object.keys(input)) if (!SHARED_KEYS.has(k)) throw bad(`shared.${k}`, input[k], `a known option (${[...SHARED_KEYS].join(', ')})`);
+  for (const k of Object.keys(input))
+    if (!SHARED_KEYS.has(k)) throw bad(`shared.${k}`, input[k], `a known option (${[...SHARED_KEYS].join(', ')})`);
   const nats = input['nats'];
   if (!isObject(nats)) throw bad('shared.nats', nats, 'an object { servers }');
-  for (const k of Object.keys(nats)) if (!NATS_KEYS.has(k)) throw bad(`shared.nats.${k}`, nats[k], `a known option (${[...NATS_KEYS].join(', ')})`);
+  for (const k of Object.keys(nats))
+    if (!NATS_KEYS.has(k)) throw bad(`shared.nats.${k}`, nats[k], `a known option (${[...NATS_KEYS].join(', ')})`);
   const raw = nats['servers'];
   const list = typeof raw === 'string' ? [raw] : raw;
-  if (!Array.isArray(list) || list.length === 0 || list.length > 32) throw bad('shared.nats.servers', raw, 'a nats:// URL or a non-empty array of them');
+  if (!Array.isArray(list) || list.length === 0 || list.length > 32)
+    throw bad('shared.nats.servers', raw, 'a nats:// URL or a non-empty array of them');
   const servers = list.map((s: unknown, i) => {
     const ok = typeof s === 'string' && s.length <= 2048 && URL.canParse(s.includes('://') ? s : `nats://${s}`);
-    if (!ok) throw bad(`shared.nats.servers[${i}]`, typeof s === 'string' ? redactText(s) : s, 'a nats://host:port URL');
+    if (!ok)
+      throw bad(`shared.nats.servers[${i}]`, typeof s === 'string' ? redactText(s) : s, 'a nats://host:port URL');
     const u = new URL((s as string).includes('://') ? (s as string) : `nats://${s as string}`);
     if (!['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol) || u.hostname === '') {
       throw bad(`shared.nats.servers[${i}]`, redactUrl(s as string), 'a nats://host:port URL');
@@ -103,20 +107,43 @@ export function normalizeSharedHealthConfig(input: unknown): NormalizedSharedHea
     return s as string;
   });
   const bucket = input['bucket'] ?? 'palisade_endpoint_health';
-  if (typeof bucket !== 'string' || !BUCKET_RE.test(bucket)) throw bad('shared.bucket', bucket, 'a KV bucket name of letters, digits, - and _ (at most 64)');
-  const processId = input['processId'] ?? `${hostname().replace(/[^-\w]/g, '_').slice(0, 24)}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  if (typeof processId !== 'string' || !PROCESS_RE.test(processId)) throw bad('shared.processId', processId, '1-48 letters, digits, - or _');
+  if (typeof bucket !== 'string' || !BUCKET_RE.test(bucket))
+    throw bad('shared.bucket', bucket, 'a KV bucket name of letters, digits, - and _ (at most 64)');
+  const processId =
+    input['processId'] ??
+    `${hostname()
+      .replace(/[^-\w]/g, '_')
+      .slice(0, 24)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  if (typeof processId !== 'string' || !PROCESS_RE.test(processId))
+    throw bad('shared.processId', processId, '1-48 letters, digits, - or _');
   const name = nats['name'] ?? `palisade-health-${processId}`;
-  if (typeof name !== 'string' || !CONNECTION_NAME_RE.test(name)) throw bad('shared.nats.name', name, '1-64 letters, digits, - or _');
+  if (typeof name !== 'string' || !CONNECTION_NAME_RE.test(name))
+    throw bad('shared.nats.name', name, '1-64 letters, digits, - or _');
   const leaseMs = input['leaseMs'];
   return {
     servers,
     name,
-    connectTimeoutMs: nats['connectTimeoutMs'] === undefined ? 2000 : timeoutMs('shared.nats.connectTimeoutMs', numberOrBad('shared.nats.connectTimeoutMs', nats['connectTimeoutMs'])),
-    reconnectTimeWaitMs: nats['reconnectTimeWaitMs'] === undefined ? 250 : timeoutMs('shared.nats.reconnectTimeWaitMs', numberOrBad('shared.nats.reconnectTimeWaitMs', nats['reconnectTimeWaitMs']), { min: 10 }),
+    connectTimeoutMs:
+      nats['connectTimeoutMs'] === undefined
+        ? 2000
+        : timeoutMs(
+            'shared.nats.connectTimeoutMs',
+            numberOrBad('shared.nats.connectTimeoutMs', nats['connectTimeoutMs']),
+          ),
+    reconnectTimeWaitMs:
+      nats['reconnectTimeWaitMs'] === undefined
+        ? 250
+        : timeoutMs(
+            'shared.nats.reconnectTimeWaitMs',
+            numberOrBad('shared.nats.reconnectTimeWaitMs', nats['reconnectTimeWaitMs']),
+            { min: 10 },
+          ),
     bucket,
     processId,
-    leaseMs: leaseMs === undefined ? undefined : timeoutMs('shared.leaseMs', numberOrBad('shared.leaseMs', leaseMs), { min: 10 }),
+    leaseMs:
+      leaseMs === undefined
+        ? undefined
+        : timeoutMs('shared.leaseMs', numberOrBad('shared.leaseMs', leaseMs), { min: 10 }),
   };
 }
 
@@ -225,7 +252,25 @@ export class SharedEndpointHealth implements SharedHealthLink {
     this.leaseMs = this.config.leaseMs ?? 2 * ctx.healthIntervalMs + ctx.attemptTimeoutMs;
     this.shares = ctx.endpoints.map((ep) => {
       const id = endpointKeyId(ep.url);
-      const s: EndpointShare = { index: ep.index, name: ep.name, key: `ep.${id}`, open: undefined, openByOwnBreaker: false, wroteState: false, restUntil: 0, lease: undefined, leaseBy: undefined, leaseTrying: false, leaseTimer: undefined, pendingState: undefined, pendingRest: undefined, reportedRestUntil: 0, reportedOpenAt: 0, learnedOpenAt: 0, members: ep.rateLimitRps > 0 ? new Map() : undefined };
+      const s: EndpointShare = {
+        index: ep.index,
+        name: ep.name,
+        key: `ep.${id}`,
+        open: undefined,
+        openByOwnBreaker: false,
+        wroteState: false,
+        restUntil: 0,
+        lease: undefined,
+        leaseBy: undefined,
+        leaseTrying: false,
+        leaseTimer: undefined,
+        pendingState: undefined,
+        pendingRest: undefined,
+        reportedRestUntil: 0,
+        reportedOpenAt: 0,
+        learnedOpenAt: 0,
+        members: ep.rateLimitRps > 0 ? new Map() : undefined,
+      };
       this.byId.set(id, s);
       return s;
     });
@@ -248,7 +293,10 @@ export class SharedEndpointHealth implements SharedHealthLink {
     clearTimeout(timer);
     if (first === 'timeout') {
       this.lastError ??= `engine not reachable within ${this.config.connectTimeoutMs} ms`;
-      this.ctx.logger.warn({ servers: this.config.servers.map(redactUrl), bucket: this.config.bucket, err: this.lastError }, "shared endpoint health: engine not reachable yet; using this process's own view until it is");
+      this.ctx.logger.warn(
+        { servers: this.config.servers.map(redactUrl), bucket: this.config.bucket, err: this.lastError },
+        "shared endpoint health: engine not reachable yet; using this process's own view until it is",
+      );
     }
   }
 
@@ -257,12 +305,21 @@ export class SharedEndpointHealth implements SharedHealthLink {
     const { openHealthConnection } = await import('./health-connection.ts');
     for (let attempt = 1; !this.closed; attempt++) {
       try {
-        const conn = await openHealthConnection({ servers: this.config.servers, name: this.config.name, reconnectTimeWaitMs: this.config.reconnectTimeWaitMs, logger: this.ctx.logger });
+        const conn = await openHealthConnection({
+          servers: this.config.servers,
+          name: this.config.name,
+          reconnectTimeWaitMs: this.config.reconnectTimeWaitMs,
+          logger: this.ctx.logger,
+        });
         await this.attach(conn);
         return;
       } catch (err) {
         this.lastError = describe(err);
-        if (attempt === 1) this.ctx.logger.warn({ err: this.lastError }, "shared endpoint health: cannot connect to the engine; retrying, using this process's own view");
+        if (attempt === 1)
+          this.ctx.logger.warn(
+            { err: this.lastError },
+            "shared endpoint health: cannot connect to the engine; retrying, using this process's own view",
+          );
       }
       await new Promise<void>((resolve) => setTimeout(resolve, this.config.reconnectTimeWaitMs).unref());
     }
@@ -283,12 +340,16 @@ export class SharedEndpointHealth implements SharedHealthLink {
     this.conn = conn;
     conn.onStatus((status) => this.onStatus(status));
     await this.resync();
-    this.ctx.logger.info({ bucket: this.config.bucket, server: conn.serverVersion }, 'shared endpoint health: connected');
+    this.ctx.logger.info(
+      { bucket: this.config.bucket, server: conn.serverVersion },
+      'shared endpoint health: connected',
+    );
   }
 
   private onStatus(status: 'disconnected' | 'reconnected' | 'closed'): void {
     if (this.closed) return;
-    if (status !== 'reconnected') return this.goDown(status === 'closed' ? 'engine connection closed' : 'engine connection lost');
+    if (status !== 'reconnected')
+      return this.goDown(status === 'closed' ? 'engine connection closed' : 'engine connection lost');
     this.counts.reconnects++;
     void this.resync().catch((err: unknown) => {
       this.lastError = describe(err);
@@ -307,7 +368,10 @@ export class SharedEndpointHealth implements SharedHealthLink {
       this.dropLease(s);
       this.applyGate(s);
     }
-    this.ctx.logger.warn({ bucket: this.config.bucket }, 'shared endpoint health: engine down; each process uses its own view');
+    this.ctx.logger.warn(
+      { bucket: this.config.bucket },
+      'shared endpoint health: engine down; each process uses its own view',
+    );
   }
 
   /** Re-reads the whole bucket (the watch delivers every key's last value first), then writes what is pending. */
@@ -331,7 +395,8 @@ export class SharedEndpointHealth implements SharedHealthLink {
     for (const s of this.shares) {
       const i = s.index;
       // Facts that still hold are written again: the bucket may have lost them with the engine's store.
-      if (this.ctx.health.state(i) === STATE_OPEN && !s.pendingState) s.pendingState = this.record('OPEN', this.ctx.health.openUntil(i));
+      if (this.ctx.health.state(i) === STATE_OPEN && !s.pendingState)
+        s.pendingState = this.record('OPEN', this.ctx.health.openUntil(i));
       const rest = this.ctx.health.rateLimitedUntil(i);
       if (rest > now && !s.pendingRest) s.pendingRest = { until: rest, by: this.config.processId, at: now };
       if (s.pendingState) this.writeState(s, s.pendingState);
@@ -406,7 +471,10 @@ export class SharedEndpointHealth implements SharedHealthLink {
       (err: unknown) => {
         this.counts.publishErrors++;
         this.lastError = describe(err);
-        this.ctx.logger.warn({ key, err: this.lastError }, 'shared endpoint health: write failed; kept for the next resync');
+        this.ctx.logger.warn(
+          { key, err: this.lastError },
+          'shared endpoint health: write failed; kept for the next resync',
+        );
       },
     );
   }
@@ -416,8 +484,10 @@ export class SharedEndpointHealth implements SharedHealthLink {
   private onEntry(key: string, op: string, value: Uint8Array, revision: number, isUpdate: boolean): void {
     const parts = key.split('.');
     const kind = parts[2];
-    if (parts.length === 4 && parts[0] === 'ep' && kind === 'member') return this.onMember(parts[1]!, parts[3]!, op, value, key);
-    if (parts.length !== 3 || parts[0] !== 'ep' || (kind !== 'state' && kind !== 'rest' && kind !== 'probe')) return this.invalid('bad_key', key);
+    if (parts.length === 4 && parts[0] === 'ep' && kind === 'member')
+      return this.onMember(parts[1]!, parts[3]!, op, value, key);
+    if (parts.length !== 3 || parts[0] !== 'ep' || (kind !== 'state' && kind !== 'rest' && kind !== 'probe'))
+      return this.invalid('bad_key', key);
     const s = this.byId.get(parts[1]!);
     if (!s) return; // another pool's endpoint
     if (op !== 'PUT') {
@@ -454,7 +524,10 @@ export class SharedEndpointHealth implements SharedHealthLink {
       s.openByOwnBreaker = false;
       s.learnedOpenAt = now;
       if (isUpdate) this.counts.lastPropagationMs = Math.max(0, now - rec.at);
-      this.ctx.logger.info({ endpoint: s.name, by: rec.by, until: rec.until }, 'shared endpoint health: another process reports the endpoint OPEN');
+      this.ctx.logger.info(
+        { endpoint: s.name, by: rec.by, until: rec.until },
+        'shared endpoint health: another process reports the endpoint OPEN',
+      );
       this.scheduleLease(s);
     } else {
       s.open = undefined;
@@ -502,12 +575,20 @@ export class SharedEndpointHealth implements SharedHealthLink {
     for (const s of this.shares) {
       if (!s.members || !this.connected) continue;
       this.applyShare(s);
-      this.write(`${s.key}.member.${this.config.processId}`, { v: 1, until: now + 3 * MEMBER_HEARTBEAT_MS, by: this.config.processId, at: now }, () => undefined);
+      this.write(
+        `${s.key}.member.${this.config.processId}`,
+        { v: 1, until: now + 3 * MEMBER_HEARTBEAT_MS, by: this.config.processId, at: now },
+        () => undefined,
+      );
     }
     this.heartbeatTimer = this.ctx.clock.setTimeout(() => this.heartbeat(), MEMBER_HEARTBEAT_MS);
   }
 
-  private parse(kind: 'state' | 'rest' | 'probe' | 'member', value: Uint8Array, key: string): (TimedRecord & { state?: string }) | undefined {
+  private parse(
+    kind: 'state' | 'rest' | 'probe' | 'member',
+    value: Uint8Array,
+    key: string,
+  ): (TimedRecord & { state?: string }) | undefined {
     if (value.length > MAX_VALUE_BYTES) return this.invalid('too_large', key);
     let v: unknown;
     try {
@@ -518,7 +599,14 @@ export class SharedEndpointHealth implements SharedHealthLink {
     if (!isObject(v) || v['v'] !== 1) return this.invalid('bad_shape', key);
     const { until, by, at, state } = v;
     if (typeof by !== 'string' || by === '' || by.length > 100) return this.invalid('bad_shape', key);
-    if (typeof until !== 'number' || !Number.isFinite(until) || until < 0 || typeof at !== 'number' || !Number.isFinite(at)) return this.invalid('bad_time', key);
+    if (
+      typeof until !== 'number' ||
+      !Number.isFinite(until) ||
+      until < 0 ||
+      typeof at !== 'number' ||
+      !Number.isFinite(at)
+    )
+      return this.invalid('bad_time', key);
     if (until > this.ctx.clock.now() + MAX_HOLD_MS) return this.invalid('bad_time', key);
     if (kind === 'state' && state !== 'OPEN' && state !== 'CLOSED') return this.invalid('bad_state', key);
     return { until, by, at, ...(typeof state === 'string' ? { state } : {}) };
@@ -527,7 +615,11 @@ export class SharedEndpointHealth implements SharedHealthLink {
   private invalid(reason: string, key: string): undefined {
     const n = (this.counts.invalid[reason] ?? 0) + 1;
     this.counts.invalid[reason] = n;
-    if (n === 1 || n % 100 === 0) this.ctx.logger.warn({ reason, key: redactText(key).slice(0, 200), count: n }, 'shared endpoint health: invalid record ignored');
+    if (n === 1 || n % 100 === 0)
+      this.ctx.logger.warn(
+        { reason, key: redactText(key).slice(0, 200), count: n },
+        'shared endpoint health: invalid record ignored',
+      );
     return undefined;
   }
 
@@ -591,10 +683,18 @@ export class SharedEndpointHealth implements SharedHealthLink {
         return;
       }
       const h = this.ctx.health;
-      s.lease = { revision, until: now + this.leaseMs, probes: h.probes(s.index), probeFailures: h.probeFailures(s.index) };
+      s.lease = {
+        revision,
+        until: now + this.leaseMs,
+        probes: h.probes(s.index),
+        probeFailures: h.probeFailures(s.index),
+      };
       s.leaseBy = this.config.processId;
       this.counts.leases.won++;
-      this.ctx.logger.info({ endpoint: s.name, leaseMs: this.leaseMs }, 'shared endpoint health: probe lease taken; this process probes recovery');
+      this.ctx.logger.info(
+        { endpoint: s.name, leaseMs: this.leaseMs },
+        'shared endpoint health: probe lease taken; this process probes recovery',
+      );
       this.applyGate(s);
       this.watchProbes();
     } catch (err) {
@@ -609,10 +709,13 @@ export class SharedEndpointHealth implements SharedHealthLink {
 
   private retryLeaseAfter(s: EndpointShare, ms: number): void {
     if (s.leaseTimer !== undefined) this.ctx.clock.clearTimeout(s.leaseTimer);
-    s.leaseTimer = this.ctx.clock.setTimeout(() => {
-      s.leaseTimer = undefined;
-      void this.tryLease(s);
-    }, Math.max(1, Math.min(ms, MAX_HOLD_MS)));
+    s.leaseTimer = this.ctx.clock.setTimeout(
+      () => {
+        s.leaseTimer = undefined;
+        void this.tryLease(s);
+      },
+      Math.max(1, Math.min(ms, MAX_HOLD_MS)),
+    );
   }
 
   /** While a lease is held, watches the prober's counters for its result (the prober may run in a worker). */
@@ -717,7 +820,8 @@ export class SharedEndpointHealth implements SharedHealthLink {
     this.closed = true;
     if (this.probeWatch !== undefined) clearInterval(this.probeWatch);
     if (this.heartbeatTimer !== undefined) this.ctx.clock.clearTimeout(this.heartbeatTimer);
-    for (const s of this.shares) if (s.members) await this.kv?.delete(`${s.key}.member.${this.config.processId}`).catch(() => undefined);
+    for (const s of this.shares)
+      if (s.members) await this.kv?.delete(`${s.key}.member.${this.config.processId}`).catch(() => undefined);
     for (const s of this.shares) {
       if (s.lease) await this.kv?.delete(`${s.key}.probe`, { previousSeq: s.lease.revision }).catch(() => undefined);
       this.dropLease(s);

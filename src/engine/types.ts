@@ -51,7 +51,13 @@ export interface NatsBusOptions {
 
 /** Why the engine side did not carry an event. */
 export const ENGINE_DROP_REASONS = [
-  ...(['NOT_JSON', 'NOT_AN_OBJECT', 'TOO_LARGE', 'BAD_HEADER', 'BAD_SEQUENCE'] as const satisfies readonly WireReject[]),
+  ...([
+    'NOT_JSON',
+    'NOT_AN_OBJECT',
+    'TOO_LARGE',
+    'BAD_HEADER',
+    'BAD_SEQUENCE',
+  ] as const satisfies readonly WireReject[]),
   /** publish() refused: the outbox was full. */
   'OUTBOX_FULL',
   /** A remote event already seen: refused by its publisher's order, or redelivered after this process handled it (acknowledged, not handled again). */

@@ -35,7 +35,10 @@ export function isSubjectSafe(s: unknown): boolean {
 
 export function checkSubjectPart(key: string, value: unknown): string {
   if (!isSubjectSafe(value)) {
-    throw new EngineError('INVALID_SUBJECT', `${key} ${safeShow(value)} cannot be part of a NATS subject: use dot-separated tokens without spaces, '*' or '>' (at most 256 characters)`);
+    throw new EngineError(
+      'INVALID_SUBJECT',
+      `${key} ${safeShow(value)} cannot be part of a NATS subject: use dot-separated tokens without spaces, '*' or '>' (at most 256 characters)`,
+    );
   }
   return value as string;
 }
@@ -57,12 +60,23 @@ export function eventJson(topic: string, event: object, maxBytes: number): strin
   try {
     json = JSON.stringify(event);
   } catch (err) {
-    throw new EngineError('EVENT_NOT_SENDABLE', `an event on ${topic} cannot be sent to the engine: it is not JSON-serialisable (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    throw new EngineError(
+      'EVENT_NOT_SENDABLE',
+      `an event on ${topic} cannot be sent to the engine: it is not JSON-serialisable (${err instanceof Error ? err.message : String(err)})`,
+      { cause: err },
+    );
   }
-  if (json === undefined || json[0] !== '{') throw new EngineError('EVENT_NOT_SENDABLE', `an event on ${topic} does not serialise to a JSON object (a toJSON method?)`);
+  if (json === undefined || json[0] !== '{')
+    throw new EngineError(
+      'EVENT_NOT_SENDABLE',
+      `an event on ${topic} does not serialise to a JSON object (a toJSON method?)`,
+    );
   const bytes = Buffer.byteLength(json, 'utf8');
   if (bytes > maxBytes) {
-    throw new EngineError('EVENT_NOT_SENDABLE', `an event on ${topic} is ${bytes} bytes as JSON, over the ${maxBytes}-byte bound (nats.maxEventBytes, less room for the bus's fields)`);
+    throw new EngineError(
+      'EVENT_NOT_SENDABLE',
+      `an event on ${topic} is ${bytes} bytes as JSON, over the ${maxBytes}-byte bound (nats.maxEventBytes, less room for the bus's fields)`,
+    );
   }
   return json;
 }

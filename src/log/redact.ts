@@ -68,7 +68,8 @@ export function secretPartsOf(input: string): string[] {
     if (looksLikeKey(decoded)) parts.push(decoded);
   }
   // A JWT's pieces are credentials on their own (a truncated echo may show only some).
-  for (const p of [...parts]) if (p.includes('.')) for (const piece of p.split('.')) if (piece.length >= 12) parts.push(piece);
+  for (const p of [...parts])
+    if (p.includes('.')) for (const piece of p.split('.')) if (piece.length >= 12) parts.push(piece);
   return parts;
 }
 
@@ -140,7 +141,8 @@ export function redactUrl(input: string): string {
 }
 
 /** `?name=value` / `&name=value` with a secret-looking name, anywhere (also `\u0026`-escaped). */
-const LOOSE_PARAM = /(^|\s|[?&;]|\\u0026)([\w.-]*(?:key|token|secret|passw|auth|jwt|sig|credential|session|bearer)[\w.-]*)=[^&#\s"'\\<>]*/gi;
+const LOOSE_PARAM =
+  /(^|\s|[?&;]|\\u0026)([\w.-]*(?:key|token|secret|passw|auth|jwt|sig|credential|session|bearer)[\w.-]*)=[^&#\s"'\\<>]*/gi;
 const LOOSE_USERINFO = /[^/@\s]+@/;
 
 function redactLoose(input: string): string {
@@ -162,7 +164,8 @@ const ESCAPED_URL_IN_TEXT = /\b(?:https?|wss?|nats|tls):\\\/\\\/[^\s"'<>`]+/gi;
 /** Redacts every secret found inside free text (error messages, log messages, provider bodies); NATS server URLs (nats://, tls://) carry credentials too. */
 export function redactText(text: string): string {
   let out = maskRegistered(text);
-  if (out.includes(':\\/\\/')) out = out.replace(ESCAPED_URL_IN_TEXT, (m) => redactUrl(m.replaceAll('\\/', '/')).replaceAll('/', '\\/'));
+  if (out.includes(':\\/\\/'))
+    out = out.replace(ESCAPED_URL_IN_TEXT, (m) => redactUrl(m.replaceAll('\\/', '/')).replaceAll('/', '\\/'));
   if (out.includes('://')) out = out.replace(URL_IN_TEXT, (m) => redactUrl(m));
   if (out.includes('=')) out = out.replace(LOOSE_PARAM, `$1$2=${REDACTED}`);
   return out;

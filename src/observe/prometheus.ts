@@ -114,12 +114,19 @@ export async function registerPalisadeMetrics(options: RegisterMetricsOptions): 
 
 async function defaultRegistry(): Promise<MetricsRegistry> {
   try {
-    const mod = (await import('prom-client')) as unknown as { register?: MetricsRegistry; default?: { register: MetricsRegistry } };
+    const mod = (await import('prom-client')) as unknown as {
+      register?: MetricsRegistry;
+      default?: { register: MetricsRegistry };
+    };
     const reg = mod.register ?? mod.default?.register;
     if (!reg) throw new Error('prom-client exports no default registry');
     return reg;
   } catch (err) {
-    throw new ConfigError('metrics.registry', undefined, `a prom-client Registry (prom-client could not be loaded: ${(err as Error).message})`);
+    throw new ConfigError(
+      'metrics.registry',
+      undefined,
+      `a prom-client Registry (prom-client could not be loaded: ${(err as Error).message})`,
+    );
   }
 }
 
@@ -185,7 +192,11 @@ function defineFamilies(
   sources: MetricsSources,
 ): Family[] {
   const families: Family[] = [];
-  const allBreakers = (): Array<{ name: string; state: string; transitionsTo?: Record<string, number> | undefined }> => {
+  const allBreakers = (): Array<{
+    name: string;
+    state: string;
+    transitionsTo?: Record<string, number> | undefined;
+  }> => {
     const out: Array<{ name: string; state: string; transitionsTo?: Record<string, number> | undefined }> = [];
     for (const src of breakers) {
       const s = snap.of(src) as CircuitBreakerManagerStats | CircuitBreakerStats;
@@ -193,7 +204,9 @@ function defineFamilies(
       else out.push(breakerRow(s));
     }
     const pool = snap.pool;
-    if (pool) for (const e of pool.endpoints) out.push({ name: `endpoint:${e.name}`, state: e.state, transitionsTo: e.transitionsTo });
+    if (pool)
+      for (const e of pool.endpoints)
+        out.push({ name: `endpoint:${e.name}`, state: e.state, transitionsTo: e.transitionsTo });
     return out;
   };
 
@@ -202,7 +215,11 @@ function defineFamilies(
       name: 'palisade_breaker_state',
       help: 'Circuit breaker state: 0 closed, 1 half-open, 2 open. Endpoint breakers are named endpoint:<name>.',
       type: 'gauge',
-      collect: () => allBreakers().map((b) => ({ labels: { breaker: b.name }, value: BREAKER_STATE_VALUE[b.state as keyof typeof BREAKER_STATE_VALUE] ?? -1 })),
+      collect: () =>
+        allBreakers().map((b) => ({
+          labels: { breaker: b.name },
+          value: BREAKER_STATE_VALUE[b.state as keyof typeof BREAKER_STATE_VALUE] ?? -1,
+        })),
     });
     families.push({
       name: 'palisade_breaker_transitions_total',
@@ -228,7 +245,8 @@ function defineFamilies(
           out.push({ labels: { endpoint: e.name, outcome: 'success' }, value: e.successes });
           out.push({ labels: { endpoint: e.name, outcome: 'caller_error' }, value: e.callerErrors });
           out.push({ labels: { endpoint: e.name, outcome: 'aborted' }, value: e.aborted });
-          for (const [cls, n] of Object.entries(e.failuresByClass)) out.push({ labels: { endpoint: e.name, outcome: cls }, value: n });
+          for (const [cls, n] of Object.entries(e.failuresByClass))
+            out.push({ labels: { endpoint: e.name, outcome: cls }, value: n });
         }
         return out;
       },
@@ -258,7 +276,12 @@ function defineFamilies(
       collect: () => {
         const bus = snap.bus;
         if (!bus) return [];
-        const rows = capRows(bus.topics, maxTopics, (t) => t.published, (t) => t.topic);
+        const rows = capRows(
+          bus.topics,
+          maxTopics,
+          (t) => t.published,
+          (t) => t.topic,
+        );
         const out: Sample[] = [];
         for (const [topic, list] of rows) {
           const sum: Record<string, number> = { critical: 0, normal: 0, low: 0 };
@@ -275,7 +298,12 @@ function defineFamilies(
       collect: () => {
         const bus = snap.bus;
         if (!bus) return [];
-        const rows = capRows(bus.topics, maxTopics, (t) => t.published, (t) => t.topic);
+        const rows = capRows(
+          bus.topics,
+          maxTopics,
+          (t) => t.published,
+          (t) => t.topic,
+        );
         const out: Sample[] = [];
         for (const [topic, list] of rows) {
           const sum: Record<string, number> = {};
@@ -292,7 +320,14 @@ function defineFamilies(
       collect: () => {
         const bus = snap.bus;
         if (!bus) return [];
-        return [...capRows(bus.topics, maxTopics, (t) => t.published, (t) => t.topic)].map(([topic, list]) => ({
+        return [
+          ...capRows(
+            bus.topics,
+            maxTopics,
+            (t) => t.published,
+            (t) => t.topic,
+          ),
+        ].map(([topic, list]) => ({
           labels: { topic },
           value: list.reduce((a, t) => a + t.depth, 0),
         }));
@@ -303,7 +338,14 @@ function defineFamilies(
   if (sources.supervisor) {
     const actorRows = () => {
       const sup = snap.supervisor;
-      return sup ? capRows(sup.actors, maxActors, (a) => a.accepted, (a) => a.name) : new Map();
+      return sup
+        ? capRows(
+            sup.actors,
+            maxActors,
+            (a) => a.accepted,
+            (a) => a.name,
+          )
+        : new Map();
     };
     families.push({
       name: 'palisade_mailbox_depth',
@@ -323,7 +365,8 @@ function defineFamilies(
         const out: Sample[] = [];
         for (const [actor, list] of actorRows()) {
           const sum: Record<string, number> = {};
-          for (const s of list as SupervisorStats['actors']) for (const [k, n] of Object.entries(s.crashesByKind)) sum[k] = (sum[k] ?? 0) + (n ?? 0);
+          for (const s of list as SupervisorStats['actors'])
+            for (const [k, n] of Object.entries(s.crashesByKind)) sum[k] = (sum[k] ?? 0) + (n ?? 0);
           for (const [kind, n] of Object.entries(sum)) out.push({ labels: { actor, kind }, value: n });
         }
         return out;
@@ -348,7 +391,12 @@ function breakerRow(b: CircuitBreakerStats) {
 }
 
 /** The `cap` busiest rows keep their own label; the rest are grouped under "_other". */
-function capRows<T>(rows: readonly T[], cap: number, weight: (r: T) => number, label: (r: T) => string): Map<string, T[]> {
+function capRows<T>(
+  rows: readonly T[],
+  cap: number,
+  weight: (r: T) => number,
+  label: (r: T) => string,
+): Map<string, T[]> {
   const out = new Map<string, T[]>();
   const sorted = rows.length > cap ? [...rows].sort((a, b) => weight(b) - weight(a)) : rows;
   sorted.forEach((r, i) => {
@@ -362,7 +410,11 @@ function capRows<T>(rows: readonly T[], cap: number, weight: (r: T) => number, l
 
 function histogramSamples(out: Sample[], name: string, labels: Labels, h: LatencyBuckets): void {
   RPC_DURATION_BUCKETS_S.forEach((le, i) =>
-    out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: String(le) }, value: h.cumulative[i] ?? h.count }),
+    out.push({
+      metricName: `${name}_bucket`,
+      labels: { ...labels, le: String(le) },
+      value: h.cumulative[i] ?? h.count,
+    }),
   );
   out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count });
   out.push({ metricName: `${name}_sum`, labels, value: h.sumMs / 1000 });

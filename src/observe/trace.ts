@@ -88,7 +88,12 @@ export function traceparentOf(span: Span): string | null {
 export function contextFromTraceparent(value: unknown, base: Context = ROOT_CONTEXT): Context {
   const f = parseTraceparent(value);
   if (f === null) return base;
-  return trace.setSpanContext(base, { traceId: f.traceId, spanId: f.spanId, traceFlags: f.traceFlags & 1, isRemote: true });
+  return trace.setSpanContext(base, {
+    traceId: f.traceId,
+    spanId: f.spanId,
+    traceFlags: f.traceFlags & 1,
+    isRemote: true,
+  });
 }
 
 /** Runs `fn` with the span a traceparent names as the active parent (e.g. to publish again what a worker handled). */
@@ -114,19 +119,35 @@ export function startRpcSpan(method: unknown): Span {
  * One attempt of a pool call as an event of its span: the endpoint's name, 'ok' or the failure
  * class, the latency. `method` when the attempt asked something else (a status check before a re-send).
  */
-export function recordRpcAttempt(span: Span, endpoint: string, outcome: string, latencyMs: number, method?: string): void {
+export function recordRpcAttempt(
+  span: Span,
+  endpoint: string,
+  outcome: string,
+  latencyMs: number,
+  method?: string,
+): void {
   if (!span.isRecording()) return;
-  const attrs: Attributes = { 'palisade.rpc.endpoint': clip(redactText(endpoint)), 'palisade.rpc.outcome': outcome, 'palisade.rpc.latency_ms': latencyMs };
+  const attrs: Attributes = {
+    'palisade.rpc.endpoint': clip(redactText(endpoint)),
+    'palisade.rpc.outcome': outcome,
+    'palisade.rpc.latency_ms': latencyMs,
+  };
   if (method !== undefined) attrs['rpc.method'] = method;
   span.addEvent('attempt', attrs);
 }
 
 /** Ends a pool call's span with what the call settled as: a result, or an error (its stable code only). */
-export function settleRpcSpan<R extends { endpoint: string; attempts: number }>(span: Span, call: Promise<R>): Promise<R> {
+export function settleRpcSpan<R extends { endpoint: string; attempts: number }>(
+  span: Span,
+  call: Promise<R>,
+): Promise<R> {
   if (!span.isRecording()) return call;
   return call.then(
     (r) => {
-      span.setAttributes({ 'palisade.rpc.endpoint': clip(redactText(r.endpoint)), 'palisade.rpc.attempts': r.attempts });
+      span.setAttributes({
+        'palisade.rpc.endpoint': clip(redactText(r.endpoint)),
+        'palisade.rpc.attempts': r.attempts,
+      });
       span.end();
       return r;
     },
@@ -249,5 +270,9 @@ function clip(s: string): string {
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
 }

@@ -9,7 +9,14 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import type { Logger } from '../log/index.ts';
-import { MSG_ATTEMPT, MSG_CANCEL, NOTICE_STATE, type AttemptMessage, type EndpointActorInit, type EndpointActorReply } from './actor-protocol.ts';
+import {
+  MSG_ATTEMPT,
+  MSG_CANCEL,
+  NOTICE_STATE,
+  type AttemptMessage,
+  type EndpointActorInit,
+  type EndpointActorReply,
+} from './actor-protocol.ts';
 import type { NormalizedEndpoint, NormalizedPoolConfig } from './config.ts';
 import type { AttemptOutcome, AttemptRequest } from './types.ts';
 import type { HealthTable } from './health.ts';
@@ -62,7 +69,15 @@ export interface ActorEndpointsOptions {
 export async function createActorEndpoints(o: ActorEndpointsOptions): Promise<EndpointHandle[]> {
   const pool = ++poolSeq;
   const prefix = o.namePrefix ?? `rpc-endpoint-${process.pid}-${pool}`;
-  const handles = o.cfg.endpoints.map((ep) => new ActorEndpoint(ep, o, `${prefix}-${ep.name}`, `palisade-rpc:${process.pid}:${pool}:${ep.index}:${Math.random().toString(36).slice(2)}`));
+  const handles = o.cfg.endpoints.map(
+    (ep) =>
+      new ActorEndpoint(
+        ep,
+        o,
+        `${prefix}-${ep.name}`,
+        `palisade-rpc:${process.pid}:${pool}:${ep.index}:${Math.random().toString(36).slice(2)}`,
+      ),
+  );
   try {
     await Promise.all(handles.map((h) => h.ready));
   } catch (err) {
@@ -110,7 +125,13 @@ class ActorEndpoint implements EndpointHandle {
       stallAfterMs: o.cfg.stallAfterMs,
       logLevel: typeof o.logger.level === 'string' ? o.logger.level : 'info',
     };
-    this.ref = o.supervisor.spawn({ name: actorName, module: ENDPOINT_ACTOR_MODULE, init, maxAttempts: 1, mailboxSize: MAILBOX_SIZE });
+    this.ref = o.supervisor.spawn({
+      name: actorName,
+      module: ENDPOINT_ACTOR_MODULE,
+      init,
+      maxAttempts: 1,
+      mailboxSize: MAILBOX_SIZE,
+    });
     this.onState = (state) => {
       if (state === 'running' || state === 'starting') return;
       // Down (restarting, quarantined, stopped): route nothing here and fail over what was pending.
@@ -131,13 +152,25 @@ class ActorEndpoint implements EndpointHandle {
         accepted = this.ref.tell(msg);
       } catch (err) {
         // e.g. params that cannot be cloned: the caller's request is at fault, nothing was sent.
-        resolve({ ok: false, class: 'caller_error', latencyMs: 0, sent: false, error: (err as Error).name, message: (err as Error).message, rpcCode: -32602 });
+        resolve({
+          ok: false,
+          class: 'caller_error',
+          latencyMs: 0,
+          sent: false,
+          error: (err as Error).name,
+          message: (err as Error).message,
+          rpcCode: -32602,
+        });
         return;
       }
       if (!accepted) return resolve(OVERLOADED);
       const p: Pending = {
         resolve,
-        timer: setTimeout(() => this.settle(id, down(`no reply from the endpoint actor within ${req.timeoutMs + REPLY_GRACE_MS} ms`, true)), req.timeoutMs + REPLY_GRACE_MS),
+        timer: setTimeout(
+          () =>
+            this.settle(id, down(`no reply from the endpoint actor within ${req.timeoutMs + REPLY_GRACE_MS} ms`, true)),
+          req.timeoutMs + REPLY_GRACE_MS,
+        ),
         signal,
         onAbort: undefined,
         sentAt: performance.now(),
@@ -146,7 +179,14 @@ class ActorEndpoint implements EndpointHandle {
       if (signal) {
         p.onAbort = () => {
           this.ref.tell([MSG_CANCEL, id]);
-          this.settle(id, { ok: false, class: 'aborted', latencyMs: performance.now() - p.sentAt, sent: true, error: 'AbortError', message: 'aborted by the caller' });
+          this.settle(id, {
+            ok: false,
+            class: 'aborted',
+            latencyMs: performance.now() - p.sentAt,
+            sent: true,
+            error: 'AbortError',
+            message: 'aborted by the caller',
+          });
         };
         signal.addEventListener('abort', p.onAbort, { once: true });
       }
@@ -186,7 +226,14 @@ class ActorEndpoint implements EndpointHandle {
   }
 }
 
-const OVERLOADED: AttemptOutcome = Object.freeze({ ok: false, class: 'overloaded', latencyMs: 0, sent: false, error: 'MailboxFullError', message: 'the endpoint actor mailbox refused the attempt' });
+const OVERLOADED: AttemptOutcome = Object.freeze({
+  ok: false,
+  class: 'overloaded',
+  latencyMs: 0,
+  sent: false,
+  error: 'MailboxFullError',
+  message: 'the endpoint actor mailbox refused the attempt',
+});
 
 function down(message: string, sent: boolean): AttemptOutcome {
   return { ok: false, class: 'actor_crash', latencyMs: 0, sent, error: 'EndpointActorError', message };

@@ -26,11 +26,13 @@ export function checkCallArguments(method: unknown, params: unknown, options: un
   try {
     nonEmptyString('call.method', method, MAX_METHOD_LENGTH);
     if (!Array.isArray(params)) throw new ConfigError('call.params', params, 'an array of JSON-RPC params');
-    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new ConfigError('call.options', options, 'an object { timeoutMs?, signal? }');
+    if (options === null || typeof options !== 'object' || Array.isArray(options))
+      throw new ConfigError('call.options', options, 'an object { timeoutMs?, signal? }');
     knownKeys('call', options, CALL_OPTION_KEYS);
     const o = options as CallOptions;
     if (o.timeoutMs !== undefined) timeoutMs('call.timeoutMs', o.timeoutMs);
-    if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new ConfigError('call.signal', o.signal, 'an AbortSignal');
+    if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+      throw new ConfigError('call.signal', o.signal, 'an AbortSignal');
   } catch (err) {
     throw err instanceof ConfigError ? RpcCallArgumentError.from(err) : err;
   }

@@ -100,11 +100,29 @@ export interface NormalizedPoolConfig {
 }
 
 export const MAX_ENDPOINTS = 31;
-const TOP_KEYS = new Set(['endpoints', 'requestTimeoutMs', 'attemptTimeoutMs', 'maxSlotLag', 'healthIntervalMs', 'breaker', 'hedgeAfterMs', 'maxSockets', 'stallAfterMs', 'maxResponseBytes', 'shared']);
+const TOP_KEYS = new Set([
+  'endpoints',
+  'requestTimeoutMs',
+  'attemptTimeoutMs',
+  'maxSlotLag',
+  'healthIntervalMs',
+  'breaker',
+  'hedgeAfterMs',
+  'maxSockets',
+  'stallAfterMs',
+  'maxResponseBytes',
+  'shared',
+]);
 const ENDPOINT_KEYS = new Set(['name', 'url', 'wsUrl', 'weight', 'tier', 'rateLimitRps', 'timeoutMs']);
 const BREAKER_KEYS = new Set(['failureThreshold', 'cooldownMs', 'jitterRatio']);
 
-function num(obj: Record<string, unknown>, key: string, path: string, dflt: number, opts: { min: number; int?: boolean; max?: number }): number {
+function num(
+  obj: Record<string, unknown>,
+  key: string,
+  path: string,
+  dflt: number,
+  opts: { min: number; int?: boolean; max?: number },
+): number {
   const v = obj[key];
   if (v === undefined) return dflt;
   return opts.int ? integer(path, v, opts.min, opts.max) : finite(path, v, opts.min, opts.max);
@@ -141,9 +159,15 @@ export function normalizePoolConfig(input: unknown): NormalizedPoolConfig {
   if (!isObject(input)) throw new ConfigError('rpc pool config', input, 'an object with endpoints');
   checkKeys(input, TOP_KEYS, '');
   const list = input['endpoints'];
-  if (!Array.isArray(list) || list.length === 0) throw new ConfigError('endpoints', list, 'a non-empty array of { url, ... }');
-  if (list.length > MAX_ENDPOINTS) throw new ConfigError('endpoints', `${list.length} endpoints`, `at most ${MAX_ENDPOINTS}`);
-  const attemptTimeoutMs = num(input, 'attemptTimeoutMs', 'attemptTimeoutMs', D.attemptTimeoutMs, { min: 1, int: true, max: MAX_TIMER_MS });
+  if (!Array.isArray(list) || list.length === 0)
+    throw new ConfigError('endpoints', list, 'a non-empty array of { url, ... }');
+  if (list.length > MAX_ENDPOINTS)
+    throw new ConfigError('endpoints', `${list.length} endpoints`, `at most ${MAX_ENDPOINTS}`);
+  const attemptTimeoutMs = num(input, 'attemptTimeoutMs', 'attemptTimeoutMs', D.attemptTimeoutMs, {
+    min: 1,
+    int: true,
+    max: MAX_TIMER_MS,
+  });
   const names = new Set<string>();
   const endpoints = list.map((raw: unknown, index): NormalizedEndpoint => {
     const p = `endpoints[${index}].`;
@@ -183,18 +207,40 @@ export function normalizePoolConfig(input: unknown): NormalizedPoolConfig {
   const hedge = input['hedgeAfterMs'];
   return {
     endpoints,
-    requestTimeoutMs: num(input, 'requestTimeoutMs', 'requestTimeoutMs', D.requestTimeoutMs, { min: 1, int: true, max: MAX_TIMER_MS }),
+    requestTimeoutMs: num(input, 'requestTimeoutMs', 'requestTimeoutMs', D.requestTimeoutMs, {
+      min: 1,
+      int: true,
+      max: MAX_TIMER_MS,
+    }),
     attemptTimeoutMs,
     maxSlotLag: num(input, 'maxSlotLag', 'maxSlotLag', D.maxSlotLag, { min: 0, int: true }),
-    healthIntervalMs: num(input, 'healthIntervalMs', 'healthIntervalMs', D.healthIntervalMs, { min: 10, int: true, max: MAX_TIMER_MS }),
+    healthIntervalMs: num(input, 'healthIntervalMs', 'healthIntervalMs', D.healthIntervalMs, {
+      min: 10,
+      int: true,
+      max: MAX_TIMER_MS,
+    }),
     breaker: {
-      failureThreshold: num(b, 'failureThreshold', 'breaker.failureThreshold', BREAKER_DEFAULTS.failureThreshold, { min: 1, int: true }),
-      cooldownMs: num(b, 'cooldownMs', 'breaker.cooldownMs', BREAKER_DEFAULTS.cooldownMs, { min: 0, int: true, max: MAX_TIMER_MS }),
+      failureThreshold: num(b, 'failureThreshold', 'breaker.failureThreshold', BREAKER_DEFAULTS.failureThreshold, {
+        min: 1,
+        int: true,
+      }),
+      cooldownMs: num(b, 'cooldownMs', 'breaker.cooldownMs', BREAKER_DEFAULTS.cooldownMs, {
+        min: 0,
+        int: true,
+        max: MAX_TIMER_MS,
+      }),
       jitterRatio: num(b, 'jitterRatio', 'breaker.jitterRatio', BREAKER_DEFAULTS.jitterRatio, { min: 0, max: 1 }),
     },
-    hedgeAfterMs: hedge === undefined ? undefined : num(input, 'hedgeAfterMs', 'hedgeAfterMs', 0, { min: 1, int: true, max: MAX_TIMER_MS }),
+    hedgeAfterMs:
+      hedge === undefined
+        ? undefined
+        : num(input, 'hedgeAfterMs', 'hedgeAfterMs', 0, { min: 1, int: true, max: MAX_TIMER_MS }),
     maxSockets: num(input, 'maxSockets', 'maxSockets', D.maxSockets, { min: 1, int: true }),
     stallAfterMs: num(input, 'stallAfterMs', 'stallAfterMs', D.stallAfterMs, { min: 0, int: true, max: MAX_TIMER_MS }),
-    maxResponseBytes: num(input, 'maxResponseBytes', 'maxResponseBytes', DEFAULT_MAX_RESPONSE_BYTES, { min: 1024, int: true, max: MAX_RESPONSE_BYTES_LIMIT }),
+    maxResponseBytes: num(input, 'maxResponseBytes', 'maxResponseBytes', DEFAULT_MAX_RESPONSE_BYTES, {
+      min: 1024,
+      int: true,
+      max: MAX_RESPONSE_BYTES_LIMIT,
+    }),
   };
 }

@@ -9,7 +9,7 @@
 import type { Clock, Random, TimerHandle } from '../clock.ts';
 import { redactDeep, redactText } from '../log/redact.ts';
 import { quietLogger, type EndpointBreaker, type BreakerPermit, type EndpointLogger } from './breaker-link.ts';
-import { classifyError, classOfRpcCode, isEndpointRpcCode, provablyNotSent } from './classify.ts';
+import { classifyError, isEndpointRpcCode, provablyNotSent } from './classify.ts';
 import type { NormalizedEndpoint } from './config.ts';
 import { RpcBadResponseError, RpcEndpointError, RpcHttpError } from './errors.ts';
 import { STATE_CLOSED, stateCode, type HealthTable } from './health.ts';
@@ -64,7 +64,12 @@ const JSON_RPC_INVALID_REQUEST = -32600;
 /** A slot report older than this many probe intervals is not used to judge lag. */
 const FRESH_INTERVALS = 3;
 
-const SKIP_CIRCUIT_OPEN: AttemptOutcome = Object.freeze({ ok: false, class: 'circuit_open', latencyMs: 0, sent: false });
+const SKIP_CIRCUIT_OPEN: AttemptOutcome = Object.freeze({
+  ok: false,
+  class: 'circuit_open',
+  latencyMs: 0,
+  sent: false,
+});
 const SKIP_RESTING: AttemptOutcome = Object.freeze({ ok: false, class: 'resting', latencyMs: 0, sent: false });
 const SKIP_THROTTLED: AttemptOutcome = Object.freeze({ ok: false, class: 'throttled', latencyMs: 0, sent: false });
 
@@ -104,8 +109,15 @@ export class RpcEndpoint {
     this.logger = o.logger ?? quietLogger;
     this.maxSlotLag = o.maxSlotLag;
     this.healthIntervalMs = o.healthIntervalMs;
-    this.transport = new HttpTransport(o.endpoint.url, { clock: o.clock, ...(o.maxResponseBytes ? { maxResponseBytes: o.maxResponseBytes } : {}), ...(o.maxSockets ? { maxSockets: o.maxSockets } : {}) });
-    this.bucket = o.endpoint.rateLimitRps > 0 ? new TokenBucket(o.endpoint.rateLimitRps, o.endpoint.rateLimitRps, o.clock.now()) : undefined;
+    this.transport = new HttpTransport(o.endpoint.url, {
+      clock: o.clock,
+      ...(o.maxResponseBytes ? { maxResponseBytes: o.maxResponseBytes } : {}),
+      ...(o.maxSockets ? { maxSockets: o.maxSockets } : {}),
+    });
+    this.bucket =
+      o.endpoint.rateLimitRps > 0
+        ? new TokenBucket(o.endpoint.rateLimitRps, o.endpoint.rateLimitRps, o.clock.now())
+        : undefined;
     this.probeEnabled = o.probe !== false;
     this.stallAfterMs = o.stallAfterMs ?? 0;
     this.notify = o.onStateChange;
@@ -136,7 +148,15 @@ export class RpcEndpoint {
       body = this.requestBody(id, req.method, req.params);
     } catch (err) {
       // BigInt, a cycle, ...: the caller's request cannot be sent anywhere. Nothing acquired yet.
-      return Promise.resolve({ ok: false, class: 'caller_error', latencyMs: 0, sent: false, error: 'TypeError', message: `params cannot be sent as JSON: ${(err as Error).message}`, rpcCode: -32602 });
+      return Promise.resolve({
+        ok: false,
+        class: 'caller_error',
+        latencyMs: 0,
+        sent: false,
+        error: 'TypeError',
+        message: `params cannot be sent as JSON: ${(err as Error).message}`,
+        rpcCode: -32602,
+      });
     }
     const permit = this.breaker.tryAcquire();
     if (!permit) return Promise.resolve(SKIP_CIRCUIT_OPEN);
@@ -147,7 +167,14 @@ export class RpcEndpoint {
     return `{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${JSON.stringify(params ?? [])}}`;
   }
 
-  private async send(id: number, body: string, method: string, timeoutMs: number, permit: BreakerPermit, signal?: AbortSignal): Promise<AttemptOutcome> {
+  private async send(
+    id: number,
+    body: string,
+    method: string,
+    timeoutMs: number,
+    permit: BreakerPermit,
+    signal?: AbortSignal,
+  ): Promise<AttemptOutcome> {
     const h = this.health;
     const i = this.i;
     const started = performance.now();
@@ -164,13 +191,29 @@ export class RpcEndpoint {
       const latencyMs = performance.now() - started;
       if (signal?.aborted) {
         permit.release();
-        outcome = { ok: false, class: 'aborted', latencyMs, sent: true, error: 'AbortError', message: 'aborted by the caller' };
+        outcome = {
+          ok: false,
+          class: 'aborted',
+          latencyMs,
+          sent: true,
+          error: 'AbortError',
+          message: 'aborted by the caller',
+        };
       } else if (err instanceof RpcHttpError && err.status === HTTP_PAYLOAD_TOO_LARGE) {
         // The node answered about the request (its size), not about its own health: like a
         // JSON-RPC invalid-request error, returned to the caller and counted against no one.
         permit.release();
         this.health.recordLatency(this.i, latencyMs);
-        outcome = { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcHttpError', message: `request too large for the endpoint: ${err.message}`, rpcCode: JSON_RPC_INVALID_REQUEST, httpStatus: err.status };
+        outcome = {
+          ok: false,
+          class: 'caller_error',
+          latencyMs,
+          sent: true,
+          error: 'RpcHttpError',
+          message: `request too large for the endpoint: ${err.message}`,
+          rpcCode: JSON_RPC_INVALID_REQUEST,
+          httpStatus: err.status,
+        };
       } else {
         outcome = this.failed(err, latencyMs, permit);
       }
@@ -199,20 +242,39 @@ export class RpcEndpoint {
     }
     const m = msg as { id?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } };
     if (m.id !== id && m.id !== String(id) && !(m.id === null && m.error !== undefined)) {
-      const got = 'id' in m ? JSON.stringify(m.id) ?? String(m.id) : 'no id';
-      return this.failed(new RpcBadResponseError(`reply id ${snippet(got, 40)} does not match request id ${id}`), latencyMs, permit);
+      const got = 'id' in m ? (JSON.stringify(m.id) ?? String(m.id)) : 'no id';
+      return this.failed(
+        new RpcBadResponseError(`reply id ${snippet(got, 40)} does not match request id ${id}`),
+        latencyMs,
+        permit,
+      );
     }
     if (m.error !== undefined) {
       const code = m.error?.code;
       // A provider's text is bounded before it becomes an error message or a log line.
-      const message = typeof m.error?.message === 'string' ? snippet(m.error.message, MAX_MESSAGE_CHARS) : 'JSON-RPC error';
-      if (typeof code !== 'number') return this.failed(new RpcBadResponseError(`JSON-RPC error without a numeric code: ${message}`), latencyMs, permit);
+      const message =
+        typeof m.error?.message === 'string' ? snippet(m.error.message, MAX_MESSAGE_CHARS) : 'JSON-RPC error';
+      if (typeof code !== 'number')
+        return this.failed(
+          new RpcBadResponseError(`JSON-RPC error without a numeric code: ${message}`),
+          latencyMs,
+          permit,
+        );
       if (isEndpointRpcCode(code)) return this.failed(new RpcEndpointError(code, message), latencyMs, permit);
       // The node answered; the request was at fault. Not the endpoint's failure, nor a success to count.
       permit.release();
       this.health.recordLatency(this.i, latencyMs);
       const data = m.error?.data;
-      return { ok: false, class: 'caller_error', latencyMs, sent: true, error: 'RpcCallError', message, rpcCode: code, data: data === undefined ? undefined : redactDeep(data) };
+      return {
+        ok: false,
+        class: 'caller_error',
+        latencyMs,
+        sent: true,
+        error: 'RpcCallError',
+        message,
+        rpcCode: code,
+        data: data === undefined ? undefined : redactDeep(data),
+      };
     }
     if (!('result' in m)) return this.failed(new RpcBadResponseError('neither result nor error'), latencyMs, permit);
     permit.onSuccess(latencyMs);
@@ -252,13 +314,19 @@ export class RpcEndpoint {
     }
     const until = this.clock.now() + ms;
     if (until > this.health.rateLimitedUntil(this.i)) this.health.setRateLimitedUntil(this.i, until);
-    this.logger.warn({ endpoint: this.config.name, restMs: Math.round(ms), retryAfter: retryAfterMs !== undefined }, 'rpc endpoint rate limited; resting');
+    this.logger.warn(
+      { endpoint: this.config.name, restMs: Math.round(ms), retryAfter: retryAfterMs !== undefined },
+      'rpc endpoint rate limited; resting',
+    );
   }
 
   private onBreakerTransition(to: string): void {
     const openUntil = to === 'OPEN' ? this.clock.now() + this.breaker.getStats().retryAfterMs : 0;
     this.health.setState(this.i, stateCode(to), openUntil);
-    this.logger.warn({ endpoint: this.config.name, url: this.config.redactedUrl, state: to }, 'rpc endpoint breaker changed state');
+    this.logger.warn(
+      { endpoint: this.config.name, url: this.config.redactedUrl, state: to },
+      'rpc endpoint breaker changed state',
+    );
     this.notify?.();
     // The breaker turns HALF_OPEN on its own cooldown timer: probe recovery at that moment, so the
     // one half-open permit goes to the prober and never to a user's request.
@@ -272,16 +340,22 @@ export class RpcEndpoint {
    */
   private scheduleStallSweep(): void {
     if (this.closed) return;
-    this.stallTimer = this.clock.setTimeout(() => {
-      const oldest = this.watched.values().next();
-      if (!oldest.done && this.clock.now() - oldest.value >= this.stallAfterMs && !this.health.suspect(this.i)) {
-        this.health.setSuspect(this.i, true);
-        this.logger.warn({ endpoint: this.config.name, stallAfterMs: this.stallAfterMs }, 'rpc endpoint stalled; preferring other endpoints');
-        // Ask it at once: a quick answer clears the suspicion, a hung probe counts as a failure.
-        if (this.probeEnabled) void this.probe();
-      }
-      this.scheduleStallSweep();
-    }, Math.max(10, Math.floor(this.stallAfterMs / 2)));
+    this.stallTimer = this.clock.setTimeout(
+      () => {
+        const oldest = this.watched.values().next();
+        if (!oldest.done && this.clock.now() - oldest.value >= this.stallAfterMs && !this.health.suspect(this.i)) {
+          this.health.setSuspect(this.i, true);
+          this.logger.warn(
+            { endpoint: this.config.name, stallAfterMs: this.stallAfterMs },
+            'rpc endpoint stalled; preferring other endpoints',
+          );
+          // Ask it at once: a quick answer clears the suspicion, a hung probe counts as a failure.
+          if (this.probeEnabled) void this.probe();
+        }
+        this.scheduleStallSweep();
+      },
+      Math.max(10, Math.floor(this.stallAfterMs / 2)),
+    );
   }
 
   private scheduleProbe(delayMs: number): void {
@@ -310,7 +384,8 @@ export class RpcEndpoint {
     this.probing = true;
     try {
       // A suspect endpoint must prove it answers promptly: a trivial call gets twice the stall threshold.
-      const limit = this.health.suspect(this.i) && this.stallAfterMs > 0 ? 2 * this.stallAfterMs : this.healthIntervalMs;
+      const limit =
+        this.health.suspect(this.i) && this.stallAfterMs > 0 ? 2 * this.stallAfterMs : this.healthIntervalMs;
       const timeoutMs = Math.min(this.config.timeoutMs, Math.max(10, limit));
       const id = this.nextId++;
       const outcome = await this.send(id, this.requestBody(id, 'getSlot', PROBE_PARAMS), 'getSlot', timeoutMs, permit);
@@ -332,7 +407,10 @@ export class RpcEndpoint {
     const demoted = best - slot > this.maxSlotLag;
     if (demoted !== this.health.demoted(this.i)) {
       this.health.setDemoted(this.i, demoted);
-      this.logger.warn({ endpoint: this.config.name, slot, bestSlot: best, maxSlotLag: this.maxSlotLag, demoted }, 'rpc endpoint slot lag');
+      this.logger.warn(
+        { endpoint: this.config.name, slot, bestSlot: best, maxSlotLag: this.maxSlotLag, demoted },
+        'rpc endpoint slot lag',
+      );
     }
   }
 

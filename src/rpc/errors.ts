@@ -58,7 +58,13 @@ export class RpcPoolError extends PalisadeError {
   readonly attempts: RpcAttempt[];
   /** Aborts are the caller's decision: an injected breaker must not count them. */
   readonly isCallerError: boolean;
-  constructor(code: RpcPoolErrorCode, method: string, attempts: RpcAttempt[], detail?: string, options?: { cause?: unknown }) {
+  constructor(
+    code: RpcPoolErrorCode,
+    method: string,
+    attempts: RpcAttempt[],
+    detail?: string,
+    options?: { cause?: unknown },
+  ) {
     super(code, redactText(summarise(code, method, attempts, detail)), options);
     this.method = method;
     this.attempts = attempts;
@@ -76,7 +82,10 @@ function summarise(code: RpcPoolErrorCode, method: string, attempts: RpcAttempt[
           ? `${method}: aborted by the caller`
           : `${method}: the pool is closed`;
   const list = attempts
-    .map((a) => `${a.endpoint}=${a.class}${a.rpcCode !== undefined ? `(${a.rpcCode})` : a.httpStatus !== undefined ? `(${a.httpStatus})` : ''}`)
+    .map(
+      (a) =>
+        `${a.endpoint}=${a.class}${a.rpcCode !== undefined ? `(${a.rpcCode})` : a.httpStatus !== undefined ? `(${a.httpStatus})` : ''}`,
+    )
     .join(', ');
   return `${head}${detail ? ` (${detail})` : ''}${list ? ` [${list}]` : ''}`;
 }

@@ -102,8 +102,8 @@ export class HealthTable {
     const a = this.floats[i * F_STRIDE + F_RATE_LIMITED_UNTIL]!;
     const b = this.floats[i * F_STRIDE + F_THROTTLED_UNTIL]!;
     const c = this.floats[i * F_STRIDE + F_SHARED_REST_UNTIL]!;
-    const ab = a > b ? a : b;
-    return ab > c ? ab : c;
+    const ab = Math.max(a , b);
+    return Math.max(ab , c);
   }
   /** Another process reports the endpoint OPEN: not selectable, whatever the local breaker says. */
   sharedOpen(i: number): boolean {
@@ -151,7 +151,8 @@ export class HealthTable {
   // --- writes (only the endpoint that owns index i) ---
   setState(i: number, code: number, openUntil = 0): void {
     this.floats[i * F_STRIDE + F_OPEN_UNTIL] = openUntil;
-    if (Atomics.exchange(this.ints, i * I_STRIDE + I_STATE, code) !== code) Atomics.add(this.ints, i * I_STRIDE + I_STATE_CHANGES, 1);
+    if (Atomics.exchange(this.ints, i * I_STRIDE + I_STATE, code) !== code)
+      Atomics.add(this.ints, i * I_STRIDE + I_STATE_CHANGES, 1);
   }
   setDemoted(i: number, demoted: boolean): void {
     Atomics.store(this.ints, i * I_STRIDE + I_DEMOTED, demoted ? 1 : 0);

@@ -17,10 +17,44 @@ export {
   type BusLike,
   type EndpointHandle,
 } from './pool.ts';
-export { normalizePoolConfig, type RpcPoolInputConfig, type PoolEndpointConfig, type EndpointBreakerConfig, type NormalizedPoolConfig } from './config.ts';
-export { RpcCallError, RpcCallArgumentError, RpcPoolError, RpcHttpError, RpcEndpointError, RpcBadResponseError, RpcTimeoutError, EndpointActorError, type RpcAttempt, type RpcPoolErrorCode } from './errors.ts';
-export { classifyError, isEndpointRpcCode, provablyNotSent, FAILURE_CLASSES, SKIP_CLASSES, type FailureClass, type SkipClass, type OutcomeClass } from './classify.ts';
+export {
+  normalizePoolConfig,
+  type RpcPoolInputConfig,
+  type PoolEndpointConfig,
+  type EndpointBreakerConfig,
+  type NormalizedPoolConfig,
+} from './config.ts';
+export {
+  RpcCallError,
+  RpcCallArgumentError,
+  RpcPoolError,
+  RpcHttpError,
+  RpcEndpointError,
+  RpcBadResponseError,
+  RpcTimeoutError,
+  EndpointActorError,
+  type RpcAttempt,
+  type RpcPoolErrorCode,
+} from './errors.ts';
+export {
+  classifyError,
+  isEndpointRpcCode,
+  provablyNotSent,
+  FAILURE_CLASSES,
+  SKIP_CLASSES,
+  type FailureClass,
+  type SkipClass,
+  type OutcomeClass,
+} from './classify.ts';
 export type { PoolStats, EndpointStats } from './stats.ts';
-export { createSolanaConnection, createPoolFetch, PoolConnection, POOL_PSEUDO_ENDPOINT, type CallablePool, type SolanaConnectionConfig, type WsStats } from './web3-adapter.ts';
+export {
+  createSolanaConnection,
+  createPoolFetch,
+  PoolConnection,
+  POOL_PSEUDO_ENDPOINT,
+  type CallablePool,
+  type SolanaConnectionConfig,
+  type WsStats,
+} from './web3-adapter.ts';
 export { signatureOfSendParams } from './signature.ts';
 export type { SharedHealthLink, SharedHealthStats, SharedEndpointView } from './shared-link.ts';

@@ -20,7 +20,12 @@ import { LatencyHistogram } from '../stats/latency.ts';
 import { isFailureClass, isSkipClass } from './classify.ts';
 import { checkCallArguments, type CallOptions } from './call-args.ts';
 import type { AttemptOutcome, EndpointHandle, FailureClass, SkipClass } from './types.ts';
-import { normalizePoolConfig, type NormalizedEndpoint, type NormalizedPoolConfig, type RpcPoolInputConfig } from './config.ts';
+import {
+  normalizePoolConfig,
+  type NormalizedEndpoint,
+  type NormalizedPoolConfig,
+  type RpcPoolInputConfig,
+} from './config.ts';
 import { RpcCallError, RpcPoolError, type RpcAttempt, type RpcPoolErrorCode } from './errors.ts';
 import { HealthTable, STATE_CLOSED, stateName } from './health.ts';
 import { attemptBudget, earliestAvailable, hasFallback, selectEndpoint } from './select.ts';
@@ -123,9 +128,18 @@ export class RpcConnectionPool {
     this.bus = dependencies.bus;
     const mode = dependencies.mode ?? (dependencies.supervisor ? 'actor' : 'inline');
     if (mode !== 'inline' && mode !== 'actor') throw new ConfigError('mode', mode, "'inline' or 'actor'");
-    if (mode === 'actor' && !dependencies.supervisor) throw new ConfigError('supervisor', undefined, "a Supervisor: mode 'actor' runs each endpoint as an actor under it");
+    if (mode === 'actor' && !dependencies.supervisor)
+      throw new ConfigError(
+        'supervisor',
+        undefined,
+        "a Supervisor: mode 'actor' runs each endpoint as an actor under it",
+      );
     if (mode === 'actor' && dependencies.endpointCircuits) {
-      throw new ConfigError('endpointCircuits', '(an EndpointCircuitManager)', "no endpointCircuits in mode 'actor': each endpoint's breaker lives in its actor (use mode 'inline' to share breakers)");
+      throw new ConfigError(
+        'endpointCircuits',
+        '(an EndpointCircuitManager)',
+        "no endpointCircuits in mode 'actor': each endpoint's breaker lives in its actor (use mode 'inline' to share breakers)",
+      );
     }
     this.mode = mode;
     this.health = new HealthTable(this.endpoints.length);
@@ -133,7 +147,15 @@ export class RpcConnectionPool {
     this.shared =
       dependencies.sharedHealth ??
       (config.shared !== undefined
-        ? new SharedEndpointHealth(config.shared, { endpoints: this.endpoints, health: this.health, clock: this.clock, logger: this.logger, cooldownMs: this.cfg.breaker.cooldownMs, healthIntervalMs: this.cfg.healthIntervalMs, attemptTimeoutMs: this.cfg.attemptTimeoutMs })
+        ? new SharedEndpointHealth(config.shared, {
+            endpoints: this.endpoints,
+            health: this.health,
+            clock: this.clock,
+            logger: this.logger,
+            cooldownMs: this.cfg.breaker.cooldownMs,
+            healthIntervalMs: this.cfg.healthIntervalMs,
+            attemptTimeoutMs: this.cfg.attemptTimeoutMs,
+          })
         : undefined);
     this.counters = this.endpoints.map(() => new EndpointCounters());
     this.seenStateChanges = this.endpoints.map(() => 0);
@@ -197,14 +219,22 @@ export class RpcConnectionPool {
       return settleRpcSpan(span, Promise.reject(err));
     }
     if (this.circuitBreaker) {
-      return settleRpcSpan(span, this.circuitBreaker.execute(`rpc_${method}`, async () => {
-        return await this._executeRpcCall<T>(method, params, options, span);
-      }));
+      return settleRpcSpan(
+        span,
+        this.circuitBreaker.execute(`rpc_${method}`, async () => {
+          return await this._executeRpcCall<T>(method, params, options, span);
+        }),
+      );
     }
     return settleRpcSpan(span, this._executeRpcCall<T>(method, params, options, span));
   }
 
-  async _executeRpcCall<T>(method: string, params: unknown[], options: CallOptions, span?: Span): Promise<RpcCallResult<T>> {
+  async _executeRpcCall<T>(
+    method: string,
+    params: unknown[],
+    options: CallOptions,
+    span?: Span,
+  ): Promise<RpcCallResult<T>> {
     if (this.closed) throw this.fail('RPC_POOL_CLOSED', method, []);
     if (this.starting) await this.starting;
     if (this.startError) throw this.fail('RPC_POOL_EXHAUSTED', method, [], 'endpoint actors failed to start');
@@ -250,10 +280,18 @@ export class RpcConnectionPool {
         const sig = signatureOfSendParams(params);
         if (sig === undefined) {
           this.totals.sendTransaction.notResent++;
-          throw this.fail('RPC_POOL_EXHAUSTED', method, attempts, 'sendTransaction not re-sent: the failed attempt may have reached its node and the signature is unreadable');
+          throw this.fail(
+            'RPC_POOL_EXHAUSTED',
+            method,
+            attempts,
+            'sendTransaction not re-sent: the failed attempt may have reached its node and the signature is unreadable',
+          );
         }
         this.totals.sendTransaction.statusChecks++;
-        const st = await handle.attempt({ method: 'getSignatureStatuses', params: [[sig], { searchTransactionHistory: false }], timeoutMs }, signal);
+        const st = await handle.attempt(
+          { method: 'getSignatureStatuses', params: [[sig], { searchTransactionHistory: false }], timeoutMs },
+          signal,
+        );
         sent++;
         this.record(idx, st, span, 'getSignatureStatuses');
         if (st.ok) {
@@ -291,7 +329,13 @@ export class RpcConnectionPool {
           }
           this.totals.callerErrors++;
           this.emitCompleted(method, false, ep.name, performance.now() - t0, sent, 'caller_error');
-          throw new RpcCallError(outcome.rpcCode ?? 0, outcome.message ?? 'JSON-RPC error', outcome.data, ep.name, attempts);
+          throw new RpcCallError(
+            outcome.rpcCode ?? 0,
+            outcome.message ?? 'JSON-RPC error',
+            outcome.data,
+            ep.name,
+            attempts,
+          );
         case 'aborted':
           throw this.fail('RPC_ABORTED', method, attempts);
         case 'circuit_open':
@@ -303,7 +347,10 @@ export class RpcConnectionPool {
         default:
           tried |= 1 << idx;
           failingOver = true;
-          this.logger.debug({ method, endpoint: ep.name, class: outcome.class, latencyMs: outcome.latencyMs }, 'rpc attempt failed; failing over');
+          this.logger.debug(
+            { method, endpoint: ep.name, class: outcome.class, latencyMs: outcome.latencyMs },
+            'rpc attempt failed; failing over',
+          );
           if (isSend && outcome.sent) checkStatus = true;
       }
     }
@@ -316,7 +363,15 @@ export class RpcConnectionPool {
    * its breaker (an aborted attempt would be released uncounted and the endpoint never isolated).
    * Endpoint failures still fail over at once; the caller's abort stops everything.
    */
-  private async hedged<T>(method: string, params: unknown[], deadline: number, t0: number, signal: AbortSignal | undefined, hedgeAfterMs: number, span?: Span): Promise<RpcCallResult<T>> {
+  private async hedged<T>(
+    method: string,
+    params: unknown[],
+    deadline: number,
+    t0: number,
+    signal: AbortSignal | undefined,
+    hedgeAfterMs: number,
+    span?: Span,
+  ): Promise<RpcCallResult<T>> {
     const attempts: RpcAttempt[] = [];
     let tried = 0;
     let sent = 0;
@@ -332,7 +387,11 @@ export class RpcConnectionPool {
       const ctl = new AbortController();
       const ep = this.endpoints[idx]!;
       const r: Running = { idx, ctl, p: undefined as unknown as Running['p'] };
-      const timeoutMs = attemptBudget(ep.timeoutMs, deadline - now, hasFallback(this.endpoints, this.health, tried, idx));
+      const timeoutMs = attemptBudget(
+        ep.timeoutMs,
+        deadline - now,
+        hasFallback(this.endpoints, this.health, tried, idx),
+      );
       r.p = this.handles[idx]!.attempt({ method, params, timeoutMs }, ctl.signal).then((o) => ({ r, o }));
       running.add(r);
       return true;
@@ -355,7 +414,9 @@ export class RpcConnectionPool {
         let hedgeTimer: TimerHandle | undefined;
         const waits: Promise<{ r: Running; o: AttemptOutcome } | 'hedge'>[] = [...running].map((r) => r.p);
         if (running.size === 1) {
-          waits.push(new Promise<'hedge'>((res) => (hedgeTimer = this.clock.setTimeout(() => res('hedge'), hedgeAfterMs))));
+          waits.push(
+            new Promise<'hedge'>((res) => (hedgeTimer = this.clock.setTimeout(() => res('hedge'), hedgeAfterMs))),
+          );
         }
         const first = await Promise.race(waits);
         if (hedgeTimer !== undefined) this.clock.clearTimeout(hedgeTimer);
@@ -392,7 +453,13 @@ export class RpcConnectionPool {
     }
   }
 
-  private succeed<T>(method: string, result: T, ep: NormalizedEndpoint, t0: number, attempts: number): RpcCallResult<T> {
+  private succeed<T>(
+    method: string,
+    result: T,
+    ep: NormalizedEndpoint,
+    t0: number,
+    attempts: number,
+  ): RpcCallResult<T> {
     const latencyMs = performance.now() - t0;
     this.totals.successes++;
     this.callLatency.record(latencyMs);
@@ -401,7 +468,8 @@ export class RpcConnectionPool {
   }
 
   private record(idx: number, o: AttemptOutcome, span?: Span, method?: string): void {
-    if (span?.isRecording()) recordRpcAttempt(span, this.endpoints[idx]!.name, o.ok ? 'ok' : o.class, o.latencyMs, method);
+    if (span?.isRecording())
+      recordRpcAttempt(span, this.endpoints[idx]!.name, o.ok ? 'ok' : o.class, o.latencyMs, method);
     const c = this.counters[idx]!;
     if (o.ok) {
       c.attempts++;
@@ -460,18 +528,32 @@ export class RpcConnectionPool {
         this.clock.clearTimeout(t);
         reject(this.fail('RPC_ABORTED', method, attempts));
       };
-      const t = this.clock.setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(1, ms));
+      const t = this.clock.setTimeout(
+        () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(1, ms),
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  private emitCompleted(method: string, ok: boolean, endpoint: string | undefined, latencyMs: number, attempts: number, error?: string): void {
+  private emitCompleted(
+    method: string,
+    ok: boolean,
+    endpoint: string | undefined,
+    latencyMs: number,
+    attempts: number,
+    error?: string,
+  ): void {
     if (!this.bus) return;
     try {
-      this.bus.publish('rpc_call_completed', { method, ok, endpoint, latencyMs, attempts, ...(error ? { error } : {}) }, 'low');
+      this.bus.publish(
+        'rpc_call_completed',
+        { method, ok, endpoint, latencyMs, attempts, ...(error ? { error } : {}) },
+        'low',
+      );
     } catch (err) {
       this.totals.busErrors++;
       this.logger.debug({ err }, 'rpc pool: bus publish failed');
@@ -487,10 +569,17 @@ export class RpcConnectionPool {
     this.counters[idx]!.transitionsTo[stateName(to)]++;
     this.shared?.breakerChanged(idx, to, this.health.openUntil(idx));
     const ep = this.endpoints[idx]!;
-    this.logger.info({ endpoint: ep.name, url: ep.redactedUrl, from: stateName(from), to: stateName(to) }, 'rpc endpoint state changed');
+    this.logger.info(
+      { endpoint: ep.name, url: ep.redactedUrl, from: stateName(from), to: stateName(to) },
+      'rpc endpoint state changed',
+    );
     if (!this.bus) return;
     try {
-      this.bus.publish('rpc_endpoint_state_changed', { endpoint: ep.name, url: ep.redactedUrl, from: stateName(from), to: stateName(to) }, 'low');
+      this.bus.publish(
+        'rpc_endpoint_state_changed',
+        { endpoint: ep.name, url: ep.redactedUrl, from: stateName(from), to: stateName(to) },
+        'low',
+      );
     } catch {
       this.totals.busErrors++;
     }
@@ -519,7 +608,13 @@ export class RpcConnectionPool {
    */
   wsEndpoint(skip = 0): string {
     const order = [...this.endpoints].sort((a, b) => a.tier - b.tier || a.index - b.index);
-    const healthy = order.filter((e) => this.health.alive(e.index) && this.health.state(e.index) === STATE_CLOSED && !this.health.demoted(e.index) && !this.health.suspect(e.index));
+    const healthy = order.filter(
+      (e) =>
+        this.health.alive(e.index) &&
+        this.health.state(e.index) === STATE_CLOSED &&
+        !this.health.demoted(e.index) &&
+        !this.health.suspect(e.index),
+    );
     const list = healthy.length > 0 ? healthy : order;
     return list[skip % list.length]!.wsUrl;
   }
@@ -614,7 +709,13 @@ function wasSent(o: AttemptOutcome): boolean {
 
 function toAttempt(ep: NormalizedEndpoint, o: AttemptOutcome, method?: string): RpcAttempt {
   if (o.ok) return { endpoint: ep.name, url: ep.redactedUrl, class: 'ok', latencyMs: o.latencyMs, sent: true };
-  const a: RpcAttempt = { endpoint: ep.name, url: ep.redactedUrl, class: o.class, latencyMs: o.latencyMs, sent: o.sent };
+  const a: RpcAttempt = {
+    endpoint: ep.name,
+    url: ep.redactedUrl,
+    class: o.class,
+    latencyMs: o.latencyMs,
+    sent: o.sent,
+  };
   if (o.error !== undefined) a.error = o.error;
   // Redacted here too: in actor mode the message was written in a worker.
   if (o.message !== undefined) a.message = redactText(method ? `${method}: ${o.message}` : o.message);

@@ -83,10 +83,16 @@ function pass(
  * When nothing is selectable only because endpoints are resting or throttled, the earliest time
  * one of them (not yet tried, alive, CLOSED) becomes selectable; Infinity otherwise.
  */
-export function earliestAvailable(endpoints: readonly SelectableEndpoint[], health: HealthTable, now: number, tried: number): number {
+export function earliestAvailable(
+  endpoints: readonly SelectableEndpoint[],
+  health: HealthTable,
+  now: number,
+  tried: number,
+): number {
   let at = Infinity;
   for (let i = 0; i < endpoints.length; i++) {
-    if ((tried & (1 << i)) !== 0 || !health.alive(i) || health.state(i) !== STATE_CLOSED || health.sharedOpen(i)) continue;
+    if ((tried & (1 << i)) !== 0 || !health.alive(i) || health.state(i) !== STATE_CLOSED || health.sharedOpen(i))
+      continue;
     const u = health.unavailableUntil(i);
     if (u > now && u < at) at = u;
   }
@@ -98,7 +104,12 @@ export function earliestAvailable(endpoints: readonly SelectableEndpoint[], heal
  * tried, alive and CLOSED (resting or demoted ones count, as the call may still wait for or fall
  * back to them).
  */
-export function hasFallback(endpoints: readonly SelectableEndpoint[], health: HealthTable, tried: number, current: number): boolean {
+export function hasFallback(
+  endpoints: readonly SelectableEndpoint[],
+  health: HealthTable,
+  tried: number,
+  current: number,
+): boolean {
   for (let i = 0; i < endpoints.length; i++) {
     if (i === current || (tried & (1 << i)) !== 0) continue;
     if (health.alive(i) && health.state(i) === STATE_CLOSED) return true;

@@ -14,7 +14,8 @@ export class TokenBucket {
     private readonly burst: number,
     now: number,
   ) {
-    if (!(ratePerSec > 0) || !Number.isFinite(ratePerSec)) throw new RangeError(`ratePerSec must be > 0, got ${ratePerSec}`);
+    if (!(ratePerSec > 0) || !Number.isFinite(ratePerSec))
+      throw new RangeError(`ratePerSec must be > 0, got ${ratePerSec}`);
     this.burst = Math.max(1, burst);
     this.tokens = this.burst;
     this.last = now;

@@ -39,7 +39,12 @@ export class HttpTransport {
   constructor(url: string, options: HttpTransportOptions) {
     const u = new URL(url);
     const isHttps = u.protocol === 'https:';
-    const agentOptions = { keepAlive: true, keepAliveMsecs: 15_000, maxSockets: options.maxSockets ?? 64, scheduling: 'lifo' as const };
+    const agentOptions = {
+      keepAlive: true,
+      keepAliveMsecs: 15_000,
+      maxSockets: options.maxSockets ?? 64,
+      scheduling: 'lifo' as const,
+    };
     this.agent = isHttps ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     this.request = isHttps ? https.request : http.request;
     this.clock = options.clock;
@@ -100,7 +105,10 @@ export class HttpTransport {
         res.on('end', () => {
           const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
           if (ok) return finish(undefined, { status, body: text });
-          const retryAfter = status === 429 || status === 503 ? parseRetryAfter(res.headers['retry-after'], this.clock.now()) : NO_RETRY_AFTER;
+          const retryAfter =
+            status === 429 || status === 503
+              ? parseRetryAfter(res.headers['retry-after'], this.clock.now())
+              : NO_RETRY_AFTER;
           finish(new RpcHttpError(status, retryAfter, text.slice(0, ERROR_BODY_KEEP)));
         });
       });

@@ -13,7 +13,14 @@
  * `getSignatureStatuses` through the pool, which fails over like any other call. Whichever sees
  * the required commitment first wins; the other is cancelled.
  */
-import { Connection, type Commitment, type ConnectionConfig, type RpcResponseAndContext, type SignatureResult, type TransactionConfirmationStrategy } from '@solana/web3.js';
+import {
+  Connection,
+  type Commitment,
+  type ConnectionConfig,
+  type RpcResponseAndContext,
+  type SignatureResult,
+  type TransactionConfirmationStrategy,
+} from '@solana/web3.js';
 import { redactText } from '../log/redact.ts';
 import { RpcCallError, RpcPoolError } from './errors.ts';
 import type { CallOptions, RpcCallResult } from './pool.ts';
@@ -26,7 +33,8 @@ export interface CallablePool {
   wsEndpoint?(skip?: number): string;
 }
 
-export interface SolanaConnectionConfig extends Omit<ConnectionConfig, 'fetch' | 'fetchMiddleware' | 'httpAgent' | 'disableRetryOnRateLimit'> {
+export interface SolanaConnectionConfig
+  extends Omit<ConnectionConfig, 'fetch' | 'fetchMiddleware' | 'httpAgent' | 'disableRetryOnRateLimit'> {
   /** Poll interval of the failover-safe confirmation (default 400 ms, about one slot). */
   confirmPollMs?: number;
 }
@@ -37,9 +45,16 @@ export const POOL_PSEUDO_ENDPOINT = 'http://palisade-rpc-pool.invalid/';
 type JsonRpcRequest = { jsonrpc?: string; id?: unknown; method?: unknown; params?: unknown };
 
 /** The fetch web3.js calls: parses the JSON-RPC body (single or batch) and answers through the pool. */
-export function createPoolFetch(pool: CallablePool): (input: unknown, init?: { body?: unknown; signal?: AbortSignal | null }) => Promise<Response> {
+export function createPoolFetch(
+  pool: CallablePool,
+): (input: unknown, init?: { body?: unknown; signal?: AbortSignal | null }) => Promise<Response> {
   return async (_input, init) => {
-    const text = typeof init?.body === 'string' ? init.body : init?.body instanceof Uint8Array ? Buffer.from(init.body).toString('utf8') : '';
+    const text =
+      typeof init?.body === 'string'
+        ? init.body
+        : init?.body instanceof Uint8Array
+          ? Buffer.from(init.body).toString('utf8')
+          : '';
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -68,7 +83,11 @@ async function answer(pool: CallablePool, req: JsonRpcRequest, signal: AbortSign
     if (err instanceof RpcCallError) {
       // The node's own JSON-RPC error, so web3.js raises what it would have raised directly
       // (SendTransactionError with logs, SolanaJSONRPCError with the code).
-      return { jsonrpc: '2.0', id, error: { code: err.rpcCode, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) } };
+      return {
+        jsonrpc: '2.0',
+        id,
+        error: { code: err.rpcCode, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) },
+      };
     }
     // Pool exhaustion, deadline, abort, an open breaker: web3.js rejects with this error as is.
     throw err;
@@ -84,13 +103,24 @@ function json(body: unknown): Response {
  * web3.js's own (minus fetch/httpAgent, which the pool owns). `wsEndpoint` defaults to the first
  * healthy endpoint's wsUrl.
  */
-export function createSolanaConnection(pool: CallablePool, commitmentOrConfig?: Commitment | SolanaConnectionConfig): PoolConnection {
-  const cfg: SolanaConnectionConfig = typeof commitmentOrConfig === 'string' ? { commitment: commitmentOrConfig } : { ...(commitmentOrConfig ?? {}) };
+export function createSolanaConnection(
+  pool: CallablePool,
+  commitmentOrConfig?: Commitment | SolanaConnectionConfig,
+): PoolConnection {
+  const cfg: SolanaConnectionConfig =
+    typeof commitmentOrConfig === 'string' ? { commitment: commitmentOrConfig } : { ...(commitmentOrConfig ?? {}) };
   const fixedWs = cfg.wsEndpoint;
   // A CircuitBreakerManager.protect(pool) wrapper has only `call`; its `pool` knows the endpoints.
   const source = pool.wsEndpoint ? pool : (pool as { pool?: CallablePool }).pool;
-  const pickWs = fixedWs !== undefined ? () => fixedWs : source?.wsEndpoint ? (skip: number) => source.wsEndpoint!(skip) : undefined;
-  if (!pickWs) throw new RpcPoolError('RPC_POOL_EXHAUSTED', 'createSolanaConnection', [], 'no wsEndpoint: pass one in the config or give a pool with endpoints');
+  const pickWs =
+    fixedWs !== undefined ? () => fixedWs : source?.wsEndpoint ? (skip: number) => source.wsEndpoint!(skip) : undefined;
+  if (!pickWs)
+    throw new RpcPoolError(
+      'RPC_POOL_EXHAUSTED',
+      'createSolanaConnection',
+      [],
+      'no wsEndpoint: pass one in the config or give a pool with endpoints',
+    );
   const { confirmPollMs, ...web3Config } = cfg;
   return new PoolConnection(
     POOL_PSEUDO_ENDPOINT,
@@ -127,7 +157,16 @@ export interface WsStats {
   lastError: string | undefined;
 }
 
-const COMMITMENT_RANK: Record<string, number> = { processed: 0, recent: 0, confirmed: 1, single: 1, singleGossip: 1, finalized: 2, max: 2, root: 2 };
+const COMMITMENT_RANK: Record<string, number> = {
+  processed: 0,
+  recent: 0,
+  confirmed: 1,
+  single: 1,
+  singleGossip: 1,
+  finalized: 2,
+  max: 2,
+  root: 2,
+};
 
 export class PoolConnection extends Connection {
   readonly confirmPollMs: number;
@@ -178,14 +217,23 @@ export class PoolConnection extends Connection {
   }
 
   // web3.js's deprecated (signature, commitment) overload stays available.
-  override confirmTransaction(strategy: TransactionConfirmationStrategy | string, commitment?: Commitment): Promise<RpcResponseAndContext<SignatureResult>>;
-  override async confirmTransaction(strategy: TransactionConfirmationStrategy | string, commitment?: Commitment): Promise<RpcResponseAndContext<SignatureResult>> {
+  override confirmTransaction(
+    strategy: TransactionConfirmationStrategy | string,
+    commitment?: Commitment,
+  ): Promise<RpcResponseAndContext<SignatureResult>>;
+  override async confirmTransaction(
+    strategy: TransactionConfirmationStrategy | string,
+    commitment?: Commitment,
+  ): Promise<RpcResponseAndContext<SignatureResult>> {
     const signature = typeof strategy === 'string' ? strategy : strategy.signature;
     const userSignal = typeof strategy === 'string' ? undefined : strategy.abortSignal;
     const ctl = new AbortController();
     const onUserAbort = (): void => ctl.abort(userSignal?.reason);
     userSignal?.addEventListener('abort', onUserAbort, { once: true });
-    const merged = typeof strategy === 'string' ? strategy : ({ ...strategy, abortSignal: ctl.signal } as TransactionConfirmationStrategy);
+    const merged =
+      typeof strategy === 'string'
+        ? strategy
+        : ({ ...strategy, abortSignal: ctl.signal } as TransactionConfirmationStrategy);
     const want = COMMITMENT_RANK[commitment ?? this.commitment ?? 'finalized'] ?? 2;
     let stopped = false;
     const own = super.confirmTransaction(merged as TransactionConfirmationStrategy, commitment);

@@ -17,8 +17,6 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads';
 import type { Clock, TimerHandle } from '../clock.ts';
 import { ConfigError, withoutStack } from '../errors.ts';
-import { RUNTIME_DEFAULTS } from '../defaults.ts';
-import { timeoutMs as checkTimeoutMs, timeoutOrOffMs } from '../validate.ts';
 import type { Logger } from '../log/index.ts';
 import { ActorRef, type ActorHandle } from './actor-ref.ts';
 import type { ResolvedModule } from './bundle.ts';
@@ -76,7 +74,6 @@ export interface CellContext {
   /** The actor stopped for good: the supervisor may forget it. */
   onStopped(cell: ActorCell): void;
 }
-
 
 export class ActorCell implements ActorHandle {
   readonly name: string;
@@ -150,15 +147,27 @@ export class ActorCell implements ActorHandle {
         if (!this.refd) w.unref();
       },
       (missed) => {
-        this.ctx.logger.error({ actor: this.name, missed, heartbeatMs: this.opts.heartbeatMs }, 'palisade runtime: actor missed heartbeats, terminating it as hung');
+        this.ctx.logger.error(
+          { actor: this.name, missed, heartbeatMs: this.opts.heartbeatMs },
+          'palisade runtime: actor missed heartbeats, terminating it as hung',
+        );
         this.kill('hang');
       },
     );
     this.watch = new MessageWatch(ctx.clock, this.window, opts.messageTimeoutMs, running, (limit, attempt) => {
-      this.ctx.logger.error({ actor: this.name, messageTimeoutMs: limit, attempt }, 'palisade runtime: a message ran past its deadline, terminating the actor as hung');
+      this.ctx.logger.error(
+        { actor: this.name, messageTimeoutMs: limit, attempt },
+        'palisade runtime: a message ran past its deadline, terminating the actor as hung',
+      );
       this.kill('stuck');
     });
-    this.asks = new Asks(ctx.clock, (env) => this.abandonAsk(env, withoutStack(() => new AskTimeoutError(this.name, env.ask!.timeoutMs)), 'ask-timeout'));
+    this.asks = new Asks(ctx.clock, (env) =>
+      this.abandonAsk(
+        env,
+        withoutStack(() => new AskTimeoutError(this.name, env.ask!.timeoutMs)),
+        'ask-timeout',
+      ),
+    );
     let res!: () => void;
     let rej!: (e: Error) => void;
     this.ready = new Promise<void>((a, b) => {
@@ -179,13 +188,24 @@ export class ActorCell implements ActorHandle {
     const lane = laneOf(options?.priority);
     if (lane < 0) throw new ConfigError('priority', options?.priority, "'critical' | 'normal' | 'low'");
     checkCloneableShallow(this.name, message);
-    const env: Envelope = { message, lane, cancelled: false, seq: 0, attempt: 1, ask: null, gaveUp: null, skipped: false, runLimitMs: this.opts.messageTimeoutMs };
+    const env: Envelope = {
+      message,
+      lane,
+      cancelled: false,
+      seq: 0,
+      attempt: 1,
+      ask: null,
+      gaveUp: null,
+      skipped: false,
+      runLimitMs: this.opts.messageTimeoutMs,
+    };
     return this.accept(env);
   }
 
   ask(message: unknown, options?: AskOptions): Promise<unknown> {
     const lane = laneOf(options?.priority);
-    if (lane < 0) return Promise.reject(new ConfigError('priority', options?.priority, "'critical' | 'normal' | 'low'"));
+    if (lane < 0)
+      return Promise.reject(new ConfigError('priority', options?.priority, "'critical' | 'normal' | 'low'"));
     try {
       checkCloneableShallow(this.name, message);
     } catch (e) {
@@ -201,7 +221,17 @@ export class ActorCell implements ActorHandle {
     if (signal?.aborted) return Promise.reject(new AskAbortedError(this.name, signal.reason));
     return new Promise<unknown>((resolve, reject) => {
       const ask: AskState = { resolve, reject, deadline: 0, timeoutMs, t0: performance.now(), signal, onAbort: null };
-      const env: Envelope = { message, lane, cancelled: false, seq: 0, attempt: 1, ask, gaveUp: null, skipped: false, runLimitMs };
+      const env: Envelope = {
+        message,
+        lane,
+        cancelled: false,
+        seq: 0,
+        attempt: 1,
+        ask,
+        gaveUp: null,
+        skipped: false,
+        runLimitMs,
+      };
       if (!this.accept(env)) return; // rejected inside accept (dead-lettered with its reason)
       if (env.ask === null) return; // settled synchronously
       this.asks.watch(env, () => this.abandonAsk(env, new AskAbortedError(this.name, signal!.reason), 'ask-aborted'));
@@ -211,15 +241,29 @@ export class ActorCell implements ActorHandle {
   private accept(env: Envelope): boolean {
     // Refusals are expected under overload and can come by the thousand: errors without stack capture.
     if (this.state === 'quarantined') {
-      this.deadLetter(env, 'quarantined', withoutStack(() => new ActorQuarantinedError(this.name, this.counts.lastCrash?.detail ?? 'restart intensity exceeded')));
+      this.deadLetter(
+        env,
+        'quarantined',
+        withoutStack(
+          () => new ActorQuarantinedError(this.name, this.counts.lastCrash?.detail ?? 'restart intensity exceeded'),
+        ),
+      );
       return false;
     }
     if (this.state === 'stopped' || this.halted) {
-      this.deadLetter(env, 'stopped', withoutStack(() => new ActorStoppedError(this.name, 'the actor is stopped')));
+      this.deadLetter(
+        env,
+        'stopped',
+        withoutStack(() => new ActorStoppedError(this.name, 'the actor is stopped')),
+      );
       return false;
     }
     if (!this.ctx.isAccepting()) {
-      this.deadLetter(env, 'shutdown', withoutStack(() => new ActorStoppedError(this.name, 'the supervisor is shutting down')));
+      this.deadLetter(
+        env,
+        'shutdown',
+        withoutStack(() => new ActorStoppedError(this.name, 'the supervisor is shutting down')),
+      );
       return false;
     }
     // Fast path: nothing queued ahead and room in the window, so hand it over now (ring or message).
@@ -237,7 +281,11 @@ export class ActorCell implements ActorHandle {
     }
     const r = this.mailbox.offer(env);
     if (r === OFFER_REFUSED) {
-      this.deadLetter(env, 'mailbox-full', withoutStack(() => new MailboxFullError(this.name, this.mailbox.capacity)));
+      this.deadLetter(
+        env,
+        'mailbox-full',
+        withoutStack(() => new MailboxFullError(this.name, this.mailbox.capacity)),
+      );
       return false;
     }
     this.counts.accepted++;
@@ -245,7 +293,11 @@ export class ActorCell implements ActorHandle {
       const victim = this.mailbox.evicted!;
       this.mailbox.evicted = undefined;
       const reason = this.mailbox.overflow === 'drop-oldest' ? 'dropped-oldest' : 'dropped-lowest';
-      this.deadLetter(victim, reason, withoutStack(() => new MessageDroppedError(this.name, reason)));
+      this.deadLetter(
+        victim,
+        reason,
+        withoutStack(() => new MessageDroppedError(this.name, reason)),
+      );
     }
     if (!this.flushScheduled && this.worker !== null) {
       this.flushScheduled = true;
@@ -365,7 +417,11 @@ export class ActorCell implements ActorHandle {
     this.flushProcessed();
     if (m[0] !== P.W_LOADED) this.delivery.resizeWindow();
     // Recovery ends when the new incarnation finishes its first message, or is ready with nothing to do.
-    if (this.recoveringSince !== 0 && this.loaded && (m[0] !== P.W_LOADED || (this.window.length === 0 && this.mailbox.size === 0))) {
+    if (
+      this.recoveringSince !== 0 &&
+      this.loaded &&
+      (m[0] !== P.W_LOADED || (this.window.length === 0 && this.mailbox.size === 0))
+    ) {
       this.counts.recoveryLatency.record(performance.now() - this.recoveringSince);
       this.recoveringSince = 0;
     }
@@ -382,7 +438,10 @@ export class ActorCell implements ActorHandle {
       this.counts.processed++;
       if (env.ask !== null) {
         // Cannot happen with a well-behaved worker (asks always reply); never leave a caller hanging.
-        this.settleAsk(env, new ActorCrashedError(this.name, 'exit', 'the worker finished the message without a reply', env.attempt));
+        this.settleAsk(
+          env,
+          new ActorCrashedError(this.name, 'exit', 'the worker finished the message without a reply', env.attempt),
+        );
       }
       this.noteProcessed(env);
     }
@@ -400,7 +459,8 @@ export class ActorCell implements ActorHandle {
     // The caller is short of credit: if it stops producing and waits, credit must come back by
     // message, and before the worker runs dry. Ask for an acknowledgement halfway through what is left.
     const left = this.window.peek();
-    if (left !== undefined && Atomics.load(this.ctrl, P.C_WANT_ACK) === 0) Atomics.store(this.ctrl, P.C_WANT_ACK, left.seq + (this.window.length >> 1));
+    if (left !== undefined && Atomics.load(this.ctrl, P.C_WANT_ACK) === 0)
+      Atomics.store(this.ctrl, P.C_WANT_ACK, left.seq + (this.window.length >> 1));
     if (n === 0) return 0;
     if (this.mailbox.size > 0 && this.window.length < this.delivery.windowLimit) this.scheduleFlush();
     else this.updateRef();
@@ -416,7 +476,11 @@ export class ActorCell implements ActorHandle {
     if (head.seq > done || Atomics.load(this.ctrl, P.C_FAILS) !== this.failsSeen) return 0;
     let n = 0;
     // Stops at an ask (its reply carries the value), also one given up on while running (a reply is still coming).
-    for (let env: Envelope | undefined = head; env !== undefined && env.seq <= done && env.ask === null && (env.gaveUp === null || env.skipped); env = this.window.peek()) {
+    for (
+      let env: Envelope | undefined = head;
+      env !== undefined && env.seq <= done && env.ask === null && (env.gaveUp === null || env.skipped);
+      env = this.window.peek()
+    ) {
       this.window.shift();
       if (env.skipped) continue;
       this.counts.processed++;
@@ -432,7 +496,12 @@ export class ActorCell implements ActorHandle {
   /** A processed message: batched for the sink (flushed by flushProcessed), emitted per message to 'outcome' listeners. */
   private noteProcessed(env: Envelope): void {
     if (this.sink !== null) this.doneMsgs[this.doneN++] = env.message;
-    if (this.ref.outcomeListeners) this.ref.emit('outcome', { kind: 'processed', message: env.message, priority: LANES[env.lane]! } satisfies Outcome);
+    if (this.ref.outcomeListeners)
+      this.ref.emit('outcome', {
+        kind: 'processed',
+        message: env.message,
+        priority: LANES[env.lane]!,
+      } satisfies Outcome);
   }
 
   private flushProcessed(): void {
@@ -481,7 +550,13 @@ export class ActorCell implements ActorHandle {
     this.module = module;
     if (module.exports !== null && !module.exports.includes(this.opts.exportName)) {
       const names = module.exports.join(', ') || '(none)';
-      this.failFirstStart(new ActorStartError(this.name, 'missing-export', `export "${this.opts.exportName}" not found in ${module.path}; exports: ${names}`));
+      this.failFirstStart(
+        new ActorStartError(
+          this.name,
+          'missing-export',
+          `export "${this.opts.exportName}" not found in ${module.path}; exports: ${names}`,
+        ),
+      );
       return;
     }
     this.startIncarnation();
@@ -490,7 +565,11 @@ export class ActorCell implements ActorHandle {
   /** The module could not be resolved or bundled. */
   failToResolve(err: Error): void {
     if (this.halted) return;
-    this.failFirstStart(err instanceof ActorStartError ? err : new ActorStartError(this.name, 'bundle-failed', err.message, { cause: err }));
+    this.failFirstStart(
+      err instanceof ActorStartError
+        ? err
+        : new ActorStartError(this.name, 'bundle-failed', err.message, { cause: err }),
+    );
   }
 
   private startIncarnation(): void {
@@ -501,7 +580,8 @@ export class ActorCell implements ActorHandle {
     } catch (err) {
       // Node refused to create the worker (resources, limits): a start failure, not a crash of the host.
       const detail = `no worker could be created: ${(err as Error).message}`;
-      if (this.firstStart) this.failFirstStart(new ActorStartError(this.name, 'worker-crashed', detail, { cause: err }));
+      if (this.firstStart)
+        this.failFirstStart(new ActorStartError(this.name, 'worker-crashed', detail, { cause: err }));
       else this.startFailed('worker-crashed', detail, null);
       return;
     }
@@ -544,7 +624,11 @@ export class ActorCell implements ActorHandle {
       this.startTimer = this.ctx.clock.setTimeout(() => {
         this.startTimer = null;
         if (inc === this.incarnation && !this.loaded && this.worker !== null) {
-          this.startFailed('start-timeout', `module load and init did not finish within ${this.opts.startTimeoutMs} ms`, null);
+          this.startFailed(
+            'start-timeout',
+            `module load and init did not finish within ${this.opts.startTimeoutMs} ms`,
+            null,
+          );
         }
       }, this.opts.startTimeoutMs);
     }
@@ -592,8 +676,10 @@ export class ActorCell implements ActorHandle {
     const w = this.worker;
     if (w === null) return false;
     if (kind === 'terminate') return this.kill('terminated');
-    if (kind === 'hang' && this.opts.heartbeatMs <= 0) throw new ConfigError('fault', kind, 'an actor with heartbeats (heartbeatMs > 0) so the hang is detected');
-    if (kind === 'oom' && !this.opts.resourceLimits?.maxOldGenerationSizeMb) throw new ConfigError('fault', kind, 'an actor with resourceLimits.maxOldGenerationSizeMb');
+    if (kind === 'hang' && this.opts.heartbeatMs <= 0)
+      throw new ConfigError('fault', kind, 'an actor with heartbeats (heartbeatMs > 0) so the hang is detected');
+    if (kind === 'oom' && !this.opts.resourceLimits?.maxOldGenerationSizeMb)
+      throw new ConfigError('fault', kind, 'an actor with resourceLimits.maxOldGenerationSizeMb');
     this.holdWorker(w);
     w.postMessage([P.H_FAULT, kind]);
     return true;
@@ -618,7 +704,10 @@ export class ActorCell implements ActorHandle {
     this.clearIncarnationTimers();
     const intent = this.killIntent;
     this.killIntent = null;
-    const exit = classifyExit(intent, this.lastError, code, { heartbeatMs: this.opts.heartbeatMs, stuckDetail: this.watch.detail });
+    const exit = classifyExit(intent, this.lastError, code, {
+      heartbeatMs: this.opts.heartbeatMs,
+      stuckDetail: this.watch.detail,
+    });
     if (exit !== null) this.crashed(exit.kind, exit.detail);
   }
 
@@ -631,12 +720,30 @@ export class ActorCell implements ActorHandle {
       if (env.skipped) continue; // withdrawn before it ran: already dead-lettered
       if (env.seq <= done) {
         this.counts.processed++;
-        if (env.ask !== null) this.settleAsk(env, new ActorCrashedError(this.name, crashErrorKind, 'the message was processed but its reply was lost in the crash', env.attempt));
+        if (env.ask !== null)
+          this.settleAsk(
+            env,
+            new ActorCrashedError(
+              this.name,
+              crashErrorKind,
+              'the message was processed but its reply was lost in the crash',
+              env.attempt,
+            ),
+          );
         this.noteProcessed(env);
       } else if (env.gaveUp !== null) {
         // Its caller gave up after the worker started it: at most this one run, never a retry.
         env.seq = 0;
-        this.deadLetter(env, env.gaveUp, new ActorCrashedError(this.name, crashErrorKind, `${detail} (its ask had already ${env.gaveUp === 'ask-timeout' ? 'timed out' : 'been aborted'}: not retried)`, env.attempt));
+        this.deadLetter(
+          env,
+          env.gaveUp,
+          new ActorCrashedError(
+            this.name,
+            crashErrorKind,
+            `${detail} (its ask had already ${env.gaveUp === 'ask-timeout' ? 'timed out' : 'been aborted'}: not retried)`,
+            env.attempt,
+          ),
+        );
       } else if (env.seq === current && kind !== 'sibling') {
         if (env.attempt >= this.opts.maxAttempts) {
           env.seq = 0;
@@ -654,13 +761,24 @@ export class ActorCell implements ActorHandle {
     this.mailbox.requeueFront(requeue);
 
     if (this.firstStart) {
-      this.failFirstStart(new ActorStartError(this.name, 'worker-crashed', `the worker died while starting (${kind}): ${detail}`));
+      this.failFirstStart(
+        new ActorStartError(this.name, 'worker-crashed', `the worker died while starting (${kind}): ${detail}`),
+      );
       return;
     }
-    const info: CrashInfo = { actor: this.name, kind: crashErrorKind, detail, incarnation: this.incarnation, at: this.ctx.clock.now() };
+    const info: CrashInfo = {
+      actor: this.name,
+      kind: crashErrorKind,
+      detail,
+      incarnation: this.incarnation,
+      at: this.ctx.clock.now(),
+    };
     if (kind !== 'sibling') {
       this.counts.countCrash(info);
-      this.ctx.logger.error({ actor: this.name, kind, detail, incarnation: this.incarnation }, 'palisade runtime: actor crashed');
+      this.ctx.logger.error(
+        { actor: this.name, kind, detail, incarnation: this.incarnation },
+        'palisade runtime: actor crashed',
+      );
       this.ref.emit('crash', info);
     }
     this.recoveringSince = performance.now();
@@ -683,7 +801,12 @@ export class ActorCell implements ActorHandle {
     for (const env of this.window.drain()) {
       if (env.skipped) continue;
       env.seq = 0;
-      if (env.gaveUp !== null) this.deadLetter(env, env.gaveUp, new ActorStartError(this.name, reason, `${detail} (its ask had already given up: not re-sent)`));
+      if (env.gaveUp !== null)
+        this.deadLetter(
+          env,
+          env.gaveUp,
+          new ActorStartError(this.name, reason, `${detail} (its ask had already given up: not re-sent)`),
+        );
       else back.push(env);
     }
     this.mailbox.requeueFront(back);
@@ -691,7 +814,13 @@ export class ActorCell implements ActorHandle {
       this.failFirstStart(new ActorStartError(this.name, reason, detail, { cause: remote ?? undefined }));
       return;
     }
-    const info: CrashInfo = { actor: this.name, kind: 'start-failed', detail: `${reason}: ${detail}`, incarnation: this.incarnation, at: this.ctx.clock.now() };
+    const info: CrashInfo = {
+      actor: this.name,
+      kind: 'start-failed',
+      detail: `${reason}: ${detail}`,
+      incarnation: this.incarnation,
+      at: this.ctx.clock.now(),
+    };
     this.counts.countCrash(info);
     this.ctx.logger.error({ actor: this.name, reason, detail }, 'palisade runtime: actor failed to restart');
     this.ref.emit('crash', info);
@@ -739,7 +868,10 @@ export class ActorCell implements ActorHandle {
       this.ctx.clock.clearTimeout(this.restartTimer);
       this.restartTimer = null;
     }
-    this.ctx.logger.error({ actor: this.name, detail, restarts: this.restartTimes.length }, 'palisade runtime: actor quarantined (restart intensity exceeded)');
+    this.ctx.logger.error(
+      { actor: this.name, detail, restarts: this.restartTimes.length },
+      'palisade runtime: actor quarantined (restart intensity exceeded)',
+    );
     this.setState('quarantined');
     this.deadLetterAll('quarantined', new ActorQuarantinedError(this.name, detail));
     this.recoveringSince = 0;
@@ -776,7 +908,10 @@ export class ActorCell implements ActorHandle {
       exited = new Promise<void>((r) => w.once('exit', () => r()));
       void w.terminate();
     }
-    const err = new ActorStoppedError(this.name, reason === 'shutdown' ? 'the supervisor shut down' : 'the actor was stopped');
+    const err = new ActorStoppedError(
+      this.name,
+      reason === 'shutdown' ? 'the supervisor shut down' : 'the actor was stopped',
+    );
     const back = this.window.drain().filter((env) => !env.skipped);
     for (const env of back) env.seq = 0;
     for (const env of back) this.deadLetter(env, reason, err);
@@ -799,7 +934,9 @@ export class ActorCell implements ActorHandle {
   }
 
   private isIdle(): boolean {
-    return (this.mailbox.size === 0 && this.window.length === 0) || this.state === 'quarantined' || this.state === 'stopped';
+    return (
+      (this.mailbox.size === 0 && this.window.length === 0) || this.state === 'quarantined' || this.state === 'stopped'
+    );
   }
 
   private notifyIfIdle(): void {
@@ -825,8 +962,17 @@ export class ActorCell implements ActorHandle {
     this.counts.countDeadLetter(reason);
     const priority = LANES[env.lane]!;
     const attempts = reason === 'max-attempts' ? env.attempt : env.attempt - 1;
-    this.ctx.recordDeadLetter({ actor: this.name, message: env.message, reason, priority, attempts, at: this.ctx.clock.now(), error: err });
-    if (this.sink !== null || this.ref.outcomeListeners) this.reportOther({ kind: 'dead-letter', message: env.message, priority, error: err, reason });
+    this.ctx.recordDeadLetter({
+      actor: this.name,
+      message: env.message,
+      reason,
+      priority,
+      attempts,
+      at: this.ctx.clock.now(),
+      error: err,
+    });
+    if (this.sink !== null || this.ref.outcomeListeners)
+      this.reportOther({ kind: 'dead-letter', message: env.message, priority, error: err, reason });
     this.settleAsk(env, err);
   }
 
@@ -893,8 +1039,14 @@ export class ActorCell implements ActorHandle {
   }
 
   stats(): ActorStats {
-    return this.counts.snapshot(this.name, this.state, this.incarnation, this.mailbox.size, this.window.length, this.asks.latency, { sent: this.heartbeat.sent, answered: this.heartbeat.answered });
+    return this.counts.snapshot(
+      this.name,
+      this.state,
+      this.incarnation,
+      this.mailbox.size,
+      this.window.length,
+      this.asks.latency,
+      { sent: this.heartbeat.sent, answered: this.heartbeat.answered },
+    );
   }
-
 }
-

@@ -21,19 +21,30 @@ export interface AskLimits {
 }
 
 /** An ask's options checked (a ConfigError names the bad one); null or undefined mean the defaults. */
-export function readAskOptions(options: AskOptions | undefined, defaults: { timeoutMs: number; runLimitMs: number }): AskLimits {
+export function readAskOptions(
+  options: AskOptions | undefined,
+  defaults: { timeoutMs: number; runLimitMs: number },
+): AskLimits {
   const signal = options?.signal ?? null;
   if (signal !== null && !isAbortSignal(signal)) throw new ConfigError('signal', signal, 'an AbortSignal');
   let timeoutMs = defaults.timeoutMs;
   let runLimitMs = defaults.runLimitMs;
-  if (options?.timeoutMs != null) timeoutMs = noLimitAsZero(checkTimeout('timeoutMs', options.timeoutMs, { min: 0, infinity: true }));
-  if (options?.messageTimeoutMs != null) runLimitMs = noLimitAsZero(checkTimeout('messageTimeoutMs', options.messageTimeoutMs, { min: 0, infinity: true }));
+  if (options?.timeoutMs != null)
+    timeoutMs = noLimitAsZero(checkTimeout('timeoutMs', options.timeoutMs, { min: 0, infinity: true }));
+  if (options?.messageTimeoutMs != null)
+    runLimitMs = noLimitAsZero(checkTimeout('messageTimeoutMs', options.messageTimeoutMs, { min: 0, infinity: true }));
   return { timeoutMs, runLimitMs, signal };
 }
 
 function isAbortSignal(v: unknown): v is AbortSignal {
   const s = v as AbortSignal | null;
-  return typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function';
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  );
 }
 
 /**

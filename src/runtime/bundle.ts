@@ -46,7 +46,11 @@ const memo = new Map<string, Promise<ResolvedModule>>();
  * restarts reuse the result. Throws ActorStartError ('module-not-found' | 'bundle-failed' |
  * 'syntax-error').
  */
-export function resolveActorModule(actor: string, module: string | URL, cacheDir = defaultCacheDir()): Promise<ResolvedModule> {
+export function resolveActorModule(
+  actor: string,
+  module: string | URL,
+  cacheDir = defaultCacheDir(),
+): Promise<ResolvedModule> {
   const path = modulePath(module);
   const key = `${cacheDir}\0${path}`;
   let p = memo.get(key);
@@ -67,7 +71,8 @@ async function resolveUncached(actor: string, path: string, cacheDir: string): P
   if (!existsSync(path)) throw new ActorStartError(actor, 'module-not-found', `no file at ${path}`);
   const ext = extname(path);
   if (JS_EXTENSIONS.has(ext)) return { url: pathToFileURL(path).href, path, exports: null };
-  if (!TS_EXTENSIONS.has(ext)) throw new ActorStartError(actor, 'bundle-failed', `unsupported module extension "${ext}" (${path})`);
+  if (!TS_EXTENSIONS.has(ext))
+    throw new ActorStartError(actor, 'bundle-failed', `unsupported module extension "${ext}" (${path})`);
   return bundle(actor, path, cacheDir);
 }
 
@@ -108,7 +113,9 @@ async function bundle(actor: string, entry: string, cacheDir: string): Promise<R
       plugins: [externalPackagesAsFileUrls],
     });
   } catch (err) {
-    const errors = (err as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }).errors ?? [];
+    const errors =
+      (err as { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] })
+        .errors ?? [];
     const first = errors[0];
     const where = first?.location ? ` at ${first.location.file}:${first.location.line}:${first.location.column}` : '';
     const text = first ? `${first.text}${where}` : String(err);
@@ -144,7 +151,12 @@ const externalPackagesAsFileUrls: Plugin = {
       if (p.startsWith('node:') || builtinModules.includes(p) || builtinModules.includes(p.split('/')[0] ?? '')) {
         return { path: p, external: true };
       }
-      const r = await build.resolve(p, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: 'palisade-inner' });
+      const r = await build.resolve(p, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: 'palisade-inner',
+      });
       if (r.errors.length > 0) return { errors: r.errors };
       return { path: pathToFileURL(r.path).href, external: true };
     });

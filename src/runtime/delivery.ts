@@ -214,7 +214,7 @@ export class Delivery {
     this.sampleDone = done;
     this.serviceMs = this.serviceMs < 0 ? per : this.serviceMs * 0.7 + per * 0.3;
     const w = this.serviceMs > 0 ? Math.ceil(WINDOW_TARGET_MS / this.serviceMs) : MAX_IN_FLIGHT;
-    this.windowLimit = w < 1 ? 1 : w > MAX_IN_FLIGHT ? MAX_IN_FLIGHT : w;
+    this.windowLimit = w < 1 ? 1 : Math.min(w , MAX_IN_FLIGHT);
   }
 }
 
@@ -229,5 +229,6 @@ export function describeError(err: unknown): string {
 /** Functions and symbols can never cross a thread boundary: refuse them where the caller can see. */
 export function checkCloneableShallow(actor: string, message: unknown): void {
   const t = typeof message;
-  if (t === 'function' || t === 'symbol') throw new MessageNotCloneableError(actor, `a ${t} cannot be sent to a worker`);
+  if (t === 'function' || t === 'symbol')
+    throw new MessageNotCloneableError(actor, `a ${t} cannot be sent to a worker`);
 }

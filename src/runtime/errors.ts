@@ -56,7 +56,11 @@ export class ActorCrashedError extends ActorError {
   readonly kind: CrashKind;
   readonly attempts: number;
   constructor(actor: string, kind: CrashKind, detail: string, attempts: number) {
-    super('ACTOR_CRASHED', actor, `actor "${actor}" crashed (${kind}) while processing the message on attempt ${attempts}: ${detail}`);
+    super(
+      'ACTOR_CRASHED',
+      actor,
+      `actor "${actor}" crashed (${kind}) while processing the message on attempt ${attempts}: ${detail}`,
+    );
     this.kind = kind;
     this.attempts = attempts;
   }

@@ -24,6 +24,13 @@ export function killActor(supervisor: Supervisor, name: string, kind: FaultKind)
 }
 
 /** The fault kinds an actor spawned with these options can be killed by. */
-export function faultKindsFor(options: { heartbeatMs?: number; resourceLimits?: { maxOldGenerationSizeMb?: number } }): FaultKind[] {
-  return FAULT_KINDS.filter((k) => (k !== 'hang' || (options.heartbeatMs ?? 1000) > 0) && (k !== 'oom' || !!options.resourceLimits?.maxOldGenerationSizeMb));
+export function faultKindsFor(options: {
+  heartbeatMs?: number;
+  resourceLimits?: { maxOldGenerationSizeMb?: number };
+}): FaultKind[] {
+  return FAULT_KINDS.filter(
+    (k) =>
+      (k !== 'hang' || (options.heartbeatMs ?? 1000) > 0) &&
+      (k !== 'oom' || !!options.resourceLimits?.maxOldGenerationSizeMb),
+  );
 }

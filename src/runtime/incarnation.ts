@@ -26,7 +26,8 @@ export function classifyExit(
   why: { heartbeatMs: number; stuckDetail: string },
 ): { kind: CrashKind | 'sibling'; detail: string } | null {
   if (intent === 'stop') return null;
-  if (intent === 'hang') return { kind: 'hang', detail: `no heartbeat answer within ${HEARTBEAT_MISSES + 1} × ${why.heartbeatMs} ms` };
+  if (intent === 'hang')
+    return { kind: 'hang', detail: `no heartbeat answer within ${HEARTBEAT_MISSES + 1} × ${why.heartbeatMs} ms` };
   if (intent === 'stuck') return { kind: 'hang', detail: why.stuckDetail };
   if (intent === 'sibling') return { kind: 'sibling', detail: 'restarted with a sibling (one_for_all)' };
   if (intent === 'terminated') return { kind: 'terminated', detail: 'worker terminated' };
@@ -152,7 +153,10 @@ export class MessageWatch {
       return;
     }
     const current = Atomics.load(this.ctrl, P.C_CURRENT);
-    const running = current > Atomics.load(this.ctrl, P.C_DONE) && current >= head.seq ? this.window.at(current - head.seq) : undefined;
+    const running =
+      current > Atomics.load(this.ctrl, P.C_DONE) && current >= head.seq
+        ? this.window.at(current - head.seq)
+        : undefined;
     if (running === undefined || running.seq !== current) {
       // Between messages: look again while some are in flight.
       this.watchSeq = 0;
@@ -171,7 +175,11 @@ export class MessageWatch {
       this.onStuck(limit, running.attempt);
       return;
     }
-    if (limit > 0) this.timer = this.clock.setTimeout(this.check, Math.max(1, Math.min(Math.ceil(limit / STUCK_CHECKS_PER_LIMIT), this.watchSince + limit - now)));
+    if (limit > 0)
+      this.timer = this.clock.setTimeout(
+        this.check,
+        Math.max(1, Math.min(Math.ceil(limit / STUCK_CHECKS_PER_LIMIT), this.watchSince + limit - now)),
+      );
     else if (this.defaultLimitMs > 0) this.arm(this.defaultLimitMs);
   };
 }

@@ -7,7 +7,13 @@ export type Overflow = 'reject' | 'drop-oldest' | 'drop-lowest';
 export const LANES: readonly Priority[] = ['critical', 'normal', 'low'];
 /** Lane index by priority name; lower index is served first. */
 export function laneOf(priority: Priority | undefined): number {
-  return priority === undefined || priority === 'normal' ? 1 : priority === 'critical' ? 0 : priority === 'low' ? 2 : -1;
+  return priority === undefined || priority === 'normal'
+    ? 1
+    : priority === 'critical'
+      ? 0
+      : priority === 'low'
+        ? 2
+        : -1;
 }
 
 export interface MailboxItem {
@@ -61,7 +67,12 @@ export class Mailbox<T extends MailboxItem> {
       this.live++;
       return OFFER_ACCEPTED;
     }
-    const victim = this.overflow === 'drop-oldest' ? this.evictOldest(item.lane) : this.overflow === 'drop-lowest' ? this.evictLowest(item.lane) : undefined;
+    const victim =
+      this.overflow === 'drop-oldest'
+        ? this.evictOldest(item.lane)
+        : this.overflow === 'drop-lowest'
+          ? this.evictLowest(item.lane)
+          : undefined;
     if (victim === undefined) return OFFER_REFUSED;
     this.evicted = victim;
     this.lanes[item.lane as 0 | 1 | 2].push(item);

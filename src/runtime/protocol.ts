@@ -92,6 +92,14 @@ export interface LoadRequest {
 }
 
 export type FaultKind = 'uncaught' | 'async-uncaught' | 'unhandled-rejection' | 'exit' | 'terminate' | 'oom' | 'hang';
-export const FAULT_KINDS: readonly FaultKind[] = ['uncaught', 'async-uncaught', 'unhandled-rejection', 'exit', 'terminate', 'oom', 'hang'];
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'uncaught',
+  'async-uncaught',
+  'unhandled-rejection',
+  'exit',
+  'terminate',
+  'oom',
+  'hang',
+];
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';

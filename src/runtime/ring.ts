@@ -174,7 +174,8 @@ export class RingWriter {
     }
     const r = this.remembered;
     if (r.length !== 0) {
-      if (end < 0) for (let i = 0; i < r.length; i += 2) (r[i] as (string | undefined)[])[r[i + 1] as number] = undefined;
+      if (end < 0)
+        for (let i = 0; i < r.length; i += 2) (r[i] as (string | undefined)[])[r[i + 1] as number] = undefined;
       r.length = 0;
     }
   }
@@ -479,7 +480,11 @@ export class RingReader {
         const start = (p + 6) & ~1;
         this.p = start + 2 * n;
         let s = '';
-        for (let i = 0; i < n; i += 4096) s += String.fromCharCode.apply(null, Array.from(new Uint16Array(this.sab, start + 2 * i, Math.min(4096, n - i))));
+        for (let i = 0; i < n; i += 4096)
+          s += String.fromCharCode.apply(
+            null,
+            Array.from(new Uint16Array(this.sab, start + 2 * i, Math.min(4096, n - i))),
+          );
         return s;
       }
       case T_ARRAY: {
@@ -528,18 +533,31 @@ export class RingReader {
       return s;
     }
     let s = '';
-    for (let i = 0; i < n; i += 4096) s += String.fromCharCode.apply(null, u8.subarray(start + i, start + Math.min(n, i + 4096)) as unknown as number[]);
+    for (let i = 0; i < n; i += 4096)
+      s += String.fromCharCode.apply(
+        null,
+        u8.subarray(start + i, start + Math.min(n, i + 4096)) as unknown as number[],
+      );
     return s;
   }
 }
 
-type ShapeEncoder = (w: RingWriter, o: Record<string, unknown>, p: number, depth: number, last: (string | undefined)[]) => number;
+type ShapeEncoder = (
+  w: RingWriter,
+  o: Record<string, unknown>,
+  p: number,
+  depth: number,
+  last: (string | undefined)[],
+) => number;
 type ShapeFactory = (r: RingReader, last: (string | undefined)[]) => unknown;
 
 /** Encodes the values of one shape with named property loads (monomorphic, unlike o[keys[i]]). */
 function shapeEncoder(keys: string[]): ShapeEncoder {
   const body = keys
-    .map((k, i) => `v = o[${JSON.stringify(k)}]; p = typeof v === 'string' ? w.encField(v, p, last, ${i}) : w.encValue(v, p, d); if (p < 0) return p;`)
+    .map(
+      (k, i) =>
+        `v = o[${JSON.stringify(k)}]; p = typeof v === 'string' ? w.encField(v, p, last, ${i}) : w.encValue(v, p, d); if (p < 0) return p;`,
+    )
     .join('\n');
   return new Function('w', 'o', 'p', 'd', 'last', `let v;\n${body}\nreturn p;`) as ShapeEncoder;
 }

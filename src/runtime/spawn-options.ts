@@ -39,7 +39,8 @@ function checkModule(module: unknown): void {
     if (module.protocol !== 'file:') throw new ConfigError('module', module.href, 'a path or a file: URL');
     return;
   }
-  if (typeof module !== 'string' || module.length === 0) throw new ConfigError('module', module, 'a path or a file: URL');
+  if (typeof module !== 'string' || module.length === 0)
+    throw new ConfigError('module', module, 'a path or a file: URL');
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(module)?.[1];
   if (scheme === undefined) return;
   if (scheme.toLowerCase() !== 'file') throw new ConfigError('module', module, 'a path or a file: URL');
@@ -51,7 +52,8 @@ function checkModule(module: unknown): void {
 }
 
 function checkResourceLimits(limits: unknown): void {
-  if (limits === null || typeof limits !== 'object') throw new ConfigError('resourceLimits', limits, 'an object of memory limits in MB');
+  if (limits === null || typeof limits !== 'object')
+    throw new ConfigError('resourceLimits', limits, 'an object of memory limits in MB');
   const keys = Object.keys(RESOURCE_LIMIT_MAX_MB) as (keyof ResourceLimits)[];
   knownKeys('resourceLimits', limits, keys);
   for (const k of keys) {
@@ -65,21 +67,31 @@ export function noLimitAsZero(ms: number): number {
   return ms === Infinity ? 0 : ms;
 }
 
-export function resolveSpawnOptions(o: SpawnOptions, defaults: { heartbeatMs: number; messageTimeoutMs: number }): ResolvedSpawnOptions {
+export function resolveSpawnOptions(
+  o: SpawnOptions,
+  defaults: { heartbeatMs: number; messageTimeoutMs: number },
+): ResolvedSpawnOptions {
   if (o === null || typeof o !== 'object') throw new ConfigError('spawn', o, 'an options object');
   nonEmptyString('name', o.name);
   checkModule(o.module);
   const exportName = o.export ?? 'default';
-  if (typeof exportName !== 'string' || exportName.length === 0) throw new ConfigError('export', o.export, 'an export name');
+  if (typeof exportName !== 'string' || exportName.length === 0)
+    throw new ConfigError('export', o.export, 'an export name');
   const mailboxSize = integer('mailboxSize', o.mailboxSize ?? 1024, 1);
   const overflow = o.overflow ?? 'reject';
-  if (overflow !== 'reject' && overflow !== 'drop-oldest' && overflow !== 'drop-lowest') throw new ConfigError('overflow', o.overflow, "'reject' | 'drop-oldest' | 'drop-lowest'");
-  const heartbeatMs = o.heartbeatMs === undefined ? defaults.heartbeatMs : checkTimeout('heartbeatMs', o.heartbeatMs, { min: 0 });
+  if (overflow !== 'reject' && overflow !== 'drop-oldest' && overflow !== 'drop-lowest')
+    throw new ConfigError('overflow', o.overflow, "'reject' | 'drop-oldest' | 'drop-lowest'");
+  const heartbeatMs =
+    o.heartbeatMs === undefined ? defaults.heartbeatMs : checkTimeout('heartbeatMs', o.heartbeatMs, { min: 0 });
   const maxAttempts = integer('maxAttempts', o.maxAttempts ?? 2, 1);
   const ringBytes = integer('ringBytes', o.ringBytes ?? 256 * 1024, 0, MAX_RING_BYTES);
   if (o.resourceLimits !== undefined) checkResourceLimits(o.resourceLimits);
-  const startTimeoutMs = noLimitAsZero(checkTimeout('startTimeoutMs', o.startTimeoutMs ?? RUNTIME_DEFAULTS.startTimeoutMs, { min: 0, infinity: true }));
-  const messageTimeoutMs = noLimitAsZero(checkTimeout('messageTimeoutMs', o.messageTimeoutMs ?? defaults.messageTimeoutMs, { min: 0, infinity: true }));
+  const startTimeoutMs = noLimitAsZero(
+    checkTimeout('startTimeoutMs', o.startTimeoutMs ?? RUNTIME_DEFAULTS.startTimeoutMs, { min: 0, infinity: true }),
+  );
+  const messageTimeoutMs = noLimitAsZero(
+    checkTimeout('messageTimeoutMs', o.messageTimeoutMs ?? defaults.messageTimeoutMs, { min: 0, infinity: true }),
+  );
   if (o.init !== undefined) {
     try {
       structuredClone(o.init);

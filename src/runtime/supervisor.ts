@@ -19,7 +19,15 @@ import type { ActorRef } from './actor-ref.ts';
 import { defaultCacheDir, resolveActorModule, type ResolvedModule } from './bundle.ts';
 import { ActorStoppedError, type CrashKind } from './errors.ts';
 import type { FaultKind } from './protocol.ts';
-import type { ActorState, ActorStats, DeadLetter, DeadLetterReason, RestartBackoff, RestartStrategy, SpawnOptions } from './types.ts';
+import type {
+  ActorState,
+  ActorStats,
+  DeadLetter,
+  DeadLetterReason,
+  RestartBackoff,
+  RestartStrategy,
+  SpawnOptions,
+} from './types.ts';
 import { noLimitAsZero, resolveSpawnOptions } from './spawn-options.ts';
 import { WorkerPool, type WorkerPoolStats } from './workers.ts';
 import { workerEntry } from './worker-entry.ts';
@@ -121,11 +129,15 @@ export class Supervisor extends EventEmitter {
     super();
     const o = options;
     this.strategy = o.strategy ?? 'one_for_one';
-    if (this.strategy !== 'one_for_one' && this.strategy !== 'one_for_all') throw new ConfigError('strategy', o.strategy, "'one_for_one' | 'one_for_all'");
-    this.maxRestarts = o.maxRestarts === undefined ? RUNTIME_DEFAULTS.maxRestarts : v.integer('maxRestarts', o.maxRestarts, 0);
-    this.withinMs = o.withinMs === undefined ? RUNTIME_DEFAULTS.withinMs : v.timeoutMs('withinMs', o.withinMs, { min: 1 });
+    if (this.strategy !== 'one_for_one' && this.strategy !== 'one_for_all')
+      throw new ConfigError('strategy', o.strategy, "'one_for_one' | 'one_for_all'");
+    this.maxRestarts =
+      o.maxRestarts === undefined ? RUNTIME_DEFAULTS.maxRestarts : v.integer('maxRestarts', o.maxRestarts, 0);
+    this.withinMs =
+      o.withinMs === undefined ? RUNTIME_DEFAULTS.withinMs : v.timeoutMs('withinMs', o.withinMs, { min: 1 });
     const b = o.restartBackoff ?? {};
-    if (b === null || typeof b !== 'object') throw new ConfigError('restartBackoff', b, '{ initialMs, maxMs, multiplier, jitter }');
+    if (b === null || typeof b !== 'object')
+      throw new ConfigError('restartBackoff', b, '{ initialMs, maxMs, multiplier, jitter }');
     this.backoff = {
       initialMs: b.initialMs === undefined ? 50 : v.timeoutMs('restartBackoff.initialMs', b.initialMs, { min: 0 }),
       maxMs: b.maxMs === undefined ? 5000 : v.timeoutMs('restartBackoff.maxMs', b.maxMs, { min: 0 }),
@@ -134,40 +146,50 @@ export class Supervisor extends EventEmitter {
     };
     this.logger = o.logger ?? silentLogger;
     const base = o.clock ?? systemClock;
-    this.clock = o.now ? { now: o.now, setTimeout: (fn, ms) => base.setTimeout(fn, ms), clearTimeout: (h) => base.clearTimeout(h) } : base;
+    this.clock = o.now
+      ? { now: o.now, setTimeout: (fn, ms) => base.setTimeout(fn, ms), clearTimeout: (h) => base.clearTimeout(h) }
+      : base;
     this.random = o.random ?? Math.random;
-    this.heartbeatMs = o.heartbeatMs === undefined ? RUNTIME_DEFAULTS.heartbeatMs : v.timeoutMs('heartbeatMs', o.heartbeatMs, { min: 0 });
-    const askTimeoutMs = noLimitAsZero(v.timeoutMs('askTimeoutMs', o.askTimeoutMs ?? RUNTIME_DEFAULTS.askTimeoutMs, { min: 0, infinity: true }));
-    this.messageTimeoutMs = noLimitAsZero(v.timeoutMs('messageTimeoutMs', o.messageTimeoutMs ?? 60_000, { min: 0, infinity: true }));
+    this.heartbeatMs =
+      o.heartbeatMs === undefined
+        ? RUNTIME_DEFAULTS.heartbeatMs
+        : v.timeoutMs('heartbeatMs', o.heartbeatMs, { min: 0 });
+    const askTimeoutMs = noLimitAsZero(
+      v.timeoutMs('askTimeoutMs', o.askTimeoutMs ?? RUNTIME_DEFAULTS.askTimeoutMs, { min: 0, infinity: true }),
+    );
+    this.messageTimeoutMs = noLimitAsZero(
+      v.timeoutMs('messageTimeoutMs', o.messageTimeoutMs ?? 60_000, { min: 0, infinity: true }),
+    );
     const spares = v.integer('spares', o.spares ?? 1, 0, MAX_SPARES);
     // The ring is allocated up front: a bound keeps a typo from asking for gigabytes (or a RangeError).
     const limit = v.integer('deadLetterLimit', o.deadLetterLimit ?? 1000, 0, MAX_DEAD_LETTER_LIMIT);
     this.deadLetterRing = new Array<DeadLetter | undefined>(limit);
     this.cacheDir = o.cacheDir ?? defaultCacheDir();
     const execArgv = o.workerExecArgv ?? [];
-    if (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== 'string')) throw new ConfigError('workerExecArgv', o.workerExecArgv, 'an array of strings');
+    if (!Array.isArray(execArgv) || execArgv.some((a) => typeof a !== 'string'))
+      throw new ConfigError('workerExecArgv', o.workerExecArgv, 'an array of strings');
 
     // The pool is made even when shutdown() came first: actors spawned before it still drain their mailboxes.
     this.hostReady = resolveActorModule('palisade-host', HOST_ENTRY, this.cacheDir).then((host) => {
       this.pool = new WorkerPool(new URL(host.url), spares, this.logger, execArgv);
       if (this.accepting) this.pool.prewarm();
     });
-    this.hostReady.catch((err: unknown) => this.logger.error({ err }, 'palisade runtime: the actor host could not be bundled'));
-
-    const self = this;
+    this.hostReady.catch((err: unknown) =>
+      this.logger.error({ err }, 'palisade runtime: the actor host could not be bundled'),
+    );
     this.ctx = {
       clock: this.clock,
       logger: this.logger,
       askTimeoutMs,
-      acquireWorker: (limits, moduleUrl) => self.acquireWorker(limits, moduleUrl),
-      prewarmModule: (limits, moduleUrl) => self.pool?.prewarmModule(limits, moduleUrl),
-      scheduleIdleCheck: (cell) => self.scheduleIdleCheck(cell),
-      recordDeadLetter: (dl) => self.recordDeadLetter(dl),
-      onCrash: (cell, kind, detail) => self.onCrash(cell, kind, detail),
-      onStateChange: (cell, state, previous) => self.emit('state', { actor: cell.name, state, previous }),
-      isAccepting: () => self.accepting,
-      holdProcess: (cell, hold) => self.holdProcess(cell, hold),
-      onStopped: (cell) => self.forget(cell),
+      acquireWorker: (limits, moduleUrl) => this.acquireWorker(limits, moduleUrl),
+      prewarmModule: (limits, moduleUrl) => this.pool?.prewarmModule(limits, moduleUrl),
+      scheduleIdleCheck: (cell) => this.scheduleIdleCheck(cell),
+      recordDeadLetter: (dl) => this.recordDeadLetter(dl),
+      onCrash: (cell, kind, detail) => this.onCrash(cell, kind, detail),
+      onStateChange: (cell, state, previous) => this.emit('state', { actor: cell.name, state, previous }),
+      isAccepting: () => this.accepting,
+      holdProcess: (cell, hold) => this.holdProcess(cell, hold),
+      onStopped: (cell) => this.forget(cell),
     };
   }
 
@@ -180,7 +202,8 @@ export class Supervisor extends EventEmitter {
     if (!this.accepting) throw new ActorStoppedError(String(options?.name), 'the supervisor is shut down');
     const o = resolveSpawnOptions(options, { heartbeatMs: this.heartbeatMs, messageTimeoutMs: this.messageTimeoutMs });
     const existing = this.cells.get(o.name);
-    if (existing && existing.state !== 'stopped') throw new ConfigError('name', o.name, 'a name not used by a live actor of this supervisor');
+    if (existing && existing.state !== 'stopped')
+      throw new ConfigError('name', o.name, 'a name not used by a live actor of this supervisor');
     const cell = new ActorCell(o, this.ctx);
     cell.ref.on('crash', (info) => this.emit('crash', info));
     this.cells.set(o.name, cell);
@@ -262,7 +285,8 @@ export class Supervisor extends EventEmitter {
    */
   shutdown(options: ShutdownOptions = {}): Promise<void> {
     if (this.shutdownPromise) return this.shutdownPromise;
-    const drainMs = options.drainMs === undefined ? RUNTIME_DEFAULTS.drainMs : v.timeoutMs('drainMs', options.drainMs, { min: 0 });
+    const drainMs =
+      options.drainMs === undefined ? RUNTIME_DEFAULTS.drainMs : v.timeoutMs('drainMs', options.drainMs, { min: 0 });
     this.accepting = false;
     this.shutdownPromise = this.doShutdown(drainMs);
     return this.shutdownPromise;
@@ -290,7 +314,10 @@ export class Supervisor extends EventEmitter {
     this.holders.clear();
     if (this.keepAlive !== null) clearInterval(this.keepAlive);
     this.keepAlive = null;
-    this.logger.info({ actors: cells.length, deadLetters: this.deadLetterTotal }, 'palisade runtime: supervisor shut down');
+    this.logger.info(
+      { actors: cells.length, deadLetters: this.deadLetterTotal },
+      'palisade runtime: supervisor shut down',
+    );
   }
 
   /** Process liveness only (not logic), so a real ref'd handle rather than the injected clock. */

@@ -111,7 +111,7 @@ export class WorkerPool {
     const list = this.groups.get(groupKey);
     if (!list || list.length === 0) return undefined;
     const idx = list.findIndex((s) => s.ready);
-    return list.splice(idx >= 0 ? idx : 0, 1)[0];
+    return list.splice(Math.max(idx , 0), 1)[0];
   }
 
   stats(): WorkerPoolStats {
@@ -173,7 +173,10 @@ export class WorkerPool {
             if (l && i >= 0) l.splice(i, 1);
             worker.off('exit', spare.onExit);
             void worker.terminate();
-            this.logger.warn({ module: moduleUrl, err: m[1] }, 'palisade runtime: could not preload an actor module in a spare');
+            this.logger.warn(
+              { module: moduleUrl, err: m[1] },
+              'palisade runtime: could not preload an actor module in a spare',
+            );
           }
         },
       };
@@ -194,5 +197,10 @@ function moduleKey(limitsKey: string, moduleUrl: string): string {
 
 function groupKey(limits?: ResourceLimits): string {
   if (!limits) return '';
-  return JSON.stringify([limits.maxOldGenerationSizeMb, limits.maxYoungGenerationSizeMb, limits.codeRangeSizeMb, limits.stackSizeMb]);
+  return JSON.stringify([
+    limits.maxOldGenerationSizeMb,
+    limits.maxYoungGenerationSizeMb,
+    limits.codeRangeSizeMb,
+    limits.stackSizeMb,
+  ]);
 }

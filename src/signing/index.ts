@@ -10,7 +10,13 @@
  *   await connection.sendRawTransaction(wire);
  *   await signer.close();
  */
-export { OffThreadSigner, type OffThreadSignerOptions, type OffThreadSignerStats, type SignOptions, type SignerFailure } from './off-thread-signer.ts';
+export {
+  OffThreadSigner,
+  type OffThreadSignerOptions,
+  type OffThreadSignerStats,
+  type SignOptions,
+  type SignerFailure,
+} from './off-thread-signer.ts';
 export { SigningKey } from './key.ts';
 export { wireTransaction, requiredSigners, PACKET_DATA_SIZE } from './wire.ts';
 export { signMessageToWire, type SignedWire } from './transaction.ts';

@@ -33,7 +33,9 @@ export class SigningKey {
   static fromSecretKey(secretKey: Uint8Array): SigningKey {
     if (!(secretKey instanceof Uint8Array)) throw new SignerKeyError('expected a Uint8Array');
     if (secretKey.length !== 64 && secretKey.length !== 32) {
-      throw new SignerKeyError(`expected 64 bytes (seed + public key) or a 32-byte seed, got ${secretKey.length} bytes`);
+      throw new SignerKeyError(
+        `expected 64 bytes (seed + public key) or a 32-byte seed, got ${secretKey.length} bytes`,
+      );
     }
     const der = Buffer.concat([PKCS8_ED25519_PREFIX, secretKey.subarray(0, 32)]);
     let keyObject: KeyObject;

@@ -91,7 +91,14 @@ export interface SignOptions {
   signal?: AbortSignal;
 }
 
-export type SignerFailure = 'queueFull' | 'timeout' | 'aborted' | 'workerDied' | 'closed' | 'taskFailed' | 'startFailed';
+export type SignerFailure =
+  | 'queueFull'
+  | 'timeout'
+  | 'aborted'
+  | 'workerDied'
+  | 'closed'
+  | 'taskFailed'
+  | 'startFailed';
 
 export interface OffThreadSignerStats {
   /** Live worker threads. */
@@ -129,7 +136,9 @@ interface Task {
 type WorkerReply = Uint8Array | { error: string };
 
 export class OffThreadSigner {
-  private readonly o: Required<Omit<OffThreadSignerOptions, 'logger' | 'clock' | 'bundleCacheDir'>> & { bundleCacheDir: string | undefined };
+  private readonly o: Required<Omit<OffThreadSignerOptions, 'logger' | 'clock' | 'bundleCacheDir'>> & {
+    bundleCacheDir: string | undefined;
+  };
   private readonly logger: Logger;
   private readonly clock: Clock;
   private pool: Piscina | null = null;
@@ -143,7 +152,15 @@ export class OffThreadSigner {
   private closed = false;
   private closing: Promise<void> | null = null;
   private readonly latency = new LatencyHistogram();
-  private readonly failed: Record<SignerFailure, number> = { queueFull: 0, timeout: 0, aborted: 0, workerDied: 0, closed: 0, taskFailed: 0, startFailed: 0 };
+  private readonly failed: Record<SignerFailure, number> = {
+    queueFull: 0,
+    timeout: 0,
+    aborted: 0,
+    workerDied: 0,
+    closed: 0,
+    taskFailed: 0,
+    startFailed: 0,
+  };
   private signed = 0;
   private warmups = 0;
   private workersStarted = 0;
@@ -160,9 +177,11 @@ export class OffThreadSigner {
     this.o = {
       minThreads,
       maxThreads,
-      idleTimeout: options.idleTimeout === undefined ? 30_000 : integer('idleTimeout', options.idleTimeout, 0, MAX_TIMER_MS),
+      idleTimeout:
+        options.idleTimeout === undefined ? 30_000 : integer('idleTimeout', options.idleTimeout, 0, MAX_TIMER_MS),
       maxQueue: intOption('maxQueue', options.maxQueue, 256, 0),
-      taskTimeoutMs: options.taskTimeoutMs === undefined ? 2000 : integer('taskTimeoutMs', options.taskTimeoutMs, 1, MAX_TIMER_MS),
+      taskTimeoutMs:
+        options.taskTimeoutMs === undefined ? 2000 : integer('taskTimeoutMs', options.taskTimeoutMs, 1, MAX_TIMER_MS),
       atomics,
       workerModule: options.workerModule ?? DEFAULT_WORKER,
       bundleCacheDir: options.bundleCacheDir,
@@ -189,7 +208,10 @@ export class OffThreadSigner {
     const probe = new Uint8Array(32);
     await Promise.all(
       Array.from({ length: Math.max(1, this.o.minThreads) }, async () => {
-        const reply = (await pool.run({ message: probe, key: privateKey }, { signal: AbortSignal.timeout(30_000) })) as WorkerReply;
+        const reply = (await pool.run(
+          { message: probe, key: privateKey },
+          { signal: AbortSignal.timeout(30_000) },
+        )) as WorkerReply;
         if (!(reply instanceof Uint8Array)) throw new SignerTaskError(reply.error);
         this.warmups++;
       }),
@@ -203,8 +225,10 @@ export class OffThreadSigner {
    * SIGNER_BAD_INPUT.
    */
   sign(message: Uint8Array, key: SigningKey, options: SignOptions = {}): Promise<Uint8Array> {
-    if (!(message instanceof Uint8Array) || message.length === 0) return Promise.reject(new SignerInputError('message must be a non-empty Uint8Array'));
-    if (!(key instanceof SigningKey)) return Promise.reject(new SignerKeyError('expected a SigningKey (SigningKey.fromSecretKey(secretKey))'));
+    if (!(message instanceof Uint8Array) || message.length === 0)
+      return Promise.reject(new SignerInputError('message must be a non-empty Uint8Array'));
+    if (!(key instanceof SigningKey))
+      return Promise.reject(new SignerKeyError('expected a SigningKey (SigningKey.fromSecretKey(secretKey))'));
     if (this.closed) {
       this.failed.closed++;
       return Promise.reject(withoutStack(() => new SignerClosedError()));
@@ -218,7 +242,19 @@ export class OffThreadSigner {
     }
 
     return new Promise<Uint8Array>((resolve, reject) => {
-      const task: Task = { message, key, t0: performance.now(), state: 'queued', onWorker: false, ctl: null, timer: null, callerSignal, onCallerAbort: undefined, resolve, reject };
+      const task: Task = {
+        message,
+        key,
+        t0: performance.now(),
+        state: 'queued',
+        onWorker: false,
+        ctl: null,
+        timer: null,
+        callerSignal,
+        onCallerAbort: undefined,
+        resolve,
+        reject,
+      };
       // Armed before anything asynchronous, so even a task waiting for the pool to start has its deadline.
       task.timer = this.clock.setTimeout(() => {
         task.timer = null;
@@ -274,10 +310,25 @@ export class OffThreadSigner {
       }
       // Still waiting for a worker: never started, rejected now. Still running: destroy() below
       // terminates its worker and piscina rejects it, which settles it as closed.
-      for (const task of [...this.live]) if (task.state === 'queued') this.settle(task, this.fail('closed', withoutStack(() => new SignerClosedError())));
+      for (const task of [...this.live])
+        if (task.state === 'queued')
+          this.settle(
+            task,
+            this.fail(
+              'closed',
+              withoutStack(() => new SignerClosedError()),
+            ),
+          );
       const pool = await this.starting.catch(() => null);
       if (pool) await pool.destroy();
-      for (const task of [...this.live]) this.settle(task, this.fail('closed', withoutStack(() => new SignerClosedError())));
+      for (const task of [...this.live])
+        this.settle(
+          task,
+          this.fail(
+            'closed',
+            withoutStack(() => new SignerClosedError()),
+          ),
+        );
       this.logger.info({ stats: this.stats() }, 'signer closed');
     })();
     return this.closing;
@@ -306,10 +357,15 @@ export class OffThreadSigner {
     pool.on('workerCreate', () => this.workersStarted++);
     pool.on('workerDestroy', () => this.workersExited++);
     // piscina emits 'error' for a worker that fails with no task on it; unhandled it would throw.
-    pool.on('error', (err: unknown) => this.logger.error({ err: errorText(err) }, 'signer: worker failed while idle (replaced)'));
+    pool.on('error', (err: unknown) =>
+      this.logger.error({ err: errorText(err) }, 'signer: worker failed while idle (replaced)'),
+    );
     this.pool = pool;
     queueMicrotask(() => this.pump());
-    this.logger.debug({ minThreads: this.o.minThreads, maxThreads: this.o.maxThreads, atomics: this.o.atomics }, 'signer pool started');
+    this.logger.debug(
+      { minThreads: this.o.minThreads, maxThreads: this.o.maxThreads, atomics: this.o.atomics },
+      'signer pool started',
+    );
     return pool;
   }
 
@@ -330,7 +386,9 @@ export class OffThreadSigner {
     task.onWorker = true;
     task.ctl = new AbortController();
     this.running++;
-    (pool.run({ message: task.message, key: task.key.keyObject }, { signal: task.ctl.signal }) as Promise<WorkerReply>).then(
+    (
+      pool.run({ message: task.message, key: task.key.keyObject }, { signal: task.ctl.signal }) as Promise<WorkerReply>
+    ).then(
       (reply) => {
         this.offWorker(task);
         if (reply instanceof Uint8Array) {
@@ -359,13 +417,19 @@ export class OffThreadSigner {
    */
   private end(task: Task, why: 'timeout' | 'aborted'): void {
     if (why === 'timeout' && task.onWorker) {
-      this.logger.warn({ timeoutMs: this.o.taskTimeoutMs }, 'signer: task overran its deadline on a worker; the worker is terminated and replaced');
+      this.logger.warn(
+        { timeoutMs: this.o.taskTimeoutMs },
+        'signer: task overran its deadline on a worker; the worker is terminated and replaced',
+      );
       task.ctl?.abort();
     }
     if (task.state === 'settled') return;
     const err =
       why === 'timeout'
-        ? this.fail('timeout', withoutStack(() => new SignerTimeoutError(this.o.taskTimeoutMs)))
+        ? this.fail(
+            'timeout',
+            withoutStack(() => new SignerTimeoutError(this.o.taskTimeoutMs)),
+          )
         : this.fail('aborted', new SignerAbortedError(task.callerSignal?.reason));
     this.settle(task, err);
   }
@@ -394,7 +458,11 @@ export class OffThreadSigner {
 
   private classify(err: unknown): SignerError {
     if (err instanceof SignerStartError) return this.fail('startFailed', err);
-    if (this.closed) return this.fail('closed', withoutStack(() => new SignerClosedError()));
+    if (this.closed)
+      return this.fail(
+        'closed',
+        withoutStack(() => new SignerClosedError()),
+      );
     const text = errorText(err);
     this.logger.warn({ err: text }, 'signer: worker died with a task on it (piscina replaces the worker)');
     return this.fail('workerDied', new SignerWorkerDiedError(err));
@@ -411,7 +479,10 @@ export class OffThreadSigner {
     const now = this.clock.now();
     // In a surge this can fire thousands of times a second: log the first, then a count per second.
     if (now - this.queueFullLoggedAt >= QUEUE_FULL_LOG_EVERY_MS) {
-      this.logger.warn({ refused: this.queueFullSinceLog, capacity: this.capacity, totalRefused: this.failed.queueFull }, 'signer: queue full, signatures refused');
+      this.logger.warn(
+        { refused: this.queueFullSinceLog, capacity: this.capacity, totalRefused: this.failed.queueFull },
+        'signer: queue full, signatures refused',
+      );
       this.queueFullLoggedAt = now;
       this.queueFullSinceLog = 0;
     }

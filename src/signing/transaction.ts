@@ -16,7 +16,12 @@ export interface SignedWire {
 }
 
 /** Signs `message` with `keys` (any order; each must be a required signer, all signers covered). */
-export async function signMessageToWire(signer: OffThreadSigner, message: Uint8Array, keys: readonly SigningKey[], options?: SignOptions): Promise<SignedWire> {
+export async function signMessageToWire(
+  signer: OffThreadSigner,
+  message: Uint8Array,
+  keys: readonly SigningKey[],
+  options?: SignOptions,
+): Promise<SignedWire> {
   const signers = requiredSigners(message);
   if (signers.length === 0) throw new SignerInputError('message has no required signers');
   const ordered = signers.map((pub) => {

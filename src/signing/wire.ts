@@ -18,7 +18,8 @@ export function requiredSigners(message: Uint8Array): Uint8Array[] {
   at += 3;
   const [numKeys, width] = decodeShortVec(message, at);
   at += width;
-  if (numRequired > numKeys) throw new SignerInputError(`message header wants ${numRequired} signers but lists ${numKeys} keys`);
+  if (numRequired > numKeys)
+    throw new SignerInputError(`message header wants ${numRequired} signers but lists ${numKeys} keys`);
   if (at + numRequired * 32 > message.length) throw new SignerInputError('message too short for its account keys');
   const out: Uint8Array[] = [];
   for (let i = 0; i < numRequired; i++) out.push(message.subarray(at + i * 32, at + (i + 1) * 32));
@@ -28,7 +29,8 @@ export function requiredSigners(message: Uint8Array): Uint8Array[] {
 /** The wire transaction for `message` with `signatures` in signer order (as `requiredSigners` lists them). */
 export function wireTransaction(message: Uint8Array, signatures: readonly Uint8Array[]): Buffer {
   const want = requiredSigners(message).length;
-  if (signatures.length !== want) throw new SignerInputError(`message needs ${want} signature(s), got ${signatures.length}`);
+  if (signatures.length !== want)
+    throw new SignerInputError(`message needs ${want} signature(s), got ${signatures.length}`);
   const count = encodeShortVec(signatures.length);
   const wire = Buffer.allocUnsafe(count.length + signatures.length * 64 + message.length);
   wire.set(count, 0);
@@ -39,7 +41,8 @@ export function wireTransaction(message: Uint8Array, signatures: readonly Uint8A
     at += 64;
   }
   wire.set(message, at);
-  if (wire.length > PACKET_DATA_SIZE) throw new SignerInputError(`transaction too large: ${wire.length} > ${PACKET_DATA_SIZE} bytes`);
+  if (wire.length > PACKET_DATA_SIZE)
+    throw new SignerInputError(`transaction too large: ${wire.length} > ${PACKET_DATA_SIZE} bytes`);
   return wire;
 }
 

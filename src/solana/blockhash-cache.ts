@@ -69,18 +69,29 @@ export class BlockhashCache {
   private timer: TimerHandle | undefined;
   private running = false;
   private closed = false;
-  private readonly stats = { refreshes: 0, refreshFailures: 0, staleAnswersIgnored: 0, lastError: undefined as string | undefined };
+  private readonly stats = {
+    refreshes: 0,
+    refreshFailures: 0,
+    staleAnswersIgnored: 0,
+    lastError: undefined as string | undefined,
+  };
 
   constructor(pool: CallablePool, options: BlockhashCacheOptions = {}) {
-    if (!pool || typeof pool.call !== 'function') throw new BlockhashUnavailableError('BlockhashCache needs a pool with call(method, params)');
-    if (options === null || typeof options !== 'object') throw new BlockhashUnavailableError('BlockhashCache options must be an object');
+    if (!pool || typeof pool.call !== 'function')
+      throw new BlockhashUnavailableError('BlockhashCache needs a pool with call(method, params)');
+    if (options === null || typeof options !== 'object')
+      throw new BlockhashUnavailableError('BlockhashCache options must be an object');
     knownKeys('blockhashCache', options, KEYS);
     this.pool = pool;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.refreshMs = timeoutMs('blockhashCache.refreshMs', options.refreshMs ?? 2000, { min: 10 });
     this.maxAgeMs = timeoutMs('blockhashCache.maxAgeMs', options.maxAgeMs ?? 10_000, { min: 1 });
-    this.commitment = oneOf('blockhashCache.commitment', options.commitment ?? 'confirmed', ['processed', 'confirmed', 'finalized']);
+    this.commitment = oneOf('blockhashCache.commitment', options.commitment ?? 'confirmed', [
+      'processed',
+      'confirmed',
+      'finalized',
+    ]);
   }
 
   /** Fetches once and keeps refreshing every `refreshMs` until close(). Resolves with the first value. */
@@ -101,7 +112,10 @@ export class BlockhashCache {
     try {
       return await this.refresh();
     } catch (err) {
-      throw new BlockhashUnavailableError(`no blockhash younger than ${this.maxAgeMs} ms: ${String((err as Error)?.message ?? err)}`, { cause: err });
+      throw new BlockhashUnavailableError(
+        `no blockhash younger than ${this.maxAgeMs} ms: ${String((err as Error)?.message ?? err)}`,
+        { cause: err },
+      );
     }
   }
 
@@ -120,7 +134,11 @@ export class BlockhashCache {
 
   getStats(): BlockhashCacheStats {
     const h = this.held;
-    return { ...this.stats, ageMs: h ? this.clock.now() - h.fetchedAt : -1, lastValidBlockHeight: h?.lastValidBlockHeight };
+    return {
+      ...this.stats,
+      ageMs: h ? this.clock.now() - h.fetchedAt : -1,
+      lastValidBlockHeight: h?.lastValidBlockHeight,
+    };
   }
 
   close(): void {
@@ -163,12 +181,29 @@ export class BlockhashCache {
 }
 
 function readAnswer(result: unknown, now: number): CachedBlockhash {
-  const r = result as { context?: { slot?: unknown }; value?: { blockhash?: unknown; lastValidBlockHeight?: unknown } } | null;
+  const r = result as {
+    context?: { slot?: unknown };
+    value?: { blockhash?: unknown; lastValidBlockHeight?: unknown };
+  } | null;
   const blockhash = r?.value?.blockhash;
   const lvbh = r?.value?.lastValidBlockHeight;
   const slot = r?.context?.slot;
-  if (typeof blockhash !== 'string' || blockhash.length < 32 || blockhash.length > 44 || typeof lvbh !== 'number' || !Number.isSafeInteger(lvbh) || lvbh < 0) {
-    throw new BlockhashUnavailableError('getLatestBlockhash answered without a usable blockhash and lastValidBlockHeight');
+  if (
+    typeof blockhash !== 'string' ||
+    blockhash.length < 32 ||
+    blockhash.length > 44 ||
+    typeof lvbh !== 'number' ||
+    !Number.isSafeInteger(lvbh) ||
+    lvbh < 0
+  ) {
+    throw new BlockhashUnavailableError(
+      'getLatestBlockhash answered without a usable blockhash and lastValidBlockHeight',
+    );
   }
-  return { blockhash, lastValidBlockHeight: lvbh, slot: typeof slot === 'number' && Number.isSafeInteger(slot) ? slot : 0, fetchedAt: now };
+  return {
+    blockhash,
+    lastValidBlockHeight: lvbh,
+    slot: typeof slot === 'number' && Number.isSafeInteger(slot) ? slot : 0,
+    fetchedAt: now,
+  };
 }

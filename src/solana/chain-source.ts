@@ -66,7 +66,20 @@ export interface ChainSourceStats {
   subscription: Record<string, unknown> | undefined;
 }
 
-const KEYS = ['name', 'topic', 'kind', 'address', 'commitment', 'endpoints', 'watchdogMs', 'drainMs', 'maxBatch', 'priority', 'clock', 'logger'] as const;
+const KEYS = [
+  'name',
+  'topic',
+  'kind',
+  'address',
+  'commitment',
+  'endpoints',
+  'watchdogMs',
+  'drainMs',
+  'maxBatch',
+  'priority',
+  'clock',
+  'logger',
+] as const;
 
 export class ChainSource {
   readonly name: string;
@@ -85,13 +98,23 @@ export class ChainSource {
   private draining: Promise<void> | undefined;
   private incarnation = 0;
   private readonly cursor: SourceCursor = { seq: 0, slot: -1, signatures: [] };
-  private readonly stats = { published: 0, refusedByBus: 0, sequenceBreaks: 0, drains: 0, drainFailures: 0, resumes: 0, backlog: 0 };
+  private readonly stats = {
+    published: 0,
+    refusedByBus: 0,
+    sequenceBreaks: 0,
+    drains: 0,
+    drainFailures: 0,
+    resumes: 0,
+    backlog: 0,
+  };
   private subscription: Record<string, unknown> | undefined;
 
   constructor(supervisor: Supervisor, bus: SourceBus, options: ChainSourceOptions) {
-    if (!supervisor || typeof (supervisor as { spawn?: unknown }).spawn !== 'function') throw new ConfigError('chainSource.supervisor', supervisor, 'a Supervisor');
+    if (!supervisor || typeof (supervisor as { spawn?: unknown }).spawn !== 'function')
+      throw new ConfigError('chainSource.supervisor', supervisor, 'a Supervisor');
     if (!bus || typeof bus.publish !== 'function') throw new ConfigError('chainSource.bus', bus, 'a SignalBus');
-    if (options === null || typeof options !== 'object') throw new ConfigError('chainSource', options, 'an options object');
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError('chainSource', options, 'an options object');
     knownKeys('chainSource', options, KEYS);
     this.supervisor = supervisor;
     this.bus = bus;
@@ -99,11 +122,16 @@ export class ChainSource {
     this.topic = nonEmptyString('chainSource.topic', options.topic, 256);
     const kind = oneOf('chainSource.kind', options.kind, ['logs', 'slot'] as const);
     if (kind === 'logs') nonEmptyString('chainSource.address', options.address, 64);
-    if (!Array.isArray(options.endpoints) || options.endpoints.length === 0) throw new ConfigError('chainSource.endpoints', options.endpoints, 'a non-empty list of { url, ... }');
+    if (!Array.isArray(options.endpoints) || options.endpoints.length === 0)
+      throw new ConfigError('chainSource.endpoints', options.endpoints, 'a non-empty list of { url, ... }');
     this.init = {
       kind,
       ...(options.address !== undefined ? { address: options.address } : {}),
-      commitment: oneOf('chainSource.commitment', options.commitment ?? 'confirmed', ['processed', 'confirmed', 'finalized'] as const),
+      commitment: oneOf('chainSource.commitment', options.commitment ?? 'confirmed', [
+        'processed',
+        'confirmed',
+        'finalized',
+      ] as const),
       endpoints: options.endpoints.map((e) => ({ ...e })),
       watchdogMs: timeoutMs('chainSource.watchdogMs', options.watchdogMs ?? 3000, { min: 10 }),
     };
@@ -129,7 +157,13 @@ export class ChainSource {
   }
 
   getStats(): ChainSourceStats {
-    return { name: this.name, topic: this.topic, ...this.stats, cursor: { ...this.cursor, signatures: [...this.cursor.signatures] }, subscription: this.subscription };
+    return {
+      name: this.name,
+      topic: this.topic,
+      ...this.stats,
+      cursor: { ...this.cursor, signatures: [...this.cursor.signatures] },
+      subscription: this.subscription,
+    };
   }
 
   async stop(): Promise<void> {
@@ -155,18 +189,27 @@ export class ChainSource {
     if (!ref) return;
     let reply: DrainReply;
     try {
-      reply = await ref.ask<DrainReply>({ op: 'drain', cursor: this.cursor, max: this.maxBatch }, { timeoutMs: Math.max(1000, this.drainMs * 20) });
+      reply = await ref.ask<DrainReply>(
+        { op: 'drain', cursor: this.cursor, max: this.maxBatch },
+        { timeoutMs: Math.max(1000, this.drainMs * 20) },
+      );
     } catch (err) {
       // A crash mid-drain: the supervisor restarts the worker; the next drain resumes it from the cursor.
       this.stats.drainFailures++;
-      this.logger.warn({ source: this.name, err: redactText(String((err as Error)?.message ?? err)) }, 'chain source drain failed; will resume from the cursor');
+      this.logger.warn(
+        { source: this.name, err: redactText(String((err as Error)?.message ?? err)) },
+        'chain source drain failed; will resume from the cursor',
+      );
       return;
     }
     this.stats.drains++;
     if (reply.incarnation !== this.incarnation) {
       if (this.incarnation !== 0) {
         this.stats.resumes++;
-        this.logger.info({ source: this.name, incarnation: reply.incarnation, resumedAfter: this.cursor.seq }, 'chain source restarted and resumed from the cursor');
+        this.logger.info(
+          { source: this.name, incarnation: reply.incarnation, resumedAfter: this.cursor.seq },
+          'chain source restarted and resumed from the cursor',
+        );
       }
       this.incarnation = reply.incarnation;
     }
@@ -179,7 +222,10 @@ export class ChainSource {
     if (e.seq <= this.cursor.seq) return; // sent again after a lost reply; already published
     if (e.seq !== this.cursor.seq + 1) {
       this.stats.sequenceBreaks++;
-      this.logger.error({ source: this.name, expected: this.cursor.seq + 1, got: e.seq }, 'chain source sequence break: event not published');
+      this.logger.error(
+        { source: this.name, expected: this.cursor.seq + 1, got: e.seq },
+        'chain source sequence break: event not published',
+      );
       return;
     }
     const ok = this.bus.publish(this.topic, { ...e, sequence: e.seq, source: this.name }, this.priority);

@@ -3,9 +3,31 @@
  * intent twice, subscriptions that survive a provider, and chain sources as supervised actors.
  */
 export { createKitTransport, KitTransportError, type KitTransportOptions } from './kit-transport.ts';
-export { BlockhashCache, BlockhashUnavailableError, type BlockhashCacheOptions, type BlockhashCacheStats, type CachedBlockhash, type BlockhashCommitment } from './blockhash-cache.ts';
-export { SendEndpoints, type SendEndpointsOptions, type SendEndpointStats, type SendAttempt, type SendOutcome } from './send-endpoints.ts';
-export { TransactionLander, LandInputError, type LandResult, type LandStatus, type LandErrorCode, type LandOptions, type TransactionLanderOptions, type LanderStats } from './land.ts';
+export {
+  BlockhashCache,
+  BlockhashUnavailableError,
+  type BlockhashCacheOptions,
+  type BlockhashCacheStats,
+  type CachedBlockhash,
+  type BlockhashCommitment,
+} from './blockhash-cache.ts';
+export {
+  SendEndpoints,
+  type SendEndpointsOptions,
+  type SendEndpointStats,
+  type SendAttempt,
+  type SendOutcome,
+} from './send-endpoints.ts';
+export {
+  TransactionLander,
+  LandInputError,
+  type LandResult,
+  type LandStatus,
+  type LandErrorCode,
+  type LandOptions,
+  type TransactionLanderOptions,
+  type LanderStats,
+} from './land.ts';
 export {
   ResilientSubscriptions,
   SubscriptionError,

@@ -40,17 +40,31 @@ export function createKitTransport(pool: CallablePool, options: KitTransportOpti
   if (!pool || typeof (pool as { call?: unknown }).call !== 'function') {
     throw new KitTransportError('createKitTransport needs a pool with call(method, params)');
   }
-  const timeoutMs = options.timeoutMs === undefined ? undefined : checkTimeout('kitTransport.timeoutMs', options.timeoutMs);
-  return async function poolTransport<TResponse>({ payload, signal }: { payload: unknown; signal?: AbortSignal }): Promise<RpcResponse<TResponse>> {
+  const timeoutMs =
+    options.timeoutMs === undefined ? undefined : checkTimeout('kitTransport.timeoutMs', options.timeoutMs);
+  return async function poolTransport<TResponse>({
+    payload,
+    signal,
+  }: {
+    payload: unknown;
+    signal?: AbortSignal;
+  }): Promise<RpcResponse<TResponse>> {
     const req = readRequest(payload);
     if (signal?.aborted) throw signal.reason;
     try {
-      const r = await pool.call(req.method, req.params, { ...(signal ? { signal } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+      const r = await pool.call(req.method, req.params, {
+        ...(signal ? { signal } : {}),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
       return { jsonrpc: '2.0', id: req.id, result: r.result } as unknown as RpcResponse<TResponse>;
     } catch (err) {
       if (err instanceof RpcCallError) {
         // The node's own answer: kit raises the SolanaError it raises for a direct connection.
-        const error = { code: err.rpcCode, message: err.message, ...(err.data !== undefined ? { data: err.data } : {}) };
+        const error = {
+          code: err.rpcCode,
+          message: err.message,
+          ...(err.data !== undefined ? { data: err.data } : {}),
+        };
         return { jsonrpc: '2.0', id: req.id, error } as unknown as RpcResponse<TResponse>;
       }
       if (signal?.aborted && err instanceof RpcPoolError && err.code === 'RPC_ABORTED') throw signal.reason;

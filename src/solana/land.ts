@@ -128,8 +128,10 @@ export class TransactionLander {
 
   /** `pool` serves the reads (statuses, block height); `sends` is the separate send class. */
   constructor(pool: CallablePool, sends: SendEndpoints, options: TransactionLanderOptions = {}) {
-    if (!pool || typeof pool.call !== 'function') throw new ConfigError('lander.pool', pool, 'a pool with call(method, params)');
-    if (!sends || typeof (sends as { broadcast?: unknown }).broadcast !== 'function') throw new ConfigError('lander.sends', sends, 'SendEndpoints');
+    if (!pool || typeof pool.call !== 'function')
+      throw new ConfigError('lander.pool', pool, 'a pool with call(method, params)');
+    if (!sends || typeof (sends as { broadcast?: unknown }).broadcast !== 'function')
+      throw new ConfigError('lander.sends', sends, 'SendEndpoints');
     if (options === null || typeof options !== 'object') throw new ConfigError('lander', options, 'an options object');
     knownKeys('lander', options, KEYS);
     this.pool = pool;
@@ -159,7 +161,16 @@ export class TransactionLander {
       this.running.delete(intent.signature);
       this.stats.results[r.status]++;
       if (r.timeToLandMs !== undefined) this.latency.record(r.timeToLandMs);
-      this.logger.info({ signature: r.signature, status: r.status, timeToLandMs: r.timeToLandMs, broadcasts: r.broadcasts, error: r.error?.code }, 'transaction landing finished');
+      this.logger.info(
+        {
+          signature: r.signature,
+          status: r.status,
+          timeToLandMs: r.timeToLandMs,
+          broadcasts: r.broadcasts,
+          error: r.error?.code,
+        },
+        'transaction landing finished',
+      );
       return r;
     });
     this.running.set(intent.signature, p);
@@ -167,7 +178,12 @@ export class TransactionLander {
   }
 
   getStats(): LanderStats {
-    return { ...this.stats, results: { ...this.stats.results }, inFlight: this.running.size, timeToLandMs: this.latency.summary() };
+    return {
+      ...this.stats,
+      results: { ...this.stats.results },
+      inFlight: this.running.size,
+      timeToLandMs: this.latency.summary(),
+    };
   }
 
   /** Stops every landing in flight (each resolves `unknown`, LAND_CLOSED). The send class is the caller's to close. */
@@ -189,14 +205,25 @@ export class TransactionLander {
     }
     const signature = signatureOfSendParams([base64, { encoding: 'base64' }]);
     if (signature === undefined) throw new LandInputError('tx has no signature: sign it before landing');
-    if (options === null || typeof options !== 'object') throw new LandInputError('land needs { lastValidBlockHeight }');
+    if (options === null || typeof options !== 'object')
+      throw new LandInputError('land needs { lastValidBlockHeight }');
     const raw = options.lastValidBlockHeight;
     const lvbh = typeof raw === 'bigint' && raw >= 0n && raw <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(raw) : raw;
     if (typeof lvbh !== 'number' || !Number.isSafeInteger(lvbh) || lvbh < 0) {
       throw new LandInputError(`lastValidBlockHeight must be a non-negative integer, got ${String(raw)}`);
     }
     const now = this.clock.now();
-    return { signature, base64, lastValidBlockHeight: lvbh, startedAt: now, broadcasts: 0, accepted: 0, round: undefined, nextBroadcastAt: now, rejected: undefined };
+    return {
+      signature,
+      base64,
+      lastValidBlockHeight: lvbh,
+      startedAt: now,
+      broadcasts: 0,
+      accepted: 0,
+      round: undefined,
+      nextBroadcastAt: now,
+      rejected: undefined,
+    };
   }
 
   private async run(intent: Intent, signal: AbortSignal | undefined): Promise<LandResult> {
@@ -209,14 +236,24 @@ export class TransactionLander {
       ...extra,
     });
     for (;;) {
-      if (this.closed) return done('unknown', { error: { code: 'LAND_CLOSED', message: 'the lander closed before landing or expiry was proven' } });
-      if (signal?.aborted) return done('unknown', { error: { code: 'LAND_ABORTED', message: 'aborted before landing or expiry was proven' } });
+      if (this.closed)
+        return done('unknown', {
+          error: { code: 'LAND_CLOSED', message: 'the lander closed before landing or expiry was proven' },
+        });
+      if (signal?.aborted)
+        return done('unknown', {
+          error: { code: 'LAND_ABORTED', message: 'aborted before landing or expiry was proven' },
+        });
       const now = this.clock.now();
       if (now - intent.startedAt >= this.maxWaitMs) {
-        return done('unknown', { error: { code: 'LAND_GAVE_UP', message: `neither landed nor proven expired within ${this.maxWaitMs} ms` } });
+        return done('unknown', {
+          error: { code: 'LAND_GAVE_UP', message: `neither landed nor proven expired within ${this.maxWaitMs} ms` },
+        });
       }
       if (intent.rejected) {
-        return done('failed', { error: { code: 'LAND_REJECTED', message: intent.rejected.message, rpcCode: intent.rejected.rpcCode } });
+        return done('failed', {
+          error: { code: 'LAND_REJECTED', message: intent.rejected.message, rpcCode: intent.rejected.rpcCode },
+        });
       }
       if (intent.round === undefined && now >= intent.nextBroadcastAt) this.broadcast(intent);
 
@@ -227,17 +264,30 @@ export class TransactionLander {
         if (height !== undefined && height.blockHeight > intent.lastValidBlockHeight) {
           const final = await this.status(intent.signature, true);
           if (final.landed) return this.landedResult(intent, final.landed, done);
-          if (final.known && !final.pending && final.contextSlot >= height.slot) return done('expired', { blockHeight: height.blockHeight });
+          if (final.known && !final.pending && final.contextSlot >= height.slot)
+            return done('expired', { blockHeight: height.blockHeight });
         }
       }
       await this.sleep(Math.max(1, Math.min(this.pollMs, intent.nextBroadcastAt - this.clock.now())), signal);
     }
   }
 
-  private landedResult(intent: Intent, landed: { slot: number; err: unknown }, done: (s: LandStatus, e?: Partial<LandResult>) => LandResult): LandResult {
+  private landedResult(
+    intent: Intent,
+    landed: { slot: number; err: unknown },
+    done: (s: LandStatus, e?: Partial<LandResult>) => LandResult,
+  ): LandResult {
     const timeToLandMs = this.clock.now() - intent.startedAt;
     if (landed.err !== null && landed.err !== undefined) {
-      return done('failed', { slot: landed.slot, timeToLandMs, error: { code: 'LAND_FAILED_ON_CHAIN', message: `landed with an error: ${safeJson(landed.err)}`, onChain: landed.err } });
+      return done('failed', {
+        slot: landed.slot,
+        timeToLandMs,
+        error: {
+          code: 'LAND_FAILED_ON_CHAIN',
+          message: `landed with an error: ${safeJson(landed.err)}`,
+          onChain: landed.err,
+        },
+      });
     }
     return done('landed', { slot: landed.slot, timeToLandMs });
   }
@@ -253,8 +303,15 @@ export class TransactionLander {
         let accepted = 0;
         for (const { endpoint, outcome } of attempts) {
           if (outcome.ok) accepted++;
-          else if (outcome.class === 'caller_error' && outcome.rpcCode !== undefined && NEVER_LANDS.has(outcome.rpcCode)) {
-            intent.rejected ??= { rpcCode: outcome.rpcCode, message: redactText(`${endpoint}: ${outcome.message ?? 'rejected'}`) };
+          else if (
+            outcome.class === 'caller_error' &&
+            outcome.rpcCode !== undefined &&
+            NEVER_LANDS.has(outcome.rpcCode)
+          ) {
+            intent.rejected ??= {
+              rpcCode: outcome.rpcCode,
+              message: redactText(`${endpoint}: ${outcome.message ?? 'rejected'}`),
+            };
           }
         }
         intent.accepted += accepted;
@@ -273,13 +330,20 @@ export class TransactionLander {
    * The signature's status through the read pool. `known`: the read succeeded (so a null status
    * means this node has not seen it); `pending`: seen below the commitment.
    */
-  private async status(signature: string, history: boolean): Promise<{ known: boolean; pending: boolean; contextSlot: number; landed?: { slot: number; err: unknown } }> {
+  private async status(
+    signature: string,
+    history: boolean,
+  ): Promise<{ known: boolean; pending: boolean; contextSlot: number; landed?: { slot: number; err: unknown } }> {
     try {
       const r = await this.pool.call('getSignatureStatuses', [[signature], { searchTransactionHistory: history }]);
-      const res = r.result as { context?: { slot?: number }; value?: Array<{ slot: number; err: unknown; confirmationStatus?: string } | null> };
+      const res = r.result as {
+        context?: { slot?: number };
+        value?: Array<{ slot: number; err: unknown; confirmationStatus?: string } | null>;
+      };
       const v = res?.value?.[0] ?? null;
       const contextSlot = typeof res?.context?.slot === 'number' ? res.context.slot : -1;
-      if (v && (RANK[v.confirmationStatus ?? 'processed'] ?? 0) >= RANK[this.commitment]!) return { known: true, pending: false, contextSlot, landed: { slot: v.slot, err: v.err } };
+      if (v && (RANK[v.confirmationStatus ?? 'processed'] ?? 0) >= RANK[this.commitment]!)
+        return { known: true, pending: false, contextSlot, landed: { slot: v.slot, err: v.err } };
       return { known: true, pending: v !== null, contextSlot };
     } catch (err) {
       this.stats.statusReadFailures++;
@@ -292,7 +356,8 @@ export class TransactionLander {
     try {
       const r = await this.pool.call('getEpochInfo', [{ commitment: 'confirmed' }]);
       const v = r.result as { blockHeight?: unknown; absoluteSlot?: unknown };
-      if (typeof v?.blockHeight === 'number' && typeof v.absoluteSlot === 'number') return { blockHeight: v.blockHeight, slot: v.absoluteSlot };
+      if (typeof v?.blockHeight === 'number' && typeof v.absoluteSlot === 'number')
+        return { blockHeight: v.blockHeight, slot: v.absoluteSlot };
     } catch {
       this.stats.statusReadFailures++;
     }

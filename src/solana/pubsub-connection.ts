@@ -21,7 +21,8 @@ export interface SocketLike {
 
 export type SocketFactory = (url: string) => SocketLike;
 
-export const defaultSocketFactory: SocketFactory = (url) => new WebSocket(url, { maxPayload: 16 * 1024 * 1024 }) as unknown as SocketLike;
+export const defaultSocketFactory: SocketFactory = (url) =>
+  new WebSocket(url, { maxPayload: 16 * 1024 * 1024 }) as unknown as SocketLike;
 
 export class PubsubError extends PalisadeError {
   constructor(code: 'PUBSUB_CONNECT_FAILED' | 'PUBSUB_TIMEOUT' | 'PUBSUB_CLOSED' | 'PUBSUB_REJECTED', message: string) {
@@ -60,7 +61,16 @@ export class PubsubConnection {
   }
 
   /** Opens a connection or rejects (PUBSUB_CONNECT_FAILED) within `timeoutMs`. */
-  static open(url: string, opts: { clock: Clock; timeoutMs: number; factory: SocketFactory; onNotification: (n: Notification) => void; onClosed: (reason: string) => void }): Promise<PubsubConnection> {
+  static open(
+    url: string,
+    opts: {
+      clock: Clock;
+      timeoutMs: number;
+      factory: SocketFactory;
+      onNotification: (n: Notification) => void;
+      onClosed: (reason: string) => void;
+    },
+  ): Promise<PubsubConnection> {
     return new Promise((resolve, reject) => {
       let socket: SocketLike;
       try {
@@ -104,7 +114,8 @@ export class PubsubConnection {
 
   /** Sends a request and resolves with its result; rejects on a JSON-RPC error, a timeout or a close. */
   request(method: string, params: unknown[], timeoutMs: number): Promise<unknown> {
-    if (this.state !== 'open') return Promise.reject(new PubsubError('PUBSUB_CLOSED', `${method}: the connection is closed`));
+    if (this.state !== 'open')
+      return Promise.reject(new PubsubError('PUBSUB_CLOSED', `${method}: the connection is closed`));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = this.clock.setTimeout(() => {
@@ -159,7 +170,13 @@ export class PubsubConnection {
   private onMessage(data: unknown, onNotification: (n: Notification) => void): void {
     if (this.state === 'closed') return;
     this.lastMessageAt = this.clock.now();
-    let msg: { id?: unknown; result?: unknown; error?: { code?: unknown; message?: unknown }; method?: unknown; params?: { subscription?: unknown; result?: unknown } };
+    let msg: {
+      id?: unknown;
+      result?: unknown;
+      error?: { code?: unknown; message?: unknown };
+      method?: unknown;
+      params?: { subscription?: unknown; result?: unknown };
+    };
     try {
       msg = JSON.parse(String(data));
     } catch {
@@ -170,7 +187,8 @@ export class PubsubConnection {
       const w = this.waiting.get(msg.id)!;
       this.waiting.delete(msg.id);
       this.clock.clearTimeout(w.timer);
-      if (msg.error) w.reject(new PubsubError('PUBSUB_REJECTED', `${String(msg.error.code)} ${String(msg.error.message)}`));
+      if (msg.error)
+        w.reject(new PubsubError('PUBSUB_REJECTED', `${String(msg.error.code)} ${String(msg.error.message)}`));
       else w.resolve(msg.result);
       return;
     }

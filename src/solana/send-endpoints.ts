@@ -52,7 +52,17 @@ export interface SendEndpointStats {
   rateLimitedUntil: number;
 }
 
-const KEYS = ['endpoints', 'rateLimitRps', 'attemptTimeoutMs', 'failureThreshold', 'cooldownMs', 'probeIntervalMs', 'clock', 'random', 'logger'] as const;
+const KEYS = [
+  'endpoints',
+  'rateLimitRps',
+  'attemptTimeoutMs',
+  'failureThreshold',
+  'cooldownMs',
+  'probeIntervalMs',
+  'clock',
+  'random',
+  'logger',
+] as const;
 
 export class SendEndpoints {
   private readonly eps: NormalizedEndpoint[];
@@ -63,11 +73,16 @@ export class SendEndpoints {
   private closed = false;
 
   constructor(options: SendEndpointsOptions) {
-    if (options === null || typeof options !== 'object') throw new ConfigError('send', options, 'an object with endpoints');
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError('send', options, 'an object with endpoints');
     knownKeys('send', options, KEYS);
     const attempt = timeoutMs('send.attemptTimeoutMs', options.attemptTimeoutMs ?? 1500);
     const cfg = normalizePoolConfig({
-      endpoints: (options.endpoints ?? []).map((e) => (options.rateLimitRps !== undefined ? { ...e, rateLimitRps: finite('send.rateLimitRps', options.rateLimitRps, 0) } : e)),
+      endpoints: (options.endpoints ?? []).map((e) =>
+        options.rateLimitRps !== undefined
+          ? { ...e, rateLimitRps: finite('send.rateLimitRps', options.rateLimitRps, 0) }
+          : e,
+      ),
       attemptTimeoutMs: attempt,
     });
     const failureThreshold = integer('send.failureThreshold', options.failureThreshold ?? 3, 1, 1000);
@@ -84,7 +99,15 @@ export class SendEndpoints {
         new RpcEndpoint({
           endpoint,
           health: this.health,
-          breaker: new CircuitBreaker({ name: `send_${endpoint.name}`, failureThreshold, cooldownMs, jitterRatio: 0.1, clock: this.clock, random, logger }),
+          breaker: new CircuitBreaker({
+            name: `send_${endpoint.name}`,
+            failureThreshold,
+            cooldownMs,
+            jitterRatio: 0.1,
+            clock: this.clock,
+            random,
+            logger,
+          }),
           clock: this.clock,
           random,
           logger,
@@ -99,7 +122,9 @@ export class SendEndpoints {
   /** Names of the providers whose send breaker is CLOSED and that are not resting or throttled now. */
   healthy(): string[] {
     const now = this.clock.now();
-    return this.eps.filter((e) => this.health.state(e.index) === STATE_CLOSED && this.health.unavailableUntil(e.index) <= now).map((e) => e.name);
+    return this.eps
+      .filter((e) => this.health.state(e.index) === STATE_CLOSED && this.health.unavailableUntil(e.index) <= now)
+      .map((e) => e.name);
   }
 
   /**
@@ -115,7 +140,8 @@ export class SendEndpoints {
         if (outcome.ok) {
           c.sends++;
           c.accepted++;
-        } else if (outcome.class === 'circuit_open' || outcome.class === 'throttled' || outcome.class === 'resting') c.skipped++;
+        } else if (outcome.class === 'circuit_open' || outcome.class === 'throttled' || outcome.class === 'resting')
+          c.skipped++;
         else {
           c.sends++;
           if (outcome.class !== 'caller_error') c.failures++;
@@ -129,7 +155,13 @@ export class SendEndpoints {
     const now = this.clock.now();
     return this.eps.map((e, i) => {
       const rl = this.health.rateLimitedUntil(i);
-      return { name: e.name, url: e.redactedUrl, state: stateName(this.health.state(i)), ...this.counts[i]!, rateLimitedUntil: rl > now ? rl : 0 };
+      return {
+        name: e.name,
+        url: e.redactedUrl,
+        state: stateName(this.health.state(i)),
+        ...this.counts[i]!,
+        rateLimitedUntil: rl > now ? rl : 0,
+      };
     });
   }
 

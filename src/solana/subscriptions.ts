@@ -174,7 +174,19 @@ interface LocalSub {
   resuming: boolean;
 }
 
-const KEYS = ['watchdogMs', 'connectTimeoutMs', 'avoidMs', 'backoffBaseMs', 'backoffMaxMs', 'backfillLimit', 'dedupMemory', 'lateBackfillMs', 'clock', 'logger', 'socketFactory'] as const;
+const KEYS = [
+  'watchdogMs',
+  'connectTimeoutMs',
+  'avoidMs',
+  'backoffBaseMs',
+  'backoffMaxMs',
+  'backfillLimit',
+  'dedupMemory',
+  'lateBackfillMs',
+  'clock',
+  'logger',
+  'socketFactory',
+] as const;
 const COMMITMENTS = ['processed', 'confirmed', 'finalized'] as const;
 const RANK: Record<string, number> = { processed: 0, confirmed: 1, finalized: 2 };
 /** Bound on notifications held for not-yet-mapped subscription ids (and on such ids). */
@@ -232,16 +244,21 @@ export class ResilientSubscriptions {
     if (!pool || typeof pool.call !== 'function' || typeof pool.wsEndpoint !== 'function') {
       throw new ConfigError('subscriptions.pool', pool, 'a pool with call() and wsEndpoint()');
     }
-    if (options === null || typeof options !== 'object') throw new ConfigError('subscriptions', options, 'an options object');
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError('subscriptions', options, 'an options object');
     knownKeys('subscriptions', options, KEYS);
     this.pool = pool;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.watchdogMs = timeoutMs('subscriptions.watchdogMs', options.watchdogMs ?? 3000, { min: 10 });
-    this.connectTimeoutMs = timeoutMs('subscriptions.connectTimeoutMs', options.connectTimeoutMs ?? this.watchdogMs, { min: 10 });
+    this.connectTimeoutMs = timeoutMs('subscriptions.connectTimeoutMs', options.connectTimeoutMs ?? this.watchdogMs, {
+      min: 10,
+    });
     this.avoidMs = timeoutMs('subscriptions.avoidMs', options.avoidMs ?? 30_000, { min: 0 });
     this.backoffBaseMs = timeoutMs('subscriptions.backoffBaseMs', options.backoffBaseMs ?? 50, { min: 1 });
-    this.backoffMaxMs = timeoutMs('subscriptions.backoffMaxMs', options.backoffMaxMs ?? 5000, { min: this.backoffBaseMs });
+    this.backoffMaxMs = timeoutMs('subscriptions.backoffMaxMs', options.backoffMaxMs ?? 5000, {
+      min: this.backoffBaseMs,
+    });
     this.backfillLimit = integer('subscriptions.backfillLimit', options.backfillLimit ?? 1000, 1, 1000);
     this.dedupMemory = integer('subscriptions.dedupMemory', options.dedupMemory ?? 10_000, 1, 1_000_000);
     this.lateBackfillMs = timeoutMs('subscriptions.lateBackfillMs', options.lateBackfillMs ?? 1500, { min: 1 });
@@ -258,18 +275,40 @@ export class ResilientSubscriptions {
    * continues an earlier stream (another process, a restarted actor): everything after `slot`,
    * and at `slot` everything but `signatures`, is delivered, the gap backfilled first.
    */
-  logs(address: string, handler: (e: LogsEvent) => void, options: { commitment?: SubCommitment; resumeFrom?: LogsCursor } = {}): Subscription {
+  logs(
+    address: string,
+    handler: (e: LogsEvent) => void,
+    options: { commitment?: SubCommitment; resumeFrom?: LogsCursor } = {},
+  ): Subscription {
     const commitment = this.commitmentOf(options, 'confirmed');
     const resume = options.resumeFrom === undefined ? undefined : checkCursor(options.resumeFrom);
-    return this.add({ kind: 'logs', commitment, address: checkAddress('logs address', address), ...(resume ? { resume } : {}) }, handler);
+    return this.add(
+      { kind: 'logs', commitment, address: checkAddress('logs address', address), ...(resume ? { resume } : {}) },
+      handler,
+    );
   }
 
-  account(address: string, handler: (e: AccountEvent) => void, options: { commitment?: SubCommitment } = {}): Subscription {
-    return this.add({ kind: 'account', commitment: this.commitmentOf(options, 'confirmed'), address: checkAddress('account address', address) }, handler);
+  account(
+    address: string,
+    handler: (e: AccountEvent) => void,
+    options: { commitment?: SubCommitment } = {},
+  ): Subscription {
+    return this.add(
+      {
+        kind: 'account',
+        commitment: this.commitmentOf(options, 'confirmed'),
+        address: checkAddress('account address', address),
+      },
+      handler,
+    );
   }
 
   /** One notification when `signature` reaches the commitment; then the subscription ends. */
-  signature(signature: string, handler: (e: SignatureEvent) => void, options: { commitment?: SubCommitment } = {}): Subscription {
+  signature(
+    signature: string,
+    handler: (e: SignatureEvent) => void,
+    options: { commitment?: SubCommitment } = {},
+  ): Subscription {
     const bytes = typeof signature === 'string' && signature.length <= 100 ? decodeBase58(signature) : undefined;
     if (!bytes || bytes.length !== 64) throw new ConfigError('signature', signature, 'a base58 transaction signature');
     return this.add({ kind: 'signature', commitment: this.commitmentOf(options, 'confirmed'), signature }, handler);
@@ -306,11 +345,15 @@ export class ResilientSubscriptions {
   }
 
   private commitmentOf(options: { commitment?: SubCommitment }, dflt: SubCommitment): SubCommitment {
-    if (options === null || typeof options !== 'object') throw new ConfigError('subscription options', options, 'an object');
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError('subscription options', options, 'an object');
     return oneOf('commitment', options.commitment ?? dflt, COMMITMENTS);
   }
 
-  private add(spec: { kind: Kind; commitment: SubCommitment; address?: string; signature?: string; resume?: LogsCursor }, handler: (e: never) => void): Subscription {
+  private add(
+    spec: { kind: Kind; commitment: SubCommitment; address?: string; signature?: string; resume?: LogsCursor },
+    handler: (e: never) => void,
+  ): Subscription {
     if (this.closed) throw new SubscriptionError('the subscription manager is closed');
     if (typeof handler !== 'function') throw new ConfigError('handler', handler, 'a function');
     const { resume, ...rest } = spec;
@@ -326,7 +369,9 @@ export class ResilientSubscriptions {
       done: false,
       madeOn: -1,
       resuming: resume !== undefined,
-      ...(spec.kind === 'logs' ? { delivered: new Map<string, number>(resume?.signatures.map((sig) => [sig, resume.slot])) } : {}),
+      ...(spec.kind === 'logs'
+        ? { delivered: new Map<string, number>(resume?.signatures.map((sig) => [sig, resume.slot])) }
+        : {}),
     };
     if (resume) sub.sinceSlot = resume.slot;
     this.subs.set(sub.id, sub);
@@ -335,7 +380,10 @@ export class ResilientSubscriptions {
       const gen = this.generation;
       this.subscribe(sub, conn, gen, false).catch((err: unknown) => {
         if (gen !== this.generation || this.closed) return;
-        this.logger.warn({ kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) }, 'subscribe failed; moving to another endpoint');
+        this.logger.warn(
+          { kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) },
+          'subscribe failed; moving to another endpoint',
+        );
         this.failover('subscribe_failed', 0);
       });
     } else this.ensureConnected();
@@ -365,7 +413,10 @@ export class ResilientSubscriptions {
     this.stats.failovers[reason]++;
     const from = old?.url;
     if (from) this.avoid.set(from, this.clock.now() + this.avoidMs);
-    this.logger.warn({ reason, endpoint: from ? redactText(from) : undefined, silentMs }, 'subscription stream lost; moving to another endpoint');
+    this.logger.warn(
+      { reason, endpoint: from ? redactText(from) : undefined, silentMs },
+      'subscription stream lost; moving to another endpoint',
+    );
     this.conn = undefined;
     this.live = false;
     old?.close(`failover: ${reason}`);
@@ -379,7 +430,10 @@ export class ResilientSubscriptions {
     });
   }
 
-  private async connectLoop(moving: { reason: FailoverReason; from: string; silentMs: number } | undefined, detectedAt: number): Promise<void> {
+  private async connectLoop(
+    moving: { reason: FailoverReason; from: string; silentMs: number } | undefined,
+    detectedAt: number,
+  ): Promise<void> {
     for (let attempt = 0; !this.closed; attempt++) {
       const url = this.pickUrl();
       const gen = ++this.generation;
@@ -400,7 +454,10 @@ export class ResilientSubscriptions {
       } catch (err) {
         this.stats.failovers.connect_failed++;
         this.avoid.set(url, this.clock.now() + this.avoidMs);
-        this.logger.warn({ endpoint: redactText(url), err: redactText(String((err as Error).message)) }, 'subscription connect failed');
+        this.logger.warn(
+          { endpoint: redactText(url), err: redactText(String((err as Error).message)) },
+          'subscription connect failed',
+        );
         await this.sleep(Math.min(this.backoffMaxMs, this.backoffBaseMs * 2 ** Math.min(attempt, 16)));
         continue;
       }
@@ -421,7 +478,10 @@ export class ResilientSubscriptions {
         if (this.closed) return;
         this.stats.failovers.subscribe_failed++;
         this.avoid.set(url, this.clock.now() + this.avoidMs);
-        this.logger.warn({ endpoint: redactText(url), err: redactText(String((err as Error).message)) }, 'resubscription failed; trying another endpoint');
+        this.logger.warn(
+          { endpoint: redactText(url), err: redactText(String((err as Error).message)) },
+          'resubscription failed; trying another endpoint',
+        );
         this.conn = undefined;
         conn.close('subscribe failed');
         this.byServerId.clear();
@@ -432,7 +492,13 @@ export class ResilientSubscriptions {
       }
       if (moving) {
         this.stats.resubscriptions++;
-        const rec: FailoverRecord = { reason: moving.reason, from: redactText(moving.from), to: redactText(url), silentMs: moving.silentMs, resubscribeMs: this.clock.now() - detectedAt };
+        const rec: FailoverRecord = {
+          reason: moving.reason,
+          from: redactText(moving.from),
+          to: redactText(url),
+          silentMs: moving.silentMs,
+          resubscribeMs: this.clock.now() - detectedAt,
+        };
         this.stats.lastFailover = rec;
         this.logger.info(rec, 'subscriptions resumed on another endpoint');
       }
@@ -536,7 +602,10 @@ export class ResilientSubscriptions {
             continue;
           }
           this.stats.backfillFailures++;
-          this.logger.error({ kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) }, 'subscription gap could not be backfilled; updates in the gap may be missing');
+          this.logger.error(
+            { kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) },
+            'subscription gap could not be backfilled; updates in the gap may be missing',
+          );
           break;
         }
       }
@@ -553,7 +622,10 @@ export class ResilientSubscriptions {
         this.stats.lateBackfills++;
         this.backfill(sub).catch((err: unknown) => {
           this.stats.backfillFailures++;
-          this.logger.error({ kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) }, 'late backfill failed; updates in the gap may be missing');
+          this.logger.error(
+            { kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) },
+            'late backfill failed; updates in the gap may be missing',
+          );
         });
       }, this.lateBackfillMs);
     }
@@ -578,7 +650,10 @@ export class ResilientSubscriptions {
   /** The state when an account subscription is first made, so a later backfill can tell a change from none. */
   private async baseline(sub: LocalSub): Promise<void> {
     try {
-      const r = await this.pool.call('getAccountInfo', [sub.address, { commitment: sub.commitment, encoding: 'base64' }]);
+      const r = await this.pool.call('getAccountInfo', [
+        sub.address,
+        { commitment: sub.commitment, encoding: 'base64' },
+      ]);
       // Only the value: a live notification for an earlier slot must still be delivered.
       if (sub.lastValue === undefined) sub.lastValue = JSON.stringify((r.result as { value: unknown }).value);
     } catch {
@@ -589,16 +664,24 @@ export class ResilientSubscriptions {
   private async backfill(sub: LocalSub): Promise<void> {
     const commitment = sub.commitment === 'processed' ? 'confirmed' : sub.commitment;
     if (sub.kind === 'logs') {
-      const r = await this.pool.call('getSignaturesForAddress', [sub.address, { commitment, limit: this.backfillLimit }]);
+      const r = await this.pool.call('getSignaturesForAddress', [
+        sub.address,
+        { commitment, limit: this.backfillLimit },
+      ]);
       const list = (r.result as { signature: string; slot: number; err: unknown }[]) ?? [];
       if (list.length >= this.backfillLimit) this.stats.backfillTruncated++;
-      const missing = list.filter((e) => e.slot >= sub.sinceSlot && e.slot > sub.watermark && !sub.delivered!.has(e.signature)).reverse();
+      const missing = list
+        .filter((e) => e.slot >= sub.sinceSlot && e.slot > sub.watermark && !sub.delivered!.has(e.signature))
+        .reverse();
       for (const e of missing) {
         if (sub.done) return;
         let logs: string[] | null = null;
         let err = e.err;
         try {
-          const tx = await this.pool.call('getTransaction', [e.signature, { commitment, encoding: 'json', maxSupportedTransactionVersion: 0 }]);
+          const tx = await this.pool.call('getTransaction', [
+            e.signature,
+            { commitment, encoding: 'json', maxSupportedTransactionVersion: 0 },
+          ]);
           const meta = (tx.result as { meta?: { logMessages?: string[]; err?: unknown } } | null)?.meta;
           logs = meta?.logMessages ?? null;
           if (meta) err = meta.err ?? null;
@@ -606,28 +689,33 @@ export class ResilientSubscriptions {
           /* delivered without logs, counted below */
         }
         if (logs === null) this.stats.backfillLogsMissing++;
-        if (this.deliverLogs(sub, { signature: e.signature, slot: e.slot, err, logs, backfilled: true })) this.stats.backfilled.logs++;
+        if (this.deliverLogs(sub, { signature: e.signature, slot: e.slot, err, logs, backfilled: true }))
+          this.stats.backfilled.logs++;
       }
       return;
     }
     if (sub.kind === 'account') {
       const r = await this.pool.call('getAccountInfo', [sub.address, { commitment, encoding: 'base64' }]);
       const res = r.result as { context: { slot: number }; value: unknown };
-      if (this.deliverAccount(sub, { slot: res.context.slot, value: res.value, backfilled: true }, true)) this.stats.backfilled.account++;
+      if (this.deliverAccount(sub, { slot: res.context.slot, value: res.value, backfilled: true }, true))
+        this.stats.backfilled.account++;
       return;
     }
     if (sub.kind === 'signature') {
       const r = await this.pool.call('getSignatureStatuses', [[sub.signature], { searchTransactionHistory: true }]);
-      const v = (r.result as { value: ({ slot: number; err: unknown; confirmationStatus?: string } | null)[] }).value[0];
+      const v = (r.result as { value: ({ slot: number; err: unknown; confirmationStatus?: string } | null)[] })
+        .value[0];
       if (v && (RANK[v.confirmationStatus ?? 'processed'] ?? 0) >= RANK[sub.commitment]!) {
-        if (this.deliverSignature(sub, { signature: sub.signature!, slot: v.slot, err: v.err, backfilled: true })) this.stats.backfilled.signature++;
+        if (this.deliverSignature(sub, { signature: sub.signature!, slot: v.slot, err: v.err, backfilled: true }))
+          this.stats.backfilled.signature++;
       }
     }
   }
 
   private onNotification(n: Notification, gen: number): void {
     if (gen !== this.generation || this.closed) return;
-    if (n.subscription === this.heartbeatId && n.method === 'slotNotification') return this.onSlot(n.result as SlotEvent);
+    if (n.subscription === this.heartbeatId && n.method === 'slotNotification')
+      return this.onSlot(n.result as SlotEvent);
     const sub = this.byServerId.get(n.subscription);
     if (!sub) {
       // A notification can arrive in the same read as its subscribe answer, before the id is known.
@@ -649,7 +737,13 @@ export class ResilientSubscriptions {
     const r = n.result as { context?: { slot?: number }; value?: any };
     const slot = r?.context?.slot ?? -1;
     if (sub.kind === 'logs' && n.method === 'logsNotification') {
-      this.deliverLogs(sub, { signature: r.value?.signature, slot, err: r.value?.err ?? null, logs: r.value?.logs ?? null, backfilled: false });
+      this.deliverLogs(sub, {
+        signature: r.value?.signature,
+        slot,
+        err: r.value?.err ?? null,
+        logs: r.value?.logs ?? null,
+        backfilled: false,
+      });
     } else if (sub.kind === 'account' && n.method === 'accountNotification') {
       this.deliverAccount(sub, { slot, value: r.value ?? null, backfilled: false }, false);
     } else if (sub.kind === 'signature' && n.method === 'signatureNotification') {
@@ -667,7 +761,8 @@ export class ResilientSubscriptions {
     this.lastHeartbeatSlot = e.slot;
     for (const sub of this.subs.values()) {
       if (sub.kind !== 'slot') continue;
-      if (sub.lastSlot > 0 && e.slot > sub.lastSlot + 1) this.stats.slotsMissedDuringFailover += e.slot - sub.lastSlot - 1;
+      if (sub.lastSlot > 0 && e.slot > sub.lastSlot + 1)
+        this.stats.slotsMissedDuringFailover += e.slot - sub.lastSlot - 1;
       // Slots are not invented: a jump after a move is counted, not filled in.
       sub.lastSlot = e.slot;
       this.call(sub, { slot: e.slot, parent: e.parent, root: e.root });
@@ -718,7 +813,10 @@ export class ResilientSubscriptions {
       (sub.handler as (e: unknown) => void)(e);
     } catch (err) {
       this.stats.handlerErrors++;
-      this.logger.error({ kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) }, 'subscription handler threw');
+      this.logger.error(
+        { kind: sub.kind, err: redactText(String((err as Error)?.message ?? err)) },
+        'subscription handler threw',
+      );
     }
     return true;
   }
@@ -730,7 +828,15 @@ export class ResilientSubscriptions {
 
 function checkCursor(c: unknown): LogsCursor {
   const cur = c as LogsCursor;
-  if (cur === null || typeof cur !== 'object' || !Number.isSafeInteger(cur.slot) || cur.slot < 0 || !Array.isArray(cur.signatures) || cur.signatures.length > 10_000 || !cur.signatures.every((x) => typeof x === 'string')) {
+  if (
+    cur === null ||
+    typeof cur !== 'object' ||
+    !Number.isSafeInteger(cur.slot) ||
+    cur.slot < 0 ||
+    !Array.isArray(cur.signatures) ||
+    cur.signatures.length > 10_000 ||
+    !cur.signatures.every((x) => typeof x === 'string')
+  ) {
     throw new ConfigError('resumeFrom', c, '{ slot: a non-negative integer, signatures: string[] }');
   }
   return { slot: cur.slot, signatures: [...cur.signatures] };

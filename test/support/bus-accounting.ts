@@ -27,7 +27,11 @@ export interface SubscriberAccount {
  * @param refusedAtPublish per topic, the publishes the bus refused (the publisher's own count)
  * @param nameOf display name of a subscriber id
  */
-export function accountSubscribers(stats: SignalBusStats, refusedAtPublish: Record<string, number>, nameOf: (id: string) => string = (id) => id): SubscriberAccount[] {
+export function accountSubscribers(
+  stats: SignalBusStats,
+  refusedAtPublish: Record<string, number>,
+  nameOf: (id: string) => string = (id) => id,
+): SubscriberAccount[] {
   return stats.subscribers.map((s) => {
     const t = stats.topics.find((x) => x.topic === s.topic);
     // The topic's drops include refusals at publish; the rest happened after acceptance.

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { NatsBusOptions } from '../../src/engine/types.ts';
 
 /** Stream and subject names no other test uses. */
-export function uniqueEngine(url: string): (name: string, extra?: Partial<NatsBusOptions>) => NatsBusOptions & { subjectPrefix: string; stream: string } {
+export function uniqueEngine(
+  url: string,
+): (name: string, extra?: Partial<NatsBusOptions>) => NatsBusOptions & { subjectPrefix: string; stream: string } {
   const id = randomBytes(4).toString('hex');
   return (name, extra = {}) => ({
     servers: url,

@@ -62,7 +62,9 @@ async function waitHealthy(monitorPort: number, child: ChildProcess, deadlineMs:
   throw new Error(`nats-server not healthy after ${deadlineMs} ms: ${last}`);
 }
 
-export async function startNatsServer(opts: { port?: number; monitorPort?: number; storeDir?: string } = {}): Promise<NatsServerHandle> {
+export async function startNatsServer(
+  opts: { port?: number; monitorPort?: number; storeDir?: string } = {},
+): Promise<NatsServerHandle> {
   const bin = natsServerBinary();
   if (!bin) throw new Error('nats-server is not installed: apt-get install -y nats-server');
   const port = opts.port ?? (await freeLoopbackPort());

@@ -17,7 +17,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Polls `check` every `everyMs` until it returns something other than undefined/false, or throws
  * after `timeoutMs` naming `what`.
  */
-export async function waitFor<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string, everyMs = 10): Promise<T> {
+export async function waitFor<T>(
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 10,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -14,7 +14,6 @@ import { performance } from 'node:perf_hooks';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { systemClock, type Clock, type TimerHandle } from '../../clock.ts';
-import { ConfigError } from '../../errors.ts';
 import { timeoutMs } from '../../validate.ts';
 import { silentLogger, type Logger } from '../../log/index.ts';
 import { resolveActorModule } from '../../runtime/bundle.ts';
@@ -23,7 +22,13 @@ import type { DevnetEndpoint, LocalClusterStats } from '../cluster.ts';
 import { DevnetError } from '../errors.ts';
 import type { DevnetFault } from '../faults.ts';
 import { DevnetControlTimeoutError, DevnetWorkerExitedError } from './errors.ts';
-import { fromWireError, type ChainTip, type ClusterControlApi, type WorkerClusterOptions, type WorkerInit } from './protocol.ts';
+import {
+  fromWireError,
+  type ChainTip,
+  type ClusterControlApi,
+  type WorkerClusterOptions,
+  type WorkerInit,
+} from './protocol.ts';
 import { workerEntry } from '../../runtime/worker-entry.ts';
 
 const ENTRY = workerEntry('devnet-cluster');
@@ -117,7 +122,14 @@ function positiveMs(key: string, v: number | undefined, fallback: number): numbe
   return v === undefined ? fallback : timeoutMs(key, v, { min: 1 });
 }
 
-const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'fatal',
+};
 
 /** The host side of the control plane: one worker, one comlink proxy, deadlines and exit handling. */
 class ControlChannel {
@@ -171,7 +183,9 @@ class ControlChannel {
     }
     if (this.state === 'closed' || (this.state === 'closing' && !duringClose)) {
       this.counts.rejectedClosed++;
-      return Promise.reject(new DevnetError('DEVNET_CLOSED', `devnet control call ${method}: the cluster is ${this.state}`));
+      return Promise.reject(
+        new DevnetError('DEVNET_CLOSED', `devnet control call ${method}: the cluster is ${this.state}`),
+      );
     }
     const id = ++this.seq;
     const t0 = performance.now();
@@ -230,21 +244,42 @@ class ControlChannel {
     this.logPort.close();
     if (this.state === 'closing' || this.state === 'closed') {
       this.state = 'closed';
-      this.counts.rejectedClosed += this.rejectAll((m) => new DevnetError('DEVNET_CLOSED', `devnet control call ${m}: the cluster was closed`));
+      this.counts.rejectedClosed += this.rejectAll(
+        (m) => new DevnetError('DEVNET_CLOSED', `devnet control call ${m}: the cluster was closed`),
+      );
       return;
     }
     this.state = 'exited';
-    this.exit = { code, error: this.exitError instanceof Error ? this.exitError.message : this.exitError === undefined ? null : String(this.exitError) };
+    this.exit = {
+      code,
+      error:
+        this.exitError instanceof Error
+          ? this.exitError.message
+          : this.exitError === undefined
+            ? null
+            : String(this.exitError),
+    };
     const n = this.rejectAll((m) => new DevnetWorkerExitedError(m, code, this.exitError));
     this.counts.rejectedExited += n;
-    this.logger.error({ code, pendingRejected: n, error: this.exit.error }, 'devnet: cluster thread exited without close()');
+    this.logger.error(
+      { code, pendingRejected: n, error: this.exit.error },
+      'devnet: cluster thread exited without close()',
+    );
     this.onExit?.(new DevnetWorkerExitedError('(none)', code, this.exitError));
   }
 
   private forwardLog(line: unknown): void {
     if (typeof line !== 'string') return;
     try {
-      const { level, msg, time: _t, pid: _p, hostname: _h, name: _n, ...fields } = JSON.parse(line) as Record<string, unknown>;
+      const {
+        level,
+        msg,
+        time: _t,
+        pid: _p,
+        hostname: _h,
+        name: _n,
+        ...fields
+      } = JSON.parse(line) as Record<string, unknown>;
       const method = LEVELS[level as number] ?? 'info';
       this.logger[method]({ ...fields, thread: 'devnet-cluster' }, typeof msg === 'string' ? msg : '');
     } catch {
@@ -254,7 +289,17 @@ class ControlChannel {
 }
 
 export async function startLocalClusterInWorker(options: RemoteClusterOptions = {}): Promise<RemoteLocalCluster> {
-  const { logger: givenLogger, clock: givenClock, callTimeoutMs: cto, startTimeoutMs: sto, closeTimeoutMs: clo, testHooks, bundleCacheDir, onExit, ...clusterOptions } = options;
+  const {
+    logger: givenLogger,
+    clock: givenClock,
+    callTimeoutMs: cto,
+    startTimeoutMs: sto,
+    closeTimeoutMs: clo,
+    testHooks,
+    bundleCacheDir,
+    onExit,
+    ...clusterOptions
+  } = options;
   const logger = givenLogger ?? silentLogger;
   const clock = givenClock ?? systemClock;
   const callTimeoutMs = positiveMs('devnet.callTimeoutMs', cto, 5000);
@@ -265,7 +310,12 @@ export async function startLocalClusterInWorker(options: RemoteClusterOptions = 
   const { port1, port2 } = new MessageChannel();
   const init: WorkerInit = { logLevel: logger.level, logPort: port2, testHooks: testHooks === true };
   // Workers must not inherit tsx (`--import tsx`): they load the plain-ESM bundle.
-  const worker = new Worker(new URL(entry.url), { execArgv: [], workerData: init, transferList: [port2], name: 'palisade-devnet-cluster' });
+  const worker = new Worker(new URL(entry.url), {
+    execArgv: [],
+    workerData: init,
+    transferList: [port2],
+    name: 'palisade-devnet-cluster',
+  });
   const threadId = worker.threadId;
   const ch = new ControlChannel(worker, port1, clock, logger, callTimeoutMs, onExit);
 
@@ -343,7 +393,15 @@ export async function startLocalClusterInWorker(options: RemoteClusterOptions = 
     },
     getStats: () => ch.call('getStats', () => r.getStats()),
     ping: async () => void (await ch.call('ping', () => r.ping())),
-    getControlStats: () => ({ state: ch.state, threadId, ...ch.counts, pending: ch.pendingCount, latency: ch.latency.summary(), exit: ch.exit, closeTimedOut: ch.closeTimedOut }),
+    getControlStats: () => ({
+      state: ch.state,
+      threadId,
+      ...ch.counts,
+      pending: ch.pendingCount,
+      latency: ch.latency.summary(),
+      exit: ch.exit,
+      closeTimedOut: ch.closeTimedOut,
+    }),
     close,
     testHooks: hooks,
   };

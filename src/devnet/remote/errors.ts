@@ -5,7 +5,10 @@ export class DevnetControlTimeoutError extends DevnetError {
   readonly method: string;
   readonly timeoutMs: number;
   constructor(method: string, timeoutMs: number) {
-    super('DEVNET_CONTROL_TIMEOUT', `devnet control call ${method} got no answer within ${timeoutMs} ms (the cluster thread may be blocked; the call may still take effect)`);
+    super(
+      'DEVNET_CONTROL_TIMEOUT',
+      `devnet control call ${method} got no answer within ${timeoutMs} ms (the cluster thread may be blocked; the call may still take effect)`,
+    );
     this.method = method;
     this.timeoutMs = timeoutMs;
   }
@@ -17,7 +20,11 @@ export class DevnetWorkerExitedError extends DevnetError {
   readonly exitCode: number | null;
   constructor(method: string, exitCode: number | null, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
-    super('DEVNET_WORKER_EXITED', `devnet control call ${method} failed: the cluster thread exited${exitCode === null ? '' : ` with code ${exitCode}`}${why}`, cause === undefined ? undefined : { cause });
+    super(
+      'DEVNET_WORKER_EXITED',
+      `devnet control call ${method} failed: the cluster thread exited${exitCode === null ? '' : ` with code ${exitCode}`}${why}`,
+      cause === undefined ? undefined : { cause },
+    );
     this.method = method;
     this.exitCode = exitCode;
   }

@@ -77,7 +77,13 @@ export function toWireError(err: unknown): WireError {
   const e = err instanceof Error ? err : new Error(String(err));
   const code = (e as { code?: unknown }).code;
   const key = (e as { key?: unknown }).key;
-  return { palisadeWireError: true, name: e.name, code: typeof code === 'string' ? code : undefined, message: e.message, key: typeof key === 'string' ? key : undefined };
+  return {
+    palisadeWireError: true,
+    name: e.name,
+    code: typeof code === 'string' ? code : undefined,
+    message: e.message,
+    key: typeof key === 'string' ? key : undefined,
+  };
 }
 
 function isWireError(v: unknown): v is WireError {
@@ -87,8 +93,16 @@ function isWireError(v: unknown): v is WireError {
 /** Rebuilds a typed error on the host: ConfigError and DevnetError keep their class and code. */
 export function fromWireError(v: unknown, method: string): Error {
   if (!isWireError(v)) {
-    if (v instanceof Error) return new DevnetError('DEVNET_REMOTE_ERROR', `devnet control call ${method} failed in the cluster thread: ${v.message}`, { cause: v });
-    return new DevnetError('DEVNET_REMOTE_ERROR', `devnet control call ${method} failed in the cluster thread: ${String(v)}`);
+    if (v instanceof Error)
+      return new DevnetError(
+        'DEVNET_REMOTE_ERROR',
+        `devnet control call ${method} failed in the cluster thread: ${v.message}`,
+        { cause: v },
+      );
+    return new DevnetError(
+      'DEVNET_REMOTE_ERROR',
+      `devnet control call ${method} failed in the cluster thread: ${String(v)}`,
+    );
   }
   if (v.code === 'CONFIG_INVALID') {
     const e = new ConfigError(v.key ?? 'devnet', undefined, 'see message');
@@ -97,5 +111,8 @@ export function fromWireError(v: unknown, method: string): Error {
   }
   if (v.code?.startsWith('DEVNET_')) return new DevnetError(v.code, v.message);
   if (v.code) return new PalisadeError(v.code, `${v.name}: ${v.message}`);
-  return new DevnetError('DEVNET_REMOTE_ERROR', `devnet control call ${method} failed in the cluster thread: ${v.name}: ${v.message}`);
+  return new DevnetError(
+    'DEVNET_REMOTE_ERROR',
+    `devnet control call ${method} failed in the cluster thread: ${v.name}: ${v.message}`,
+  );
 }
