@@ -48,15 +48,13 @@ describe('demo control server', () => {
         supervisor: sup.getStats(),
       }),
       actors: () =>
-        sup
-          .getStats()
-          .actors.map((a) => ({
-            name: a.name,
-            state: a.state,
-            incarnation: a.incarnation,
-            restarts: a.restarts,
-            kinds: faultKindsFor({ heartbeatMs: 200 }),
-          })),
+        sup.getStats().actors.map((a) => ({
+          name: a.name,
+          state: a.state,
+          incarnation: a.incarnation,
+          restarts: a.restarts,
+          kinds: faultKindsFor({ heartbeatMs: 200 }),
+        })),
       killActor: (n, k) => killActor(sup, n, k),
       providers: {
         list: () => ({ ...faults }),

@@ -455,7 +455,7 @@ export class CircuitBreaker {
   private retryAfter(at: number): number {
     if (this.forced) return this.opts.cooldownMs;
     const left = this.openUntil - at;
-    return Math.max(left , 0);
+    return Math.max(left, 0);
   }
 
   private freeSlot(): void {
@@ -601,7 +601,7 @@ export class CircuitBreaker {
         const base = Math.min(o.maxCooldownMs, o.cooldownMs * o.backoffMultiplier ** this.failedProbes);
         const r = this.random();
         // Clamped so a misbehaving random source can neither shorten the cooldown nor break it.
-        const unit = r > 0 ? (Math.min(r , 1)) : 0;
+        const unit = r > 0 ? Math.min(r, 1) : 0;
         this.currentCooldownMs = base + unit * o.jitterRatio * base;
         this.openUntil = at + this.currentCooldownMs;
         this.cooldownTimer = this.clock.setTimeout(this.onCooldownTimer, timerDelay(this.currentCooldownMs));
@@ -697,7 +697,7 @@ function closedHandlers(breaker: CircuitBreaker, epoch: number): ClosedHandlers 
  * fires at once). The timer then wakes early and wake() waits the rest.
  */
 function timerDelay(ms: number): number {
-  return Math.min(ms , MAX_TIMER_MS);
+  return Math.min(ms, MAX_TIMER_MS);
 }
 
 function describeError(err: unknown): string {

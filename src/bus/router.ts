@@ -189,7 +189,7 @@ export class Router {
       while (budget > 0) {
         const t = this.next();
         if (t === null) break;
-        budget -= this.dispatch(t, Math.min(budget , TOPIC_SLICE));
+        budget -= this.dispatch(t, Math.min(budget, TOPIC_SLICE));
         const e = t.ready.highestPriority();
         if (e >= 0 && (t.lane === -1 || e < t.lane)) this.enlist(t, e);
       }

@@ -102,8 +102,8 @@ export class HealthTable {
     const a = this.floats[i * F_STRIDE + F_RATE_LIMITED_UNTIL]!;
     const b = this.floats[i * F_STRIDE + F_THROTTLED_UNTIL]!;
     const c = this.floats[i * F_STRIDE + F_SHARED_REST_UNTIL]!;
-    const ab = Math.max(a , b);
-    return Math.max(ab , c);
+    const ab = Math.max(a, b);
+    return Math.max(ab, c);
   }
   /** Another process reports the endpoint OPEN: not selectable, whatever the local breaker says. */
   sharedOpen(i: number): boolean {

@@ -214,7 +214,7 @@ export class Delivery {
     this.sampleDone = done;
     this.serviceMs = this.serviceMs < 0 ? per : this.serviceMs * 0.7 + per * 0.3;
     const w = this.serviceMs > 0 ? Math.ceil(WINDOW_TARGET_MS / this.serviceMs) : MAX_IN_FLIGHT;
-    this.windowLimit = w < 1 ? 1 : Math.min(w , MAX_IN_FLIGHT);
+    this.windowLimit = w < 1 ? 1 : Math.min(w, MAX_IN_FLIGHT);
   }
 }
 

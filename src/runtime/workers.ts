@@ -111,7 +111,7 @@ export class WorkerPool {
     const list = this.groups.get(groupKey);
     if (!list || list.length === 0) return undefined;
     const idx = list.findIndex((s) => s.ready);
-    return list.splice(Math.max(idx , 0), 1)[0];
+    return list.splice(Math.max(idx, 0), 1)[0];
   }
 
   stats(): WorkerPoolStats {
