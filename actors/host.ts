@@ -203,7 +203,7 @@ function take(): boolean {
     }
   }
   const r = ring;
-  if (r !== null && r.peek() && r.seq === nextSeq) {
+  if (r?.peek() && r.seq === nextSeq) {
     tSeq = nextSeq;
     tMeta = r.meta;
     tPayload = r.take();
@@ -446,6 +446,7 @@ function fault(kind: FaultKind): void {
     case 'unhandled-rejection':
       void Promise.reject(new Error('injected fault: unhandled rejection'));
       return;
+    // biome-ignore lint/suspicious/noFallthroughSwitchClause: process.exit never returns
     case 'exit':
       process.exit(7);
     case 'oom': {

@@ -105,7 +105,9 @@ export class SignalGenerator {
       ...options,
     };
     for (const t of Object.values(TOPICS)) this.counts.byTopic[t] = zero();
-    MEME_TOKENS.forEach((t, i) => this.prices.set(t, 0.00002 * (i + 1)));
+    MEME_TOKENS.forEach((t, i) => {
+      this.prices.set(t, 0.00002 * (i + 1));
+    });
   }
 
   start(): void {

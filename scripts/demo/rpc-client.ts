@@ -4,6 +4,7 @@
  * failed calls" is counted in one place, by error code. Caller errors (the node's answer about
  * a bad request) are counted apart: they say nothing about availability.
  */
+import type { RpcCallResult } from '../../src/rpc/pool.ts';
 import { describeError } from '../../test/support/checks.ts';
 
 export interface Callable {
@@ -11,7 +12,7 @@ export interface Callable {
     method: string,
     params?: unknown[],
     options?: { timeoutMs?: number; signal?: AbortSignal },
-  ): Promise<{ result: unknown } & Record<string, unknown>>;
+  ): Promise<RpcCallResult>;
 }
 
 export class CountingRpc {
@@ -36,7 +37,7 @@ export class CountingRpc {
     method: string,
     params: unknown[] = [],
     options?: { timeoutMs?: number; signal?: AbortSignal },
-  ): Promise<any> => {
+  ): ReturnType<Callable['call']> => {
     this.calls++;
     try {
       const r = await this.inner.call(method, params, options);

@@ -32,7 +32,7 @@ try {
 }
 clock.advance(1100); // cooldown (+ up to 10% jitter) elapsed
 console.log(breaker.getState()); // HALF_OPEN, without waiting for a call
-console.log(await breaker.execute((signal) => Promise.resolve('ok')), breaker.getState());
+console.log(await breaker.execute((_signal) => Promise.resolve('ok')), breaker.getState());
 
 // --- local cluster + pool + web3.js
 const logger = createLogger({ level: 'warn' });

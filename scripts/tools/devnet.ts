@@ -25,10 +25,10 @@ function intFlag(name: string, raw: string | undefined, fallback: number): numbe
   return n;
 }
 
-async function main(): Promise<void> {
-  let values;
+// Exits with the usage text on a bad flag, so callers only ever see parsed values.
+function parseCli() {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       options: {
         'base-port': { type: 'string' },
         providers: { type: 'string' },
@@ -40,11 +40,15 @@ async function main(): Promise<void> {
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
-    }));
+    }).values;
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     process.exit(2);
   }
+}
+
+async function main(): Promise<void> {
+  const values = parseCli();
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);
     return;

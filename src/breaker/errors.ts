@@ -94,19 +94,23 @@ function timeoutMessage(breaker: string, timeoutMs: number, label: string | unde
 }
 
 // Stack-less instances have no own `message`/`stack`; the prototype formats them on demand.
-function lazyMessage(cls: Function, code: string, format: (e: any) => string): void {
+function lazyMessage<E extends Error>(
+  cls: abstract new (...args: never[]) => E,
+  code: string,
+  format: (e: E) => string,
+): void {
   Object.defineProperties(cls.prototype, {
     name: { value: cls.name, writable: true, configurable: true },
     code: { value: code, writable: true, configurable: true },
     message: {
       get() {
-        return format(this);
+        return format(this as E);
       },
       configurable: true,
     },
     stack: {
       get() {
-        return `${cls.name}: ${format(this)}`;
+        return `${cls.name}: ${format(this as E)}`;
       },
       configurable: true,
     },

@@ -39,7 +39,7 @@ export interface CircuitBreakerManagerOptions {
 
 /** The RPC pool shape `protect` wraps: anything with `call(method, params, options)`. */
 export interface RpcCallable {
-  call(method: string, params?: any, options?: any): Promise<any>;
+  call(method: string, params?: unknown, options?: unknown): Promise<unknown>;
 }
 
 export interface ProtectedRpcPool<P extends RpcCallable> {

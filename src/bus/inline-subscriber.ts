@@ -96,7 +96,7 @@ export class InlineSubscriber implements Subscriber {
       this.drop(R.EXPIRED, prio);
       return false;
     }
-    if (t0 === t0) ctx.counters.latency.record(performance.now() - t0);
+    if (!Number.isNaN(t0)) ctx.counters.latency.record(performance.now() - t0);
     let result: unknown;
     const tracing = ctx.tracing;
     try {

@@ -176,7 +176,7 @@ export class Topic {
       // A one-shot topic keeps 64 bytes here, a busy one 8 KiB.
       const grown = new Float64Array((this.seenMask + 1) * 2).fill(NaN);
       const mask = grown.length - 1;
-      for (const v of seen) if (v === v) grown[v & mask] = v;
+      for (const v of seen) if (!Number.isNaN(v)) grown[v & mask] = v;
       seen = this.seen = grown;
       this.seenMask = mask;
     }

@@ -232,8 +232,8 @@ export class WorkerSubscriber implements Subscriber {
       const t0 = ring.lastT0;
       this.delivered++;
       counters.delivered[prio]!++;
-      if (t0 === t0) {
-        if (now !== now) now = performance.now();
+      if (!Number.isNaN(t0)) {
+        if (Number.isNaN(now)) now = performance.now();
         counters.workerLatency.record(now - t0);
       }
       this.gate.success();
@@ -264,7 +264,7 @@ export class WorkerSubscriber implements Subscriber {
     if (o.kind === 'processed') {
       this.delivered++;
       counters.delivered[prio]!++;
-      if (t0 === t0) counters.workerLatency.record(performance.now() - t0);
+      if (!Number.isNaN(t0)) counters.workerLatency.record(performance.now() - t0);
       this.gate.success();
     } else if (o.kind === 'failed') {
       this.failed++;

@@ -8,7 +8,13 @@
  * off and the age check is done here against the queue, the way a bank does it.
  */
 import { createHash } from 'node:crypto';
-import { EpochSchedule, FailedTransactionMetadata, LiteSvm, type Account } from 'litesvm/dist/internal.js';
+import {
+  EpochSchedule,
+  FailedTransactionMetadata,
+  LiteSvm,
+  type Account,
+  type TransactionMetadata,
+} from 'litesvm/dist/internal.js';
 import type { Clock, TimerHandle } from '../clock.ts';
 import type { Logger } from '../log/index.ts';
 import { encodeBase58 } from '../encoding/base58.ts';
@@ -293,7 +299,7 @@ export class LocalChain {
     }
     const sigverify = this.svm.getSigverify();
     if (sigverify !== options.sigVerify) this.svm.setSigverify(options.sigVerify);
-    let outcome;
+    let outcome: ReturnType<LiteSvm['simulateVersionedTransaction']>;
     try {
       outcome = this.svm.simulateVersionedTransaction(tx.bytes);
     } finally {
@@ -376,7 +382,7 @@ export class LocalChain {
     const preBalances = keyBytes.map((k) => this.getBalance(k));
     const outcome = this.svm.sendVersionedTransaction(tx.bytes);
     let err: TransactionErrorJson | null = null;
-    let meta;
+    let meta: TransactionMetadata;
     if (outcome instanceof FailedTransactionMetadata) {
       const error = describeTransactionError(outcome);
       // Only failures past fee payment are written to the ledger; the SVM keeps those in its history.
@@ -530,7 +536,10 @@ export class LocalChain {
     }
     if (record.err === null) {
       let list = this.feesBySlot.get(record.slot);
-      if (!list) this.feesBySlot.set(record.slot, (list = []));
+      if (!list) {
+        list = [];
+        this.feesBySlot.set(record.slot, list);
+      }
       list.push({ price: record.computeUnitPrice, keys });
     }
     this.logger.debug(

@@ -349,7 +349,7 @@ export const METHODS: Record<string, MethodHandler> = {
     if (commitment === 'processed') throw invalidParams('Method does not support commitment below `confirmed`');
     const rec = ctx.chain.reached(signature, commitment, ctx.lag);
     // Airdrops are built inside the SVM; their wire bytes are not available to answer with.
-    if (!rec || !rec.bytes) return null;
+    if (!rec?.bytes) return null;
     const maxVersion = config['maxSupportedTransactionVersion'];
     if (rec.version === 0 && (maxVersion === undefined || maxVersion === null)) {
       throw rpcError(

@@ -39,14 +39,14 @@ export function pubkeyParam(value: unknown): Uint8Array {
 export function signatureParam(value: unknown): string {
   if (typeof value !== 'string') throw invalidParams(`Invalid param: ${typeName(value)}, expected a base58 signature`);
   const bytes = value.length <= 88 ? decodeBase58(value) : null;
-  if (!bytes || bytes.length !== 64) throw invalidParams('Invalid param: Invalid');
+  if (bytes?.length !== 64) throw invalidParams('Invalid param: Invalid');
   return value;
 }
 
 export function hashParam(value: unknown): string {
   if (typeof value !== 'string') throw invalidParams(`Invalid param: ${typeName(value)}, expected a base58 hash`);
   const bytes = value.length <= 44 ? decodeBase58(value) : null;
-  if (!bytes || bytes.length !== 32) throw invalidParams('Invalid param: Invalid');
+  if (bytes?.length !== 32) throw invalidParams('Invalid param: Invalid');
   return value;
 }
 

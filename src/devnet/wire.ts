@@ -77,7 +77,7 @@ export function decodeTransaction(text: unknown, encoding: WireEncoding): Decode
   }
   const info = inspectMessage(tx.message);
   const first = tx.signatures[0];
-  if (!first || first.length !== 64) throw invalidParams(`invalid transaction: ${what} has no signature`);
+  if (first?.length !== 64) throw invalidParams(`invalid transaction: ${what} has no signature`);
   let bytes: Uint8Array;
   try {
     bytes = tx.serialize();

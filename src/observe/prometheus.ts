@@ -409,13 +409,13 @@ function capRows<T>(
 }
 
 function histogramSamples(out: Sample[], name: string, labels: Labels, h: LatencyBuckets): void {
-  RPC_DURATION_BUCKETS_S.forEach((le, i) =>
+  RPC_DURATION_BUCKETS_S.forEach((le, i) => {
     out.push({
       metricName: `${name}_bucket`,
       labels: { ...labels, le: String(le) },
       value: h.cumulative[i] ?? h.count,
-    }),
-  );
+    });
+  });
   out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count });
   out.push({ metricName: `${name}_sum`, labels, value: h.sumMs / 1000 });
   out.push({ metricName: `${name}_count`, labels, value: h.count });

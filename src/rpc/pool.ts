@@ -120,7 +120,9 @@ export class RpcConnectionPool {
     this.endpoints = this.cfg.endpoints;
     // From here on every redacted text (errors, logs, stats) masks these endpoints' keys by value.
     const releases = this.endpoints.flatMap((e) => [registerSecretUrl(e.url), registerSecretUrl(e.wsUrl)]);
-    this.releaseSecrets = () => releases.forEach((r) => r());
+    this.releaseSecrets = () => {
+      for (const r of releases) r();
+    };
     this.circuitBreaker = dependencies.circuitBreaker; // injected, not embedded
     this.clock = dependencies.clock ?? systemClock;
     this.random = dependencies.random ?? Math.random;
@@ -377,7 +379,9 @@ export class RpcConnectionPool {
     let sent = 0;
     type Running = { idx: number; ctl: AbortController; p: Promise<{ r: Running; o: AttemptOutcome }> };
     const running = new Set<Running>();
-    const onAbort = (): void => running.forEach((r) => r.ctl.abort());
+    const onAbort = (): void => {
+      for (const r of running) r.ctl.abort();
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     const launch = (): boolean => {
       const now = this.clock.now();

@@ -16,7 +16,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Plugin } from 'esbuild';
+import type { BuildResult, Plugin } from 'esbuild';
 import { ActorStartError } from './errors.ts';
 
 const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx']);
@@ -92,7 +92,7 @@ async function bundle(actor: string, entry: string, cacheDir: string): Promise<R
   }
 
   const esbuild = await import('esbuild');
-  let result;
+  let result: BuildResult<{ write: false; metafile: true }>;
   try {
     result = await esbuild.build({
       entryPoints: [entry],

@@ -310,7 +310,7 @@ export class ResilientSubscriptions {
     options: { commitment?: SubCommitment } = {},
   ): Subscription {
     const bytes = typeof signature === 'string' && signature.length <= 100 ? decodeBase58(signature) : undefined;
-    if (!bytes || bytes.length !== 64) throw new ConfigError('signature', signature, 'a base58 transaction signature');
+    if (bytes?.length !== 64) throw new ConfigError('signature', signature, 'a base58 transaction signature');
     return this.add({ kind: 'signature', commitment: this.commitmentOf(options, 'confirmed'), signature }, handler);
   }
 
@@ -734,11 +734,15 @@ export class ResilientSubscriptions {
   }
 
   private route(sub: LocalSub, n: Notification): void {
-    const r = n.result as { context?: { slot?: number }; value?: any };
+    // Wire JSON: field types are unchecked here; deliverLogs rejects a non-string signature.
+    const r = n.result as {
+      context?: { slot?: number };
+      value?: { signature?: string; err?: unknown; logs?: string[] };
+    };
     const slot = r?.context?.slot ?? -1;
     if (sub.kind === 'logs' && n.method === 'logsNotification') {
       this.deliverLogs(sub, {
-        signature: r.value?.signature,
+        signature: r.value?.signature as string,
         slot,
         err: r.value?.err ?? null,
         logs: r.value?.logs ?? null,
@@ -844,6 +848,6 @@ function checkCursor(c: unknown): LogsCursor {
 
 function checkAddress(key: string, address: unknown): string {
   const bytes = typeof address === 'string' && address.length <= 64 ? decodeBase58(address) : undefined;
-  if (!bytes || bytes.length !== 32) throw new ConfigError(key, address, 'a base58 32-byte address');
+  if (bytes?.length !== 32) throw new ConfigError(key, address, 'a base58 32-byte address');
   return address as string;
 }

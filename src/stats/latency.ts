@@ -53,7 +53,7 @@ export class LatencyHistogram {
     let seen = 0;
     for (let i = 0; i < this.counts.length; i++) {
       seen += this.counts[i]!;
-      if (seen >= rank) return Math.min(this.maxUs, Math.max(this.minUs, valueOf(i))) / 1000;
+      if (seen >= rank) return Math.min(this.maxUs, Math.max(this.minUs, bucketValue(i))) / 1000;
     }
     return this.maxUs / 1000;
   }
@@ -110,7 +110,7 @@ function bucketOf(us: number): number {
   return exp * SUB_BUCKETS + (sub < SUB_BUCKETS ? sub : SUB_BUCKETS - 1);
 }
 
-function valueOf(bucket: number): number {
+function bucketValue(bucket: number): number {
   const exp = Math.floor(bucket / SUB_BUCKETS);
   const sub = bucket % SUB_BUCKETS;
   if (exp === 0) return sub + 0.5;
