@@ -36,7 +36,6 @@ const fmtRate = (perS: number): string =>
   perS >= 1e6 ? `${(perS / 1e6).toFixed(2)} M/s` : `${(perS / 1e3).toFixed(0)} k/s`;
 const fmtUs = (ms: number): string => `${(ms * 1000).toFixed(1)} µs`;
 const fmtMs = (ms: number): string => `${ms.toFixed(1)} ms`;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // ------------------------------------------------------------------ inline subjects
 
@@ -361,7 +360,8 @@ async function surge(): Promise<SurgeReport> {
   const critLatency = new LatencyHistogram();
   const critPublishLatency = new LatencyHistogram();
   const count = (name: string) => {
-    const c = (received[name] = { critical: 0, normal: 0, low: 0 });
+    const c = { critical: 0, normal: 0, low: 0 };
+    received[name] = c;
     return (e: { priority: 'critical' | 'normal' | 'low' }) => void c[e.priority]++;
   };
   const execCount = count('executor');

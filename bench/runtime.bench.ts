@@ -288,7 +288,15 @@ async function rssPerIdleActor(): Promise<{ actor: number; raw: number; base: nu
   await settle();
   const base2 = rssMb();
   const workers = Array.from({ length: IDLE_ACTORS }, () => new Worker(RAW_ECHO, { execArgv: [] }));
-  await Promise.all(workers.map((w) => new Promise((r) => (w.once('message', r), w.postMessage('hi')))));
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise((r) => {
+          w.once('message', r);
+          w.postMessage('hi');
+        }),
+    ),
+  );
   await settle();
   const withRaw = rssMb();
   await Promise.all(workers.map((w) => w.terminate()));

@@ -62,7 +62,7 @@ test('bad manager options are refused up front, naming the option', () => {
   assert.throws(() => new CircuitBreakerManager().get(''), TypeError);
 });
 
-test('protect(rpcPool) keeps call(method, params, options) and uses the breaker rpc_${method}', async () => {
+test('protect(rpcPool) keeps call(method, params, options) and uses the breaker rpc_<method>', async () => {
   const calls: unknown[][] = [];
   let failing = true;
   const pool = {

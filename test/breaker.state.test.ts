@@ -204,9 +204,20 @@ test('HALF_OPEN admits at most halfOpenMaxCalls concurrent probes and refuses th
   const a = deferred<string>();
   const b = deferred<string>();
   let ran = 0;
-  const p1 = breaker.execute(() => (ran++, a.promise));
-  const p2 = breaker.execute(() => (ran++, b.promise));
-  const refused = await breaker.execute(() => (ran++, 'x')).catch((e: unknown) => e);
+  const p1 = breaker.execute(() => {
+    ran++;
+    return a.promise;
+  });
+  const p2 = breaker.execute(() => {
+    ran++;
+    return b.promise;
+  });
+  const refused = await breaker
+    .execute(() => {
+      ran++;
+      return 'x';
+    })
+    .catch((e: unknown) => e);
   assert.equal(ran, 2);
   assert.ok(refused instanceof CircuitOpenError);
   assert.equal(refused.state, 'HALF_OPEN');

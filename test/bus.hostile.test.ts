@@ -120,7 +120,9 @@ test('bad topics, priorities and events are typed errors that leave nothing behi
       },
     ),
   ];
-  badFields.forEach((e, i) => assertTyped(() => bus.publish('t', e), 'INVALID_EVENT', `badFields[${i}]`));
+  badFields.forEach((e, i) => {
+    assertTyped(() => bus.publish('t', e), 'INVALID_EVENT', `badFields[${i}]`);
+  });
   await settle();
   assert.deepEqual(footprint(bus.getStats()), before);
   assert.deepEqual(seen, []);

@@ -175,7 +175,7 @@ describe('demo trade executor', () => {
     assert.deepEqual(s.skipped, { 'sell-signal': 1, 'low-confidence': 1, budget: 1, 'in-flight-limit': 1 });
     assert.equal(s.started, 2);
     assert.equal(s.inFlight, 2);
-    pending.forEach((f) => f());
+    for (const f of pending) f();
     await ex.drain(1000);
     s = ex.stats();
     assert.equal(s.confirmed, 2);
@@ -359,7 +359,10 @@ describe('demo report checks', () => {
         .map((c) => c.name);
     };
     assert.deepEqual(
-      failing((r) => ((r.critical.lost = 1), (r.critical.subscribers[0]!.lost = 1))),
+      failing((r) => {
+        r.critical.lost = 1;
+        r.critical.subscribers[0]!.lost = 1;
+      }),
       ['critical signals lost = 0'],
     );
     assert.deepEqual(

@@ -23,7 +23,10 @@ test('integration example: the injected breaker wraps each call; a pool whose on
   const circuitBreaker = new CircuitBreaker({ failureThreshold: 3 });
   const labels: string[] = [];
   const spy = {
-    execute: <T>(label: string, fn: () => Promise<T>) => (labels.push(label), circuitBreaker.execute(label, fn)),
+    execute: <T>(label: string, fn: () => Promise<T>) => {
+      labels.push(label);
+      return circuitBreaker.execute(label, fn);
+    },
   };
   const rpcPool = new RpcConnectionPool(config, { circuitBreaker: spy });
   const badConfig = { ...config, endpoints: [{ url: `http://127.0.0.1:${await refusedPort()}`, weight: 1 }] };

@@ -158,8 +158,12 @@ test('every tell and ask gets exactly one outcome, under random kill schedules (
         else {
           asks.push(
             ref.ask(m, { priority: c.priority, timeoutMs: c.timeoutMs }).then(
-              (value) => void (rec.result = { value }),
-              (error: unknown) => void (rec.result = { error }),
+              (value) => {
+                rec.result = { value };
+              },
+              (error: unknown) => {
+                rec.result = { error };
+              },
             ),
           );
         }

@@ -74,6 +74,7 @@ test('what the codec does not carry is reported so it can go by postMessage; a f
     new Date(0),
     new Uint8Array(4),
     10n,
+    // biome-ignore lint/suspicious/noSparseArray: an array with a hole is the hostile value under test
     [1, , 3],
     { f: () => 1 },
     { nested: { s: Symbol('x') } },

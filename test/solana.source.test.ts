@@ -120,7 +120,9 @@ test('a slot source actor killed mid-run: sequence continuous, slots strictly in
     await waitFor(() => (source.getStats().resumes >= 1 ? true : undefined), 10_000, 'resumed');
     const n = got.length;
     await waitFor(() => (got.length >= n + 10 ? true : undefined), 5000, 'slots after the restart');
-    got.forEach((g, i) => assert.equal(g.sequence, i + 1, 'no hole, no repeat'));
+    got.forEach((g, i) => {
+      assert.equal(g.sequence, i + 1, 'no hole, no repeat');
+    });
     for (let i = 1; i < got.length; i++) assert.ok(got[i]!.slot > got[i - 1]!.slot, 'slots only move forward');
     assert.equal(source.getStats().sequenceBreaks, 0);
   } finally {

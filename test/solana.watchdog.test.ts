@@ -18,7 +18,8 @@ class FakeSocket implements SocketLike {
     private readonly answer: boolean,
   ) {}
   on(event: string, fn: (a?: any) => void): unknown {
-    (this.handlers[event] ??= []).push(fn);
+    this.handlers[event] ??= [];
+    this.handlers[event].push(fn);
     return this;
   }
   emit(event: string, arg?: unknown): void {
