@@ -12,7 +12,7 @@
  */
 import type { CircuitBreakerManagerStats } from '../breaker/manager.ts';
 import type { CircuitBreakerStats } from '../breaker/circuit-breaker.ts';
-import type { SignalBusStats } from '../bus/types.ts';
+import type { SignalBusStats, TopicStats } from '../bus/types.ts';
 import type { PoolStats } from '../rpc/stats.ts';
 import type { SupervisorStats } from '../runtime/supervisor.ts';
 import { ConfigError } from '../errors.ts';
@@ -269,49 +269,35 @@ function defineFamilies(
   }
 
   if (sources.bus) {
-    families.push({
-      name: 'palisade_bus_published_total',
-      help: 'Events accepted by publish, by topic and priority.',
-      type: 'counter',
-      collect: () => {
+    // Per topic (capped), a breakdown summed over the topics that share a label.
+    const perTopic =
+      (key: string, breakdown: (t: TopicStats) => Partial<Record<string, number>>, zeroes: readonly string[]) => () => {
         const bus = snap.bus;
         if (!bus) return [];
-        const rows = capRows(
+        const out: Sample[] = [];
+        for (const [topic, list] of capRows(
           bus.topics,
           maxTopics,
           (t) => t.published,
           (t) => t.topic,
-        );
-        const out: Sample[] = [];
-        for (const [topic, list] of rows) {
-          const sum: Record<string, number> = { critical: 0, normal: 0, low: 0 };
-          for (const t of list) for (const [p, n] of Object.entries(t.publishedByPriority)) sum[p] = (sum[p] ?? 0) + n;
-          for (const [priority, n] of Object.entries(sum)) out.push({ labels: { topic, priority }, value: n });
+        )) {
+          const sum: Record<string, number> = Object.fromEntries(zeroes.map((z) => [z, 0]));
+          for (const t of list) for (const [k, n] of Object.entries(breakdown(t))) sum[k] = (sum[k] ?? 0) + (n ?? 0);
+          for (const [k, n] of Object.entries(sum)) out.push({ labels: { topic, [key]: k }, value: n });
         }
         return out;
-      },
+      };
+    families.push({
+      name: 'palisade_bus_published_total',
+      help: 'Events accepted by publish, by topic and priority.',
+      type: 'counter',
+      collect: perTopic('priority', (t) => t.publishedByPriority, ['critical', 'normal', 'low']),
     });
     families.push({
       name: 'palisade_bus_dropped_total',
       help: 'Events dropped, by topic and reason (every drop has a reason).',
       type: 'counter',
-      collect: () => {
-        const bus = snap.bus;
-        if (!bus) return [];
-        const rows = capRows(
-          bus.topics,
-          maxTopics,
-          (t) => t.published,
-          (t) => t.topic,
-        );
-        const out: Sample[] = [];
-        for (const [topic, list] of rows) {
-          const sum: Record<string, number> = {};
-          for (const t of list) for (const [r, n] of Object.entries(t.droppedByReason)) sum[r] = (sum[r] ?? 0) + n;
-          for (const [reason, n] of Object.entries(sum)) out.push({ labels: { topic, reason }, value: n });
-        }
-        return out;
-      },
+      collect: perTopic('reason', (t) => t.droppedByReason, []),
     });
     families.push({
       name: 'palisade_bus_queue_depth',
