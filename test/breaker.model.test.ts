@@ -7,6 +7,7 @@
 // Replay a failure: PALISADE_FUZZ_SEED=<seed> PALISADE_FUZZ_PATH=<path> node --import tsx --test test/breaker.model.test.ts
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertBreakerAccounting } from './support/breaker-accounting.ts';
 import fc from 'fast-check';
 import { ManualClock } from '../src/clock.ts';
 import {
@@ -233,17 +234,7 @@ function compare(m: Model, r: Real): void {
   // Timed-out calls never settle here: each has its outcome (a failure) and lingers.
   assert.equal(s.lingering, m.timeouts);
   assert.equal(s.inFlight, m.held.length, where);
-  assert.equal(
-    s.calls,
-    s.successes +
-      s.failures +
-      s.ignored +
-      s.released +
-      s.rejections.open +
-      s.rejections.bulkhead +
-      s.inFlight +
-      s.queued,
-  );
+  assertBreakerAccounting(s);
 }
 
 type Outcome = 'success' | 'failure' | 'ignored';

@@ -2,6 +2,7 @@
 // jitter and backoff, half-open admission, operator controls, stale outcomes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { assertBreakerAccounting } from './support/breaker-accounting.ts';
 import { ManualClock } from '../src/clock.ts';
 import {
   CircuitBreaker,
@@ -339,17 +340,7 @@ test('latency percentiles come from the injected clock; the stats invariant hold
   assert.equal(s.latency.min, 10);
   assert.equal(s.latency.max, 50);
   assert.ok(Math.abs(s.latency.p50 - 30) <= 1, `p50 ${s.latency.p50}`);
-  assert.equal(
-    s.calls,
-    s.successes +
-      s.failures +
-      s.ignored +
-      s.released +
-      s.rejections.open +
-      s.rejections.bulkhead +
-      s.inFlight +
-      s.queued,
-  );
+  assertBreakerAccounting(s);
   assert.equal(s.lastFailure?.message, 'Error: slow failure');
 });
 
