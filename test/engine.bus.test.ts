@@ -160,26 +160,33 @@ test('the same name after a restart resumes: what was missed, in order, and noth
   const feed = new SignalBus({ nats: opts('feed') });
   await feed.ready();
   const first: number[] = [];
+  const open: SignalBus[] = [feed];
   // Events the engine handed to s1's last pull request while it closed come back after ackWaitMs
   // (the server cannot tell that pull is gone): a short ack wait keeps that inside the bound.
   const s1 = new SignalBus({ nats: opts('strat', { ackWaitMs: 1000 }) });
-  await s1.ready();
-  await s1.subscribe('t', (e) => void first.push(e.sequence)).ready;
-  for (let n = 1; n <= 5; n++) feed.publish('t', { sequence: n });
-  await waitFor('the first five', () => first.length === 5);
-  await s1.close();
-  for (let n = 6; n <= 10; n++) feed.publish('t', { sequence: n });
-  await waitFor('the feed to have published ten', () => feed.getStats().engine!.published === 10);
+  open.push(s1);
+  try {
+    await s1.ready();
+    await s1.subscribe('t', (e) => void first.push(e.sequence)).ready;
+    for (let n = 1; n <= 5; n++) feed.publish('t', { sequence: n });
+    await waitFor('the first five', () => first.length === 5);
+    await s1.close();
+    for (let n = 6; n <= 10; n++) feed.publish('t', { sequence: n });
+    await waitFor('the feed to have published ten', () => feed.getStats().engine!.published === 10);
 
-  const second: number[] = [];
-  const s2 = new SignalBus({ nats: opts('strat', { ackWaitMs: 1000 }) });
-  await s2.ready();
-  await s2.subscribe('t', (e) => void second.push(e.sequence)).ready;
-  await waitFor('the missed five', () => second.length === 5, 15_000);
-  await sleep(100);
-  assert.deepEqual(first, [1, 2, 3, 4, 5]);
-  assert.deepEqual(second, [6, 7, 8, 9, 10]);
-  await Promise.all([feed.close(), s2.close()]);
+    const second: number[] = [];
+    const s2 = new SignalBus({ nats: opts('strat', { ackWaitMs: 1000 }) });
+    open.push(s2);
+    await s2.ready();
+    await s2.subscribe('t', (e) => void second.push(e.sequence)).ready;
+    await waitFor('the missed five', () => second.length === 5, 15_000);
+    await sleep(100);
+    assert.deepEqual(first, [1, 2, 3, 4, 5]);
+    assert.deepEqual(second, [6, 7, 8, 9, 10]);
+  } finally {
+    // A failed wait must not leave connections that keep the test file from exiting.
+    await Promise.all(open.map((b) => b.close()));
+  }
 });
 
 test('hostile messages on the wire are counted by reason and skipped; the next good one is delivered', async () => {
