@@ -506,16 +506,7 @@ async function surge(): Promise<SurgeReport> {
   received['worker'] = { critical: NaN, normal: NaN, low: NaN };
   for (const s of stats.subscribers) {
     const t = stats.topics.find((x) => x.topic === s.topic)!;
-    const name =
-      s.kind === 'worker'
-        ? 'worker'
-        : s.id.endsWith('#1')
-          ? 'executor'
-          : s.id.endsWith('#2')
-            ? 'scorer'
-            : s.id.endsWith('#3')
-              ? 'price-tracker'
-              : 'metrics-sink';
+    const name = surgeSubscriberName(s);
     unaccounted[name] = t.published - t.displaced - (s.delivered + s.failed + s.dropped);
   }
   const critAccepted = offered.critical - refusedAtPublish.critical;
@@ -773,16 +764,7 @@ async function main(): Promise<void> {
   for (const [r, n] of Object.entries(st.dropped)) if (n > 0) lines.push(`| ${r} | ${n.toLocaleString('en-US')} |`);
   lines.push('', '| subscriber | topic | kind | delivered | dropped | unaccounted |', '|---|---|---|---:|---:|---:|');
   for (const s of st.subscribers) {
-    const name =
-      s.kind === 'worker'
-        ? 'worker'
-        : s.id.endsWith('#1')
-          ? 'executor'
-          : s.id.endsWith('#2')
-            ? 'scorer'
-            : s.id.endsWith('#3')
-              ? 'price-tracker'
-              : 'metrics-sink';
+    const name = surgeSubscriberName(s);
     lines.push(
       `| ${name} | ${s.topic} | ${s.kind} | ${s.delivered.toLocaleString('en-US')} | ${s.dropped.toLocaleString('en-US')} | ${sg.unaccounted[name]} |`,
     );
@@ -827,3 +809,12 @@ async function main(): Promise<void> {
 
 if (process.argv.includes('--surge-only')) await surgeOnly();
 else await main();
+
+/** The surge scenario's subscribers, named by the order they subscribed in (ids end in #1..#4). */
+function surgeSubscriberName(s: { kind: string; id: string }): string {
+  if (s.kind === 'worker') return 'worker';
+  if (s.id.endsWith('#1')) return 'executor';
+  if (s.id.endsWith('#2')) return 'scorer';
+  if (s.id.endsWith('#3')) return 'price-tracker';
+  return 'metrics-sink';
+}
