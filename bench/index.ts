@@ -33,9 +33,15 @@ for (const area of areas) {
   }
 }
 
+/** Area sections in AREAS order; others (before-after.md, written by bench/before-after.ts) after them. */
+function order(file: string): number {
+  const i = AREAS.indexOf(file.replace(/\.md$/, ''));
+  return i < 0 ? AREAS.length : i;
+}
+
 const sections = readdirSync(join(here, 'results'))
   .filter((f) => f.endsWith('.md'))
-  .sort((a, b) => AREAS.indexOf(a.replace('.md', '')) - AREAS.indexOf(b.replace('.md', '')));
+  .sort((a, b) => order(a) - order(b));
 const cpu = cpus()[0]?.model ?? 'unknown cpu';
 const header = `# Benchmark results
 
