@@ -50,12 +50,18 @@ const flush = async (): Promise<void> => {
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
 };
 
-function rig(opts: { refuse?: Set<string> } = {}) {
+function rig(opts: { refuse?: Set<string>; answer?: (method: string) => unknown } = {}) {
   const clock = new ManualClock();
   const sockets: FakeSocket[] = [];
   const urls = ['ws://a.invalid/', 'ws://b.invalid/'];
   const pool: SubscriptionPool = {
-    call: async () => ({ ok: true, result: 1, endpoint: 'x', latencyMs: 0, attempts: 1 }),
+    call: async (method: string) => ({
+      ok: true,
+      result: opts.answer ? opts.answer(method) : 1,
+      endpoint: 'x',
+      latencyMs: 0,
+      attempts: 1,
+    }),
     wsEndpoint: (skip = 0) => urls[skip % urls.length]!,
   };
   const subs = new ResilientSubscriptions(pool, {
@@ -332,5 +338,61 @@ test('after a move the gap is read once more later: a transaction confirmed afte
     }),
   );
   assert.equal(got.length, 1, 'the same transaction arriving live later is a duplicate, dropped');
+  subs.close();
+});
+
+test('malformed notifications (null or partial results) are counted and ignored; a signature is never reported from one', async () => {
+  // A node with nothing to backfill: no signatures, no account, the signature not seen yet.
+  const answers: Record<string, unknown> = {
+    getSlot: 5,
+    getSignaturesForAddress: [],
+    getSignatureStatuses: { context: { slot: 5 }, value: [null] },
+    getAccountInfo: { context: { slot: 5 }, value: null },
+  };
+  const { sockets, subs } = rig({ answer: (m) => answers[m] });
+  const logs: unknown[] = [];
+  const accounts: unknown[] = [];
+  const sigs: unknown[] = [];
+  const address = '11111111111111111111111111111111';
+  const signature = '5'.repeat(87); // base58 for 64 bytes
+  subs.logs(address, (e) => logs.push(e));
+  subs.account(address, (e) => accounts.push(e));
+  subs.signature(signature, (e) => sigs.push(e));
+  await subs.ready();
+  await flush();
+  const s = sockets[0]!;
+  // The fake socket answers request id N with subscription id 100 + N.
+  const idOf = (method: string): number => 100 + s.sent.find((m) => m.method === method)!.id;
+  const notify = (method: string, subscription: number, result: unknown): void =>
+    s.emit('message', JSON.stringify({ jsonrpc: '2.0', method, params: { subscription, result } }));
+  const hostile: unknown[] = [
+    null,
+    7,
+    'x',
+    [],
+    {},
+    { context: null, value: {} },
+    { context: { slot: 'nine' }, value: {} },
+    { context: { slot: -5 }, value: {} },
+    { context: { slot: 1.5 }, value: {} },
+    { context: { slot: 9 } },
+    { context: { slot: 9 }, value: 'oops' },
+  ];
+  for (const r of hostile) {
+    notify('logsNotification', idOf('logsSubscribe'), r);
+    notify('accountNotification', idOf('accountSubscribe'), r);
+    notify('signatureNotification', idOf('signatureSubscribe'), r);
+  }
+  assert.deepEqual(sigs, [], 'no signature result was made up from a malformed notification');
+  assert.deepEqual(logs, []);
+  assert.deepEqual(accounts, []);
+  const st = subs.getStats();
+  assert.equal(st.malformedNotifications, hostile.length * 3, JSON.stringify(st));
+  assert.equal(st.duplicatesDropped, 0, 'malformed is not counted as a duplicate');
+  // The stream still works afterwards.
+  notify('accountNotification', idOf('accountSubscribe'), { context: { slot: 9 }, value: { lamports: 5 } });
+  notify('signatureNotification', idOf('signatureSubscribe'), { context: { slot: 10 }, value: { err: null } });
+  assert.equal(accounts.length, 1);
+  assert.deepEqual(sigs, [{ signature, slot: 10, err: null, backfilled: false }]);
   subs.close();
 });

@@ -133,6 +133,8 @@ export interface SubscriptionStats {
   backfillLogsMissing: number;
   slotsMissedDuringFailover: number;
   handlerErrors: number;
+  /** Notifications without a usable slot or value (counted, logged, not delivered). */
+  malformedNotifications: number;
   /** Watchdog checks that ran late (a blocked event loop) and were repeated before judging. */
   lateWatchdogChecks: number;
   lastFailover: FailoverRecord | undefined;
@@ -236,6 +238,7 @@ export class ResilientSubscriptions {
     backfillLogsMissing: 0,
     slotsMissedDuringFailover: 0,
     handlerErrors: 0,
+    malformedNotifications: 0,
     lateWatchdogChecks: 0,
     lastFailover: undefined as FailoverRecord | undefined,
   };
@@ -733,26 +736,64 @@ export class ResilientSubscriptions {
     this.route(sub, n);
   }
 
+  /**
+   * Wire JSON from a provider: shape-checked before anything is delivered. A result without a
+   * slot or without a value object says nothing reliable, and for a signature it could be read as
+   * "landed without error": such a notification is counted (`malformedNotifications`), logged and
+   * ignored; the watchdog, backfills and the caller's own confirmation path find the truth.
+   */
   private route(sub: LocalSub, n: Notification): void {
-    // Wire JSON: field types are unchecked here; deliverLogs rejects a non-string signature.
-    const r = n.result as {
-      context?: { slot?: number };
-      value?: { signature?: string; err?: unknown; logs?: string[] };
-    };
-    const slot = r?.context?.slot ?? -1;
+    const r = n.result as { context?: { slot?: unknown }; value?: unknown } | null;
+    const slot = typeof r === 'object' && r !== null && typeof r.context === 'object' ? r.context?.slot : undefined;
+    const value = typeof r === 'object' && r !== null ? r.value : undefined;
+    const object = typeof value === 'object' && value !== null && !Array.isArray(value);
+    if (
+      !Number.isSafeInteger(slot) ||
+      (slot as number) < 0 ||
+      !(object || (sub.kind === 'account' && value === null))
+    ) {
+      this.malformed(sub, n);
+      return;
+    }
+    const at = slot as number;
     if (sub.kind === 'logs' && n.method === 'logsNotification') {
+      const v = value as { signature?: unknown; err?: unknown; logs?: unknown };
+      if (typeof v.signature !== 'string' || !(v.logs === undefined || v.logs === null || Array.isArray(v.logs)))
+        return this.malformed(sub, n);
       this.deliverLogs(sub, {
-        signature: r.value?.signature as string,
-        slot,
-        err: r.value?.err ?? null,
-        logs: r.value?.logs ?? null,
+        signature: v.signature,
+        slot: at,
+        err: v.err ?? null,
+        logs: (v.logs as string[] | undefined) ?? null,
         backfilled: false,
       });
     } else if (sub.kind === 'account' && n.method === 'accountNotification') {
-      this.deliverAccount(sub, { slot, value: r.value ?? null, backfilled: false }, false);
+      this.deliverAccount(sub, { slot: at, value, backfilled: false }, false);
     } else if (sub.kind === 'signature' && n.method === 'signatureNotification') {
-      this.deliverSignature(sub, { signature: sub.signature!, slot, err: r.value?.err ?? null, backfilled: false });
+      // `err` must be present (null means success): a value without it proves nothing.
+      if (!('err' in (value as object))) return this.malformed(sub, n);
+      this.deliverSignature(sub, {
+        signature: sub.signature!,
+        slot: at,
+        err: (value as { err: unknown }).err,
+        backfilled: false,
+      });
     }
+  }
+
+  private malformed(sub: LocalSub, n: Notification): void {
+    const count = ++this.stats.malformedNotifications;
+    // A provider sending garbage by the thousand must not flood the log: the first ten, then every thousandth.
+    if (count > 10 && count % 1000 !== 0) return;
+    this.logger.warn(
+      {
+        kind: sub.kind,
+        method: redactText(String(n.method).slice(0, 64)),
+        endpoint: this.conn ? redactText(this.conn.url) : undefined,
+        malformedNotifications: count,
+      },
+      'malformed subscription notification ignored',
+    );
   }
 
   private onSlot(e: SlotEvent): void {
