@@ -142,6 +142,7 @@ test('a message larger than the ring travels by postMessage; nothing queues behi
   assert.deepEqual(await ref.ask({ n: 4 }), { n: 4 });
   assert.equal(ref.stats.processed, 57);
   assert.equal(ref.stats.crashes, 0);
+  assert.equal(ref.stats.sentOffRing, 3, 'the three large messages are counted as sent off the ring');
 });
 
 test('a handler error that cannot be read or cloned fails that message, not the worker', {

@@ -42,6 +42,7 @@ export class ActorCounters {
     inFlight: number,
     askLatency: LatencyHistogram,
     heartbeats: { sent: number; answered: number },
+    sentOffRing: number,
   ): ActorStats {
     return {
       name,
@@ -59,6 +60,7 @@ export class ActorCounters {
       deadLettersByReason: { ...this.deadLettersByReason },
       lastCrash: this.lastCrash,
       lateReplies: this.lateReplies,
+      sentOffRing,
       heartbeats,
       ask: askLatency.summary(),
       recovery: this.recoveryLatency.summary(),

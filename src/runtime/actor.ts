@@ -1047,6 +1047,7 @@ export class ActorCell implements ActorHandle {
       this.window.length,
       this.asks.latency,
       { sent: this.heartbeat.sent, answered: this.heartbeat.answered },
+      this.delivery.sentOffRing,
     );
   }
 }

@@ -35,6 +35,8 @@ export class Delivery {
   ring: RingWriter | null = null;
   /** Sequence number of the last envelope handed to the current incarnation. */
   seq = 0;
+  /** Envelopes sent by postMessage although there is a ring (too large for it, or not encodable there); all incarnations. */
+  sentOffRing = 0;
   private ringDirty = false;
   private sleepingRecords = 0;
   private wakeScheduled = false;
@@ -113,6 +115,7 @@ export class Delivery {
       this.refuse(env, new MessageNotCloneableError(this.name, (err as Error).message));
       return REFUSED;
     }
+    this.sentOffRing++;
     this.seq = seq;
     env.seq = seq;
     this.window.push(env);

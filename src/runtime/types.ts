@@ -150,6 +150,13 @@ export interface ActorStats {
   lastCrash: CrashInfo | null;
   /** Replies that arrived after their ask had timed out or been aborted. */
   lateReplies: number;
+  /**
+   * Messages that went by postMessage although the actor has a ring: over half the ring, or a
+   * value the ring cannot encode (a Map, a class instance, a typed array…). Each costs a
+   * structured clone and a message; a steady count here is a reason to resize the ring or the
+   * messages. Always 0 with `ringBytes: 0`, where every message goes that way by design.
+   */
+  sentOffRing: number;
   /** Heartbeat pings sent and pongs received, over all incarnations. */
   heartbeats: { sent: number; answered: number };
   /** Ask round trip, ms. */
