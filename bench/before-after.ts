@@ -9,10 +9,11 @@
  * included); the probes (bench/probes/: runtime, breaker; all by default) run against each side in
  * their own processes, REPS times, the two sides in a seeded random order per repetition, so slow
  * drift of the machine lands on both alike. The first round of each process is JIT warm-up and is
- * discarded. Per subject the report gives each side's median and middle half over all kept rounds,
- * the slowness of after against before and a seeded bootstrap 95% interval of it; "slower" or
- * "faster" is claimed only when the whole interval is past 3% (bench/compare.ts). Writes one
- * section per pair to bench/results/before-after.md.
+ * discarded; a process then counts once, as the median of its rounds (its rounds share one JIT
+ * state and are not independent samples). Per subject the report gives each side's median and
+ * middle half over processes, the slowness of after against before and a seeded bootstrap 95%
+ * interval of it over processes; "slower" or "faster" is claimed only when the whole interval is
+ * past 3% (bench/compare.ts). Writes one section per pair to bench/results/before-after.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ const root = join(here, '..');
 const PROBES = ['runtime', 'breaker'];
 const NOISE = 0.03;
 
+/** One measurement line printed by a probe. */
 interface Sample {
   subject: string;
   value: number;
@@ -119,16 +121,24 @@ function fmt(v: number, unit: string): string {
 }
 
 function measure(pair: Pair, sides: [Side, Side], reps: number, rounds: number, rnd: () => number): string[] {
-  const samples = new Map<string, [Sample[], Sample[]]>();
+  // Rounds within one process share its JIT and memory layout, so they are not independent
+  // samples: each process counts once, as the median of its rounds.
+  const perProcess = new Map<string, [number[], number[]]>();
+  const kind = new Map<string, { unit: string; higherIsBetter: boolean }>();
   for (let rep = 0; rep < reps; rep++) {
     for (const probe of pair.probes) {
       const order = rnd() < 0.5 ? [0, 1] : [1, 0];
       for (const i of order) {
         console.log(`[before-after] ${pair.spec} rep ${rep + 1}/${reps} ${probe} @ ${i === 0 ? 'before' : 'after'}`);
+        const bySubject = new Map<string, number[]>();
         for (const s of runProbe(probe, sides[i]!.tree, rounds)) {
-          const both = samples.get(s.subject) ?? [[], []];
-          both[i]!.push(s);
-          samples.set(s.subject, both);
+          kind.set(s.subject, { unit: s.unit, higherIsBetter: s.higherIsBetter });
+          bySubject.set(s.subject, [...(bySubject.get(s.subject) ?? []), s.value]);
+        }
+        for (const [subject, values] of bySubject) {
+          const both = perProcess.get(subject) ?? [[], []];
+          both[i]!.push(median(values));
+          perProcess.set(subject, both);
         }
       }
     }
@@ -139,14 +149,11 @@ function measure(pair: Pair, sides: [Side, Side], reps: number, rounds: number, 
     `Before: ${sides[0].label}.`,
     `After: ${sides[1].label}.`,
     '',
-    '| subject | side | median | middle half of rounds | slowness (95% interval) | verdict |',
+    '| subject | side | median of processes | middle half of processes | slowness (95% interval) | verdict |',
     '|---|---|---:|---:|---:|---|',
   ];
-  for (const [name, [b, a]] of samples) {
-    const hib = b[0]!.higherIsBetter;
-    const unit = b[0]!.unit;
-    const bv = b.map((s) => s.value);
-    const av = a.map((s) => s.value);
+  for (const [name, [bv, av]] of perProcess) {
+    const { unit, higherIsBetter: hib } = kind.get(name)!;
     const interval = slownessInterval(bv, av, hib, rnd);
     const v = verdict(interval, NOISE);
     for (const [label, vs] of [
@@ -158,7 +165,7 @@ function measure(pair: Pair, sides: [Side, Side], reps: number, rounds: number, 
         label === 'after'
           ? `${slowness(bv, av, hib).toFixed(3)} (${interval[0].toFixed(3)}–${interval[1].toFixed(3)}) | ${v === 'slower' ? '**slower**' : v}`
           : ' | ';
-      lines.push(`| ${name} | ${label} (n=${vs.length}) | ${fmt(median(vs), unit)} | ${middle} | ${tail} |`);
+      lines.push(`| ${name} | ${label} (${vs.length} processes) | ${fmt(median(vs), unit)} | ${middle} | ${tail} |`);
     }
   }
   lines.push('');
@@ -175,10 +182,11 @@ function main(): void {
     '',
     `\`npx tsx bench/before-after.ts ${pairs.map((p) => p.spec).join(' ')} --reps ${reps} --rounds ${rounds - 1} --seed ${seed}\`,`,
     `${new Date().toISOString().slice(0, 10)}. Each side ran each probe in ${reps} processes of ${rounds - 1} measured rounds (after one warm-up`,
-    'round), the two sides in a seeded random order per repetition. Slowness is after/before for times and before/after',
-    'for rates (> 1: after is slower), with a seeded bootstrap 95% interval; "slower" or "faster" is claimed only when the',
-    `whole interval lies past ${NOISE * 100}%. Probes: bench/probes/ (tell throughput and CPU into one actor, ask round trip;`,
-    'breaker closed-path execute and open-path tryAcquire).',
+    'round), the two sides in a seeded random order per repetition. A process counts once, as the median of its rounds',
+    '(rounds in one process share its JIT state and are not independent). Slowness is after/before for times and',
+    'before/after for rates (> 1: after is slower), from the medians of the processes, with a seeded bootstrap 95% interval',
+    `over processes; "slower" or "faster" is claimed only when the whole interval lies past ${NOISE * 100}%. Probes: bench/probes/`,
+    '(tell throughput and CPU into one actor, ask round trip; breaker closed-path execute and open-path tryAcquire).',
     '',
   ];
   try {

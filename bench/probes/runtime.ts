@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tellRound } from '../tell-loop.ts';
 
 const tree = process.argv[2];
 const rounds = Number(process.argv[3] ?? 8);
@@ -23,11 +24,6 @@ const actorFile = join(dir, 'actor.mjs');
 writeFileSync(actorFile, 'let n = 0;\nexport default (m) => { if (m === "n") return n; n++; return m; };\n');
 
 const msg = (i: number) => ({ seq: i, token: 'BONK', px: 0.00012 });
-const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
-const cpuMs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
 const emit = (subject: string, value: number, unit: string, higherIsBetter: boolean, round: number): void => {
   console.log(JSON.stringify({ subject, value, unit, higherIsBetter, round }));
 };
@@ -37,21 +33,9 @@ const ref = sup.spawn({ name: 'probe', module: actorFile, mailboxSize: 100_000 }
 await ref.ready;
 
 for (let round = 0; round < rounds; round++) {
-  const before = (await ref.ask('n')) as number;
-  const t0 = performance.now();
-  const c0 = cpuMs();
-  let sent = 0;
-  while (sent < TELLS) {
-    const end = Math.min(TELLS, sent + 10_000);
-    for (; sent < end && ref.pending < OUTSTANDING; sent++) if (!ref.tell(msg(sent))) throw new Error('tell refused');
-    await tick();
-  }
-  const after = (await ref.ask('n')) as number;
-  const ms = performance.now() - t0;
-  const cpu = cpuMs() - c0;
-  if (after - before !== TELLS) throw new Error(`counted ${after - before}, expected ${TELLS}`);
-  emit('runtime tell throughput', TELLS / (ms / 1000), 'msgs/s', true, round);
-  emit('runtime tell CPU per message', (cpu / TELLS) * 1e6, 'ns', false, round);
+  const tell = await tellRound(ref, msg, TELLS, OUTSTANDING);
+  emit('runtime tell throughput', tell.perSec, 'msgs/s', true, round);
+  emit('runtime tell CPU per message', tell.cpuNs, 'ns', false, round);
 
   const lat: number[] = [];
   for (let i = 0; i < ASKS; i++) {
