@@ -404,3 +404,38 @@ test('closing mid-stream: what the closing process held is handled or left to th
   );
   await Promise.all([feed.close(), s2.close()]);
 });
+
+test('unsubscribe removes the subscription’s own durable consumer (a later one with the same ordinal must not replay the gap); named and group consumers stay', async () => {
+  const opts = uniqueEngine(server.url);
+  const bus = new SignalBus({ nats: opts('strat') });
+  await bus.ready();
+  const { nc, jsm } = await plainClient();
+  const consumers = async (): Promise<string[]> => {
+    const names: string[] = [];
+    for await (const c of jsm.consumers.list(opts('x').stream)) names.push(c.name);
+    return names.sort();
+  };
+  const own = bus.subscribe('t', () => {});
+  const named = bus.subscribe('t', () => {}, { name: 'keeper' });
+  const grouped = bus.subscribe('t', () => {}, { group: 'execs' });
+  await Promise.all([own.ready, named.ready, grouped.ready]);
+  const before = await consumers();
+  assert.equal(before.length, 3, JSON.stringify(before));
+  const ownName = before.find((n) => n.startsWith('s_strat_t_1_'));
+  assert.ok(ownName, JSON.stringify(before));
+
+  await own.unsubscribe();
+  await named.unsubscribe();
+  await grouped.unsubscribe();
+  const after = await consumers();
+  assert.equal(after.includes(ownName), false, `the unsubscribed ordinal consumer is gone: ${JSON.stringify(after)}`);
+  assert.equal(after.length, 2, 'the named and the group consumer are kept for whoever resumes them');
+  assert.equal(bus.getStats().engine!.consumersLeftBehind, 0);
+
+  // A bus that closes (a restart) keeps its consumers: the next process under its name resumes them.
+  const again = bus.subscribe('t', () => {});
+  await again.ready;
+  await bus.close();
+  assert.equal((await consumers()).length, 3);
+  await nc.close();
+});

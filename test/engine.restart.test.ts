@@ -143,6 +143,40 @@ test('the outbox is bounded while the engine is down: publish refuses beyond it,
   }
 });
 
+test('unsubscribing while the engine is down: the consumer that could not be removed is counted and logged, the unsubscribe still completes', async () => {
+  const server = await startNatsServer();
+  try {
+    const opts = uniqueEngine(server.url);
+    const warnings: unknown[] = [];
+    const logger = {
+      trace() {},
+      debug() {},
+      info() {},
+      warn: (o: unknown) => void warnings.push(o),
+      error() {},
+      fatal() {},
+      child() {
+        return logger;
+      },
+    };
+    const bus = new SignalBus({ nats: opts('strat'), logger: logger as never });
+    await bus.ready();
+    const sub = bus.subscribe('t', () => {});
+    await sub.ready;
+    await server.stop();
+    await waitFor('the bus to notice the outage', () => !bus.getStats().engine!.connected);
+    await sub.unsubscribe();
+    assert.equal(bus.getStats().engine!.consumersLeftBehind, 1);
+    assert.ok(
+      warnings.some((w) => String((w as { consumer?: string }).consumer).startsWith('s_strat_t_1_')),
+      'the consumer left behind is named in the log',
+    );
+    await bus.close({ timeoutMs: 100 });
+  } finally {
+    await server.dispose();
+  }
+});
+
 test('a peer that accepts connections and never answers: ready() rejects ENGINE_UNREACHABLE after connectTimeoutMs', async () => {
   const sockets: Socket[] = [];
   const silent = createServer((s) => void sockets.push(s));

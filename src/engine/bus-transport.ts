@@ -161,6 +161,7 @@ export class BusTransport {
   redelivered = 0;
   ownEchoes = 0;
   deadLettered = 0;
+  consumersLeftBehind = 0;
 
   constructor(
     options: NatsBusOptions,
@@ -291,7 +292,16 @@ export class BusTransport {
       }
       consumer = consumerName('s', this.s.name, topic, key);
     }
-    const inlet = new Inlet(this, topic, sub, consumer, group ?? null);
+    // Only a consumer named by the subscription's ordinal belongs to it alone: a named one is kept
+    // for whoever resumes it, a group's is shared.
+    const inlet = new Inlet(
+      this,
+      topic,
+      sub,
+      consumer,
+      group ?? null,
+      group === undefined && options.name === undefined,
+    );
     this.inlets.add(inlet);
     const started = this.starting.then(() => inlet.start());
     started.catch((err: unknown) => {
@@ -320,14 +330,35 @@ export class BusTransport {
     await Promise.all([...this.inlets].map((i) => i.stop()));
   }
 
+  /**
+   * An unsubscribe: stops the subscription's consumer and removes it from the engine when it is
+   * the subscription's own (ordinal-named). Left in place it would be found again by the next
+   * subscription with that ordinal, after a restart say, which would then be handed everything
+   * published since this unsubscribe. A closing bus (stopConsuming) keeps its consumers instead:
+   * the process restarting under its name resumes them.
+   */
   detach(sub: Subscriber): Promise<void> {
     const stops: Promise<void>[] = [];
     for (const inlet of this.inlets) {
       if (inlet.sub !== sub) continue;
       this.inlets.delete(inlet);
-      stops.push(inlet.stop());
+      stops.push(inlet.stop().then(() => (inlet.ownsConsumer ? this.removeConsumer(inlet) : undefined)));
     }
     return Promise.all(stops).then(() => {});
+  }
+
+  private async removeConsumer(inlet: Inlet): Promise<void> {
+    try {
+      await this.starting;
+      await this.connection.jsm.consumers.delete(this.settings.stream, inlet.consumer);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      this.consumersLeftBehind++;
+      this.ctx.logger.warn(
+        { topic: inlet.topic, consumer: inlet.consumer, err: redactText(errMessage(err)) },
+        'signal bus could not remove an unsubscribed durable consumer from the engine; it stays until removed by hand',
+      );
+    }
   }
 
   stats(): EngineStats {
@@ -350,6 +381,7 @@ export class BusTransport {
       ownEchoes: this.ownEchoes,
       deadLettered: this.deadLettered,
       dropped,
+      consumersLeftBehind: this.consumersLeftBehind,
       subscriptions: [...this.inlets].map((i) => i.stats()),
     };
   }
@@ -625,6 +657,8 @@ class Inlet {
     readonly sub: Subscriber,
     readonly consumer: string,
     readonly group: string | null,
+    /** This subscription's alone (ordinal-named): removed from the engine on unsubscribe. */
+    readonly ownsConsumer: boolean,
   ) {
     this.unordered = new Topic(`${topic}<-unordered`, t.ingressQueueSize);
     this.unordered.subscribers = [sub];

@@ -104,5 +104,10 @@ export interface EngineStats {
   ownEchoes: number;
   deadLettered: number;
   dropped: Record<EngineDropReason, number>;
+  /**
+   * Unsubscribed subscriptions whose own durable consumer could not be removed from the engine
+   * (it was unreachable): the consumer stays on the server until removed by hand (logged by name).
+   */
+  consumersLeftBehind: number;
   subscriptions: EngineSubscriptionStats[];
 }
