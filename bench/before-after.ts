@@ -6,7 +6,7 @@
  *
  * Each pair is two git refs (each checked out into a temporary git worktree that shares this
  * checkout's node_modules) or paths of existing checkouts (`.`: this one, uncommitted edits
- * included); the probes (bench/probes/: runtime, breaker; all by default) run against each side in
+ * included); the probes (bench/probes/: runtime, recovery, breaker; all by default) run against each side in
  * their own processes, REPS times, the two sides in a seeded random order per repetition, so slow
  * drift of the machine lands on both alike. The first round of each process is JIT warm-up and is
  * discarded; a process then counts once, as the median of its rounds (its rounds share one JIT
@@ -25,7 +25,7 @@ import { median, quantile, slowness, slownessInterval, verdict } from './compare
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const PROBES = ['runtime', 'breaker'];
+const PROBES = ['runtime', 'recovery', 'breaker'];
 const NOISE = 0.03;
 
 /** One measurement line printed by a probe. */
@@ -117,6 +117,7 @@ function runProbe(probe: string, tree: string, rounds: number): Sample[] {
 
 function fmt(v: number, unit: string): string {
   if (unit === 'msgs/s') return `${(v / 1e6).toFixed(2)} M/s`;
+  if (v >= 1e6) return `${(v / 1e6).toFixed(2)} ms`;
   return v >= 1000 ? `${(v / 1000).toFixed(2)} µs` : `${v.toFixed(1)} ns`;
 }
 
@@ -186,7 +187,8 @@ function main(): void {
     '(rounds in one process share its JIT state and are not independent). Slowness is after/before for times and',
     'before/after for rates (> 1: after is slower), from the medians of the processes, with a seeded bootstrap 95% interval',
     `over processes; "slower" or "faster" is claimed only when the whole interval lies past ${NOISE * 100}%. Probes: bench/probes/`,
-    '(tell throughput and CPU into one actor, ask round trip; breaker closed-path execute and open-path tryAcquire).',
+    '(tell throughput and CPU into one actor, ask round trip; crash → processing again with a warm spare; breaker',
+    'closed-path execute and open-path tryAcquire).',
     '',
   ];
   try {
