@@ -73,7 +73,7 @@ export function init(data: EndpointActorInit): void {
 /** Starts the attempt and returns at once, so attempts run concurrently. */
 export default function handle(msg: EndpointActorMessage): void {
   if (msg[0] === MSG_ATTEMPT) {
-    const [, id, method, params, timeoutMs, expiresAt] = msg;
+    const [, id, method, params, timeoutMs, expiresAt, lossless] = msg;
     const left = expiresAt - Date.now();
     if (left <= 0) {
       // Delivered after the pool stopped waiting (e.g. re-delivered after a restart): do not send it.
@@ -89,7 +89,7 @@ export default function handle(msg: EndpointActorMessage): void {
     }
     const ctl = new AbortController();
     running.set(id, ctl);
-    endpoint!.attempt({ method, params, timeoutMs: Math.min(timeoutMs, left) }, ctl.signal).then(
+    endpoint!.attempt({ method, params, timeoutMs: Math.min(timeoutMs, left), lossless }, ctl.signal).then(
       (o) => {
         running.delete(id);
         reply(id, o);

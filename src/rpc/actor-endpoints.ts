@@ -145,7 +145,15 @@ class ActorEndpoint implements EndpointHandle {
   attempt(req: AttemptRequest, signal?: AbortSignal): Promise<AttemptOutcome> {
     if (this.closed) return Promise.resolve(down('endpoint closed', false));
     const id = this.nextId++;
-    const msg: AttemptMessage = [MSG_ATTEMPT, id, req.method, req.params, req.timeoutMs, Date.now() + req.timeoutMs];
+    const msg: AttemptMessage = [
+      MSG_ATTEMPT,
+      id,
+      req.method,
+      req.params,
+      req.timeoutMs,
+      Date.now() + req.timeoutMs,
+      req.lossless === true,
+    ];
     return new Promise<AttemptOutcome>((resolve) => {
       let accepted: boolean;
       try {

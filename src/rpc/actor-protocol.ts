@@ -12,8 +12,8 @@ import type { AttemptOutcome } from './types.ts';
 export const MSG_ATTEMPT = 1;
 export const MSG_CANCEL = 2;
 
-/** [MSG_ATTEMPT, id, method, params, timeoutMs, expiresAt (epoch ms: drop if delivered later)] */
-export type AttemptMessage = [typeof MSG_ATTEMPT, number, string, unknown, number, number];
+/** [MSG_ATTEMPT, id, method, params, timeoutMs, expiresAt (epoch ms: drop if delivered later), lossless integers] */
+export type AttemptMessage = [typeof MSG_ATTEMPT, number, string, unknown, number, number, boolean];
 /** [MSG_CANCEL, id] */
 export type CancelMessage = [typeof MSG_CANCEL, number];
 export type EndpointActorMessage = AttemptMessage | CancelMessage;

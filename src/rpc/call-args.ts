@@ -15,9 +15,14 @@ export interface CallOptions {
    */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * 'number' (default): the answer as JSON.parse reads it. 'lossless': integers beyond 2^53 − 1
+   * come back as bigint instead of a rounded number (the kit transport asks for this).
+   */
+  integers?: 'number' | 'lossless';
 }
 
-const CALL_OPTION_KEYS = ['timeoutMs', 'signal'] as const;
+const CALL_OPTION_KEYS = ['timeoutMs', 'signal', 'integers'] as const;
 /** Longest JSON-RPC method name accepted (Solana's longest is about 40 characters). */
 const MAX_METHOD_LENGTH = 128;
 
@@ -27,12 +32,14 @@ export function checkCallArguments(method: unknown, params: unknown, options: un
     nonEmptyString('call.method', method, MAX_METHOD_LENGTH);
     if (!Array.isArray(params)) throw new ConfigError('call.params', params, 'an array of JSON-RPC params');
     if (options === null || typeof options !== 'object' || Array.isArray(options))
-      throw new ConfigError('call.options', options, 'an object { timeoutMs?, signal? }');
+      throw new ConfigError('call.options', options, 'an object { timeoutMs?, signal?, integers? }');
     knownKeys('call', options, CALL_OPTION_KEYS);
     const o = options as CallOptions;
     if (o.timeoutMs !== undefined) timeoutMs('call.timeoutMs', o.timeoutMs);
     if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
       throw new ConfigError('call.signal', o.signal, 'an AbortSignal');
+    if (o.integers !== undefined && o.integers !== 'number' && o.integers !== 'lossless')
+      throw new ConfigError('call.integers', o.integers, "'number' or 'lossless'");
   } catch (err) {
     throw err instanceof ConfigError ? RpcCallArgumentError.from(err) : err;
   }

@@ -16,6 +16,7 @@ import { STATE_CLOSED, stateCode, type HealthTable } from './health.ts';
 import { TokenBucket } from './token-bucket.ts';
 import type { AttemptOutcome, AttemptRequest } from './types.ts';
 import { HttpTransport } from './transport.ts';
+import { losslessResult, mayHoldUnsafeInteger } from './lossless.ts';
 
 export interface EndpointOptions {
   endpoint: NormalizedEndpoint;
@@ -160,7 +161,7 @@ export class RpcEndpoint {
     }
     const permit = this.breaker.tryAcquire();
     if (!permit) return Promise.resolve(SKIP_CIRCUIT_OPEN);
-    return this.send(id, body, req.method, req.timeoutMs, permit, signal);
+    return this.send(id, body, req.method, req.timeoutMs, permit, signal, req.lossless === true);
   }
 
   private requestBody(id: number, method: string, params: unknown): string {
@@ -173,7 +174,8 @@ export class RpcEndpoint {
     method: string,
     timeoutMs: number,
     permit: BreakerPermit,
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    lossless: boolean,
   ): Promise<AttemptOutcome> {
     const h = this.health;
     const i = this.i;
@@ -187,6 +189,8 @@ export class RpcEndpoint {
       const reply = await this.transport.post(body, timeoutMs, signal);
       const latencyMs = performance.now() - started;
       outcome = this.interpret(id, reply.body, latencyMs, permit);
+      if (outcome.ok && lossless && mayHoldUnsafeInteger(reply.body))
+        outcome = { ...outcome, result: await losslessResult(reply.body) };
     } catch (err) {
       const latencyMs = performance.now() - started;
       if (signal?.aborted) {
@@ -388,7 +392,8 @@ export class RpcEndpoint {
         this.health.suspect(this.i) && this.stallAfterMs > 0 ? 2 * this.stallAfterMs : this.healthIntervalMs;
       const timeoutMs = Math.min(this.config.timeoutMs, Math.max(10, limit));
       const id = this.nextId++;
-      const outcome = await this.send(id, this.requestBody(id, 'getSlot', PROBE_PARAMS), 'getSlot', timeoutMs, permit);
+      const body = this.requestBody(id, 'getSlot', PROBE_PARAMS);
+      const outcome = await this.send(id, body, 'getSlot', timeoutMs, permit, undefined, false);
       const ok = outcome.ok && typeof outcome.result === 'number';
       this.health.countProbe(this.i, !ok);
       if (outcome.ok && typeof outcome.result === 'number') this.recordSlot(outcome.result);

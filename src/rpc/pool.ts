@@ -245,9 +245,10 @@ export class RpcConnectionPool {
     let now = this.clock.now();
     const deadline = now + (options.timeoutMs ?? this.cfg.requestTimeoutMs);
     const signal = options.signal;
+    const lossless = options.integers === 'lossless';
     if (signal?.aborted) throw this.fail('RPC_ABORTED', method, []);
     if (this.cfg.hedgeAfterMs !== undefined && !IDEMPOTENT_EXCLUDED.has(method)) {
-      return this.hedged<T>(method, params, deadline, t0, signal, this.cfg.hedgeAfterMs, span);
+      return this.hedged<T>(method, params, deadline, t0, signal, this.cfg.hedgeAfterMs, span, lossless);
     }
     const isSend = method === 'sendTransaction';
     const attempts: RpcAttempt[] = [];
@@ -315,7 +316,7 @@ export class RpcConnectionPool {
         resent = true;
       }
 
-      const outcome = await handle.attempt({ method, params, timeoutMs }, signal);
+      const outcome = await handle.attempt({ method, params, timeoutMs, lossless }, signal);
       if (wasSent(outcome)) sent++;
       this.record(idx, outcome, span);
       if (outcome.ok) return this.succeed<T>(method, outcome.result as T, ep, t0, sent);
@@ -372,7 +373,8 @@ export class RpcConnectionPool {
     t0: number,
     signal: AbortSignal | undefined,
     hedgeAfterMs: number,
-    span?: Span,
+    span: Span | undefined,
+    lossless: boolean,
   ): Promise<RpcCallResult<T>> {
     const attempts: RpcAttempt[] = [];
     let tried = 0;
@@ -396,7 +398,7 @@ export class RpcConnectionPool {
         deadline - now,
         hasFallback(this.endpoints, this.health, tried, idx),
       );
-      r.p = this.handles[idx]!.attempt({ method, params, timeoutMs }, ctl.signal).then((o) => ({ r, o }));
+      r.p = this.handles[idx]!.attempt({ method, params, timeoutMs, lossless }, ctl.signal).then((o) => ({ r, o }));
       running.add(r);
       return true;
     };

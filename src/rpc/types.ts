@@ -30,6 +30,8 @@ export interface AttemptRequest {
   params: unknown;
   /** This attempt's deadline, already capped by the call's remaining time. */
   timeoutMs: number;
+  /** Integers beyond 2^53 − 1 in the result as bigint (see src/rpc/lossless.ts). */
+  lossless?: boolean;
 }
 
 export type AttemptOutcome =

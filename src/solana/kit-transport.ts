@@ -14,9 +14,9 @@
  *
  * Integers: kit hands u64 parameters over as bigint and has already refused any above 2^53 − 1
  * (its integer-overflow request check), so they are sent as JSON numbers without loss. Answers
- * are parsed by the pool with JSON.parse: an integer above 2^53 − 1 in an answer (a balance of
- * more than ~9 million SOL) would lose precision, which kit's own transport avoids; kit then
- * upcasts the numbers it expects to bigint as usual.
+ * are read with `integers: 'lossless'`: an integer above 2^53 − 1 (a total supply in lamports, a
+ * large stake, `rentEpoch` = u64::MAX) comes back as an exact bigint, as from kit's own HTTP
+ * transport; kit upcasts the smaller numbers it expects to bigint as usual.
  */
 import type { RpcResponse, RpcTransport } from '@solana/kit';
 import { PalisadeError } from '../errors.ts';
@@ -53,6 +53,7 @@ export function createKitTransport(pool: CallablePool, options: KitTransportOpti
     if (signal?.aborted) throw signal.reason;
     try {
       const r = await pool.call(req.method, req.params, {
+        integers: 'lossless',
         ...(signal ? { signal } : {}),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });

@@ -1,0 +1,40 @@
+/**
+ * Integers beyond 2^53 − 1 in a node's answer (a total supply in lamports, a large validator's
+ * stake, `rentEpoch` = u64::MAX) lose digits in JSON.parse. A call with `integers: 'lossless'`
+ * gets those back as bigint, read from the answer's text by kit's own parser (the one its HTTP
+ * transport uses); every integer that fits stays a number, so a caller sees the same types as
+ * before wherever nothing was at risk. Only answers with a run of 16 or more digits take the
+ * slower path, and the parser is loaded on first use (endpoint workers that never need it never
+ * load it).
+ */
+
+/** 2^53 has 16 digits: a shorter run of digits is always a safe integer. */
+const LONG_DIGIT_RUN = /\d{16}/;
+
+export function mayHoldUnsafeInteger(text: string): boolean {
+  return LONG_DIGIT_RUN.test(text);
+}
+
+let parser: Promise<(json: string) => unknown> | undefined;
+
+/** The `result` member of a JSON-RPC answer, unsafe integers as bigint, all others as numbers. */
+export async function losslessResult(text: string): Promise<unknown> {
+  parser ??= import('@solana/rpc-spec-types').then((m) => m.parseJsonWithBigInts);
+  const parse = await parser;
+  const msg = parse(text) as { result?: unknown } | null;
+  return safeIntegersAsNumbers(msg?.result);
+}
+
+const MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN = BigInt(Number.MIN_SAFE_INTEGER);
+
+function safeIntegersAsNumbers(v: unknown): unknown {
+  if (typeof v === 'bigint') return v <= MAX && v >= MIN ? Number(v) : v;
+  if (Array.isArray(v)) return v.map(safeIntegersAsNumbers);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = safeIntegersAsNumbers(x);
+    return out;
+  }
+  return v;
+}
