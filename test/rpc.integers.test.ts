@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSolanaRpcFromTransport } from '@solana/kit';
-import { RpcCallArgumentError } from '../src/rpc/errors.ts';
+import { RpcCallArgumentError, RpcPoolError } from '../src/rpc/errors.ts';
 import { createKitTransport } from '../src/solana/kit-transport.ts';
 import { RpcConnectionPool } from '../src/rpc/pool.ts';
 import { Supervisor } from '../src/runtime/index.ts';
@@ -85,5 +85,40 @@ test('kit over the pool reads a u64 beyond 2^53 − 1 exactly, as over its own H
   } finally {
     await t.close();
     await server.close();
+  }
+});
+
+test('hostile answers to a lossless call: an integer of 1200 digits or a {"$n"} object that is no number is a bad response; the next endpoint serves the call', async () => {
+  const [bad, good] = await Promise.all([startFixtureServer(), startFixtureServer()]);
+  good!.methodFaults.set('getSupply', { kind: 'result_json', json: '{"value":18446744073709551615}' });
+  const t = await testPool(
+    [
+      { name: 'bad', url: bad!.url },
+      { name: 'good', url: good!.url },
+    ],
+    { breaker: { failureThreshold: 100, cooldownMs: 1000, jitterRatio: 0 } },
+  );
+  try {
+    for (const json of [`{"value":1${'0'.repeat(1200)}}`, '{"value":{"$n":"not a number 12345678901234567"}}']) {
+      bad!.methodFaults.set('getSupply', { kind: 'result_json', json });
+      const r = await t.pool.call('getSupply', [], { integers: 'lossless' });
+      assert.equal(r.endpoint, 'good');
+      assert.deepEqual(r.result, { value: 18446744073709551615n });
+    }
+    const ep = t.pool.getStats().endpoints.find((e) => e.name === 'bad')!;
+    assert.equal(ep.failuresByClass.bad_response, 2, 'each counted once against the endpoint that sent it');
+    // With one endpoint left that answers so, the caller gets the pool's typed error naming it.
+    const only = await testPool([{ name: 'bad', url: bad!.url }]);
+    try {
+      const err = await only.pool.call('getSupply', [], { integers: 'lossless' }).catch((e: unknown) => e);
+      assert.ok(err instanceof RpcPoolError, String(err));
+      assert.equal(err.attempts[0]!.class, 'bad_response');
+    } finally {
+      await only.close();
+    }
+  } finally {
+    await t.close();
+    await bad!.close();
+    await good!.close();
   }
 });

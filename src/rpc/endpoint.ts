@@ -16,7 +16,7 @@ import { STATE_CLOSED, stateCode, type HealthTable } from './health.ts';
 import { TokenBucket } from './token-bucket.ts';
 import type { AttemptOutcome, AttemptRequest } from './types.ts';
 import { HttpTransport } from './transport.ts';
-import { losslessResult, mayHoldUnsafeInteger } from './lossless.ts';
+import { type LosslessRead, losslessResult, mayHoldUnsafeInteger } from './lossless.ts';
 
 export interface EndpointOptions {
   endpoint: NormalizedEndpoint;
@@ -188,9 +188,9 @@ export class RpcEndpoint {
     try {
       const reply = await this.transport.post(body, timeoutMs, signal);
       const latencyMs = performance.now() - started;
-      outcome = this.interpret(id, reply.body, latencyMs, permit);
-      if (outcome.ok && lossless && mayHoldUnsafeInteger(reply.body))
-        outcome = { ...outcome, result: await losslessResult(reply.body) };
+      // Read before interpret settles the permit, so a reader that refuses the text is one outcome.
+      const exact = lossless && mayHoldUnsafeInteger(reply.body) ? await losslessResult(reply.body) : undefined;
+      outcome = this.interpret(id, reply.body, latencyMs, permit, exact);
     } catch (err) {
       const latencyMs = performance.now() - started;
       if (signal?.aborted) {
@@ -234,7 +234,13 @@ export class RpcEndpoint {
    * when the server could not read the id. Anything else is `bad_response`: a reply meant for
    * another request must never be taken as this one's result.
    */
-  private interpret(id: number, text: string, latencyMs: number, permit: BreakerPermit): AttemptOutcome {
+  private interpret(
+    id: number,
+    text: string,
+    latencyMs: number,
+    permit: BreakerPermit,
+    exact?: LosslessRead,
+  ): AttemptOutcome {
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -281,6 +287,13 @@ export class RpcEndpoint {
       };
     }
     if (!('result' in m)) return this.failed(new RpcBadResponseError('neither result nor error'), latencyMs, permit);
+    if (exact !== undefined && !exact.ok) {
+      return this.failed(
+        new RpcBadResponseError(`an integer no exact reader accepts: ${snippet(exact.reason, 120)}`),
+        latencyMs,
+        permit,
+      );
+    }
     permit.onSuccess(latencyMs);
     this.health.recordLatency(this.i, latencyMs);
     this.consecutive429 = 0;
@@ -288,7 +301,7 @@ export class RpcEndpoint {
       this.health.setSuspect(this.i, false);
       this.logger.info({ endpoint: this.config.name }, 'rpc endpoint answers again; no longer suspect');
     }
-    return { ok: true, result: m.result, latencyMs };
+    return { ok: true, result: exact === undefined ? m.result : exact.result, latencyMs };
   }
 
   private failed(err: unknown, latencyMs: number, permit: BreakerPermit): AttemptOutcome {

@@ -17,12 +17,22 @@ export function mayHoldUnsafeInteger(text: string): boolean {
 
 let parser: Promise<(json: string) => unknown> | undefined;
 
-/** The `result` member of a JSON-RPC answer, unsafe integers as bigint, all others as numbers. */
-export async function losslessResult(text: string): Promise<unknown> {
-  parser ??= import('@solana/rpc-spec-types').then((m) => m.parseJsonWithBigInts);
-  const parse = await parser;
-  const msg = parse(text) as { result?: unknown } | null;
-  return safeIntegersAsNumbers(msg?.result);
+export type LosslessRead = { ok: true; result: unknown } | { ok: false; reason: string };
+
+/**
+ * The `result` member of a JSON-RPC answer, unsafe integers as bigint, all others as numbers.
+ * Never throws: text the reader refuses (an integer of over 1000 digits, a `{"$n": …}` object
+ * that is not a number) is a reason, which the endpoint reports as a bad response.
+ */
+export async function losslessResult(text: string): Promise<LosslessRead> {
+  try {
+    parser ??= import('@solana/rpc-spec-types').then((m) => m.parseJsonWithBigInts);
+    const parse = await parser;
+    const msg = parse(text) as { result?: unknown } | null;
+    return { ok: true, result: safeIntegersAsNumbers(msg?.result) };
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 const MAX = BigInt(Number.MAX_SAFE_INTEGER);
