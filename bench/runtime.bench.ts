@@ -179,7 +179,12 @@ async function main(): Promise<void> {
   await Promise.all([piscinaSync.destroy(), piscinaOff.destroy()]);
   await sup.shutdown({ drainMs: 0 });
 
-  console.log('[runtime bench] crash → processing again');
+  // The throughput rounds leave a large heap behind: collect it first, so a major GC does not land
+  // in the recovery times, and run one unmeasured round so the first subject does not pay for JIT.
+  console.log('[runtime bench] crash → processing again (after a GC and a warm-up round)');
+  await settle();
+  await crashRecovery('exit', 1);
+  await coldSpawn();
   for (let round = 0; round < ROUNDS; round++) {
     for (const kind of ['exit', 'terminate', 'uncaught'] as const)
       push(results.crash, `palisade, warm spare, ${kind}`, await crashRecovery(kind, 1));
