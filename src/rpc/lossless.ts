@@ -29,7 +29,7 @@ export async function losslessResult(text: string): Promise<LosslessRead> {
     parser ??= import('@solana/rpc-spec-types').then((m) => m.parseJsonWithBigInts);
     const parse = await parser;
     const msg = parse(text) as { result?: unknown } | null;
-    return { ok: true, result: safeIntegersAsNumbers(msg?.result) };
+    return { ok: true, result: mapBigInts(msg?.result, safeAsNumber) };
   } catch (err) {
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
@@ -38,13 +38,24 @@ export async function losslessResult(text: string): Promise<LosslessRead> {
 const MAX = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN = BigInt(Number.MIN_SAFE_INTEGER);
 
-function safeIntegersAsNumbers(v: unknown): unknown {
-  if (typeof v === 'bigint') return v <= MAX && v >= MIN ? Number(v) : v;
-  if (Array.isArray(v)) return v.map(safeIntegersAsNumbers);
-  if (v !== null && typeof v === 'object') {
+export function isSafeBigInt(b: bigint): boolean {
+  return b <= MAX && b >= MIN;
+}
+
+/**
+ * A copy of `value` with every bigint in it (in arrays and plain objects, at any depth) replaced
+ * by `leaf(b)`; byte arrays are kept as they are. Shared by the lossless reader (safe bigints back
+ * to numbers) and the kit transport (kit's bigint params to JSON numbers).
+ */
+export function mapBigInts(value: unknown, leaf: (b: bigint) => unknown): unknown {
+  if (typeof value === 'bigint') return leaf(value);
+  if (Array.isArray(value)) return value.map((v) => mapBigInts(v, leaf));
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = safeIntegersAsNumbers(x);
+    for (const [k, v] of Object.entries(value)) out[k] = mapBigInts(v, leaf);
     return out;
   }
-  return v;
+  return value;
 }
+
+const safeAsNumber = (b: bigint): unknown => (isSafeBigInt(b) ? Number(b) : b);

@@ -22,6 +22,7 @@ import type { RpcResponse, RpcTransport } from '@solana/kit';
 import { PalisadeError } from '../errors.ts';
 import { timeoutMs as checkTimeout } from '../validate.ts';
 import { RpcCallError, RpcPoolError } from '../rpc/errors.ts';
+import { isSafeBigInt, mapBigInts } from '../rpc/lossless.ts';
 import type { CallablePool } from '../rpc/web3-adapter.ts';
 
 export interface KitTransportOptions {
@@ -94,17 +95,8 @@ function readRequest(payload: unknown): KitRequest {
 
 /** bigint → number, deeply; kit's overflow check already refused values past 2^53 − 1. */
 function downcastBigInts(value: unknown): unknown {
-  if (typeof value === 'bigint') {
-    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-      throw new KitTransportError(`integer parameter ${value} is outside the safe JSON range`);
-    }
-    return Number(value);
-  }
-  if (Array.isArray(value)) return value.map(downcastBigInts);
-  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = downcastBigInts(v);
-    return out;
-  }
-  return value;
+  return mapBigInts(value, (b) => {
+    if (!isSafeBigInt(b)) throw new KitTransportError(`integer parameter ${b} is outside the safe JSON range`);
+    return Number(b);
+  });
 }
