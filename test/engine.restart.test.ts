@@ -184,6 +184,11 @@ test('a peer that accepts connections and never answers: ready() rejects ENGINE_
   const port = (silent.address() as { port: number }).port;
   const bus = new SignalBus({ nats: { servers: `nats://127.0.0.1:${port}`, name: 'feed', connectTimeoutMs: 300 } });
   await assert.rejects(bus.ready(), (e: unknown) => (e as { code?: string }).code === 'ENGINE_UNREACHABLE');
+  // A subscription on a bus that never reached its engine made no consumer: none is left behind.
+  const sub = bus.subscribe('t', () => {});
+  sub.ready.catch(() => {});
+  await sub.unsubscribe();
+  assert.equal(bus.getStats().engine!.consumersLeftBehind, 0);
   await bus.close();
   for (const s of sockets) s.destroy();
   await new Promise((r) => silent.close(r));

@@ -348,9 +348,11 @@ export class BusTransport {
   }
 
   private async removeConsumer(inlet: Inlet): Promise<void> {
+    await this.starting.catch(() => {});
+    // Never connected: the consumer was never made, so nothing is left behind.
+    if (this.conn === null) return;
     try {
-      await this.starting;
-      await this.connection.jsm.consumers.delete(this.settings.stream, inlet.consumer);
+      await this.conn.jsm.consumers.delete(this.settings.stream, inlet.consumer);
     } catch (err) {
       if (isNotFound(err)) return;
       this.consumersLeftBehind++;
